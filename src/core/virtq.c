@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Device-side virtqueue: split and packed chain walkers sharing one segment
+ * collector and one indirect-table walker. Every value read from the rings is
+ * untrusted; descriptors are copied once before use so a driver rewriting them
+ * concurrently cannot change what was checked.
+ */
+#include "vioport/virtq.h"
+#include "vioport/byteorder.h"
+#include "vioport/errno.h"
+
+/* Walk state of one chain: where direction changed and how long it is. */
+struct walk {
+	bool writing;
+	uint32_t total;
+};
+
+static int vq_fail(struct vio_vq *vq, int err)
+{
+	if (vq->error == 0)
+		vq->error = err;
+	return vq->error;
+}
+
+static bool is_pow2(uint32_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+static bool aligned(uint64_t bus, const void *p, uintptr_t align)
+{
+	return (bus & (align - 1)) == 0 && ((uintptr_t)p & (align - 1)) == 0;
+}
+
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Stores one translated piece; past cap the last slot tracks the chain's end. */
+static void store_seg(struct vio_req *req, uint8_t *p, uint32_t len, bool write)
+{
+	uint16_t n = req->nread + req->nwrite;
+	uint16_t slot;
+
+	if (n < req->cap) {
+		slot = n;
+		if (write)
+			req->nwrite++;
+		else
+			req->nread++;
+	} else {
+		req->flags |= VIO_REQ_F_OVERFLOW;
+		if (req->cap == 0)
+			return;
+		slot = req->cap - 1;
+		if (write && slot < req->nread) {
+			req->nread--;
+			req->nwrite++;
+		}
+	}
+	req->iov[slot].base = p;
+	req->iov[slot].len = len;
+}
+
+/* Checks and translates one descriptor's buffer into one or more segments. */
+static int add_seg(const struct vio_vq *vq, struct vio_req *req, struct walk *w, uint64_t addr,
+		   uint32_t len, bool write)
+{
+	const struct vio_winmap *m = vq->mem;
+	uint32_t access = write ? VIO_ACCESS_WRITE : VIO_ACCESS_READ;
+
+	if (write)
+		w->writing = true;
+	else if (w->writing)
+		return -VIO_EPROTO; /* readable after writable */
+	if (len > UINT32_MAX - w->total)
+		return -VIO_EOVERFLOW;
+	w->total += len;
+	if (write)
+		req->write_len += len;
+	else
+		req->read_len += len;
+
+	while (len != 0) {
+		uint64_t contig;
+		uint8_t *p;
+		const struct vio_window *w0 = &m->win[0];
+		uint64_t off = addr - w0->bus_addr;
+
+		/* Most devices see one window: check it inline before the general search. */
+		if (m->count != 0 && off < w0->len && len <= w0->len - off &&
+		    (w0->access & access) == access) {
+			p = w0->local + off;
+			contig = len;
+		} else {
+			p = vio_winmap_xlate(m, addr, len, access, &contig);
+			if (p == NULL)
+				return -VIO_EFAULT;
+		}
+		store_seg(req, p, (uint32_t)contig, write);
+		addr += contig;
+		len -= (uint32_t)contig;
+	}
+	return 0;
+}
+
+/*
+ * Walks an indirect table. Split tables follow next links, packed tables are
+ * read in order; either way at most the table's own entry count is visited and
+ * a nested indirect descriptor is refused.
+ */
+static int walk_indirect(const struct vio_vq *vq, struct vio_req *req, struct walk *w,
+			 uint64_t addr, uint32_t len)
+{
+	const struct vio_desc *table;
+	uint32_t n, i = 0;
+
+	if (len == 0 || len % sizeof(struct vio_desc) != 0)
+		return -VIO_EINVAL;
+	n = len / sizeof(struct vio_desc);
+	if (n > VIO_VQ_MAX_SIZE)
+		return -VIO_EINVAL;
+	table = vio_winmap_xlate_whole(vq->mem, addr, len, VIO_ACCESS_READ);
+	if (table == NULL)
+		return -VIO_EFAULT;
+
+	for (uint32_t count = 1;; count++) {
+		struct vio_desc d;
+		uint16_t flags;
+		int rc;
+
+		memcpy(&d, &table[i], sizeof(d));
+		flags = vio_le16(d.flags);
+		if (flags & VIO_DESC_F_INDIRECT)
+			return -VIO_EINVAL;
+		rc = add_seg(vq, req, w, vio_le64(d.addr), vio_le32(d.len),
+			     (flags & VIO_DESC_F_WRITE) != 0);
+		if (rc < 0)
+			return rc;
+		if (vq->packed) {
+			if (++i == n)
+				return 0;
+			continue;
+		}
+		if (!(flags & VIO_DESC_F_NEXT))
+			return 0;
+		i = vio_le16(d.next);
+		if (i >= n)
+			return -VIO_ERANGE;
+		if (count >= n)
+			return -VIO_ELOOP;
+	}
+}
+
+static void req_begin(struct vio_req *req)
+{
+	req->nread = 0;
+	req->nwrite = 0;
+	req->flags = 0;
+	req->read_len = 0;
+	req->write_len = 0;
+}
+
+/* Collects a split chain starting at head. */
+static int walk_split(struct vio_vq *vq, struct vio_req *req, uint16_t head)
+{
+	struct walk w = {false, 0};
+	uint16_t i = head;
+
+	for (uint32_t count = 1;; count++) {
+		struct vio_desc d;
+		uint16_t flags;
+		int rc;
+
+		memcpy(&d, &vq->desc[i], sizeof(d));
+		flags = vio_le16(d.flags);
+		if (flags & VIO_DESC_F_INDIRECT) {
+			if (!vq->indirect || (flags & VIO_DESC_F_NEXT))
+				return -VIO_EINVAL;
+			return walk_indirect(vq, req, &w, vio_le64(d.addr), vio_le32(d.len));
+		}
+		rc = add_seg(vq, req, &w, vio_le64(d.addr), vio_le32(d.len),
+			     (flags & VIO_DESC_F_WRITE) != 0);
+		if (rc < 0)
+			return rc;
+		if (!(flags & VIO_DESC_F_NEXT))
+			return 0;
+		i = vio_le16(d.next);
+		if (i >= vq->size)
+			return -VIO_ERANGE;
+		if (count >= vq->size)
+			return -VIO_ELOOP;
+	}
+}
+
+static uint16_t *avail_event(struct vio_vq *vq)
+{
+	return (uint16_t *)&vq->used_ring[vq->size];
+}
+
+static uint16_t *used_event(struct vio_vq *vq)
+{
+	return &vq->avail[2 + vq->size];
+}
+
+static int pop_split(struct vio_vq *vq, struct vio_req *req)
+{
+	uint16_t head;
+	int rc;
+
+	if (vq->last_avail == vq->shadow_avail) {
+		uint16_t idx = vio_load_acquire_le16(&vq->avail[1]);
+
+		if ((uint16_t)(idx - vq->last_avail) > vq->size)
+			return vq_fail(vq, -VIO_ERANGE);
+		vq->shadow_avail = idx;
+		if (idx == vq->last_avail)
+			return 0;
+	}
+	if (vq->inflight >= vq->size)
+		return vq_fail(vq, -VIO_ERANGE);
+	head = vio_load_relaxed_le16(&vq->avail[2 + (vq->last_avail & (vq->size - 1))]);
+	if (head >= vq->size)
+		return vq_fail(vq, -VIO_ERANGE);
+	req_begin(req);
+	rc = walk_split(vq, req, head);
+	if (rc < 0)
+		return vq_fail(vq, rc);
+	req->id = head;
+	req->ndesc = 1;
+	vq->last_avail++;
+	vq->inflight++;
+	if (vq->event_idx && !vq->notify_off)
+		vio_store_relaxed_le16(avail_event(vq), vq->last_avail);
+	return 1;
+}
+
+static bool pdesc_is_avail(uint16_t flags, bool wrap)
+{
+	return ((flags & VIO_DESC_F_AVAIL) != 0) == wrap && ((flags & VIO_DESC_F_USED) != 0) != wrap;
+}
+
+static int pop_packed(struct vio_vq *vq, struct vio_req *req)
+{
+	struct walk w = {false, 0};
+	uint16_t pos = vq->last_avail;
+	bool wrap = vq->avail_wrap;
+	uint16_t flags = vio_load_acquire_le16(&vq->pdesc[pos].flags);
+	uint16_t id = 0;
+	uint32_t count = 0;
+
+	if (!pdesc_is_avail(flags, wrap))
+		return 0;
+	if (vq->inflight >= vq->size)
+		return vq_fail(vq, -VIO_ERANGE);
+	req_begin(req);
+	for (;;) {
+		struct vio_pdesc d;
+		int rc;
+
+		/* The head's flags were read with acquire; the rest came before them. */
+		memcpy(&d, &vq->pdesc[pos], sizeof(d));
+		flags = vio_le16(d.flags);
+		if (++count > vq->size)
+			return vq_fail(vq, -VIO_ELOOP);
+		if (flags & VIO_DESC_F_INDIRECT) {
+			if (!vq->indirect || (flags & VIO_DESC_F_NEXT) || count != 1)
+				return vq_fail(vq, -VIO_EINVAL);
+			rc = walk_indirect(vq, req, &w, vio_le64(d.addr), vio_le32(d.len));
+		} else {
+			rc = add_seg(vq, req, &w, vio_le64(d.addr), vio_le32(d.len),
+				     (flags & VIO_DESC_F_WRITE) != 0);
+		}
+		if (rc < 0)
+			return vq_fail(vq, rc);
+		id = vio_le16(d.id);
+		if (++pos == vq->size) {
+			pos = 0;
+			wrap = !wrap;
+		}
+		if (!(flags & VIO_DESC_F_NEXT))
+			break;
+	}
+	if (id >= vq->size)
+		return vq_fail(vq, -VIO_ERANGE);
+	req->id = id;
+	req->ndesc = (uint16_t)count;
+	vq->last_avail = pos;
+	vq->avail_wrap = wrap;
+	vq->inflight++;
+	return 1;
+}
+
+int vio_vq_pop(struct vio_vq *vq, struct vio_req *req)
+{
+	if (vq->error != 0)
+		return vq->error;
+	if (!vq->ready)
+		return 0;
+	return vq->packed ? pop_packed(vq, req) : pop_split(vq, req);
+}
+
+void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	if (!vq->ready || vq->error != 0)
+		return;
+	if (vq->inflight > 0)
+		vq->inflight--;
+	if (!vq->packed) {
+		struct vio_used_elem *e = &vq->used_ring[vq->used_idx & (vq->size - 1)];
+
+		e->id = vio_le32(id);
+		e->len = vio_le32(len);
+		vq->used_idx++;
+		return;
+	}
+	struct vio_pdesc *d = &vq->pdesc[vq->used_idx];
+	uint16_t flags = vq->used_wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0;
+
+	d->id = vio_le16(id);
+	d->len = vio_le32(len);
+	vio_store_release_le16(&d->flags, flags);
+	/* ndesc comes from pop and is at most size, so one subtraction suffices. */
+	if (ndesc == 0 || ndesc > vq->size)
+		ndesc = 1;
+	vq->used_idx = (uint16_t)(vq->used_idx + ndesc);
+	if (vq->used_idx >= vq->size) {
+		vq->used_idx = (uint16_t)(vq->used_idx - vq->size);
+		vq->used_wrap = !vq->used_wrap;
+	}
+}
+
+static bool split_should_notify(struct vio_vq *vq)
+{
+	uint16_t old, now = vq->used_idx;
+	bool valid;
+
+	vio_mb();
+	if (!vq->event_idx)
+		return !(vio_load_relaxed_le16(&vq->avail[0]) & VIO_AVAIL_F_NO_INTERRUPT);
+	old = vq->signalled_used;
+	valid = vq->signalled_valid;
+	vq->signalled_used = now;
+	vq->signalled_valid = true;
+	return !valid || vio_need_event(vio_load_relaxed_le16(used_event(vq)), now, old);
+}
+
+static bool packed_should_notify(struct vio_vq *vq)
+{
+	uint16_t off_wrap, flags, off, old, now = vq->used_idx;
+	bool valid;
+
+	vio_mb();
+	off_wrap = vio_load_relaxed_le16(&vq->driver_event[0]);
+	flags = vio_load_relaxed_le16(&vq->driver_event[1]);
+	old = vq->signalled_used;
+	valid = vq->signalled_valid;
+	vq->signalled_used = now;
+	vq->signalled_valid = true;
+	if (flags == VIO_EVENT_F_DISABLE)
+		return false;
+	if (flags != VIO_EVENT_F_DESC || !vq->event_idx)
+		return true;
+	off = off_wrap & 0x7fffu;
+	if ((off_wrap >> 15) != (uint16_t)vq->used_wrap)
+		off = (uint16_t)(off - vq->size);
+	return !valid || vio_need_event(off, now, old);
+}
+
+bool vio_vq_flush(struct vio_vq *vq)
+{
+	if (!vq->ready || vq->error != 0)
+		return false;
+	if (vq->packed) {
+		if (vq->used_idx == vq->signalled_used && vq->used_wrap == vq->signalled_wrap &&
+		    vq->signalled_valid)
+			return false;
+		vq->signalled_wrap = vq->used_wrap;
+		return packed_should_notify(vq);
+	}
+	if (vq->used_idx == vq->published_used)
+		return false;
+	vq->published_used = vq->used_idx;
+	vio_store_release_le16(&vq->used[1], vq->used_idx);
+	return split_should_notify(vq);
+}
+
+void vio_vq_notify_disable(struct vio_vq *vq)
+{
+	if (!vq->ready)
+		return;
+	vq->notify_off = true;
+	if (vq->packed)
+		vio_store_relaxed_le16(&vq->device_event[1], VIO_EVENT_F_DISABLE);
+	else if (!vq->event_idx)
+		vio_store_relaxed_le16(&vq->used[0], VIO_USED_F_NO_NOTIFY);
+}
+
+bool vio_vq_notify_enable(struct vio_vq *vq)
+{
+	if (!vq->ready || vq->error != 0)
+		return false;
+	vq->notify_off = false;
+	if (vq->packed) {
+		vio_store_relaxed_le16(&vq->device_event[1], VIO_EVENT_F_ENABLE);
+	} else if (vq->event_idx) {
+		vio_store_relaxed_le16(avail_event(vq), vq->shadow_avail);
+	} else {
+		vio_store_relaxed_le16(&vq->used[0], 0);
+	}
+	/* The driver may have added buffers before it saw the flag change. */
+	vio_mb();
+	return vio_vq_has_avail(vq);
+}
+
+bool vio_vq_has_avail(struct vio_vq *vq)
+{
+	if (!vq->ready || vq->error != 0)
+		return false;
+	if (vq->packed)
+		return pdesc_is_avail(vio_load_acquire_le16(&vq->pdesc[vq->last_avail].flags),
+				      vq->avail_wrap);
+	return vio_load_acquire_le16(&vq->avail[1]) != vq->last_avail;
+}
+
+static void clear_state(struct vio_vq *vq)
+{
+	const struct vio_winmap *mem = vq->mem;
+
+	memset(vq, 0, sizeof(*vq));
+	vq->mem = mem;
+}
+
+void vio_vq_reset(struct vio_vq *vq)
+{
+	clear_state(vq);
+}
+
+static void setup_common(struct vio_vq *vq, const struct vio_winmap *mem, uint16_t size,
+			 uint64_t features, bool packed)
+{
+	memset(vq, 0, sizeof(*vq));
+	vq->mem = mem;
+	vq->size = size;
+	vq->packed = packed;
+	vq->indirect = (features & VIO_BIT(VIO_F_INDIRECT_DESC)) != 0;
+	vq->event_idx = (features & VIO_BIT(VIO_F_EVENT_IDX)) != 0;
+	vq->avail_wrap = true;
+	vq->used_wrap = true;
+	vq->signalled_wrap = true;
+}
+
+int vio_vq_setup_split(struct vio_vq *vq, const struct vio_winmap *mem, uint16_t size,
+		       uint64_t desc, uint64_t avail, uint64_t used, uint64_t features)
+{
+	uint64_t dlen = VIO_SPLIT_DESC_SIZE(size);
+	uint64_t alen = VIO_SPLIT_AVAIL_SIZE(size);
+	uint64_t ulen = VIO_SPLIT_USED_SIZE(size);
+
+	setup_common(vq, mem, size, features, false);
+	if (!is_pow2(size) || size > VIO_VQ_MAX_SIZE)
+		return -VIO_EINVAL;
+	/* The device writes the used ring: it must not alias what the device reads. */
+	if (overlap(used, ulen, desc, dlen) || overlap(used, ulen, avail, alen))
+		return -VIO_EINVAL;
+	vq->desc = vio_winmap_xlate_whole(mem, desc, dlen, VIO_ACCESS_READ);
+	vq->avail = vio_winmap_xlate_whole(mem, avail, alen, VIO_ACCESS_READ);
+	vq->used = vio_winmap_xlate_whole(mem, used, ulen, VIO_ACCESS_RW);
+	if (vq->desc == NULL || vq->avail == NULL || vq->used == NULL)
+		return -VIO_EFAULT;
+	if (!aligned(desc, vq->desc, 16) || !aligned(avail, vq->avail, 2) ||
+	    !aligned(used, vq->used, 4))
+		return -VIO_EINVAL;
+	vq->used_ring = (struct vio_used_elem *)(vq->used + 2);
+	vq->ready = true;
+	return 0;
+}
+
+int vio_vq_setup_packed(struct vio_vq *vq, const struct vio_winmap *mem, uint16_t size,
+			uint64_t desc, uint64_t driver, uint64_t device, uint64_t features)
+{
+	uint64_t dlen = VIO_PACKED_DESC_SIZE(size);
+
+	setup_common(vq, mem, size, features, true);
+	if (size == 0 || size > VIO_VQ_MAX_SIZE)
+		return -VIO_EINVAL;
+	if (overlap(device, VIO_PACKED_EVENT_SIZE, desc, dlen) ||
+	    overlap(device, VIO_PACKED_EVENT_SIZE, driver, VIO_PACKED_EVENT_SIZE))
+		return -VIO_EINVAL;
+	vq->pdesc = vio_winmap_xlate_whole(mem, desc, dlen, VIO_ACCESS_RW);
+	vq->driver_event = vio_winmap_xlate_whole(mem, driver, VIO_PACKED_EVENT_SIZE,
+						  VIO_ACCESS_READ);
+	vq->device_event = vio_winmap_xlate_whole(mem, device, VIO_PACKED_EVENT_SIZE,
+						  VIO_ACCESS_RW);
+	if (vq->pdesc == NULL || vq->driver_event == NULL || vq->device_event == NULL)
+		return -VIO_EFAULT;
+	if (!aligned(desc, vq->pdesc, 16) || !aligned(driver, vq->driver_event, 4) ||
+	    !aligned(device, vq->device_event, 4))
+		return -VIO_EINVAL;
+	vq->ready = true;
+	return 0;
+}
+
+int vio_vq_set_base(struct vio_vq *vq, uint16_t base)
+{
+	if (vq->packed) {
+		uint16_t idx = base & 0x7fffu;
+
+		if (idx >= vq->size)
+			return -VIO_EINVAL;
+		vq->last_avail = idx;
+		vq->used_idx = idx;
+		vq->avail_wrap = (base >> 15) != 0;
+		vq->used_wrap = vq->avail_wrap;
+		vq->signalled_wrap = vq->used_wrap;
+	} else {
+		vq->last_avail = base;
+		vq->shadow_avail = base;
+		vq->used_idx = base;
+		vq->published_used = base;
+	}
+	vq->signalled_used = vq->used_idx;
+	vq->signalled_valid = false;
+	vq->inflight = 0;
+	return 0;
+}
+
+uint16_t vio_vq_get_base(const struct vio_vq *vq)
+{
+	if (vq->packed)
+		return (uint16_t)(vq->last_avail | (vq->avail_wrap ? 0x8000u : 0));
+	return vq->last_avail;
+}
