@@ -47,7 +47,7 @@ struct vio_transport_ops {
 struct vio_queue {
 	struct vio_vq vq;
 	uint16_t max_size;
-	uint16_t size;     /* chosen by the driver, max_size by default */
+	uint16_t size; /* chosen by the driver, max_size by default */
 	bool enabled;
 	uint16_t base; /* where processing resumes when enabled (vio_vq_set_base encoding) */
 	uint64_t desc, driver, device; /* ring bus addresses as set */
@@ -61,13 +61,13 @@ struct vio_device {
 
 	uint32_t device_id;
 	uint32_t vendor_id;
-	uint64_t host_features;   /* offered */
+	uint64_t host_features;	  /* offered */
 	uint64_t driver_features; /* accepted by the driver */
 	uint8_t status;
 	bool logged_break; /* the break was logged already */
 	int break_error;
 
-	uint8_t *config;   /* le wire layout, device-owned storage */
+	uint8_t *config; /* le wire layout, device-owned storage */
 	uint32_t config_len;
 	uint32_t config_generation;
 

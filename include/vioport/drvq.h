@@ -21,10 +21,10 @@ struct vio_buf {
 
 /* Per-head bookkeeping, in driver-private memory (one per queue entry). */
 struct vio_drvq_slot {
-	void *token;     /* NULL when free */
-	uint16_t next;   /* free list link */
-	uint16_t ndesc;  /* descriptors the chain took */
-	uint16_t last;   /* last descriptor of the chain */
+	void *token;	 /* NULL when free */
+	uint16_t next;	 /* free list link */
+	uint16_t ndesc;	 /* descriptors the chain took */
+	uint16_t last;	 /* last descriptor of the chain */
 	uint32_t in_len; /* device-writable bytes, the most a used length may say */
 };
 
@@ -33,13 +33,13 @@ struct vio_drvq {
 	bool event_idx;
 	struct vio_desc *desc;
 	uint16_t *avail; /* flags, idx, ring[size], used_event */
-	uint16_t *used;  /* flags, idx, elems, avail_event */
+	uint16_t *used;	 /* flags, idx, elems, avail_event */
 	struct vio_used_elem *used_ring;
 	struct vio_drvq_slot *slots;
 	uint64_t desc_bus; /* for callers that need it */
 	uint16_t free_head;
 	uint16_t num_free;
-	uint16_t avail_idx;   /* next avail idx to publish */
+	uint16_t avail_idx;    /* next avail idx to publish */
 	uint16_t kicked_avail; /* avail idx at the last kick decision */
 	uint16_t last_used;
 	bool cb_off;

@@ -25,7 +25,7 @@ struct vio_loopback {
 	uint64_t brk; /* bytes of the arena handed out */
 	struct vio_drvq *dq[VIO_LOOPBACK_MAX_QUEUES];
 	uint32_t used_irqs[VIO_LOOPBACK_MAX_QUEUES]; /* notify_used calls per queue */
-	uint32_t config_irqs;                         /* notify_config calls */
+	uint32_t config_irqs;			     /* notify_config calls */
 	uint32_t log_lines;
 	const char *last_log;
 	int last_log_err;

@@ -38,11 +38,11 @@ struct vio_iov {
 struct vio_req {
 	struct vio_iov *iov;
 	uint16_t cap;
-	uint16_t nread;  /* readable segments: iov[0 .. nread) */
+	uint16_t nread;	 /* readable segments: iov[0 .. nread) */
 	uint16_t nwrite; /* writable segments: iov[nread .. nread + nwrite) */
-	uint16_t id;     /* head index (split) or buffer id (packed), for push */
-	uint16_t ndesc;  /* ring slots the chain took, for push */
-	uint16_t flags;  /* VIO_REQ_F_* */
+	uint16_t id;	 /* head index (split) or buffer id (packed), for push */
+	uint16_t ndesc;	 /* ring slots the chain took, for push */
+	uint16_t flags;	 /* VIO_REQ_F_* */
 	uint32_t read_len;
 	uint32_t write_len;
 };
@@ -54,18 +54,18 @@ struct vio_vq {
 	bool packed;
 	bool event_idx;
 	bool indirect;
-	bool ready;    /* set up and usable */
+	bool ready; /* set up and usable */
 	bool notify_off;
-	int error;     /* first rule the driver broke, 0 if none */
+	int error; /* first rule the driver broke, 0 if none */
 
 	/* split ring */
 	struct vio_desc *desc;
 	uint16_t *avail; /* flags, idx, ring[size], used_event */
-	uint16_t *used;  /* flags, idx, then elems; avail_event after them */
+	uint16_t *used;	 /* flags, idx, then elems; avail_event after them */
 	struct vio_used_elem *used_ring;
-	uint16_t last_avail;   /* next avail slot to take */
-	uint16_t shadow_avail; /* avail.idx as last read */
-	uint16_t used_idx;     /* next used slot to fill */
+	uint16_t last_avail;	 /* next avail slot to take */
+	uint16_t shadow_avail;	 /* avail.idx as last read */
+	uint16_t used_idx;	 /* next used slot to fill */
 	uint16_t published_used; /* used.idx as last written */
 
 	/* packed ring */

@@ -15,14 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VIO_ACCESS_READ 1u  /* the device may read (driver-to-device data) */
+#define VIO_ACCESS_READ	 1u /* the device may read (driver-to-device data) */
 #define VIO_ACCESS_WRITE 2u /* the device may write (device-to-driver data) */
-#define VIO_ACCESS_RW (VIO_ACCESS_READ | VIO_ACCESS_WRITE)
+#define VIO_ACCESS_RW	 (VIO_ACCESS_READ | VIO_ACCESS_WRITE)
 
 struct vio_window {
 	uint64_t bus_addr; /* first bus address of the window */
-	uint64_t len;      /* bytes, > 0 */
-	uint8_t *local;    /* where bus_addr is mapped here */
+	uint64_t len;	   /* bytes, > 0 */
+	uint8_t *local;	   /* where bus_addr is mapped here */
 	uint32_t access;   /* VIO_ACCESS_* */
 };
 

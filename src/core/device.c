@@ -6,9 +6,8 @@
 
 #include <string.h>
 
-#define STATUS_ORDERED                                                                         \
-	(VIO_STATUS_ACKNOWLEDGE | VIO_STATUS_DRIVER | VIO_STATUS_FEATURES_OK |                 \
-	 VIO_STATUS_DRIVER_OK)
+#define STATUS_ORDERED                                                                             \
+	(VIO_STATUS_ACKNOWLEDGE | VIO_STATUS_DRIVER | VIO_STATUS_FEATURES_OK | VIO_STATUS_DRIVER_OK)
 
 void vio_device_init(struct vio_device *dev, const struct vio_device_ops *ops, void *priv,
 		     uint32_t device_id, uint64_t features, struct vio_queue *queues,
@@ -125,18 +124,19 @@ static void start_device(struct vio_device *dev)
 int vio_device_set_status(struct vio_device *dev, uint8_t status)
 {
 	uint8_t old = dev->status;
-	uint8_t s = status & (uint8_t)~VIO_STATUS_NEEDS_RESET; /* only the device sets it */
+	uint8_t s = status & (uint8_t) ~VIO_STATUS_NEEDS_RESET; /* only the device sets it */
 	uint8_t added;
 
 	if (status == 0) {
 		vio_device_reset(dev);
 		return 0;
 	}
-	if ((old & STATUS_ORDERED & ~s) != 0 || ((old & VIO_STATUS_FAILED) && !(s & VIO_STATUS_FAILED)))
+	if ((old & STATUS_ORDERED & ~s) != 0 ||
+	    ((old & VIO_STATUS_FAILED) && !(s & VIO_STATUS_FAILED)))
 		return -VIO_EINVAL;
 	if (!status_ordered(s))
 		return -VIO_EINVAL;
-	added = s & (uint8_t)~old;
+	added = s & (uint8_t) ~old;
 	if ((added & VIO_STATUS_FEATURES_OK) && !features_acceptable(dev)) {
 		/* FEATURES_OK does not stick; the driver reads that back and gives up. */
 		s &= (uint8_t) ~(VIO_STATUS_FEATURES_OK | VIO_STATUS_DRIVER_OK);
@@ -264,8 +264,7 @@ void vio_device_flush(struct vio_device *dev, uint16_t q)
 {
 	if (q >= dev->num_queues)
 		return;
-	if (vio_vq_flush(&dev->queues[q].vq) && dev->tops != NULL &&
-	    dev->tops->notify_used != NULL)
+	if (vio_vq_flush(&dev->queues[q].vq) && dev->tops != NULL && dev->tops->notify_used != NULL)
 		dev->tops->notify_used(dev, q);
 }
 

@@ -6,7 +6,7 @@
 
 static uint64_t used_offset(uint16_t size)
 {
-	return (VIO_SPLIT_DESC_SIZE(size) + VIO_SPLIT_AVAIL_SIZE(size) + 3u) & ~(uint64_t)3u;
+	return (VIO_SPLIT_DESC_SIZE(size) + VIO_SPLIT_AVAIL_SIZE(size) + 3u) & ~(uint64_t) 3u;
 }
 
 uint64_t vio_drvq_ring_bytes(uint16_t size)
@@ -27,14 +27,14 @@ int vio_drvq_init(struct vio_drvq *q, uint16_t size, void *ring, uint64_t ring_b
 	q->size = size;
 	q->event_idx = event_idx;
 	q->desc = ring;
-	q->avail = (uint16_t *)(base + VIO_SPLIT_DESC_SIZE(size));
-	q->used = (uint16_t *)(base + used_offset(size));
-	q->used_ring = (struct vio_used_elem *)(q->used + 2);
+	q->avail = (uint16_t *) (base + VIO_SPLIT_DESC_SIZE(size));
+	q->used = (uint16_t *) (base + used_offset(size));
+	q->used_ring = (struct vio_used_elem *) (q->used + 2);
 	q->slots = slots;
 	q->desc_bus = ring_bus;
 	for (uint32_t i = 0; i < size; i++) {
 		slots[i].token = NULL;
-		slots[i].next = (uint16_t)(i + 1);
+		slots[i].next = (uint16_t) (i + 1);
 	}
 	q->num_free = size;
 	*desc_bus = ring_bus;
@@ -102,7 +102,7 @@ int vio_drvq_add(struct vio_drvq *q, const struct vio_buf *out, unsigned nout,
 			 k + 1 < n ? next : 0);
 		i = next;
 	}
-	return publish_chain(q, head, (uint16_t)n, sum_len(in, nin), token);
+	return publish_chain(q, head, (uint16_t) n, sum_len(in, nin), token);
 }
 
 int vio_drvq_add_indirect(struct vio_drvq *q, const struct vio_buf *out, unsigned nout,
@@ -122,10 +122,10 @@ int vio_drvq_add_indirect(struct vio_drvq *q, const struct vio_buf *out, unsigne
 		if (k + 1 < n)
 			flags |= VIO_DESC_F_NEXT;
 		put_desc(&table[k], k < nout ? &out[k] : &in[k - nout], flags,
-			 (uint16_t)(k + 1 < n ? k + 1 : 0));
+			 (uint16_t) (k + 1 < n ? k + 1 : 0));
 	}
 	t.addr = table_bus;
-	t.len = (uint32_t)(n * sizeof(struct vio_desc));
+	t.len = (uint32_t) (n * sizeof(struct vio_desc));
 	put_desc(&q->desc[q->free_head], &t, VIO_DESC_F_INDIRECT, 0);
 	return publish_chain(q, q->free_head, 1, sum_len(in, nin), token);
 }
@@ -140,7 +140,7 @@ bool vio_drvq_kick_prepare(struct vio_drvq *q)
 	q->kicked_avail = now;
 	vio_mb();
 	if (q->event_idx)
-		return vio_need_event(vio_load_relaxed_le16((uint16_t *)&q->used_ring[q->size]),
+		return vio_need_event(vio_load_relaxed_le16((uint16_t *) &q->used_ring[q->size]),
 				      now, old);
 	return !(vio_load_relaxed_le16(&q->used[0]) & VIO_USED_F_NO_NOTIFY);
 }
@@ -163,7 +163,7 @@ int vio_drvq_get_used(struct vio_drvq *q, void **token, uint32_t *len)
 	idx = vio_load_acquire_le16(&q->used[1]);
 	if (idx == q->last_used)
 		return 0;
-	if ((uint16_t)(idx - q->last_used) > q->size)
+	if ((uint16_t) (idx - q->last_used) > q->size)
 		return drvq_break(q);
 	memcpy(&e, &q->used_ring[q->last_used & (q->size - 1)], sizeof(e));
 	id = vio_le32(e.id);
@@ -176,7 +176,7 @@ int vio_drvq_get_used(struct vio_drvq *q, void **token, uint32_t *len)
 	*len = vio_le32(e.len);
 	s->token = NULL;
 	q->slots[s->last].next = q->free_head;
-	q->free_head = (uint16_t)id;
+	q->free_head = (uint16_t) id;
 	q->num_free += s->ndesc;
 	q->last_used++;
 	if (q->event_idx && !q->cb_off)

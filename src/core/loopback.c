@@ -31,9 +31,9 @@ static void lb_log(struct vio_device *dev, const char *msg, int err)
 }
 
 static const struct vio_transport_ops lb_ops = {
-	.notify_used = lb_notify_used,
-	.notify_config = lb_notify_config,
-	.log = lb_log,
+    .notify_used = lb_notify_used,
+    .notify_config = lb_notify_config,
+    .log = lb_log,
 };
 
 int vio_loopback_init(struct vio_loopback *lb, struct vio_device *dev, void *arena,
@@ -56,7 +56,7 @@ int vio_loopback_init(struct vio_loopback *lb, struct vio_device *dev, void *are
 
 void *vio_loopback_alloc(struct vio_loopback *lb, uint64_t len, uint64_t *bus)
 {
-	uint64_t start = (lb->brk + 15u) & ~(uint64_t)15u;
+	uint64_t start = (lb->brk + 15u) & ~(uint64_t) 15u;
 	void *p;
 
 	if (start > lb->arena_len || len > lb->arena_len - start)
@@ -71,7 +71,7 @@ void *vio_loopback_alloc(struct vio_loopback *lb, uint64_t len, uint64_t *bus)
 
 uint64_t vio_loopback_bus(const struct vio_loopback *lb, const void *p)
 {
-	return lb->bus_base + (uint64_t)((const uint8_t *)p - lb->arena);
+	return lb->bus_base + (uint64_t) ((const uint8_t *) p - lb->arena);
 }
 
 int vio_loopback_negotiate(struct vio_loopback *lb, uint64_t want)

@@ -29,7 +29,7 @@ static bool is_pow2(uint32_t v)
 
 static bool aligned(uint64_t bus, const void *p, uintptr_t align)
 {
-	return (bus & (align - 1)) == 0 && ((uintptr_t)p & (align - 1)) == 0;
+	return (bus & (align - 1)) == 0 && ((uintptr_t) p & (align - 1)) == 0;
 }
 
 static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -98,9 +98,9 @@ static int add_seg(const struct vio_vq *vq, struct vio_req *req, struct walk *w,
 			if (p == NULL)
 				return -VIO_EFAULT;
 		}
-		store_seg(req, p, (uint32_t)contig, write);
+		store_seg(req, p, (uint32_t) contig, write);
 		addr += contig;
-		len -= (uint32_t)contig;
+		len -= (uint32_t) contig;
 	}
 	return 0;
 }
@@ -196,7 +196,7 @@ static int walk_split(struct vio_vq *vq, struct vio_req *req, uint16_t head)
 
 static uint16_t *avail_event(struct vio_vq *vq)
 {
-	return (uint16_t *)&vq->used_ring[vq->size];
+	return (uint16_t *) &vq->used_ring[vq->size];
 }
 
 static uint16_t *used_event(struct vio_vq *vq)
@@ -212,7 +212,7 @@ static int pop_split(struct vio_vq *vq, struct vio_req *req)
 	if (vq->last_avail == vq->shadow_avail) {
 		uint16_t idx = vio_load_acquire_le16(&vq->avail[1]);
 
-		if ((uint16_t)(idx - vq->last_avail) > vq->size)
+		if ((uint16_t) (idx - vq->last_avail) > vq->size)
 			return vq_fail(vq, -VIO_ERANGE);
 		vq->shadow_avail = idx;
 		if (idx == vq->last_avail)
@@ -238,7 +238,8 @@ static int pop_split(struct vio_vq *vq, struct vio_req *req)
 
 static bool pdesc_is_avail(uint16_t flags, bool wrap)
 {
-	return ((flags & VIO_DESC_F_AVAIL) != 0) == wrap && ((flags & VIO_DESC_F_USED) != 0) != wrap;
+	return ((flags & VIO_DESC_F_AVAIL) != 0) == wrap &&
+	       ((flags & VIO_DESC_F_USED) != 0) != wrap;
 }
 
 static int pop_packed(struct vio_vq *vq, struct vio_req *req)
@@ -285,7 +286,7 @@ static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 	if (id >= vq->size)
 		return vq_fail(vq, -VIO_ERANGE);
 	req->id = id;
-	req->ndesc = (uint16_t)count;
+	req->ndesc = (uint16_t) count;
 	vq->last_avail = pos;
 	vq->avail_wrap = wrap;
 	vq->inflight++;
@@ -324,9 +325,9 @@ void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	/* ndesc comes from pop and is at most size, so one subtraction suffices. */
 	if (ndesc == 0 || ndesc > vq->size)
 		ndesc = 1;
-	vq->used_idx = (uint16_t)(vq->used_idx + ndesc);
+	vq->used_idx = (uint16_t) (vq->used_idx + ndesc);
 	if (vq->used_idx >= vq->size) {
-		vq->used_idx = (uint16_t)(vq->used_idx - vq->size);
+		vq->used_idx = (uint16_t) (vq->used_idx - vq->size);
 		vq->used_wrap = !vq->used_wrap;
 	}
 }
@@ -363,8 +364,8 @@ static bool packed_should_notify(struct vio_vq *vq)
 	if (flags != VIO_EVENT_F_DESC || !vq->event_idx)
 		return true;
 	off = off_wrap & 0x7fffu;
-	if ((off_wrap >> 15) != (uint16_t)vq->used_wrap)
-		off = (uint16_t)(off - vq->size);
+	if ((off_wrap >> 15) != (uint16_t) vq->used_wrap)
+		off = (uint16_t) (off - vq->size);
 	return !valid || vio_need_event(off, now, old);
 }
 
@@ -472,7 +473,7 @@ int vio_vq_setup_split(struct vio_vq *vq, const struct vio_winmap *mem, uint16_t
 	if (!aligned(desc, vq->desc, 16) || !aligned(avail, vq->avail, 2) ||
 	    !aligned(used, vq->used, 4))
 		return -VIO_EINVAL;
-	vq->used_ring = (struct vio_used_elem *)(vq->used + 2);
+	vq->used_ring = (struct vio_used_elem *) (vq->used + 2);
 	vq->ready = true;
 	return 0;
 }
@@ -489,10 +490,10 @@ int vio_vq_setup_packed(struct vio_vq *vq, const struct vio_winmap *mem, uint16_
 	    overlap(device, VIO_PACKED_EVENT_SIZE, driver, VIO_PACKED_EVENT_SIZE))
 		return -VIO_EINVAL;
 	vq->pdesc = vio_winmap_xlate_whole(mem, desc, dlen, VIO_ACCESS_RW);
-	vq->driver_event = vio_winmap_xlate_whole(mem, driver, VIO_PACKED_EVENT_SIZE,
-						  VIO_ACCESS_READ);
-	vq->device_event = vio_winmap_xlate_whole(mem, device, VIO_PACKED_EVENT_SIZE,
-						  VIO_ACCESS_RW);
+	vq->driver_event =
+	    vio_winmap_xlate_whole(mem, driver, VIO_PACKED_EVENT_SIZE, VIO_ACCESS_READ);
+	vq->device_event =
+	    vio_winmap_xlate_whole(mem, device, VIO_PACKED_EVENT_SIZE, VIO_ACCESS_RW);
 	if (vq->pdesc == NULL || vq->driver_event == NULL || vq->device_event == NULL)
 		return -VIO_EFAULT;
 	if (!aligned(desc, vq->pdesc, 16) || !aligned(driver, vq->driver_event, 4) ||
@@ -529,6 +530,6 @@ int vio_vq_set_base(struct vio_vq *vq, uint16_t base)
 uint16_t vio_vq_get_base(const struct vio_vq *vq)
 {
 	if (vq->packed)
-		return (uint16_t)(vq->last_avail | (vq->avail_wrap ? 0x8000u : 0));
+		return (uint16_t) (vq->last_avail | (vq->avail_wrap ? 0x8000u : 0));
 	return vq->last_avail;
 }

@@ -8,20 +8,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "vioport/byteorder.h"
 #include "vioport/errno.h"
 #include "vioport/virtq.h"
 
-#define BUS 0x40000ull
-#define QS 8
-#define DESC_OFF 0x0000u
+#define BUS	  0x40000ull
+#define QS	  8
+#define DESC_OFF  0x0000u
 #define AVAIL_OFF 0x1000u
-#define USED_OFF 0x2000u
+#define USED_OFF  0x2000u
 #define TABLE_OFF 0x3000u
-#define DATA_OFF 0x8000u
-#define MEM_SIZE 0x10000u
+#define DATA_OFF  0x8000u
+#define MEM_SIZE  0x10000u
 
 struct fx {
 	_Alignas(4096) uint8_t mem[MEM_SIZE];
@@ -37,22 +38,22 @@ static struct fx F;
 
 static struct vio_desc *desc(unsigned i)
 {
-	return (struct vio_desc *)(F.mem + DESC_OFF) + i;
+	return (struct vio_desc *) (F.mem + DESC_OFF) + i;
 }
 
 static struct vio_desc *table(unsigned i)
 {
-	return (struct vio_desc *)(F.mem + TABLE_OFF) + i;
+	return (struct vio_desc *) (F.mem + TABLE_OFF) + i;
 }
 
 static uint16_t *avail(void)
 {
-	return (uint16_t *)(F.mem + AVAIL_OFF);
+	return (uint16_t *) (F.mem + AVAIL_OFF);
 }
 
 static uint16_t *used(void)
 {
-	return (uint16_t *)(F.mem + USED_OFF);
+	return (uint16_t *) (F.mem + USED_OFF);
 }
 
 static uint64_t data(unsigned off)
@@ -100,7 +101,7 @@ static int pop(void)
 
 static void empty_ring(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	assert_int_equal(pop(), 0);
 	assert_false(vio_vq_has_avail(&F.vq));
@@ -108,7 +109,7 @@ static void empty_ring(void **state)
 
 static void one_readable(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(3), data(0), 16, 0, 0);
 	make_avail(3);
@@ -125,7 +126,7 @@ static void one_readable(void **state)
 
 static void blk_shape(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), data(0), 16, VIO_DESC_F_NEXT, 5);
 	set(desc(5), data(0x100), 4096, VIO_DESC_F_NEXT | VIO_DESC_F_WRITE, 2);
@@ -143,7 +144,7 @@ static void blk_shape(void **state)
 
 static void zero_length_segment_skipped(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), data(0), 0, VIO_DESC_F_NEXT, 1);
 	set(desc(1), data(0), 8, 0, 0);
@@ -155,7 +156,7 @@ static void zero_length_segment_skipped(void **state)
 
 static void push_and_flush(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(1), data(0), 16, 0, 0);
 	set(desc(2), data(16), 16, VIO_DESC_F_WRITE, 0);
@@ -178,7 +179,7 @@ static void push_and_flush(void **state)
 
 static void no_interrupt_flag_honoured(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	vio_put_le16(&avail()[0], VIO_AVAIL_F_NO_INTERRUPT);
 	set(desc(0), data(0), 16, 0, 0);
@@ -193,12 +194,12 @@ static void event_idx_used_event(void **state)
 {
 	uint16_t *used_event = &avail()[2 + QS];
 
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_EVENT_IDX));
 	for (unsigned i = 0; i < 4; i++)
 		set(desc(i), data(16 * i), 16, 0, 0);
 	for (unsigned i = 0; i < 4; i++)
-		make_avail((uint16_t)i);
+		make_avail((uint16_t) i);
 	vio_put_le16(used_event, 2);
 	for (unsigned i = 0; i < 4; i++)
 		assert_int_equal(pop(), 1);
@@ -214,9 +215,9 @@ static void event_idx_used_event(void **state)
 
 static void event_idx_avail_event(void **state)
 {
-	uint16_t *avail_event = (uint16_t *)(F.mem + USED_OFF + 4 + 8 * QS);
+	uint16_t *avail_event = (uint16_t *) (F.mem + USED_OFF + 4 + 8 * QS);
 
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_EVENT_IDX));
 	set(desc(0), data(0), 16, 0, 0);
 	make_avail(0);
@@ -237,7 +238,7 @@ static void event_idx_avail_event(void **state)
 
 static void notify_flags_without_event_idx(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	vio_vq_notify_disable(&F.vq);
 	assert_int_equal(vio_get_le16(&used()[0]), VIO_USED_F_NO_NOTIFY);
@@ -251,13 +252,13 @@ static void notify_flags_without_event_idx(void **state)
 
 static void base_round_trip(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	assert_int_equal(vio_vq_set_base(&F.vq, 65534), 0);
 	F.avail_idx = 65534;
 	for (unsigned i = 0; i < 3; i++) {
 		set(desc(i), data(0), 16, 0, 0);
-		make_avail((uint16_t)i);
+		make_avail((uint16_t) i);
 	}
 	for (unsigned i = 0; i < 3; i++) {
 		assert_int_equal(pop(), 1);
@@ -271,7 +272,7 @@ static void base_round_trip(void **state)
 
 static void overflow_keeps_last_segment(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	F.req.cap = 2;
 	set(desc(0), data(0), 16, VIO_DESC_F_NEXT, 1);
@@ -293,10 +294,9 @@ static void spans_two_windows(void **state)
 {
 	static uint8_t other[256];
 
-	(void)state;
+	(void) state;
 	setup(0);
-	assert_int_equal(vio_winmap_add(&F.m, BUS + MEM_SIZE, sizeof(other), other,
-					VIO_ACCESS_RW),
+	assert_int_equal(vio_winmap_add(&F.m, BUS + MEM_SIZE, sizeof(other), other, VIO_ACCESS_RW),
 			 0);
 	set(desc(0), BUS + MEM_SIZE - 8, 24, VIO_DESC_F_WRITE, 0);
 	make_avail(0);
@@ -311,7 +311,7 @@ static void spans_two_windows(void **state)
 
 static void indirect_chain(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(table(0), data(0), 16, VIO_DESC_F_NEXT, 2);
 	set(table(2), data(64), 512, VIO_DESC_F_NEXT | VIO_DESC_F_WRITE, 1);
@@ -329,7 +329,7 @@ static void indirect_chain(void **state)
 
 static void avail_idx_too_far(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	vio_put_le16(&avail()[1], QS + 1);
 	assert_int_equal(pop(), -VIO_ERANGE);
@@ -339,7 +339,7 @@ static void avail_idx_too_far(void **state)
 
 static void head_out_of_range(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	make_avail(QS);
 	assert_int_equal(pop(), -VIO_ERANGE);
@@ -348,7 +348,7 @@ static void head_out_of_range(void **state)
 
 static void next_out_of_range(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), data(0), 16, VIO_DESC_F_NEXT, QS);
 	make_avail(0);
@@ -357,7 +357,7 @@ static void next_out_of_range(void **state)
 
 static void chain_loop(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), data(0), 16, VIO_DESC_F_NEXT, 1);
 	set(desc(1), data(0), 16, VIO_DESC_F_NEXT, 0);
@@ -368,7 +368,7 @@ static void chain_loop(void **state)
 
 static void self_loop(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(6), data(0), 16, VIO_DESC_F_NEXT, 6);
 	make_avail(6);
@@ -377,11 +377,11 @@ static void self_loop(void **state)
 
 static void too_many_in_flight(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	for (unsigned i = 0; i < QS; i++) {
 		set(desc(i), data(0), 16, 0, 0);
-		make_avail((uint16_t)i);
+		make_avail((uint16_t) i);
 	}
 	for (unsigned i = 0; i < QS; i++)
 		assert_int_equal(pop(), 1);
@@ -392,7 +392,7 @@ static void too_many_in_flight(void **state)
 
 static void indirect_without_feature(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(table(0), data(0), 16, 0, 0);
 	set(desc(0), BUS + TABLE_OFF, 16, VIO_DESC_F_INDIRECT, 0);
@@ -402,7 +402,7 @@ static void indirect_without_feature(void **state)
 
 static void indirect_bad_length(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(desc(0), BUS + TABLE_OFF, 20, VIO_DESC_F_INDIRECT, 0);
 	make_avail(0);
@@ -411,7 +411,7 @@ static void indirect_bad_length(void **state)
 
 static void indirect_zero_length(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(desc(0), BUS + TABLE_OFF, 0, VIO_DESC_F_INDIRECT, 0);
 	make_avail(0);
@@ -420,7 +420,7 @@ static void indirect_zero_length(void **state)
 
 static void indirect_with_next(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(table(0), data(0), 16, 0, 0);
 	set(desc(0), BUS + TABLE_OFF, 16, VIO_DESC_F_INDIRECT | VIO_DESC_F_NEXT, 1);
@@ -431,7 +431,7 @@ static void indirect_with_next(void **state)
 
 static void indirect_nested(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(table(0), BUS + TABLE_OFF + 256, 16, VIO_DESC_F_INDIRECT, 0);
 	set(desc(0), BUS + TABLE_OFF, 16, VIO_DESC_F_INDIRECT, 0);
@@ -441,7 +441,7 @@ static void indirect_nested(void **state)
 
 static void indirect_table_outside_window(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(desc(0), BUS + MEM_SIZE - 16, 32, VIO_DESC_F_INDIRECT, 0);
 	make_avail(0);
@@ -450,7 +450,7 @@ static void indirect_table_outside_window(void **state)
 
 static void indirect_next_out_of_range(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(table(0), data(0), 16, VIO_DESC_F_NEXT, 2);
 	set(table(1), data(0), 16, 0, 0);
@@ -461,7 +461,7 @@ static void indirect_next_out_of_range(void **state)
 
 static void indirect_loop(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(VIO_BIT(VIO_F_INDIRECT_DESC));
 	set(table(0), data(0), 16, VIO_DESC_F_NEXT, 1);
 	set(table(1), data(0), 16, VIO_DESC_F_NEXT, 0);
@@ -472,7 +472,7 @@ static void indirect_loop(void **state)
 
 static void readable_after_writable(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), data(0), 16, VIO_DESC_F_NEXT | VIO_DESC_F_WRITE, 1);
 	set(desc(1), data(16), 16, 0, 0);
@@ -482,11 +482,10 @@ static void readable_after_writable(void **state)
 
 static void total_length_overflow(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	/* A window large enough that each descriptor alone translates; pop never touches it. */
-	assert_int_equal(vio_winmap_add(&F.m, 0x100000000ull, 0xF0000000ull, F.mem,
-					VIO_ACCESS_RW),
+	assert_int_equal(vio_winmap_add(&F.m, 0x100000000ull, 0xF0000000ull, F.mem, VIO_ACCESS_RW),
 			 0);
 	set(desc(0), 0x100000000ull, 0x80000000u, VIO_DESC_F_NEXT, 1);
 	set(desc(1), 0x100000000ull, 0x80000000u, VIO_DESC_F_WRITE, 0);
@@ -496,7 +495,7 @@ static void total_length_overflow(void **state)
 
 static void buffer_outside_window(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), BUS - 16, 8, 0, 0);
 	make_avail(0);
@@ -505,7 +504,7 @@ static void buffer_outside_window(void **state)
 
 static void buffer_straddles_window_end(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), BUS + MEM_SIZE - 8, 16, 0, 0);
 	make_avail(0);
@@ -514,7 +513,7 @@ static void buffer_straddles_window_end(void **state)
 
 static void buffer_address_wraps(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	set(desc(0), UINT64_MAX - 4, 16, 0, 0);
 	make_avail(0);
@@ -525,7 +524,7 @@ static void write_into_read_only_window(void **state)
 {
 	static uint8_t ro[64];
 
-	(void)state;
+	(void) state;
 	setup(0);
 	assert_int_equal(vio_winmap_add(&F.m, 0x900000, sizeof(ro), ro, VIO_ACCESS_READ), 0);
 	set(desc(0), 0x900000, 16, VIO_DESC_F_WRITE, 0);
@@ -535,7 +534,7 @@ static void write_into_read_only_window(void **state)
 
 static void pop_after_break_touches_nothing(void **state)
 {
-	(void)state;
+	(void) state;
 	setup(0);
 	make_avail(QS + 3);
 	assert_int_equal(pop(), -VIO_ERANGE);
@@ -550,21 +549,23 @@ static void pop_after_break_touches_nothing(void **state)
 
 static void setup_refuses_bad_size(void **state)
 {
-	(void)state;
+	(void) state;
 	memset(&F, 0, sizeof(F));
 	vio_winmap_init(&F.m, F.w, 3);
 	vio_winmap_add(&F.m, BUS, MEM_SIZE, F.mem, VIO_ACCESS_RW);
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, 6, BUS, BUS + AVAIL_OFF, BUS + USED_OFF, 0),
-			 -VIO_EINVAL);
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, 0, BUS, BUS + AVAIL_OFF, BUS + USED_OFF, 0),
-			 -VIO_EINVAL);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, 6, BUS, BUS + AVAIL_OFF, BUS + USED_OFF, 0),
+	    -VIO_EINVAL);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, 0, BUS, BUS + AVAIL_OFF, BUS + USED_OFF, 0),
+	    -VIO_EINVAL);
 	assert_false(F.vq.ready);
 	assert_int_equal(pop(), 0);
 }
 
 static void setup_refuses_ring_outside_window(void **state)
 {
-	(void)state;
+	(void) state;
 	memset(&F, 0, sizeof(F));
 	vio_winmap_init(&F.m, F.w, 3);
 	vio_winmap_add(&F.m, BUS, MEM_SIZE, F.mem, VIO_ACCESS_RW);
@@ -572,8 +573,8 @@ static void setup_refuses_ring_outside_window(void **state)
 					    BUS + USED_OFF, 0),
 			 -VIO_EFAULT);
 	assert_int_equal(
-		vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, BUS + MEM_SIZE - 8, 0),
-		-VIO_EFAULT);
+	    vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, BUS + MEM_SIZE - 8, 0),
+	    -VIO_EFAULT);
 	assert_false(F.vq.ready);
 }
 
@@ -581,88 +582,87 @@ static void setup_refuses_used_in_read_only_window(void **state)
 {
 	static _Alignas(16) uint8_t ro[4096];
 
-	(void)state;
+	(void) state;
 	memset(&F, 0, sizeof(F));
 	vio_winmap_init(&F.m, F.w, 3);
 	vio_winmap_add(&F.m, BUS, MEM_SIZE, F.mem, VIO_ACCESS_RW);
 	vio_winmap_add(&F.m, 0x900000, sizeof(ro), ro, VIO_ACCESS_READ);
-	assert_int_equal(
-		vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, 0x900000, 0),
-		-VIO_EFAULT);
+	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, 0x900000, 0),
+			 -VIO_EFAULT);
 }
 
 static void setup_refuses_misaligned(void **state)
 {
-	(void)state;
+	(void) state;
 	memset(&F, 0, sizeof(F));
 	vio_winmap_init(&F.m, F.w, 3);
 	vio_winmap_add(&F.m, BUS, MEM_SIZE, F.mem, VIO_ACCESS_RW);
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS + 8, BUS + AVAIL_OFF,
-					    BUS + USED_OFF, 0),
-			 -VIO_EINVAL);
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF + 1,
-					    BUS + USED_OFF, 0),
-			 -VIO_EINVAL);
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF,
-					    BUS + USED_OFF + 2, 0),
-			 -VIO_EINVAL);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, QS, BUS + 8, BUS + AVAIL_OFF, BUS + USED_OFF, 0),
+	    -VIO_EINVAL);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF + 1, BUS + USED_OFF, 0),
+	    -VIO_EINVAL);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, BUS + USED_OFF + 2, 0),
+	    -VIO_EINVAL);
 }
 
 static void setup_refuses_used_overlapping(void **state)
 {
-	(void)state;
+	(void) state;
 	memset(&F, 0, sizeof(F));
 	vio_winmap_init(&F.m, F.w, 3);
 	vio_winmap_add(&F.m, BUS, MEM_SIZE, F.mem, VIO_ACCESS_RW);
 	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, BUS + 64, 0),
 			 -VIO_EINVAL);
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF,
-					    BUS + AVAIL_OFF + 4, 0),
-			 -VIO_EINVAL);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, QS, BUS, BUS + AVAIL_OFF, BUS + AVAIL_OFF + 4, 0),
+	    -VIO_EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(empty_ring),
-		cmocka_unit_test(one_readable),
-		cmocka_unit_test(blk_shape),
-		cmocka_unit_test(zero_length_segment_skipped),
-		cmocka_unit_test(push_and_flush),
-		cmocka_unit_test(no_interrupt_flag_honoured),
-		cmocka_unit_test(event_idx_used_event),
-		cmocka_unit_test(event_idx_avail_event),
-		cmocka_unit_test(notify_flags_without_event_idx),
-		cmocka_unit_test(base_round_trip),
-		cmocka_unit_test(overflow_keeps_last_segment),
-		cmocka_unit_test(spans_two_windows),
-		cmocka_unit_test(indirect_chain),
-		cmocka_unit_test(avail_idx_too_far),
-		cmocka_unit_test(head_out_of_range),
-		cmocka_unit_test(next_out_of_range),
-		cmocka_unit_test(chain_loop),
-		cmocka_unit_test(self_loop),
-		cmocka_unit_test(too_many_in_flight),
-		cmocka_unit_test(indirect_without_feature),
-		cmocka_unit_test(indirect_bad_length),
-		cmocka_unit_test(indirect_zero_length),
-		cmocka_unit_test(indirect_with_next),
-		cmocka_unit_test(indirect_nested),
-		cmocka_unit_test(indirect_table_outside_window),
-		cmocka_unit_test(indirect_next_out_of_range),
-		cmocka_unit_test(indirect_loop),
-		cmocka_unit_test(readable_after_writable),
-		cmocka_unit_test(total_length_overflow),
-		cmocka_unit_test(buffer_outside_window),
-		cmocka_unit_test(buffer_straddles_window_end),
-		cmocka_unit_test(buffer_address_wraps),
-		cmocka_unit_test(write_into_read_only_window),
-		cmocka_unit_test(pop_after_break_touches_nothing),
-		cmocka_unit_test(setup_refuses_bad_size),
-		cmocka_unit_test(setup_refuses_ring_outside_window),
-		cmocka_unit_test(setup_refuses_used_in_read_only_window),
-		cmocka_unit_test(setup_refuses_misaligned),
-		cmocka_unit_test(setup_refuses_used_overlapping),
+	    cmocka_unit_test(empty_ring),
+	    cmocka_unit_test(one_readable),
+	    cmocka_unit_test(blk_shape),
+	    cmocka_unit_test(zero_length_segment_skipped),
+	    cmocka_unit_test(push_and_flush),
+	    cmocka_unit_test(no_interrupt_flag_honoured),
+	    cmocka_unit_test(event_idx_used_event),
+	    cmocka_unit_test(event_idx_avail_event),
+	    cmocka_unit_test(notify_flags_without_event_idx),
+	    cmocka_unit_test(base_round_trip),
+	    cmocka_unit_test(overflow_keeps_last_segment),
+	    cmocka_unit_test(spans_two_windows),
+	    cmocka_unit_test(indirect_chain),
+	    cmocka_unit_test(avail_idx_too_far),
+	    cmocka_unit_test(head_out_of_range),
+	    cmocka_unit_test(next_out_of_range),
+	    cmocka_unit_test(chain_loop),
+	    cmocka_unit_test(self_loop),
+	    cmocka_unit_test(too_many_in_flight),
+	    cmocka_unit_test(indirect_without_feature),
+	    cmocka_unit_test(indirect_bad_length),
+	    cmocka_unit_test(indirect_zero_length),
+	    cmocka_unit_test(indirect_with_next),
+	    cmocka_unit_test(indirect_nested),
+	    cmocka_unit_test(indirect_table_outside_window),
+	    cmocka_unit_test(indirect_next_out_of_range),
+	    cmocka_unit_test(indirect_loop),
+	    cmocka_unit_test(readable_after_writable),
+	    cmocka_unit_test(total_length_overflow),
+	    cmocka_unit_test(buffer_outside_window),
+	    cmocka_unit_test(buffer_straddles_window_end),
+	    cmocka_unit_test(buffer_address_wraps),
+	    cmocka_unit_test(write_into_read_only_window),
+	    cmocka_unit_test(pop_after_break_touches_nothing),
+	    cmocka_unit_test(setup_refuses_bad_size),
+	    cmocka_unit_test(setup_refuses_ring_outside_window),
+	    cmocka_unit_test(setup_refuses_used_in_read_only_window),
+	    cmocka_unit_test(setup_refuses_misaligned),
+	    cmocka_unit_test(setup_refuses_used_overlapping),
 	};
 
 	return cmocka_run_group_tests_name("virtq_split", tests, NULL, NULL);

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Convenience wrapper over Meson. Every target works from a clean checkout on
+# Debian 12; `make deps` installs what is missing and does nothing otherwise.
+#
+#   make check         all test tiers; the last line is "N passed, N failed, N skipped"
+#   make build         debug build with ASan+UBSan in build/
+#   make demo          build and run build/apps/vioport-demo
+#   make bench         release build in build-release/, then scripts/bench.sh
+#   make cross         freestanding layers for Cortex-R5F and Cortex-M4
+#   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
+#   make format        clang-format every .c and .h in place
+#   make format-check  fail if any file is not formatted
+#   make clean         remove every build directory
+
+# Debian 12 packages the build and the tests need.
+DEB_PACKAGES := \
+	build-essential \
+	meson \
+	ninja-build \
+	pkg-config \
+	libcmocka-dev \
+	clang \
+	clang-format \
+	libclang-rt-14-dev \
+	llvm \
+	gcc-arm-none-eabi \
+	libnewlib-arm-none-eabi \
+	valgrind
+
+SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
+FUZZ_SECONDS ?= 20
+FORMAT_DIRS := include src apps tests
+
+.PHONY: all deps build check demo bench cross fuzz format format-check clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh $(DEB_PACKAGES)
+
+build:
+	bash scripts/meson-build.sh build $(SANITIZE)
+
+check: deps
+	bash scripts/check.sh
+
+demo: deps
+	bash scripts/meson-build.sh build $(SANITIZE)
+	@test -x build/apps/vioport-demo || \
+		{ echo "make demo: build/apps/vioport-demo was not built" >&2; exit 1; }
+	build/apps/vioport-demo
+
+bench: deps
+	bash scripts/meson-build.sh build-release -Dbuildtype=release
+	@if [ -f scripts/bench.sh ]; then \
+		bash scripts/bench.sh; \
+	else \
+		echo "make bench: no scripts/bench.sh, nothing to run"; \
+	fi
+
+cross:
+	bash scripts/cross-build.sh
+
+fuzz: deps
+	CC=clang bash scripts/meson-build.sh build-fuzz -Dfuzz=true $(SANITIZE)
+	@if [ -f scripts/fuzz.sh ]; then \
+		FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh $(FUZZ_SECONDS); \
+	else \
+		echo "make fuzz: no scripts/fuzz.sh, nothing to run"; \
+	fi
+
+# Sources to format: every .c and .h under FORMAT_DIRS that exists.
+FORMAT_FILES = $(if $(wildcard $(FORMAT_DIRS)),$(shell find $(wildcard $(FORMAT_DIRS)) \
+	-type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort))
+
+format:
+	@if [ -n "$(FORMAT_FILES)" ]; then clang-format -i $(FORMAT_FILES); fi
+
+# Names the files that differ from clang-format's output, rather than every line.
+format-check:
+	@bad=0; \
+	for f in $(FORMAT_FILES); do \
+		clang-format "$$f" | cmp -s - "$$f" || { echo "not formatted: $$f"; bad=1; }; \
+	done; \
+	if [ $$bad -ne 0 ]; then echo "make format-check: run 'make format'" >&2; exit 1; fi
+
+clean:
+	rm -rf build build-release build-fuzz build-cross
