@@ -29,6 +29,9 @@ struct vio_device_ops {
 	int (*start)(struct vio_device *dev);
 	/* Reset: forget in-flight requests; the queues are reset after this returns. */
 	void (*reset)(struct vio_device *dev);
+	/* Queue q is being reset on its own (VIRTIO_F_RING_RESET): forget its in-flight requests.
+	 */
+	void (*queue_reset)(struct vio_device *dev, uint16_t q);
 	/* Buffers may be available on queue q. */
 	void (*queue_notify)(struct vio_device *dev, uint16_t q);
 };
@@ -50,6 +53,8 @@ struct vio_queue {
 	uint16_t size; /* chosen by the driver, max_size by default */
 	bool enabled;
 	uint16_t base; /* where processing resumes when enabled (vio_vq_set_base encoding) */
+	bool base_set; /* base was set: apply it (else a fresh ring, packed wrap counters 1) */
+	bool changed;  /* addresses or base changed since the ring was last set up */
 	uint64_t desc, driver, device; /* ring bus addresses as set */
 };
 
@@ -151,7 +156,8 @@ void vio_device_flush(struct vio_device *dev, uint16_t q);
 /*
  * Pops the next request of queue q for a device; a ring violation breaks the
  * device (DEVICE_NEEDS_RESET, config notification, one log line) and returns
- * the error. Returns 1, 0 or negative like vio_vq_pop.
+ * the error. Returns 1, 0 or negative like vio_vq_pop; once the device is
+ * broken the queue is no longer live and later calls return 0.
  */
 int vio_device_pop(struct vio_device *dev, uint16_t q, struct vio_req *req);
 

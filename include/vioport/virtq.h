@@ -74,11 +74,11 @@ struct vio_vq {
 	uint16_t *device_event; /* off_wrap, flags */
 	bool avail_wrap;
 	bool used_wrap;
+	bool used_pending; /* pushed since the last flush */
 
 	/* notification bookkeeping, both layouts */
 	uint16_t signalled_used;
 	bool signalled_valid;
-	bool signalled_wrap;
 	uint16_t inflight;
 };
 

@@ -70,6 +70,7 @@ void vio_device_reset(struct vio_device *dev)
 		vq->enabled = false;
 		vq->size = vq->max_size;
 		vq->base = 0;
+		vq->base_set = false;
 		vq->desc = vq->driver = vq->device = 0;
 	}
 	dev->driver_features = 0;
@@ -143,7 +144,8 @@ int vio_device_set_status(struct vio_device *dev, uint8_t status)
 		added &= (uint8_t) ~(VIO_STATUS_FEATURES_OK | VIO_STATUS_DRIVER_OK);
 	}
 	dev->status = s | (old & VIO_STATUS_NEEDS_RESET);
-	if ((added & VIO_STATUS_DRIVER_OK) && !(s & VIO_STATUS_FAILED))
+	if ((added & VIO_STATUS_DRIVER_OK) && !(s & VIO_STATUS_FAILED) &&
+	    !(old & VIO_STATUS_NEEDS_RESET))
 		start_device(dev);
 	return 0;
 }
@@ -184,6 +186,7 @@ int vio_device_queue_set(struct vio_device *dev, uint16_t q, uint16_t size, uint
 	if (size == 0 || size > vq->max_size)
 		return -VIO_EINVAL;
 	vq->size = size;
+	vq->changed = true;
 	vq->desc = desc;
 	vq->driver = driver;
 	vq->device = device;
@@ -195,6 +198,8 @@ int vio_device_queue_set_base(struct vio_device *dev, uint16_t q, uint16_t base)
 	if (q >= dev->num_queues || dev->queues[q].enabled)
 		return q >= dev->num_queues ? -VIO_EINVAL : -VIO_EBUSY;
 	dev->queues[q].base = base;
+	dev->queues[q].base_set = true;
+	dev->queues[q].changed = true;
 	return 0;
 }
 
@@ -212,19 +217,25 @@ int vio_device_queue_enable(struct vio_device *dev, uint16_t q, bool enable)
 	}
 	if (vq->enabled)
 		return 0;
+	/* Re-enabled with nothing changed: carry on where it stopped, in-flight requests too. */
+	if (vq->vq.ready && vq->vq.error == 0 && !vq->changed) {
+		vq->enabled = true;
+		return 0;
+	}
 	if (vio_device_has(dev, VIO_F_RING_PACKED))
 		rc = vio_vq_setup_packed(&vq->vq, dev->mem, vq->size, vq->desc, vq->driver,
 					 vq->device, dev->driver_features);
 	else
 		rc = vio_vq_setup_split(&vq->vq, dev->mem, vq->size, vq->desc, vq->driver,
 					vq->device, dev->driver_features);
-	if (rc == 0)
+	if (rc == 0 && vq->base_set)
 		rc = vio_vq_set_base(&vq->vq, vq->base);
 	if (rc < 0) {
 		vio_vq_reset(&vq->vq);
 		vio_device_break(dev, rc);
 		return rc;
 	}
+	vq->changed = false;
 	vq->enabled = true;
 	return 0;
 }
@@ -236,10 +247,13 @@ int vio_device_queue_reset(struct vio_device *dev, uint16_t q)
 	if (q >= dev->num_queues)
 		return -VIO_EINVAL;
 	vq = &dev->queues[q];
+	if (dev->ops->queue_reset != NULL)
+		dev->ops->queue_reset(dev, q);
 	vio_vq_reset(&vq->vq);
 	vq->enabled = false;
 	vq->size = vq->max_size;
 	vq->base = 0;
+	vq->base_set = false;
 	vq->desc = vq->driver = vq->device = 0;
 	return 0;
 }

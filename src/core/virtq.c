@@ -131,7 +131,10 @@ static int walk_indirect(const struct vio_vq *vq, struct vio_req *req, struct wa
 		int rc;
 
 		memcpy(&d, &table[i], sizeof(d));
-		flags = vio_le16(d.flags);
+		/* Packed tables hold struct vio_pdesc: id at offset 12, flags at 14. */
+		flags = vq->packed
+			    ? vio_get_le16((const uint8_t *) &d + offsetof(struct vio_pdesc, flags))
+			    : vio_le16(d.flags);
 		if (flags & VIO_DESC_F_INDIRECT)
 			return -VIO_EINVAL;
 		rc = add_seg(vq, req, w, vio_le64(d.addr), vio_le32(d.len),
@@ -322,6 +325,7 @@ void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	d->id = vio_le16(id);
 	d->len = vio_le32(len);
 	vio_store_release_le16(&d->flags, flags);
+	vq->used_pending = true;
 	/* ndesc comes from pop and is at most size, so one subtraction suffices. */
 	if (ndesc == 0 || ndesc > vq->size)
 		ndesc = 1;
@@ -363,6 +367,9 @@ static bool packed_should_notify(struct vio_vq *vq)
 		return false;
 	if (flags != VIO_EVENT_F_DESC || !vq->event_idx)
 		return true;
+	/* A wrap since the last signal puts old in the previous lap. */
+	if (now <= old)
+		old = (uint16_t) (old - vq->size);
 	off = off_wrap & 0x7fffu;
 	if ((off_wrap >> 15) != (uint16_t) vq->used_wrap)
 		off = (uint16_t) (off - vq->size);
@@ -374,10 +381,9 @@ bool vio_vq_flush(struct vio_vq *vq)
 	if (!vq->ready || vq->error != 0)
 		return false;
 	if (vq->packed) {
-		if (vq->used_idx == vq->signalled_used && vq->used_wrap == vq->signalled_wrap &&
-		    vq->signalled_valid)
+		if (!vq->used_pending)
 			return false;
-		vq->signalled_wrap = vq->used_wrap;
+		vq->used_pending = false;
 		return packed_should_notify(vq);
 	}
 	if (vq->used_idx == vq->published_used)
@@ -449,7 +455,6 @@ static void setup_common(struct vio_vq *vq, const struct vio_winmap *mem, uint16
 	vq->event_idx = (features & VIO_BIT(VIO_F_EVENT_IDX)) != 0;
 	vq->avail_wrap = true;
 	vq->used_wrap = true;
-	vq->signalled_wrap = true;
 }
 
 int vio_vq_setup_split(struct vio_vq *vq, const struct vio_winmap *mem, uint16_t size,
@@ -514,7 +519,6 @@ int vio_vq_set_base(struct vio_vq *vq, uint16_t base)
 		vq->used_idx = idx;
 		vq->avail_wrap = (base >> 15) != 0;
 		vq->used_wrap = vq->avail_wrap;
-		vq->signalled_wrap = vq->used_wrap;
 	} else {
 		vq->last_avail = base;
 		vq->shadow_avail = base;
