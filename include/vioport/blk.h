@@ -116,6 +116,7 @@ struct vio_blk_req {
 	uint64_t sector;    /* from the header */
 	uint32_t type;	    /* VIO_BLK_T_* */
 	uint32_t gen;	    /* device reset generation at pop */
+	bool orphan;	    /* its queue was reset alone: complete without touching it */
 	uint32_t used_len;  /* bytes written to the driver when the request succeeds */
 	uint32_t seg_next;  /* discard / write zeroes: next segment to issue */
 	uint32_t seg_count; /* discard / write zeroes: segments in the request */

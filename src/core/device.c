@@ -59,20 +59,24 @@ int vio_device_set_features(struct vio_device *dev, uint64_t features)
 	return 0;
 }
 
+/* Back to the state after init: disabled, no rings, fresh indices. */
+static void clear_queue(struct vio_queue *vq)
+{
+	vio_vq_reset(&vq->vq);
+	vq->enabled = false;
+	vq->size = vq->max_size;
+	vq->base = 0;
+	vq->base_set = false;
+	vq->changed = false;
+	vq->desc = vq->driver = vq->device = 0;
+}
+
 void vio_device_reset(struct vio_device *dev)
 {
 	if (dev->ops->reset != NULL)
 		dev->ops->reset(dev);
-	for (uint16_t q = 0; q < dev->num_queues; q++) {
-		struct vio_queue *vq = &dev->queues[q];
-
-		vio_vq_reset(&vq->vq);
-		vq->enabled = false;
-		vq->size = vq->max_size;
-		vq->base = 0;
-		vq->base_set = false;
-		vq->desc = vq->driver = vq->device = 0;
-	}
+	for (uint16_t q = 0; q < dev->num_queues; q++)
+		clear_queue(&dev->queues[q]);
 	dev->driver_features = 0;
 	dev->status = 0;
 	dev->logged_break = false;
@@ -242,19 +246,11 @@ int vio_device_queue_enable(struct vio_device *dev, uint16_t q, bool enable)
 
 int vio_device_queue_reset(struct vio_device *dev, uint16_t q)
 {
-	struct vio_queue *vq;
-
 	if (q >= dev->num_queues)
 		return -VIO_EINVAL;
-	vq = &dev->queues[q];
 	if (dev->ops->queue_reset != NULL)
 		dev->ops->queue_reset(dev, q);
-	vio_vq_reset(&vq->vq);
-	vq->enabled = false;
-	vq->size = vq->max_size;
-	vq->base = 0;
-	vq->base_set = false;
-	vq->desc = vq->driver = vq->device = 0;
+	clear_queue(&dev->queues[q]);
 	return 0;
 }
 

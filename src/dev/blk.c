@@ -14,7 +14,7 @@
 /* IN_ORDER is left out on purpose: providers may complete out of order. */
 #define BLK_RING_FEATURES                                                                          \
 	(VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) | VIO_BIT(VIO_F_RING_PACKED) |    \
-	 VIO_BIT(VIO_F_VERSION_1))
+	 VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_F_RING_RESET))
 
 static bool blk_offered(const struct vio_blk *blk, unsigned bit)
 {
@@ -82,6 +82,7 @@ static struct vio_blk_req *slot_get(struct vio_blk *blk)
 	r->next_free = NULL;
 	r->busy = true;
 	r->gen = blk->gen;
+	r->orphan = false;
 	r->prov = NULL;
 	r->in_submit = false;
 	r->sync_done = false;
@@ -443,7 +444,7 @@ void vio_blk_complete(struct vio_blk_req *r, int status)
 		return;
 	}
 	blk = r->blk;
-	if (r->gen != blk->gen) {
+	if (r->gen != blk->gen || r->orphan) {
 		slot_put(blk, r); /* orphaned by a reset: the ring is not ours to touch */
 	} else {
 		uint16_t q = r->queue;
@@ -535,6 +536,16 @@ static void blk_dev_reset(struct vio_device *dev)
 	blk->config[VIO_BLK_CFG_WRITEBACK] = blk->writeback_reset;
 }
 
+/* One queue reset (VIRTIO_F_RING_RESET): its requests in flight become orphans. */
+static void blk_queue_reset(struct vio_device *dev, uint16_t q)
+{
+	struct vio_blk *blk = dev->priv;
+
+	for (uint16_t i = 0; i < blk->nslots; i++)
+		if (blk->slots[i].busy && blk->slots[i].queue == q)
+			blk->slots[i].orphan = true;
+}
+
 static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 {
 	struct vio_blk *blk = dev->priv;
@@ -548,6 +559,7 @@ static const struct vio_device_ops blk_dev_ops = {
     .write_config = blk_write_config,
     .start = blk_dev_start,
     .reset = blk_dev_reset,
+    .queue_reset = blk_queue_reset,
     .queue_notify = blk_queue_notify,
 };
 

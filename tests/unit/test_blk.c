@@ -1351,6 +1351,36 @@ static void reset_with_requests_in_flight(void **state)
 }
 
 /* Orphans that complete after the driver came back free their slots and resume the queue. */
+/* Resetting one queue orphans only that queue's requests; the queue then works afresh. */
+static void queue_reset_orphans_its_requests(void **state)
+{
+	struct rq *r[2], *fresh;
+
+	(void) state;
+	F.p.features |= VIO_BIT(VIO_F_RING_RESET);
+	start();
+	assert_true(vio_device_has(&F.blk.dev, VIO_F_RING_RESET));
+	defer();
+	for (unsigned i = 0; i < 2; i++) {
+		r[i] = rq_new(VIO_BLK_T_IN, i, 512);
+		rq_queue(0, r[i], IN);
+	}
+	kick(0);
+	assert_int_equal(vio_blk_inflight(&F.blk), 2);
+	assert_int_equal(vio_device_queue_reset(&F.blk.dev, 0), 0);
+	assert_int_equal(vio_sim_ramdisk_run(&F.rd), 2);
+	assert_int_equal(vio_blk_inflight(&F.blk), 0);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(*r[i]->status, UNTOUCHED);
+	assert_int_equal(vio_loopback_queue(&F.lb, 0, QSIZE, &F.dq[0], F.dslots[0]), 0);
+	fresh = rq_new(VIO_BLK_T_IN, 3, 512);
+	rq_queue(0, fresh, IN);
+	kick(0);
+	assert_int_equal(vio_sim_ramdisk_run(&F.rd), 1);
+	assert_int_equal(reap(0), 1);
+	assert_int_equal(*fresh->status, VIO_BLK_S_OK);
+}
+
 static void reset_orphans_complete_into_new_session(void **state)
 {
 	struct rq *old, *fresh;
@@ -1528,6 +1558,7 @@ int main(void)
 	    cmocka_unit_test_setup(pool_exhaustion_and_resume, fixture),
 	    cmocka_unit_test_setup(one_slot_serves_sync_batch, fixture),
 	    cmocka_unit_test_setup(reset_with_requests_in_flight, fixture),
+	    cmocka_unit_test_setup(queue_reset_orphans_its_requests, fixture),
 	    cmocka_unit_test_setup(reset_orphans_complete_into_new_session, fixture),
 	    cmocka_unit_test_setup(completion_inside_provider_call, fixture),
 	    cmocka_unit_test_setup(reset_during_segmented_request, fixture),
