@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "vioport/compiler.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define VIO_HOST_BIG_ENDIAN 1
 #else
@@ -46,7 +48,7 @@ static inline uint64_t vio_le64(uint64_t v)
 static inline uint16_t vio_get_le16(const void *p)
 {
 	uint16_t v;
-	memcpy(&v, p, sizeof(v));
+	VIO_COPY(&v, p, sizeof(v));
 	return vio_le16(v);
 }
 
@@ -54,7 +56,7 @@ static inline uint16_t vio_get_le16(const void *p)
 static inline uint32_t vio_get_le32(const void *p)
 {
 	uint32_t v;
-	memcpy(&v, p, sizeof(v));
+	VIO_COPY(&v, p, sizeof(v));
 	return vio_le32(v);
 }
 
@@ -62,7 +64,7 @@ static inline uint32_t vio_get_le32(const void *p)
 static inline uint64_t vio_get_le64(const void *p)
 {
 	uint64_t v;
-	memcpy(&v, p, sizeof(v));
+	VIO_COPY(&v, p, sizeof(v));
 	return vio_le64(v);
 }
 
@@ -70,21 +72,21 @@ static inline uint64_t vio_get_le64(const void *p)
 static inline void vio_put_le16(void *p, uint16_t v)
 {
 	v = vio_le16(v);
-	memcpy(p, &v, sizeof(v));
+	VIO_COPY(p, &v, sizeof(v));
 }
 
 /* Stores a little-endian 32-bit field at any alignment. */
 static inline void vio_put_le32(void *p, uint32_t v)
 {
 	v = vio_le32(v);
-	memcpy(p, &v, sizeof(v));
+	VIO_COPY(p, &v, sizeof(v));
 }
 
 /* Stores a little-endian 64-bit field at any alignment. */
 static inline void vio_put_le64(void *p, uint64_t v)
 {
 	v = vio_le64(v);
-	memcpy(p, &v, sizeof(v));
+	VIO_COPY(p, &v, sizeof(v));
 }
 
 /*

@@ -47,6 +47,11 @@ struct vio_req {
 	uint32_t write_len;
 };
 
+/* What pop and push may do: nothing (not set up, or broken), or walk one layout. */
+#define VIO_VQ_MODE_OFF	   0
+#define VIO_VQ_MODE_SPLIT  1
+#define VIO_VQ_MODE_PACKED 2
+
 /* Device-side queue state. Zero it, then set it up; no storage of its own. */
 struct vio_vq {
 	const struct vio_winmap *mem;
@@ -54,7 +59,8 @@ struct vio_vq {
 	bool packed;
 	bool event_idx;
 	bool indirect;
-	bool ready; /* set up and usable */
+	bool ready;   /* set up and usable */
+	uint8_t mode; /* VIO_VQ_MODE_*: ready, not broken, and which layout */
 	bool notify_off;
 	int error; /* first rule the driver broke, 0 if none */
 
@@ -74,10 +80,10 @@ struct vio_vq {
 	uint16_t *device_event; /* off_wrap, flags */
 	bool avail_wrap;
 	bool used_wrap;
-	bool used_pending; /* pushed since the last flush */
 
 	/* notification bookkeeping, both layouts */
 	uint16_t signalled_used;
+	uint16_t unsignalled; /* packed: descriptors used since the last flush */
 	bool signalled_valid;
 	uint16_t inflight;
 };

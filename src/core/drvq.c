@@ -2,6 +2,7 @@
 /* Driver-side split virtqueue. The device's answers are checked like any input. */
 #include "vioport/drvq.h"
 #include "vioport/byteorder.h"
+#include "vioport/compiler.h"
 #include "vioport/errno.h"
 
 static uint64_t used_offset(uint16_t size)
@@ -165,7 +166,7 @@ int vio_drvq_get_used(struct vio_drvq *q, void **token, uint32_t *len)
 		return 0;
 	if ((uint16_t) (idx - q->last_used) > q->size)
 		return drvq_break(q);
-	memcpy(&e, &q->used_ring[q->last_used & (q->size - 1)], sizeof(e));
+	VIO_COPY(&e, &q->used_ring[q->last_used & (q->size - 1)], sizeof(e));
 	id = vio_le32(e.id);
 	if (id >= q->size || q->slots[id].token == NULL)
 		return drvq_break(q);

@@ -7,18 +7,19 @@
  */
 #include "vioport/virtq.h"
 #include "vioport/byteorder.h"
+#include "vioport/compiler.h"
 #include "vioport/errno.h"
 
-/* Walk state of one chain: where direction changed and how long it is. */
+/* Walk state of one chain: whether a writable buffer was seen. */
 struct walk {
 	bool writing;
-	uint32_t total;
 };
 
-static int vq_fail(struct vio_vq *vq, int err)
+VIO_COLD static int vq_fail(struct vio_vq *vq, int err)
 {
 	if (vq->error == 0)
 		vq->error = err;
+	vq->mode = VIO_VQ_MODE_OFF;
 	return vq->error;
 }
 
@@ -63,46 +64,64 @@ static void store_seg(struct vio_req *req, uint8_t *p, uint32_t len, bool write)
 	req->iov[slot].len = len;
 }
 
-/* Checks and translates one descriptor's buffer into one or more segments. */
-static int add_seg(const struct vio_vq *vq, struct vio_req *req, struct walk *w, uint64_t addr,
-		   uint32_t len, bool write)
+/*
+ * Translates a buffer piece by piece, through any window: the general case,
+ * kept out of line so the common one below stays small.
+ */
+static __attribute__((noinline)) int add_seg_slow(const struct vio_winmap *m, struct vio_req *req,
+						  uint64_t addr, uint32_t len, bool write)
 {
-	const struct vio_winmap *m = vq->mem;
 	uint32_t access = write ? VIO_ACCESS_WRITE : VIO_ACCESS_READ;
-
-	if (write)
-		w->writing = true;
-	else if (w->writing)
-		return -VIO_EPROTO; /* readable after writable */
-	if (len > UINT32_MAX - w->total)
-		return -VIO_EOVERFLOW;
-	w->total += len;
-	if (write)
-		req->write_len += len;
-	else
-		req->read_len += len;
 
 	while (len != 0) {
 		uint64_t contig;
-		uint8_t *p;
-		const struct vio_window *w0 = &m->win[0];
-		uint64_t off = addr - w0->bus_addr;
+		uint8_t *p = vio_winmap_xlate(m, addr, len, access, &contig);
 
-		/* Most devices see one window: check it inline before the general search. */
-		if (m->count != 0 && off < w0->len && len <= w0->len - off &&
-		    (w0->access & access) == access) {
-			p = w0->local + off;
-			contig = len;
-		} else {
-			p = vio_winmap_xlate(m, addr, len, access, &contig);
-			if (p == NULL)
-				return -VIO_EFAULT;
-		}
+		if (p == NULL)
+			return -VIO_EFAULT;
 		store_seg(req, p, (uint32_t) contig, write);
 		addr += contig;
 		len -= (uint32_t) contig;
 	}
 	return 0;
+}
+
+/* Checks and translates one descriptor's buffer into one or more segments. */
+static inline int add_seg(const struct vio_vq *vq, struct vio_req *req, struct walk *w,
+			  uint64_t addr, uint32_t len, bool write)
+{
+	const struct vio_winmap *m = vq->mem;
+	uint32_t access = write ? VIO_ACCESS_WRITE : VIO_ACCESS_READ;
+	uint16_t n = req->nread + req->nwrite;
+
+	if (write)
+		w->writing = true;
+	else if (w->writing)
+		return -VIO_EPROTO; /* readable after writable */
+	/* read_len + write_len never exceeds UINT32_MAX, so this cannot wrap. */
+	if (len > UINT32_MAX - (req->read_len + req->write_len))
+		return -VIO_EOVERFLOW;
+	if (write)
+		req->write_len += len;
+	else
+		req->read_len += len;
+
+	/* Most devices see one window and most requests fit: no search, no overflow. */
+	if (m->count != 0 && len != 0 && n < req->cap) {
+		const struct vio_window *w0 = &m->win[0];
+		uint64_t off = addr - w0->bus_addr;
+
+		if (off < w0->len && len <= w0->len - off && (w0->access & access) == access) {
+			req->iov[n].base = w0->local + off;
+			req->iov[n].len = len;
+			if (write)
+				req->nwrite++;
+			else
+				req->nread++;
+			return 0;
+		}
+	}
+	return add_seg_slow(m, req, addr, len, write);
 }
 
 /*
@@ -130,11 +149,9 @@ static int walk_indirect(const struct vio_vq *vq, struct vio_req *req, struct wa
 		uint16_t flags;
 		int rc;
 
-		memcpy(&d, &table[i], sizeof(d));
-		/* Packed tables hold struct vio_pdesc: id at offset 12, flags at 14. */
-		flags = vq->packed
-			    ? vio_get_le16((const uint8_t *) &d + offsetof(struct vio_pdesc, flags))
-			    : vio_le16(d.flags);
+		VIO_COPY(&d, &table[i], sizeof(d));
+		/* Packed tables hold packed descriptors: their flags sit where split has next. */
+		flags = vq->packed ? vio_le16(d.next) : vio_le16(d.flags);
 		if (flags & VIO_DESC_F_INDIRECT)
 			return -VIO_EINVAL;
 		rc = add_seg(vq, req, w, vio_le64(d.addr), vio_le32(d.len),
@@ -166,9 +183,9 @@ static void req_begin(struct vio_req *req)
 }
 
 /* Collects a split chain starting at head. */
-static int walk_split(struct vio_vq *vq, struct vio_req *req, uint16_t head)
+VIO_COLD static int walk_split(struct vio_vq *vq, struct vio_req *req, uint16_t head)
 {
-	struct walk w = {false, 0};
+	struct walk w = {false};
 	uint16_t i = head;
 
 	for (uint32_t count = 1;; count++) {
@@ -176,7 +193,7 @@ static int walk_split(struct vio_vq *vq, struct vio_req *req, uint16_t head)
 		uint16_t flags;
 		int rc;
 
-		memcpy(&d, &vq->desc[i], sizeof(d));
+		VIO_COPY(&d, &vq->desc[i], sizeof(d));
 		flags = vio_le16(d.flags);
 		if (flags & VIO_DESC_F_INDIRECT) {
 			if (!vq->indirect || (flags & VIO_DESC_F_NEXT))
@@ -207,6 +224,72 @@ static uint16_t *used_event(struct vio_vq *vq)
 	return &vq->avail[2 + vq->size];
 }
 
+/*
+ * The common case of a split chain, kept in registers: direct descriptors
+ * only, every buffer inside the first window (read-write, as guest RAM or a
+ * shared window is), no more segments than the caller holds. It checks the
+ * same rules as walk_split but does not say which one failed: anything
+ * unusual, valid or not, returns false and the caller walks the chain again
+ * with walk_split, which decides. Nothing reaches req unless the whole chain
+ * passed.
+ */
+static inline bool walk_split_fast(const struct vio_vq *vq, struct vio_req *req, uint16_t head)
+{
+	const struct vio_window *w0 = &vq->mem->win[0];
+	const struct vio_desc *table = vq->desc;
+	struct vio_iov *iov = req->iov;
+	uint64_t wbus = w0->bus_addr, wlen = w0->len, tlen = 0, rlen = 0;
+	uint8_t *wlocal = w0->local;
+	/* Both the caller's room and the queue size bound the chain here. */
+	uint32_t lim = req->cap < vq->size ? req->cap : vq->size;
+	uint32_t n = 0, nread = UINT32_MAX, i = head;
+
+	if (VIO_UNLIKELY(vq->mem->count == 0 || w0->access != VIO_ACCESS_RW))
+		return false;
+	for (;;) {
+		struct vio_desc d;
+		uint64_t off;
+		uint32_t len, flags;
+
+		VIO_COPY(&d, &table[i], sizeof(d));
+		flags = vio_le16(d.flags);
+		len = vio_le32(d.len);
+		off = vio_le64(d.addr) - wbus;
+		if (VIO_UNLIKELY((flags & VIO_DESC_F_INDIRECT) || n >= lim || len == 0 ||
+				 off >= wlen || len > wlen - off))
+			return false;
+		if (flags & VIO_DESC_F_WRITE) {
+			if (nread == UINT32_MAX) {
+				nread = n;
+				rlen = tlen;
+			}
+		} else if (VIO_UNLIKELY(nread != UINT32_MAX)) {
+			return false; /* readable after writable */
+		}
+		tlen += len;
+		iov[n].base = wlocal + off;
+		iov[n].len = len;
+		n++;
+		if (!(flags & VIO_DESC_F_NEXT))
+			break;
+		i = vio_le16(d.next);
+		if (VIO_UNLIKELY(i >= vq->size))
+			return false;
+	}
+	if (VIO_UNLIKELY(tlen > UINT32_MAX))
+		return false;
+	if (nread == UINT32_MAX) {
+		nread = n;
+		rlen = tlen;
+	}
+	req->nread = (uint16_t) nread;
+	req->nwrite = (uint16_t) (n - nread);
+	req->flags = 0;
+	req->read_len = (uint32_t) rlen;
+	req->write_len = (uint32_t) (tlen - rlen);
+	return true;
+}
+
 static int pop_split(struct vio_vq *vq, struct vio_req *req)
 {
 	uint16_t head;
@@ -226,10 +309,12 @@ static int pop_split(struct vio_vq *vq, struct vio_req *req)
 	head = vio_load_relaxed_le16(&vq->avail[2 + (vq->last_avail & (vq->size - 1))]);
 	if (head >= vq->size)
 		return vq_fail(vq, -VIO_ERANGE);
-	req_begin(req);
-	rc = walk_split(vq, req, head);
-	if (rc < 0)
-		return vq_fail(vq, rc);
+	if (VIO_UNLIKELY(!walk_split_fast(vq, req, head))) {
+		req_begin(req);
+		rc = walk_split(vq, req, head);
+		if (rc < 0)
+			return vq_fail(vq, rc);
+	}
 	req->id = head;
 	req->ndesc = 1;
 	vq->last_avail++;
@@ -245,9 +330,9 @@ static bool pdesc_is_avail(uint16_t flags, bool wrap)
 	       ((flags & VIO_DESC_F_USED) != 0) != wrap;
 }
 
-static int pop_packed(struct vio_vq *vq, struct vio_req *req)
+VIO_COLD static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 {
-	struct walk w = {false, 0};
+	struct walk w = {false};
 	uint16_t pos = vq->last_avail;
 	bool wrap = vq->avail_wrap;
 	uint16_t flags = vio_load_acquire_le16(&vq->pdesc[pos].flags);
@@ -264,7 +349,7 @@ static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 		int rc;
 
 		/* The head's flags were read with acquire; the rest came before them. */
-		memcpy(&d, &vq->pdesc[pos], sizeof(d));
+		VIO_COPY(&d, &vq->pdesc[pos], sizeof(d));
 		flags = vio_le16(d.flags);
 		if (++count > vq->size)
 			return vq_fail(vq, -VIO_ELOOP);
@@ -298,42 +383,49 @@ static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 
 int vio_vq_pop(struct vio_vq *vq, struct vio_req *req)
 {
-	if (vq->error != 0)
-		return vq->error;
-	if (!vq->ready)
-		return 0;
-	return vq->packed ? pop_packed(vq, req) : pop_split(vq, req);
+	if (VIO_LIKELY(vq->mode == VIO_VQ_MODE_SPLIT))
+		return pop_split(vq, req);
+	if (vq->mode == VIO_VQ_MODE_PACKED)
+		return pop_packed(vq, req);
+	return vq->error;
 }
 
-void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
+VIO_COLD static void push_packed(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 {
-	if (!vq->ready || vq->error != 0)
-		return;
-	if (vq->inflight > 0)
-		vq->inflight--;
-	if (!vq->packed) {
-		struct vio_used_elem *e = &vq->used_ring[vq->used_idx & (vq->size - 1)];
-
-		e->id = vio_le32(id);
-		e->len = vio_le32(len);
-		vq->used_idx++;
-		return;
-	}
 	struct vio_pdesc *d = &vq->pdesc[vq->used_idx];
 	uint16_t flags = vq->used_wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0;
 
 	d->id = vio_le16(id);
 	d->len = vio_le32(len);
 	vio_store_release_le16(&d->flags, flags);
-	vq->used_pending = true;
 	/* ndesc comes from pop and is at most size, so one subtraction suffices. */
 	if (ndesc == 0 || ndesc > vq->size)
 		ndesc = 1;
 	vq->used_idx = (uint16_t) (vq->used_idx + ndesc);
+	if (vq->unsignalled < vq->size)
+		vq->unsignalled = (uint16_t) (vq->unsignalled + ndesc);
 	if (vq->used_idx >= vq->size) {
 		vq->used_idx = (uint16_t) (vq->used_idx - vq->size);
 		vq->used_wrap = !vq->used_wrap;
 	}
+}
+
+void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
+{
+	struct vio_used_elem *e;
+
+	if (VIO_UNLIKELY(vq->mode != VIO_VQ_MODE_SPLIT)) {
+		if (vq->mode == VIO_VQ_MODE_PACKED) {
+			vq->inflight -= vq->inflight != 0;
+			push_packed(vq, id, ndesc, len);
+		}
+		return;
+	}
+	vq->inflight -= vq->inflight != 0;
+	e = &vq->used_ring[vq->used_idx & (vq->size - 1)];
+	e->id = vio_le32(id);
+	e->len = vio_le32(len);
+	vq->used_idx++;
 }
 
 static bool split_should_notify(struct vio_vq *vq)
@@ -354,26 +446,27 @@ static bool split_should_notify(struct vio_vq *vq)
 static bool packed_should_notify(struct vio_vq *vq)
 {
 	uint16_t off_wrap, flags, off, old, now = vq->used_idx;
-	bool valid;
+	uint16_t count = vq->unsignalled;
+	bool valid = vq->signalled_valid;
 
 	vio_mb();
 	off_wrap = vio_load_relaxed_le16(&vq->driver_event[0]);
 	flags = vio_load_relaxed_le16(&vq->driver_event[1]);
-	old = vq->signalled_used;
-	valid = vq->signalled_valid;
-	vq->signalled_used = now;
+	vq->unsignalled = 0;
 	vq->signalled_valid = true;
 	if (flags == VIO_EVENT_F_DISABLE)
 		return false;
 	if (flags != VIO_EVENT_F_DESC || !vq->event_idx)
 		return true;
-	/* A wrap since the last signal puts old in the previous lap. */
-	if (now <= old)
-		old = (uint16_t) (old - vq->size);
+	/* A whole lap or more passes every position the driver can name. */
+	if (!valid || count >= vq->size)
+		return true;
+	/* Count back from now, through the wrap if need be, as the driver does. */
+	old = (uint16_t) (now - count);
 	off = off_wrap & 0x7fffu;
 	if ((off_wrap >> 15) != (uint16_t) vq->used_wrap)
 		off = (uint16_t) (off - vq->size);
-	return !valid || vio_need_event(off, now, old);
+	return vio_need_event(off, now, old);
 }
 
 bool vio_vq_flush(struct vio_vq *vq)
@@ -381,9 +474,8 @@ bool vio_vq_flush(struct vio_vq *vq)
 	if (!vq->ready || vq->error != 0)
 		return false;
 	if (vq->packed) {
-		if (!vq->used_pending)
+		if (vq->unsignalled == 0)
 			return false;
-		vq->used_pending = false;
 		return packed_should_notify(vq);
 	}
 	if (vq->used_idx == vq->published_used)
@@ -480,6 +572,7 @@ int vio_vq_setup_split(struct vio_vq *vq, const struct vio_winmap *mem, uint16_t
 		return -VIO_EINVAL;
 	vq->used_ring = (struct vio_used_elem *) (vq->used + 2);
 	vq->ready = true;
+	vq->mode = VIO_VQ_MODE_SPLIT;
 	return 0;
 }
 
@@ -505,6 +598,7 @@ int vio_vq_setup_packed(struct vio_vq *vq, const struct vio_winmap *mem, uint16_
 	    !aligned(device, vq->device_event, 4))
 		return -VIO_EINVAL;
 	vq->ready = true;
+	vq->mode = VIO_VQ_MODE_PACKED;
 	return 0;
 }
 
@@ -527,6 +621,7 @@ int vio_vq_set_base(struct vio_vq *vq, uint16_t base)
 	}
 	vq->signalled_used = vq->used_idx;
 	vq->signalled_valid = false;
+	vq->unsignalled = 0;
 	vq->inflight = 0;
 	return 0;
 }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# bench.sh [ARGS...]
+#
+# Runs every benchmark and prints its figures; `make bench` calls it. Figures
+# and ratios are printed, never judged: the exit status says only whether the
+# benchmarks ran. ARGS go to each benchmark script (see scripts/bench-virtq.sh).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "=== virtqueue device side (scripts/bench-virtq.sh)"
+scripts/bench-virtq.sh "$@"
