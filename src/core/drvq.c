@@ -52,58 +52,54 @@ static void put_desc(struct vio_desc *d, const struct vio_buf *b, uint16_t flags
 	vio_put_le16(&d->next, next);
 }
 
-/* Takes n descriptors off the free list for a chain and makes it available. */
-static int publish_chain(struct vio_drvq *q, uint16_t head, uint16_t n, uint32_t in_len,
-			 void *token)
+/* Records a chain of n descriptors from head to last and makes it available. */
+static int publish_chain(struct vio_drvq *q, uint16_t head, uint16_t n, uint16_t last,
+			 uint32_t in_len, void *token)
 {
-	uint16_t i = head, last = head;
+	struct vio_drvq_slot *s = &q->slots[head];
 
-	for (uint16_t k = 0; k < n; k++) {
-		last = i;
-		i = q->slots[i].next;
-	}
-	q->free_head = i;
+	q->free_head = q->slots[last].next;
 	q->num_free -= n;
-	q->slots[head].token = token;
-	q->slots[head].ndesc = n;
-	q->slots[head].last = last;
-	q->slots[head].in_len = in_len;
+	s->token = token;
+	s->ndesc = n;
+	s->last = last;
+	s->in_len = in_len;
 	vio_store_relaxed_le16(&q->avail[2 + (q->avail_idx & (q->size - 1))], head);
 	q->avail_idx++;
 	return head;
 }
 
-static uint32_t sum_len(const struct vio_buf *b, unsigned n)
+/* Adds b's length to a running total, saturating: a used length never exceeds UINT32_MAX. */
+static uint32_t add_len(uint32_t t, const struct vio_buf *b)
 {
-	uint32_t t = 0;
-
-	/* Saturates: a used length can never exceed UINT32_MAX anyway. */
-	for (unsigned k = 0; k < n; k++)
-		t = b[k].len > UINT32_MAX - t ? UINT32_MAX : t + b[k].len;
-	return t;
+	return b->len > UINT32_MAX - t ? UINT32_MAX : t + b->len;
 }
 
 int vio_drvq_add(struct vio_drvq *q, const struct vio_buf *out, unsigned nout,
 		 const struct vio_buf *in, unsigned nin, void *token)
 {
 	unsigned n = nout + nin;
-	uint16_t head = q->free_head, i = head;
+	uint16_t head = q->free_head, i = head, last = head;
+	uint32_t in_len = 0;
 
 	if (token == NULL || n == 0)
 		return -VIO_EINVAL;
 	if (q->broken || n > q->num_free)
 		return -VIO_ENOSPC;
 	for (unsigned k = 0; k < n; k++) {
-		uint16_t flags = k >= nout ? VIO_DESC_F_WRITE : 0;
 		uint16_t next = q->slots[i].next;
+		const struct vio_buf *b = k < nout ? &out[k] : &in[k - nout];
+		uint16_t flags = k < nout ? 0 : VIO_DESC_F_WRITE;
 
+		if (k >= nout)
+			in_len = add_len(in_len, b);
 		if (k + 1 < n)
 			flags |= VIO_DESC_F_NEXT;
-		put_desc(&q->desc[i], k < nout ? &out[k] : &in[k - nout], flags,
-			 k + 1 < n ? next : 0);
+		put_desc(&q->desc[i], b, flags, k + 1 < n ? next : 0);
+		last = i;
 		i = next;
 	}
-	return publish_chain(q, head, (uint16_t) n, sum_len(in, nin), token);
+	return publish_chain(q, head, (uint16_t) n, last, in_len, token);
 }
 
 int vio_drvq_add_indirect(struct vio_drvq *q, const struct vio_buf *out, unsigned nout,
@@ -112,6 +108,7 @@ int vio_drvq_add_indirect(struct vio_drvq *q, const struct vio_buf *out, unsigne
 {
 	unsigned n = nout + nin;
 	struct vio_buf t;
+	uint32_t in_len = 0;
 
 	if (token == NULL || n == 0 || n > VIO_VQ_MAX_SIZE)
 		return -VIO_EINVAL;
@@ -127,8 +124,10 @@ int vio_drvq_add_indirect(struct vio_drvq *q, const struct vio_buf *out, unsigne
 	}
 	t.addr = table_bus;
 	t.len = (uint32_t) (n * sizeof(struct vio_desc));
+	for (unsigned k = 0; k < nin; k++)
+		in_len = add_len(in_len, &in[k]);
 	put_desc(&q->desc[q->free_head], &t, VIO_DESC_F_INDIRECT, 0);
-	return publish_chain(q, q->free_head, 1, sum_len(in, nin), token);
+	return publish_chain(q, q->free_head, 1, q->free_head, in_len, token);
 }
 
 bool vio_drvq_kick_prepare(struct vio_drvq *q)
