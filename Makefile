@@ -20,6 +20,12 @@ DEB_PACKAGES := \
 	ninja-build \
 	pkg-config \
 	libcmocka-dev \
+	liburing-dev \
+	qemu-system-x86 \
+	qemu-system-common \
+	qemu-utils \
+	busybox-static \
+	cpio \
 	clang \
 	clang-format \
 	libclang-rt-14-dev \
