@@ -5,7 +5,8 @@
 #
 #   make check         all test tiers; the last line is "N passed, N failed, N skipped"
 #   make build         debug build with ASan+UBSan in build/
-#   make demo          build and run build/apps/vioport-demo
+#   make demo          boot a Linux guest on a vioport disk and rng, show what it did
+#   make demo-loopback driver and devices in one process, no guest
 #   make bench         release build in build-release/, then scripts/bench.sh
 #   make cross         freestanding layers for Cortex-R5F and Cortex-M4
 #   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
@@ -38,7 +39,7 @@ SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
 FORMAT_DIRS := include src apps tests
 
-.PHONY: all deps build check demo bench cross fuzz format format-check clean
+.PHONY: all deps build check demo demo-loopback bench cross fuzz format format-check clean
 
 all: build
 
@@ -53,8 +54,10 @@ check: deps
 
 demo: deps
 	bash scripts/meson-build.sh build $(SANITIZE)
-	@test -x build/apps/vioport-demo || \
-		{ echo "make demo: build/apps/vioport-demo was not built" >&2; exit 1; }
+	bash scripts/guest/demo.sh
+
+demo-loopback: deps
+	bash scripts/meson-build.sh build $(SANITIZE)
 	build/apps/vioport-demo
 
 bench: deps

@@ -5,6 +5,9 @@
  *
  *   vioport-bench virtq [--shape one|blk|both] [--chains N] [--seconds S]
  *                       [--warmup N] [--loop-only] [--device NAME|all]
+ *   vioport-bench blk --socket PATH [--rw randread|randwrite] [--bs SIZE]
+ *                     [--iodepth N] [--seconds S] [--warmup S] [--queues N]
+ *                     [--poll] [--connect-timeout S]
  *
  * "virtq" runs the device side of a 256-entry split ring with EVENT_IDX
  * against the project's driver side in one thread: the driver adds a batch of
@@ -22,6 +25,18 @@
  * --loop-only skips the second, device-side pass (used under callgrind, where
  * only instruction counts matter). Builds that link a peer implementation list
  * it under --device.
+ *
+ * "blk" drives any vhost-user-blk backend listening at --socket through the
+ * vhost-user frontend, as a guest's virtio-blk driver would: random
+ * block-aligned reads or writes of --bs bytes (default 4k) over the whole
+ * disk, --iodepth requests (default 32) kept in flight, spread over --queues
+ * rings (default 1), each completion answered at once by a new request. The
+ * client sleeps on the call eventfds (--poll: spins on the used rings
+ * instead). After --warmup seconds (default 1) it measures for --seconds
+ * (default 3): IOPS and MB/s (10^6 bytes) from the completions inside the
+ * window, latency percentiles from per-request timestamps of the requests
+ * submitted and completed inside it. The last line, "result key=value ...",
+ * is for scripts.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,9 +46,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <poll.h>
+#include <unistd.h>
+
 #include "vioport-bench.h"
 #include "vioport/drvq.h"
 #include "vioport/virtq.h"
+#include "vioport/vu_blk_client.h"
 #include "vioport/window.h"
 
 /* Recorded anchor: QEMU's libvhost-user on the reference machine, same loop. */
@@ -261,6 +280,10 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: vioport-bench virtq [--shape one|blk|both] [--chains N] "
 			"[--seconds S] [--warmup N] [--loop-only] [--device NAME|all]\n");
+	fprintf(stderr,
+		"       vioport-bench blk --socket PATH [--rw randread|randwrite] [--bs SIZE] "
+		"[--iodepth N] [--seconds S] [--warmup S] [--queues N] [--poll] "
+		"[--connect-timeout S]\n");
 	fprintf(stderr, "devices:");
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
 		fprintf(stderr, " %s", devices[i]->name);
@@ -362,9 +385,355 @@ static int bench_virtq(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ blk */
+
+/* Largest ring most vhost-user backends accept (libvhost-user's limit). */
+#define BLK_MAX_QSIZE  1024u
+#define BLK_MAX_QUEUES 64u
+/* A backend silent for this long is taken as stuck. */
+#define BLK_STUCK_NS (5 * 1000000000ull)
+
+struct blk_opts {
+	const char *socket;
+	bool write;
+	uint32_t bs;
+	unsigned iodepth, queues;
+	double seconds, warmup, connect_s;
+	bool poll;
+};
+
+struct blk_slot {
+	struct vio_vu_blk_io io;
+	uint64_t t_submit;
+	uint16_t queue;
+};
+
+struct blk_run {
+	struct vio_vu_blk b;
+	const struct blk_opts *o;
+	struct blk_slot *slots;
+	uint64_t nblocks;	   /* bs-sized blocks on the disk */
+	uint64_t rng;		   /* xorshift64 state */
+	uint64_t t_measure, t_end; /* the measured window */
+	uint64_t done;		   /* completions inside the window */
+	uint32_t *lat;		   /* ns, requests submitted and completed inside the window */
+	size_t nlat, cap_lat;
+	unsigned inflight;
+	bool *pending_kick;
+};
+
+static _Noreturn void blk_die(struct blk_run *r, const char *what)
+{
+	fprintf(stderr, "vioport-bench blk: %s (%s)\n", what, vio_vu_fe_error(&r->b.fe));
+	exit(1);
+}
+
+static uint64_t blk_rand(struct blk_run *r)
+{
+	r->rng ^= r->rng << 13;
+	r->rng ^= r->rng >> 7;
+	r->rng ^= r->rng << 17;
+	return r->rng;
+}
+
+static void blk_submit(struct blk_run *r, struct blk_slot *s)
+{
+	uint64_t sector = blk_rand(r) % r->nblocks * (r->o->bs / VIO_BLK_SECTOR_SIZE);
+
+	s->t_submit = now_ns();
+	if (vio_vu_blk_io_submit(&r->b, s->queue, &s->io,
+				 r->o->write ? VIO_BLK_T_OUT : VIO_BLK_T_IN, sector, r->o->bs,
+				 s) < 0)
+		blk_die(r, "could not queue a request");
+	r->pending_kick[s->queue] = true;
+}
+
+static void blk_record(struct blk_run *r, uint64_t ns)
+{
+	if (r->nlat == r->cap_lat) {
+		size_t cap = r->cap_lat ? 2 * r->cap_lat : 1u << 16;
+		uint32_t *p = realloc(r->lat, cap * sizeof(*p));
+
+		if (p == NULL)
+			blk_die(r, "out of memory");
+		r->lat = p;
+		r->cap_lat = cap;
+	}
+	r->lat[r->nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t) ns;
+}
+
+/* Collects every used entry of queue q, answering each with a new request while the window lasts.
+ */
+static unsigned blk_reap(struct blk_run *r, uint16_t q)
+{
+	unsigned n = 0;
+	void *tok;
+	uint32_t len;
+	int rc;
+
+	while ((rc = vio_vu_fe_get_used(&r->b.fe, q, &tok, &len)) == 1) {
+		struct blk_slot *s = tok;
+		uint64_t t = now_ns();
+		int st = vio_vu_blk_io_status(&s->io);
+
+		if (st != VIO_BLK_S_OK) {
+			fprintf(stderr, "vioport-bench blk: request failed with status %d\n", st);
+			exit(1);
+		}
+		if (t >= r->t_measure && t <= r->t_end) {
+			r->done++;
+			if (s->t_submit >= r->t_measure)
+				blk_record(r, t - s->t_submit);
+		}
+		if (t < r->t_end)
+			blk_submit(r, s);
+		else
+			r->inflight--;
+		n++;
+	}
+	if (rc < 0)
+		blk_die(r, "bad used entry");
+	return n;
+}
+
+/* Sleeps until a call eventfd fires (or a used entry is already there); false when nothing came. */
+static bool blk_sleep(struct blk_run *r)
+{
+	struct pollfd p[BLK_MAX_QUEUES + 1];
+	unsigned nq = r->b.num_queues;
+
+	for (uint16_t q = 0; q < nq; q++) {
+		if (vio_drvq_cb_enable(vio_vu_fe_drvq(&r->b.fe, q)))
+			return true;
+		p[q].fd = vio_vu_fe_call_fd(&r->b.fe, q);
+		p[q].events = POLLIN;
+	}
+	p[nq].fd = r->b.fe.sock;
+	p[nq].events = POLLRDHUP;
+	if (poll(p, nq + 1, 1000) <= 0)
+		return false;
+	if (p[nq].revents != 0)
+		blk_die(r, "the backend hung up");
+	for (uint16_t q = 0; q < nq; q++) {
+		uint64_t v;
+
+		if (p[q].revents & POLLIN)
+			while (read(p[q].fd, &v, sizeof(v)) == (ssize_t) sizeof(v))
+				;
+	}
+	return true;
+}
+
+static int blk_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double blk_pct(const struct blk_run *r, double p)
+{
+	size_t i = (size_t) (p * (double) (r->nlat - 1) + 0.5);
+
+	return r->lat[i] / 1e3;
+}
+
+static bool parse_size(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return false;
+	if (*end == 'k' || *end == 'K')
+		n *= 1024, end++;
+	else if (*end == 'm' || *end == 'M')
+		n *= 1024 * 1024, end++;
+	if (*end != '\0' || n == 0 || n > (1u << 30))
+		return false;
+	*v = (uint32_t) n;
+	return true;
+}
+
+static int blk_parse(int argc, char **argv, struct blk_opts *o)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+
+		if (strcmp(a, "--poll") == 0) {
+			o->poll = true;
+			continue;
+		}
+		if (v == NULL)
+			return -1;
+		i++;
+		if (strcmp(a, "--socket") == 0)
+			o->socket = v;
+		else if (strcmp(a, "--rw") == 0 && strcmp(v, "randread") == 0)
+			o->write = false;
+		else if (strcmp(a, "--rw") == 0 && strcmp(v, "randwrite") == 0)
+			o->write = true;
+		else if (strcmp(a, "--bs") == 0 && parse_size(v, &o->bs))
+			continue;
+		else if (strcmp(a, "--iodepth") == 0 && parse_u64(v, &n) && n >= 1 && n <= 4096)
+			o->iodepth = (unsigned) n;
+		else if (strcmp(a, "--queues") == 0 && parse_u64(v, &n) && n >= 1 &&
+			 n <= BLK_MAX_QUEUES)
+			o->queues = (unsigned) n;
+		else if (strcmp(a, "--seconds") == 0 && (o->seconds = strtod(v, NULL)) > 0)
+			continue;
+		else if (strcmp(a, "--warmup") == 0 && (o->warmup = strtod(v, NULL)) >= 0)
+			continue;
+		else if (strcmp(a, "--connect-timeout") == 0 &&
+			 (o->connect_s = strtod(v, NULL)) > 0)
+			continue;
+		else
+			return -1;
+	}
+	if (o->socket == NULL || o->bs % VIO_BLK_SECTOR_SIZE != 0 || o->iodepth < o->queues)
+		return -1;
+	return 0;
+}
+
+/* Opens the device and places every request slot in guest memory. */
+static void blk_prepare(struct blk_run *r, const struct blk_opts *o)
+{
+	unsigned per_q = (o->iodepth + o->queues - 1) / o->queues;
+	uint32_t segs = 2 + 1; /* header, data, status; more when SIZE_MAX splits the data */
+	struct vio_vu_fe_params p = {.features = VIO_VU_BLK_FEATURES,
+				     .num_queues = (uint16_t) o->queues,
+				     .timeout_ms = (int) (o->connect_s * 1000)};
+	uint16_t qs = 128;
+	int rc;
+
+	while (qs < per_q * segs && qs < BLK_MAX_QSIZE)
+		qs *= 2;
+	p.queue_size = qs;
+	p.mem_size = (uint64_t) o->iodepth * ((o->bs + 4095u) / 4096u * 4096u + 128u) +
+		     (uint64_t) o->queues * (vio_drvq_ring_bytes(qs) + 4096u) + (1u << 20);
+	rc = vio_vu_blk_open(&r->b, o->socket, &p);
+	if (rc < 0) {
+		fprintf(stderr, "vioport-bench blk: %s: %s\n", o->socket,
+			vio_vu_fe_error(&r->b.fe));
+		exit(1);
+	}
+	r->b.timeout_ms = 5000;
+	if (r->b.capacity == 0)
+		blk_die(r, "the backend did not say its capacity (no CONFIG protocol feature?)");
+	r->nblocks = r->b.capacity * VIO_BLK_SECTOR_SIZE / o->bs;
+	if (r->nblocks == 0)
+		blk_die(r, "the disk is smaller than one block");
+	if (o->write && r->b.read_only)
+		blk_die(r, "the disk is read-only");
+	r->slots = calloc(o->iodepth, sizeof(*r->slots));
+	r->pending_kick = calloc(o->queues, sizeof(bool));
+	if (r->slots == NULL || r->pending_kick == NULL)
+		blk_die(r, "out of memory");
+	for (unsigned i = 0; i < o->iodepth; i++) {
+		struct blk_slot *s = &r->slots[i];
+
+		if (vio_vu_blk_io_alloc(&r->b, &s->io, o->bs) < 0)
+			blk_die(r, "no room for the requests in guest memory");
+		s->queue = (uint16_t) (i % o->queues);
+		/* Written data is random once, so a backend cannot shortcut zeroes. */
+		for (uint32_t k = 0; k < o->bs; k += 8) {
+			uint64_t x = blk_rand(r);
+
+			memcpy(s->io.data + k, &x, o->bs - k < 8 ? o->bs - k : 8);
+		}
+	}
+}
+
+static void blk_kick_pending(struct blk_run *r)
+{
+	for (uint16_t q = 0; q < r->o->queues; q++) {
+		if (!r->pending_kick[q])
+			continue;
+		r->pending_kick[q] = false;
+		if (vio_vu_fe_kick(&r->b.fe, q) < 0)
+			blk_die(r, "kick failed");
+	}
+}
+
+static int bench_blk(int argc, char **argv)
+{
+	struct blk_opts o = {
+	    .bs = 4096, .iodepth = 32, .queues = 1, .seconds = 3, .warmup = 1, .connect_s = 5};
+	struct blk_run r = {.o = &o, .rng = 0x9e3779b97f4a7c15ull};
+	uint64_t t0, last_progress;
+	double window, iops, sum = 0;
+
+	if (blk_parse(argc, argv, &o) < 0)
+		return usage();
+	blk_prepare(&r, &o);
+	printf("blk %s: bs %u, iodepth %u, %u queue%s, %.2f s warm-up, %.2f s measured, %s "
+	       "(features %#llx, protocol %#llx, %llu MiB disk)\n",
+	       o.write ? "randwrite" : "randread", o.bs, o.iodepth, o.queues,
+	       o.queues > 1 ? "s" : "", o.warmup, o.seconds,
+	       o.poll ? "polling the used rings" : "sleeping on the call eventfds",
+	       (unsigned long long) r.b.fe.features, (unsigned long long) r.b.fe.protocol,
+	       (unsigned long long) (r.b.capacity / 2048));
+	fflush(stdout);
+
+	t0 = now_ns();
+	r.t_measure = t0 + (uint64_t) (o.warmup * 1e9);
+	r.t_end = r.t_measure + (uint64_t) (o.seconds * 1e9);
+	for (unsigned i = 0; i < o.iodepth; i++)
+		blk_submit(&r, &r.slots[i]);
+	r.inflight = o.iodepth;
+	blk_kick_pending(&r);
+	last_progress = now_ns();
+	while (r.inflight > 0) {
+		unsigned n = 0;
+
+		for (uint16_t q = 0; q < o.queues; q++)
+			n += blk_reap(&r, q);
+		blk_kick_pending(&r);
+		if (n > 0) {
+			last_progress = now_ns();
+			continue;
+		}
+		if (now_ns() - last_progress > BLK_STUCK_NS)
+			blk_die(&r, "the backend stopped completing requests");
+		if (!o.poll)
+			blk_sleep(&r);
+	}
+
+	window = (double) (r.t_end - r.t_measure) / 1e9;
+	iops = (double) r.done / window;
+	if (r.nlat == 0)
+		blk_die(&r, "no request completed inside the measured window");
+	qsort(r.lat, r.nlat, sizeof(*r.lat), blk_cmp);
+	for (size_t i = 0; i < r.nlat; i++)
+		sum += r.lat[i];
+	printf("  %.0f IOPS, %.1f MB/s; latency us: avg %.1f, p50 %.1f, p99 %.1f, p99.9 %.1f, max "
+	       "%.1f (%zu requests timed)\n",
+	       iops, iops * o.bs / 1e6, sum / (double) r.nlat / 1e3, blk_pct(&r, 0.50),
+	       blk_pct(&r, 0.99), blk_pct(&r, 0.999), r.lat[r.nlat - 1] / 1e3, r.nlat);
+	printf(
+	    "result rw=%s bs=%u iodepth=%u queues=%u iops=%.0f mbps=%.1f avg_us=%.1f p50_us=%.1f "
+	    "p99_us=%.1f p999_us=%.1f\n",
+	    o.write ? "randwrite" : "randread", o.bs, o.iodepth, o.queues, iops, iops * o.bs / 1e6,
+	    sum / (double) r.nlat / 1e3, blk_pct(&r, 0.50), blk_pct(&r, 0.99), blk_pct(&r, 0.999));
+	/* A clean stop, as a guest shutting down: rings stopped, then the connection closed. */
+	vio_vu_fe_stop(&r.b.fe);
+	for (unsigned i = 0; i < o.iodepth; i++)
+		vio_vu_blk_io_free(&r.b, &r.slots[i].io);
+	vio_vu_blk_close(&r.b);
+	free(r.slots);
+	free(r.pending_kick);
+	free(r.lat);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "virtq") == 0)
 		return bench_virtq(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "blk") == 0)
+		return bench_blk(argc - 2, argv + 2);
 	return usage();
 }

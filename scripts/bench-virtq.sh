@@ -106,12 +106,14 @@ fetch_peer() {
 build_peer() {
 	local lvu=$1 out=$BUILD/apps/vioport-bench-peer
 	local cc=${CC:-cc}
-	ninja -C "$BUILD" libvioport_free.a >/dev/null
+	ninja -C "$BUILD" libvioport_free.a libvioport_posix.a >/dev/null
 	"$cc" -O2 -std=gnu99 -D_GNU_SOURCE -w -I"$lvu" -I"$lvu/include" \
 		-c "$lvu/libvhost-user.c" -o "$BUILD/apps/libvhost-user.o"
+	# The blk mode links the vhost-user frontend from the POSIX library.
 	"$cc" -O3 -std=gnu11 -D_GNU_SOURCE -DVIO_BENCH_PEER -Wall -Wextra -Iinclude -Iapps \
 		-I"$lvu" -I"$lvu/include" apps/vioport-bench.c apps/vioport-bench-peer-libvhost-user.c \
-		"$BUILD/apps/libvhost-user.o" "$BUILD/libvioport_free.a" -lpthread -o "$out"
+		"$BUILD/apps/libvhost-user.o" "$BUILD/libvioport_posix.a" "$BUILD/libvioport_free.a" \
+		$(pkg-config --libs liburing 2>/dev/null) -lpthread -o "$out"
 	echo "$out"
 }
 

@@ -7,7 +7,9 @@
 # one line "N passed, N failed, N skipped" summing every tier. Exits non-zero if
 # anything failed. Logs go to build/logs/, one per step, and are kept.
 #
-# Environment: FUZZ_SECONDS (default 20) bounds each fuzz target's run.
+# Environment: FUZZ_SECONDS (default 20) bounds each fuzz target's run;
+# VIOPORT_BIN (default build/apps/vioport) is the daemon the integration tier
+# drives and the guest tier boots a Linux guest against.
 #
 # Adding a tier: write a function tier_NAME that runs its tests and reports
 # each with count_pass / count_fail / count_skip (or add_tap_counts), then add
@@ -16,11 +18,13 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TIERS=(unit fuzz cross)
+TIERS=(unit fuzz cross integration guest)
 declare -A TIER_TITLE=(
 	[unit]="unit tests (cmocka, ASan+UBSan build in build/)"
 	[fuzz]="fuzz targets (libFuzzer, clang ASan+UBSan build in build-fuzz/)"
 	[cross]="freestanding cross build (arm-none-eabi) and include discipline"
+	[integration]="vhost-user daemons (vioport, qemu-storage-daemon) driven by vioport's frontend"
+	[guest]="Linux guest under QEMU (TCG) with vhost-user devices served by vioport"
 )
 
 LOG_DIR=build/logs
@@ -247,6 +251,108 @@ tier_cross() {
 			show_log "$log" 40
 		fi
 	done
+}
+
+# ---------------------------------------------------------------- integration tier
+
+# Prints one line per test in Meson's "integration" suite: name, timeout in
+# seconds (0: none) and the shell-quoted command (the tier sets the environment).
+list_integration_tests() {
+	meson introspect --tests build | python3 -c '
+import json, shlex, sys
+
+for t in json.load(sys.stdin):
+    if not any(s == "integration" or s.endswith(":integration") for s in t["suite"]):
+        continue
+    print("\t".join([t["name"], str(t.get("timeout") or 0), shlex.join(t["cmd"])]))
+'
+}
+
+# Each program starts its backend processes itself (in temporary directories,
+# killed by PID when it ends) and drives them through src/vhost_user/frontend.c:
+# vioport's daemon from build/ (or $VIOPORT_BIN), and qemu-storage-daemon as a
+# reference backend. A missing daemon makes its cases skip, saying why.
+tier_integration() {
+	local bin=${VIOPORT_BIN:-build/apps/vioport}
+	echo "  building build/"
+	if ! run_logged "$LOG_DIR/integration-build.log" bash scripts/meson-build.sh build "${SANITIZE[@]}"; then
+		count_fail "integration: build"
+		show_log "$LOG_DIR/integration-build.log"
+		return 0
+	fi
+	[[ $bin == /* ]] || bin=$PWD/$bin
+	[[ -x $bin ]] || note "no daemon at $bin: the vioport cases skip"
+
+	# The daemons under test inherit these: a sanitizer report fails their case.
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1:print_summary=1}
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1:print_summary=1}
+
+	local name limit cmdline log status n=0
+	local -a cmd
+	while IFS=$'\t' read -r name limit cmdline; do
+		log=$LOG_DIR/integration-$name.log
+		status=0
+		eval "cmd=($cmdline)"
+		[[ $limit -gt 0 ]] || limit=300
+		VIOPORT_BIN=$bin CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 "$limit" "${cmd[@]}" \
+			>"$log" 2>&1 </dev/null || status=$?
+		add_tap_counts "integration $name" "$log" "$status" "$limit"
+		n=$((n + 1))
+	done < <(list_integration_tests)
+	[[ $n -gt 0 ]] || note "no tests in the integration suite"
+}
+
+# ---------------------------------------------------------------- guest tier
+
+# One test per VIOPORT-RESULT line of scripts/guest/run-guest.sh: Debian's
+# kernel boots under QEMU and its own virtio drivers use the vioport daemon's
+# devices. A boot that fails or times out reports each of its tests as failed.
+tier_guest() {
+	local bin=${VIOPORT_BIN:-build/apps/vioport}
+	local log=$LOG_DIR/guest.log status_file=$LOG_DIR/guest.status
+	local name result detail status nfail=0 nres=0
+
+	# The daemon is part of build/; building it here too makes
+	# `check.sh guest` alone test the current sources (a no-op after unit).
+	if [[ -z ${VIOPORT_BIN:-} ]] &&
+		! run_logged "$LOG_DIR/guest-build.log" bash scripts/meson-build.sh build "${SANITIZE[@]}"; then
+		count_fail "guest: build"
+		show_log "$LOG_DIR/guest-build.log"
+		return 0
+	fi
+	if [[ ! -x $bin ]]; then
+		count_skip "guest: no $bin yet (the vhost-user daemon): nothing to boot against"
+		return 0
+	fi
+
+	echo "  booting Debian's kernel under QEMU against $bin (logs: $LOG_DIR/guest*.log)"
+	while read -r name result detail; do
+		nres=$((nres + 1))
+		case $result in
+		PASS) count_pass "guest $name" ;;
+		SKIP) count_skip "guest $name: $detail" ;;
+		*)
+			count_fail "guest $name: $detail"
+			nfail=$((nfail + 1))
+			;;
+		esac
+	done < <({
+		status=0
+		VIOPORT_BIN=$bin timeout --kill-after=10 600 \
+			bash scripts/guest/run-guest.sh --backend vioport 2>"$log" </dev/null ||
+			status=$?
+		echo "$status" >"$status_file"
+	} | sed -un 's/^VIOPORT-RESULT //p')
+
+	status=$(cat "$status_file")
+	if [[ $status -ne 0 && $nfail -eq 0 ]]; then
+		count_fail "guest: scripts/guest/run-guest.sh exited with status $status"
+		nfail=1
+	fi
+	[[ $nres -gt 0 || $status -ne 0 ]] || note "scripts/guest/run-guest.sh reported no tests"
+	if [[ $nfail -gt 0 ]]; then
+		show_log "$log" 30
+	fi
 }
 
 # ---------------------------------------------------------------- main

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Event loop for the POSIX layer: file descriptor watches, timers, work posted
+ * from other threads, and a stop that is safe from any thread and from a
+ * signal handler. Linux implementation: epoll, timerfd and eventfd.
+ *
+ * No allocation and no global state: the loop, each watch, timer and work item
+ * live in caller storage, and several loops may run in one process (one per
+ * thread). A callback may add, change or remove any watch of its own loop,
+ * itself included; a removed watch is never called again, not even for events
+ * already collected in the same round.
+ *
+ * Threading: one thread runs a loop. Watches and timers are added, changed and
+ * removed on that thread, or while the loop is not running. vio_loop_post()
+ * and vio_loop_stop() may be called from any thread; vio_loop_stop() also from
+ * a signal handler.
+ */
+#ifndef VIOPORT_LOOP_H
+#define VIOPORT_LOOP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Events a watch asks for and receives. */
+#define VIO_LOOP_IN  1u /* readable */
+#define VIO_LOOP_OUT 2u /* writable */
+#define VIO_LOOP_ERR 4u /* error condition; reported whether asked for or not */
+#define VIO_LOOP_HUP 8u /* peer hung up; reported whether asked for or not */
+
+/* Events collected per wait; more pending events wait for the next round. */
+#define VIO_LOOP_BATCH 32
+
+struct vio_loop;
+
+/* A file descriptor the loop watches. Caller storage; fields are the loop's. */
+struct vio_loop_watch {
+	int fd;
+	uint32_t events;
+	void (*cb)(struct vio_loop_watch *w, uint32_t revents);
+	void *ctx;	       /* for the callback */
+	struct vio_loop *loop; /* NULL while not added */
+};
+
+/* A one-shot or periodic timer (a timerfd). Caller storage. */
+struct vio_loop_timer {
+	struct vio_loop_watch w;
+	void (*cb)(struct vio_loop_timer *t);
+	void *ctx;
+};
+
+/* A function to run on the loop's thread, posted from anywhere. Caller storage. */
+struct vio_loop_work {
+	void (*fn)(void *arg);
+	void *arg;
+	struct vio_loop_work *next;
+	bool queued;
+};
+
+struct vio_loop {
+	int epfd;
+	int wakefd;
+	atomic_int stop; /* lock-free, so a signal handler may set it */
+	struct vio_loop_watch wake;
+	pthread_mutex_t post_lock;
+	struct vio_loop_work *post_head;
+	struct vio_loop_work *post_tail;
+	/* the round being dispatched; removal clears entries here */
+	struct vio_loop_watch *round[VIO_LOOP_BATCH];
+	uint32_t round_ev[VIO_LOOP_BATCH];
+	unsigned round_n;
+	unsigned round_i;
+};
+
+/* Creates the loop's epoll and wake descriptors; 0 or a negative errno. */
+int vio_loop_init(struct vio_loop *loop);
+
+/* Releases the loop. Watches still added are forgotten; their descriptors stay open. */
+void vio_loop_fini(struct vio_loop *loop);
+
+/*
+ * Watches fd for events (VIO_LOOP_IN / VIO_LOOP_OUT); cb runs on the loop
+ * thread with what fired. Returns 0, -EBUSY if w is already added, or the
+ * epoll error (-EPERM for a descriptor epoll cannot watch, such as a file).
+ */
+int vio_loop_add(struct vio_loop *loop, struct vio_loop_watch *w, int fd, uint32_t events,
+		 void (*cb)(struct vio_loop_watch *w, uint32_t revents), void *ctx);
+
+/* Changes the events an added watch asks for; 0 or a negative errno. */
+int vio_loop_modify(struct vio_loop_watch *w, uint32_t events);
+
+/* Stops watching; w may be freed or reused at once. Does nothing if w is not added. */
+void vio_loop_remove(struct vio_loop_watch *w);
+
+/* Prepares a timer; call once before the first vio_loop_timer_start. */
+void vio_loop_timer_init(struct vio_loop_timer *t);
+
+/*
+ * Arms t to fire after first_ns nanoseconds (at least 1), then every
+ * period_ns (0 for once). Re-arming a running timer moves it. Returns 0 or a
+ * negative errno.
+ */
+int vio_loop_timer_start(struct vio_loop *loop, struct vio_loop_timer *t, uint64_t first_ns,
+			 uint64_t period_ns, void (*cb)(struct vio_loop_timer *t), void *ctx);
+
+/* Disarms t and releases its descriptor; safe on a timer that is not running. */
+void vio_loop_timer_stop(struct vio_loop_timer *t);
+
+/* Says whether t is armed. */
+bool vio_loop_timer_running(const struct vio_loop_timer *t);
+
+/*
+ * Runs fn(arg) on the loop thread soon; thread-safe. Posting a work item that
+ * is still queued does nothing (it runs once), so a work item can stand for
+ * "something changed, look again".
+ */
+void vio_loop_post(struct vio_loop *loop, struct vio_loop_work *work, void (*fn)(void *arg),
+		   void *arg);
+
+/*
+ * Waits up to timeout_ms (-1 forever, 0 not at all) and dispatches one round
+ * of events. Returns the number of callbacks run or a negative errno.
+ */
+int vio_loop_run_once(struct vio_loop *loop, int timeout_ms);
+
+/*
+ * Dispatches until vio_loop_stop(); returns 0 then, or a negative errno if
+ * waiting failed. A stop requested before the call makes it return at once;
+ * each stop ends one run.
+ */
+int vio_loop_run(struct vio_loop *loop);
+
+/* Makes vio_loop_run return; thread-safe and async-signal-safe. */
+void vio_loop_stop(struct vio_loop *loop);
+
+#endif

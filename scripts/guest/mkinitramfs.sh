@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# mkinitramfs.sh --modules DIR --output FILE [--test FILE]... [--module NAME]...
+#                [--host-bin PATH]...
+#
+# Builds the guest tier's initramfs: Debian's static busybox, the kernel
+# modules the tests need (with everything they depend on, dependencies first),
+# /init (scripts/guest/init.sh), the guest helpers and the test scripts, as a
+# gzip-compressed newc cpio archive.
+#
+#   --modules DIR    the kernel's lib/modules/<release> (see fetch-kernel.sh)
+#   --output FILE    where to write the archive
+#   --test FILE      a guest test script, installed as /vioport/tests/<name>;
+#                    default: every scripts/guest/tests/*.sh
+#   --module NAME    one more module to load (the virtio PCI, block and entropy
+#                    drivers are always there)
+#   --host-bin PATH  a dynamic host program to install in /opt/host/bin with
+#                    its shared libraries; default: util-linux blkdiscard,
+#                    whose -z (BLKZEROOUT) busybox lacks. "none" adds nothing.
+set -euo pipefail
+
+GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# The drivers the guest tests use. Built-in ones (rng-core in Debian's amd64
+# kernels) are skipped; the dependencies (virtio_ring, virtio_pci_modern_dev,
+# virtio_pci_legacy_dev, ...) are found from the modules themselves.
+MODULES=(virtio virtio_ring virtio_pci virtio_blk virtio_rng rng_core)
+
+say() { echo "mkinitramfs: $*" >&2; }
+die() {
+	say "$*"
+	exit 1
+}
+
+# Sets REPLY to the module name of a path or name. Names use '-' and '_'
+# interchangeably: compare them with '_' only. (No subshell: it runs for each
+# of the kernel's ~4000 modules.)
+modname() {
+	REPLY=${1##*/}
+	REPLY=${REPLY%%.ko*}
+	REPLY=${REPLY//-/_}
+}
+
+declare -A MOD_PATH=()   # name -> path of the .ko(.xz|.zst|.gz) under MODDIR
+declare -A MOD_DEPS=()   # name -> space-separated names, from modules.dep
+declare -A BUILTIN=()    # name -> 1 for modules built into the kernel
+declare -A PLACED=()     # name -> 1 once in the load order
+LOAD_ORDER=()
+
+index_modules() {
+	local moddir=$1 f line mod deps d
+	while IFS= read -r f; do
+		modname "$f"
+		MOD_PATH[$REPLY]=$f
+	done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz')
+	if [[ -f $moddir/modules.builtin ]]; then
+		while IFS= read -r f; do
+			modname "$f"
+			BUILTIN[$REPLY]=1
+		done <"$moddir/modules.builtin"
+	fi
+	# A tree where depmod ran has modules.dep; Debian's package ships none.
+	if [[ -f $moddir/modules.dep ]]; then
+		while IFS= read -r line; do
+			modname "${line%%:*}"
+			mod=$REPLY
+			deps=
+			for d in ${line#*:}; do
+				modname "$d"
+				deps+=" $REPLY"
+			done
+			MOD_DEPS[$mod]=$deps
+		done <"$moddir/modules.dep"
+	fi
+}
+
+# Writes module FILE, decompressed, to OUT: busybox insmod reads plain .ko only.
+decompress_module() {
+	local file=$1 out=$2
+	case $file in
+	*.ko) cp "$file" "$out" ;;
+	*.ko.xz) xz -dc "$file" >"$out" ;;
+	*.ko.zst) zstd -q -dc "$file" >"$out" ;;
+	*.ko.gz) gzip -dc "$file" >"$out" ;;
+	esac
+}
+
+# Prints the names a module depends on: from modules.dep when the tree has it,
+# otherwise the module's own depends= field, which is what `modinfo -F depends`
+# prints (read directly, so the host needs no kmod).
+module_depends() {
+	local name=$1 ko=$2
+	if [[ -n ${MOD_DEPS[$name]+set} ]]; then
+		echo "${MOD_DEPS[$name]}"
+		return 0
+	fi
+	tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '
+}
+
+# Places NAME in the load order after everything it depends on (depth first).
+# CHAIN guards against a dependency loop in a broken tree.
+place_module() {
+	local name=$1 chain=$2 staging=$3 dep
+	[[ -z ${PLACED[$name]:-} && -z ${BUILTIN[$name]:-} ]] || return 0
+	[[ " $chain " != *" $name "* ]] || die "dependency loop: $chain $name"
+	[[ -n ${MOD_PATH[$name]:-} ]] || die "module $name is neither in the tree nor built in"
+
+	local ko=$staging/lib/modules/$name.ko
+	decompress_module "${MOD_PATH[$name]}" "$ko" ||
+		die "cannot decompress ${MOD_PATH[$name]} (is xz or zstd installed?)"
+	for dep in $(module_depends "$name" "$ko"); do
+		modname "$dep"
+		place_module "$REPLY" "$chain $name" "$staging"
+	done
+	PLACED[$name]=1
+	LOAD_ORDER+=("$name")
+}
+
+# Copies a dynamic program and the shared libraries it loads, at the paths the
+# dynamic loader looks for them.
+install_host_bin() {
+	local bin=$1 staging=$2 lib
+	[[ -x $bin ]] || die "--host-bin $bin: not an executable"
+	mkdir -p "$staging/opt/host/bin"
+	cp -L "$bin" "$staging/opt/host/bin/"
+	while IFS= read -r lib; do
+		mkdir -p "$staging$(dirname "$lib")"
+		cp -L "$lib" "$staging$lib"
+	done < <(ldd "$bin" | grep -oE '/[^ ]+' | sort -u)
+}
+
+# Prints the path of a statically linked busybox, or fails saying what to install.
+find_busybox() {
+	local bb
+	for bb in /bin/busybox /usr/bin/busybox; do
+		[[ -x $bb ]] || continue
+		# ldd fails on a static executable: that is the one wanted.
+		if ! ldd "$bb" >/dev/null 2>&1; then
+			echo "$bb"
+			return 0
+		fi
+		die "$bb is dynamically linked: install Debian's busybox-static"
+	done
+	die "no busybox: install Debian's busybox-static"
+}
+
+main() {
+	local moddir="" output="" arg t
+	local -a tests=() host_bins=()
+	local default_bins=true
+	while [[ $# -gt 0 ]]; do
+		arg=$1
+		[[ $arg == -h || $arg == --help || $# -ge 2 ]] || die "$arg needs a value (try --help)"
+		case $arg in
+		--modules) moddir=$2 ;;
+		--output) output=$2 ;;
+		--test) tests+=("$2") ;;
+		--module) MODULES+=("$2") ;;
+		--host-bin)
+			default_bins=false
+			[[ $2 == none ]] || host_bins+=("$2")
+			;;
+		-h | --help)
+			sed -n '4,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			exit 0
+			;;
+		*) die "unknown argument '$arg' (try --help)" ;;
+		esac
+		shift 2
+	done
+	[[ -n $moddir && -n $output ]] || die "--modules and --output are required (try --help)"
+	[[ -d $moddir/kernel ]] || die "$moddir has no kernel/ folder: not a lib/modules/<release>"
+	command -v cpio >/dev/null 2>&1 || die "cpio not found: install Debian's cpio"
+	if [[ ${#tests[@]} -eq 0 ]]; then
+		tests=("$GUEST_DIR"/tests/*.sh)
+	fi
+	if [[ $default_bins == true ]]; then
+		for t in /usr/sbin/blkdiscard /sbin/blkdiscard; do
+			if [[ -x $t ]]; then
+				host_bins+=("$t")
+				break
+			fi
+		done
+	fi
+
+	local staging
+	staging=$(mktemp -d)
+	# shellcheck disable=SC2064 # the path is fixed now, on purpose
+	trap "rm -rf '$staging'" EXIT
+	mkdir -p "$staging"/{bin,sbin,dev,proc,sys,tmp,etc/vioport,lib/modules,vioport/tests}
+
+	cp "$(find_busybox)" "$staging/bin/busybox"
+	install -m 0755 "$GUEST_DIR/init.sh" "$staging/init"
+	cp "$GUEST_DIR/guest-lib.sh" "$staging/vioport/lib.sh"
+	for t in "${tests[@]}"; do
+		[[ -f $t ]] || die "--test $t: no such file"
+		cp "$t" "$staging/vioport/tests/"
+	done
+	for t in "${host_bins[@]}"; do
+		install_host_bin "$t" "$staging"
+	done
+
+	index_modules "$moddir"
+	local m
+	for m in "${MODULES[@]}"; do
+		modname "$m"
+		place_module "$REPLY" "" "$staging"
+	done
+	printf '%s\n' "${LOAD_ORDER[@]}" >"$staging/etc/vioport/modules"
+
+	# The console must exist before devtmpfs is mounted, for /init's output.
+	mknod -m 600 "$staging/dev/console" c 5 1 2>/dev/null || true
+
+	mkdir -p "$(dirname "$output")"
+	(cd "$staging" && find . -print0 | LC_ALL=C sort -z |
+		cpio --quiet --null -o -H newc --owner=0:0) | gzip -1 >"$output.tmp"
+	mv "$output.tmp" "$output"
+	say "$output: $(du -k "$output" | cut -f1) KiB; modules: ${LOAD_ORDER[*]}"
+}
+
+main "$@"

@@ -1,0 +1,603 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# run-guest.sh [--backend vioport|qsd] [--variant NAME]... [--timeout SECONDS]
+#              [--keep-logs] [--list]
+#
+# The guest tier: boots Debian's own kernel under QEMU (q35, TCG) with a busybox
+# initramfs, gives it vhost-user devices served by the vioport daemon, and runs
+# guest tests through Linux's unmodified virtio drivers. One boot per variant:
+#
+#   basic  virtio-blk (one queue, a serial number) and virtio-rng
+#   mq     virtio-blk with two queues on a two-CPU guest, image opened O_DIRECT
+#   ro     virtio-blk on a read-only image
+#
+# Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
+# exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
+# entropy backend is packaged, so the rng tests are skipped with it).
+#
+# Standard output: one line per test, and nothing else:
+#   VIOPORT-RESULT <variant>/<test> PASS|FAIL|SKIP <detail>
+# A boot that fails or times out reports FAIL for every test it should have
+# run. Progress goes to standard error. Exits 1 if a test failed.
+#
+#   --variant NAME     run only these variants (default: basic mq ro)
+#   --timeout SECONDS  bound on each boot, guest tests included (default 90)
+#   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
+#                      when everything passed (they are always kept on failure)
+#   --list             print the tests each variant runs, and exit
+#
+# Environment: VIOPORT_BIN (the daemon), GUEST_TIMEOUT (as --timeout), TMPDIR
+# (where the sockets and images go).
+#
+# Sourcing this file defines the guest_* helpers without running anything
+# (scripts/guest/demo.sh does that).
+
+GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VIOPORT_ROOT=$(cd "$GUEST_DIR/../.." && pwd)
+GUEST_LOG_DIR=$VIOPORT_ROOT/build/logs
+VIOPORT_BIN=${VIOPORT_BIN:-$VIOPORT_ROOT/build/apps/vioport}
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-90}
+GUEST_DISK_MB=32
+GUEST_RO_DISK_MB=16
+GUEST_MQ_QUEUES=2
+GUEST_SERIAL=vioport-guest-0001
+
+GUEST_TMP=""        # sockets, images and logs of this run
+GUEST_PIDS=()       # every process started, for the cleanup
+GUEST_VMLINUZ=""
+GUEST_INITRD=""
+GUEST_KVER=""
+GUEST_ON_LINE=""    # optional function called with each console line as it comes
+GUEST_EMIT=guest_emit_line
+GUEST_KEEP_LOGS=false
+GUEST_NFAIL=0
+
+guest_say() { echo "run-guest: $*" >&2; }
+
+# ---------------------------------------------------------------- processes
+
+# True while PID runs. A child that exited but was not waited for yet is a
+# zombie, which kill -0 still finds, so the state is read from /proc.
+guest_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+# Stops PID (SIGTERM, then SIGKILL after GRACE seconds) and reaps it. Sets
+# GUEST_STATUS to its exit status and GUEST_KILLED to true if SIGKILL was needed.
+guest_stop_pid() {
+	local pid=$1 grace=${2:-5} i
+	GUEST_KILLED=false
+	if guest_alive "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < grace * 10; i++)); do
+			guest_alive "$pid" || break
+			sleep 0.1
+		done
+		if guest_alive "$pid"; then
+			kill -KILL "$pid" 2>/dev/null || true
+			GUEST_KILLED=true
+		fi
+	fi
+	GUEST_STATUS=0
+	wait "$pid" 2>/dev/null || GUEST_STATUS=$?
+	# Reaped: the number may now belong to someone else, so forget it.
+	local -a left=()
+	for i in "${GUEST_PIDS[@]}"; do
+		[[ $i == "$pid" ]] || left+=("$i")
+	done
+	GUEST_PIDS=("${left[@]}")
+}
+
+# Ends every process this run started and removes its temporary directory:
+# the EXIT trap, so that nothing outlives the script, whatever stopped it.
+guest_cleanup() {
+	local pid
+	for pid in "${GUEST_PIDS[@]}"; do
+		guest_stop_pid "$pid" 2
+	done
+	GUEST_PIDS=()
+	if [[ -n $GUEST_TMP && -d $GUEST_TMP ]]; then
+		rm -rf "$GUEST_TMP"
+	fi
+	GUEST_TMP=""
+}
+
+# Creates the temporary directory and installs the cleanup traps.
+guest_init() {
+	GUEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vioport-guest.XXXXXX")
+	trap guest_cleanup EXIT
+	trap 'guest_cleanup; exit 130' INT
+	trap 'guest_cleanup; exit 143' TERM
+}
+
+# ---------------------------------------------------------------- kernel and initramfs
+
+# Fetches (once per machine) the kernel and builds the initramfs with every
+# guest test in it. Sets GUEST_KVER, GUEST_VMLINUZ and GUEST_INITRD.
+guest_prepare() {
+	local out line modules=""
+	out=$("$GUEST_DIR/fetch-kernel.sh") || return 1
+	while IFS= read -r line; do
+		case $line in
+		KVER=*) GUEST_KVER=${line#KVER=} ;;
+		VMLINUZ=*) GUEST_VMLINUZ=${line#VMLINUZ=} ;;
+		MODULES=*) modules=${line#MODULES=} ;;
+		esac
+	done <<<"$out"
+	[[ -n $GUEST_VMLINUZ && -n $modules ]] || return 1
+	GUEST_INITRD=$GUEST_TMP/initrd.gz
+	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD"
+}
+
+# ---------------------------------------------------------------- backends
+
+declare -A GUEST_BACKEND_PID=()
+
+# Waits up to 10 s for a backend to create its socket; fails if it exits first.
+guest_wait_socket() {
+	local pid=$1 sock=$2 i
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $sock ]] && return 0
+		guest_alive "$pid" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# guest_start_blk BACKEND NAME IMAGE QUEUES RO(true|false) SERIAL DIRECT(true|false)
+# Starts a vhost-user-blk backend listening on $GUEST_TMP/NAME.sock, its output
+# in $GUEST_TMP/NAME.log.
+guest_start_blk() {
+	local backend=$1 name=$2 image=$3 queues=$4 ro=$5 serial=$6 direct=$7
+	local sock=$GUEST_TMP/$name.sock
+	local -a cmd
+	case $backend in
+	vioport)
+		cmd=("$VIOPORT_BIN" blk --socket-path "$sock" --image "$image" --num-queues "$queues")
+		[[ $ro == false ]] || cmd+=(--read-only)
+		[[ -z $serial ]] || cmd+=(--serial "$serial")
+		[[ $direct == false ]] || cmd+=(--direct)
+		;;
+	qsd)
+		# discard=unmap: without it the file driver ignores discards and the
+		# guest would read the old data back.
+		local file="driver=file,node-name=f0,filename=$image,discard=unmap"
+		[[ $direct == false ]] || file+=",cache.direct=on,aio=native"
+		[[ $ro == false ]] || file+=",read-only=on"
+		local writable=on
+		[[ $ro == false ]] || writable=off
+		cmd=(qemu-storage-daemon --blockdev "$file"
+			--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$sock,writable=$writable,num-queues=$queues")
+		;;
+	*)
+		guest_say "unknown backend $backend"
+		return 1
+		;;
+	esac
+	guest_start_backend "$name" "$sock" "${cmd[@]}"
+}
+
+# guest_start_rng BACKEND NAME: a vhost-user-rng backend (vioport only).
+guest_start_rng() {
+	local backend=$1 name=$2 sock=$GUEST_TMP/$2.sock
+	[[ $backend == vioport ]] || return 1
+	guest_start_backend "$name" "$sock" "$VIOPORT_BIN" rng --socket-path "$sock"
+}
+
+guest_start_backend() {
+	local name=$1 sock=$2
+	shift 2
+	echo "+ $*" >"$GUEST_TMP/$name.log"
+	"$@" >>"$GUEST_TMP/$name.log" 2>&1 </dev/null &
+	local pid=$!
+	GUEST_PIDS+=("$pid")
+	GUEST_BACKEND_PID[$name]=$pid
+	if ! guest_wait_socket "$pid" "$sock"; then
+		guest_say "$name: $1 did not create $sock (see its log below)"
+		sed 's/^/  | /' "$GUEST_TMP/$name.log" >&2
+		return 1
+	fi
+}
+
+# Stops backend NAME once the guest is gone and sets GUEST_BACKEND_OK to
+# "" when it behaved, or to what went wrong: it died before being asked to
+# stop, ignored SIGTERM, exited with an error, or printed a sanitizer report.
+guest_stop_backend() {
+	local name=$1 pid=${GUEST_BACKEND_PID[$1]:-} log=$GUEST_TMP/$1.log
+	GUEST_BACKEND_OK=""
+	[[ -n $pid ]] || return 0
+	local died_early=false
+	guest_alive "$pid" || died_early=true
+	guest_stop_pid "$pid" 5
+	unset "GUEST_BACKEND_PID[$name]"
+	if [[ $died_early == true && $GUEST_STATUS -ne 0 ]]; then
+		GUEST_BACKEND_OK="exited with status $GUEST_STATUS while serving the guest"
+	elif [[ $GUEST_KILLED == true ]]; then
+		GUEST_BACKEND_OK="did not stop within 5 s of SIGTERM"
+	elif [[ $GUEST_STATUS -ne 0 && $GUEST_STATUS -ne 143 ]]; then
+		GUEST_BACKEND_OK="exited with status $GUEST_STATUS after SIGTERM"
+	elif grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$log"; then
+		GUEST_BACKEND_OK="sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$log")"
+	fi
+}
+
+# ---------------------------------------------------------------- the guest
+
+# Calls GUEST_ON_LINE for each complete console line not seen yet.
+guest_stream() {
+	local serial=$1 line
+	local -a lines
+	[[ -n $GUEST_ON_LINE ]] || return 0
+	mapfile -t -s "$GUEST_SEEN" lines <"$serial"
+	# A last line without its newline yet is read again next time.
+	if [[ ${#lines[@]} -gt 0 && -n $(tail -c 1 "$serial") ]]; then
+		unset 'lines[-1]'
+	fi
+	GUEST_SEEN=$((GUEST_SEEN + ${#lines[@]}))
+	for line in "${lines[@]}"; do
+		"$GUEST_ON_LINE" "${line%$'\r'}"
+	done
+}
+
+# Prints the last thing the guest or QEMU said, to explain a failed boot.
+guest_last_words() {
+	local serial=$1 qlog=$2 line
+	line=$(tr -d '\r' <"$serial" | grep -av '^$' | tail -n 1)
+	if [[ -n $line ]]; then
+		echo "last console line: $line"
+	elif [[ -s $qlog ]]; then
+		echo "no console output; QEMU: $(tail -n 1 "$qlog")"
+	else
+		echo "no console output"
+	fi
+}
+
+# guest_boot NAME SMP APPEND [QEMU ARGS...]
+# Boots the guest with extra kernel command line APPEND and the device
+# arguments, its console in $GUEST_TMP/NAME-serial.log, and waits for it to
+# power off, at most GUEST_TIMEOUT seconds. Sets GUEST_BOOT to "" when the
+# guest ended by itself, else to what happened; GUEST_ELAPSED to the seconds
+# the boot took.
+guest_boot() {
+	local name=$1 smp=$2 append=$3
+	shift 3
+	local serial=$GUEST_TMP/$name-serial.log qlog=$GUEST_TMP/$name-qemu.log
+	: >"$serial"
+	GUEST_SEEN=0
+	local start=$SECONDS t0=${EPOCHREALTIME/,/.}
+	# -nodefaults: no NIC with its option ROM, no VGA; the serial port is the
+	# only console, and the guest's memory is a shared memfd so that the
+	# vhost-user backends can map it.
+	qemu-system-x86_64 -M q35 -accel tcg -m 512 -smp "$smp" \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-serial "file:$serial" \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
+		"$@" \
+		-kernel "$GUEST_VMLINUZ" -initrd "$GUEST_INITRD" \
+		-append "console=ttyS0 panic=-1 loglevel=4 $append" \
+		>"$qlog" 2>&1 </dev/null &
+	local pid=$! ended=""
+	GUEST_PIDS+=("$pid")
+	GUEST_BOOT=""
+	while guest_alive "$pid"; do
+		guest_stream "$serial"
+		if ((SECONDS - start >= GUEST_TIMEOUT)); then
+			GUEST_BOOT="timed out after $GUEST_TIMEOUT s; $(guest_last_words "$serial" "$qlog")"
+			break
+		fi
+		# QEMU complaining with no console output at all: it is stuck before
+		# the machine starts (a backend that does not answer, say).
+		if ((SECONDS - start >= 30)) && [[ ! -s $serial && -s $qlog ]]; then
+			GUEST_BOOT="the guest did not start within 30 s; $(guest_last_words "$serial" "$qlog")"
+			break
+		fi
+		# The guest printed its last line but did not power off: the results
+		# are in, so do not wait for the timeout.
+		if [[ -z $ended ]] && grep -qa '^VIOPORT-END' "$serial"; then
+			ended=$SECONDS
+		fi
+		if [[ -n $ended ]] && ((SECONDS - ended >= 15)); then
+			guest_say "$name: the guest finished but did not power off; stopping QEMU"
+			break
+		fi
+		sleep 0.2
+	done
+	guest_stop_pid "$pid" 3
+	guest_stream "$serial"
+	GUEST_ELAPSED=$(awk -v a="$t0" -v b="${EPOCHREALTIME/,/.}" 'BEGIN { printf "%.1f", b - a }')
+	if [[ -z $GUEST_BOOT && $GUEST_STATUS -ne 0 && $GUEST_KILLED == false && -z $ended ]]; then
+		GUEST_BOOT="QEMU exited with status $GUEST_STATUS: $(tail -n 1 "$qlog")"
+	elif [[ -z $GUEST_BOOT ]] && ! grep -qa '^VIOPORT-BEGIN' "$serial"; then
+		GUEST_BOOT="the guest never reached /init; $(guest_last_words "$serial" "$qlog")"
+	elif [[ -z $GUEST_BOOT && -z $ended ]]; then
+		GUEST_BOOT="the guest stopped before its tests finished; $(guest_last_words "$serial" "$qlog")"
+	fi
+}
+
+# Prints the console lines of kind KIND (RESULT, INFO, SAY) without the prefix.
+# The guest's tty turns \n into \r\n.
+guest_lines() {
+	tr -d '\r' <"$1" | sed -n "s/^VIOPORT-$2 //p"
+}
+
+# ---------------------------------------------------------------- results
+
+guest_emit_line() {
+	echo "VIOPORT-RESULT $*"
+}
+
+# guest_emit NAME STATUS DETAIL: reports one test through GUEST_EMIT.
+guest_emit() {
+	[[ $2 != FAIL ]] || GUEST_NFAIL=$((GUEST_NFAIL + 1))
+	"$GUEST_EMIT" "$@"
+}
+
+# guest_report VARIANT SERIAL TEST... : reports each TEST from the guest's
+# RESULT lines, or as failed with the reason the guest did not report it.
+# Host-side results are added to GUEST_HOST[test] before the call.
+declare -A GUEST_HOST=()
+guest_report() {
+	local variant=$1 serial=$2 t name status detail dev
+	shift 2
+	local -A got=()
+	while read -r name status detail; do
+		[[ -n $name ]] && got[$name]="$status $detail"
+	done < <(guest_lines "$serial" RESULT)
+	for t in "$@"; do
+		if [[ -n ${GUEST_HOST[$t]:-} ]]; then
+			read -r status detail <<<"${GUEST_HOST[$t]}"
+		elif [[ -n ${got[$t]:-} ]]; then
+			read -r status detail <<<"${got[$t]}"
+		else
+			status=FAIL
+			case $t in
+			rng-* | backend-rng) dev=rng ;;
+			*) dev=blk ;;
+			esac
+			detail=${GUEST_DOWN[$dev]:-"not reported: ${GUEST_BOOT:-the guest did not print it}"}
+		fi
+		guest_emit "$variant/$t" "$status" "$detail"
+	done
+	GUEST_HOST=()
+}
+
+# Moves this variant's logs to build/logs/guest-VARIANT-{serial,qemu,blk,rng}.log.
+guest_keep_logs() {
+	local variant=$1 f name
+	mkdir -p "$GUEST_LOG_DIR"
+	for f in "$GUEST_TMP"/*.log; do
+		[[ -f $f ]] || continue
+		name=$(basename "$f")
+		mv "$f" "$GUEST_LOG_DIR/guest-$variant-${name#"$variant"-}"
+	done
+}
+
+guest_md5() {
+	md5sum "$1" | cut -d' ' -f1
+}
+
+# ---------------------------------------------------------------- variants
+
+# Prints the tests variant V runs, in report order.
+guest_variant_tests() {
+	case $1 in
+	basic)
+		echo blk-probe blk-serial blk-rw blk-discard blk-write-zeroes blk-intact blk-host-image \
+			rng-current rng-read backend-blk backend-rng
+		;;
+	mq) echo blk-mq-queues blk-mq-rw blk-host-image backend-blk ;;
+	ro) echo blk-ro-flag blk-ro-write blk-ro-read blk-host-unchanged backend-blk ;;
+	*) return 1 ;;
+	esac
+}
+
+# Records backend NAME's health as host-side test TEST.
+guest_check_backend() {
+	local name=$1 test=$2
+	guest_stop_backend "$name"
+	if [[ ${GUEST_HOST[$test]:-} == FAIL* ]]; then
+		return 0
+	elif [[ -n $GUEST_BACKEND_OK ]]; then
+		GUEST_HOST[$test]="FAIL $GUEST_BACKEND_OK"
+	elif [[ -z ${GUEST_HOST[$test]:-} ]]; then
+		GUEST_HOST[$test]="PASS served the guest to the end, then stopped cleanly"
+	fi
+}
+
+# Compares the image file with the checksum the guest printed last.
+guest_check_image() {
+	local image=$1 serial=$2 want got
+	want=$(guest_lines "$serial" INFO | sed -n 's/^blk-md5 //p' | tail -n 1)
+	got=$(guest_md5 "$image")
+	if [[ -z $want ]]; then
+		GUEST_HOST[blk-host-image]="FAIL the guest printed no checksum of its disk"
+	elif [[ $got == "$want" ]]; then
+		GUEST_HOST[blk-host-image]="PASS image file md5 $got, as the guest read its disk"
+	else
+		GUEST_HOST[blk-host-image]="FAIL image file md5 $got, the guest read $want"
+	fi
+}
+
+# guest_add_blk BACKEND QUEUES RO SERIAL DIRECT TEST: starts the blk backend and,
+# if it came up, adds its device to the boot and TEST to the guest's tests.
+# A backend that did not start fails the tests of its device with its reason.
+guest_add_blk() {
+	local backend=$1 queues=$2 ro=$3 serial=$4 direct=$5 test=$6
+	if guest_start_blk "$backend" blk "$GUEST_TMP/disk.img" "$queues" "$ro" "$serial" "$direct"; then
+		GUEST_QEMU+=(-chardev "socket,id=blk,path=$GUEST_TMP/blk.sock"
+			-device "vhost-user-blk-pci,chardev=blk,num-queues=$queues")
+		GUEST_TESTS+=("$test")
+	else
+		GUEST_DOWN[blk]="the blk backend did not start: $(tail -n 1 "$GUEST_TMP/blk.log")"
+		GUEST_HOST[backend-blk]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/blk.log")"
+	fi
+}
+
+guest_add_rng() {
+	local backend=$1
+	if guest_start_rng "$backend" rng; then
+		GUEST_QEMU+=(-chardev "socket,id=rng,path=$GUEST_TMP/rng.sock"
+			-device "vhost-user-rng-pci,chardev=rng")
+		GUEST_TESTS+=(rng)
+	else
+		GUEST_DOWN[rng]="the rng backend did not start: $(tail -n 1 "$GUEST_TMP/rng.log")"
+		GUEST_HOST[backend-rng]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/rng.log")"
+	fi
+}
+
+# guest_variant VARIANT BACKEND: one boot, every result reported. The image
+# is $GUEST_TMP/disk.img; the backends and QEMU log next to it.
+declare -A GUEST_DOWN=()
+guest_variant() {
+	local v=$1 backend=$2 image=$GUEST_TMP/disk.img serial=$GUEST_TMP/$1-serial.log
+	local -a tests
+	read -r -a tests <<<"$(guest_variant_tests "$v")"
+	local nfail_before=$GUEST_NFAIL smp=1 append="" before="" after
+	GUEST_BOOT=""
+	GUEST_HOST=()
+	GUEST_DOWN=()
+	GUEST_QEMU=()
+	GUEST_TESTS=()
+
+	case $v in
+	basic)
+		truncate -s "${GUEST_DISK_MB}M" "$image"
+		# qemu-storage-daemon answers GET_ID with a fixed serial number.
+		local serial_no=$GUEST_SERIAL
+		[[ $backend != qsd ]] || serial_no=vhost_user_blk
+		guest_add_blk "$backend" 1 false "$GUEST_SERIAL" false blk
+		append="vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$serial_no"
+		if [[ $backend == vioport ]]; then
+			guest_add_rng "$backend"
+		else
+			local why="no vhost-user entropy backend besides vioport's"
+			GUEST_HOST[rng-current]="SKIP $why"
+			GUEST_HOST[rng-read]="SKIP $why"
+			GUEST_HOST[backend-rng]="SKIP $why"
+		fi
+		;;
+	mq)
+		truncate -s "${GUEST_DISK_MB}M" "$image"
+		# Linux makes no more queues than CPUs: one CPU per queue.
+		smp=$GUEST_MQ_QUEUES
+		# O_DIRECT, unless the temporary directory's file system refuses it (tmpfs).
+		local direct=true
+		if ! dd if=/dev/zero of="$GUEST_TMP/direct.probe" bs=4096 count=1 oflag=direct 2>/dev/null; then
+			direct=false
+			guest_say "$v: $GUEST_TMP does not take O_DIRECT; the image is opened without it"
+		fi
+		rm -f "$GUEST_TMP/direct.probe"
+		guest_add_blk "$backend" "$GUEST_MQ_QUEUES" false "" "$direct" blk-mq
+		append="vioport.queues=$GUEST_MQ_QUEUES"
+		;;
+	ro)
+		head -c "$((GUEST_RO_DISK_MB << 20))" /dev/urandom >"$image"
+		before=$(guest_md5 "$image")
+		guest_add_blk "$backend" 1 true "" false blk-ro
+		append="vioport.md5=$before"
+		;;
+	esac
+
+	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
+		append="vioport.tests=$(IFS=,; echo "${GUEST_TESTS[*]}") $append"
+		guest_say "$v: booting ($backend backend, $smp CPU, guest tests: ${GUEST_TESTS[*]})"
+		guest_boot "$v" "$smp" "$append" "${GUEST_QEMU[@]}"
+		guest_say "$v: guest ran for $GUEST_ELAPSED s${GUEST_BOOT:+: $GUEST_BOOT}"
+	else
+		GUEST_BOOT="no backend started"
+		: >"$serial"
+	fi
+
+	guest_check_backend blk backend-blk
+	[[ -z ${GUEST_BACKEND_PID[rng]:-} ]] || guest_check_backend rng backend-rng
+	if [[ -z ${GUEST_DOWN[blk]:-} ]]; then
+		case $v in
+		basic | mq) guest_check_image "$image" "$serial" ;;
+		ro)
+			after=$(guest_md5 "$image")
+			if [[ $after == "$before" ]]; then
+				GUEST_HOST[blk-host-unchanged]="PASS image file md5 $after, unchanged"
+			else
+				GUEST_HOST[blk-host-unchanged]="FAIL image file md5 $after, was $before"
+			fi
+			;;
+		esac
+	fi
+
+	guest_report "$v" "$serial" "${tests[@]}"
+	rm -f "$image" "$GUEST_TMP"/*.sock
+	if [[ $GUEST_NFAIL -gt $nfail_before || $GUEST_KEEP_LOGS == true ]]; then
+		guest_keep_logs "$v"
+		guest_say "$v: logs in ${GUEST_LOG_DIR#"$VIOPORT_ROOT"/}/guest-$v-*.log"
+	else
+		rm -f "$GUEST_TMP"/*.log
+	fi
+}
+
+# ---------------------------------------------------------------- main
+
+guest_usage() {
+	sed -n '4,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+}
+
+guest_main() {
+	local backend="" list=false v t
+	local -a variants=()
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--backend) backend=${2:?--backend needs vioport or qsd}; shift ;;
+		--variant) variants+=("${2:?--variant needs a name}"); shift ;;
+		--timeout) GUEST_TIMEOUT=${2:?--timeout needs seconds}; shift ;;
+		--keep-logs) GUEST_KEEP_LOGS=true ;;
+		--list) list=true ;;
+		-h | --help) guest_usage; return 0 ;;
+		*) guest_say "unknown argument '$1'"; guest_usage >&2; return 2 ;;
+		esac
+		shift
+	done
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro)
+	if [[ -z $backend ]]; then
+		backend=qsd
+		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
+	fi
+	case $backend in
+	vioport) [[ -x $VIOPORT_BIN ]] || { guest_say "no $VIOPORT_BIN: build it first"; return 2; } ;;
+	qsd) command -v qemu-storage-daemon >/dev/null || { guest_say "no qemu-storage-daemon"; return 2; } ;;
+	*) guest_say "unknown backend '$backend'"; return 2 ;;
+	esac
+	for v in "${variants[@]}"; do
+		guest_variant_tests "$v" >/dev/null || { guest_say "unknown variant '$v'"; return 2; }
+	done
+	if [[ $list == true ]]; then
+		for v in "${variants[@]}"; do
+			for t in $(guest_variant_tests "$v"); do echo "$v/$t"; done
+		done
+		return 0
+	fi
+	command -v qemu-system-x86_64 >/dev/null || { guest_say "no qemu-system-x86_64"; return 2; }
+
+	guest_init
+	if ! guest_prepare; then
+		# Without a kernel no variant can run: each of its tests fails.
+		for v in "${variants[@]}"; do
+			for t in $(guest_variant_tests "$v"); do
+				guest_emit "$v/$t" FAIL "no guest kernel or initramfs (see the messages above)"
+			done
+		done
+		return 1
+	fi
+	guest_say "kernel $GUEST_KVER, backend $backend, variants ${variants[*]}"
+	for v in "${variants[@]}"; do
+		guest_variant "$v" "$backend"
+	done
+	[[ $GUEST_NFAIL -eq 0 ]]
+}
+
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	set -euo pipefail
+	guest_main "$@"
+fi

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Event loop on epoll: watches, timerfd timers, posted work, eventfd stop. */
+#include "vioport/loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+static uint32_t to_epoll(uint32_t ev)
+{
+	uint32_t e = 0;
+
+	if (ev & VIO_LOOP_IN)
+		e |= EPOLLIN;
+	if (ev & VIO_LOOP_OUT)
+		e |= EPOLLOUT;
+	return e;
+}
+
+static uint32_t from_epoll(uint32_t e)
+{
+	uint32_t ev = 0;
+
+	if (e & (EPOLLIN | EPOLLPRI))
+		ev |= VIO_LOOP_IN;
+	if (e & EPOLLOUT)
+		ev |= VIO_LOOP_OUT;
+	if (e & EPOLLERR)
+		ev |= VIO_LOOP_ERR;
+	if (e & (EPOLLHUP | EPOLLRDHUP))
+		ev |= VIO_LOOP_HUP;
+	return ev;
+}
+
+/* Runs the work items queued when called; ones posted meanwhile wait for the next wake. */
+static void run_posted(struct vio_loop *loop)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&loop->post_lock);
+	for (struct vio_loop_work *w = loop->post_head; w != NULL; w = w->next)
+		n++;
+	pthread_mutex_unlock(&loop->post_lock);
+	/* one at a time under the lock: a function may post its own item again */
+	while (n-- > 0) {
+		struct vio_loop_work *w;
+		void (*fn)(void *arg) = NULL;
+		void *arg = NULL;
+
+		pthread_mutex_lock(&loop->post_lock);
+		w = loop->post_head;
+		if (w != NULL) {
+			loop->post_head = w->next;
+			if (loop->post_head == NULL)
+				loop->post_tail = NULL;
+			w->next = NULL;
+			w->queued = false;
+			/* read under the lock: once unqueued, a new post may rewrite them */
+			fn = w->fn;
+			arg = w->arg;
+		}
+		pthread_mutex_unlock(&loop->post_lock);
+		if (fn == NULL)
+			break;
+		fn(arg);
+	}
+}
+
+static void wake_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	struct vio_loop *loop = w->ctx;
+	uint64_t v;
+
+	(void) revents;
+	while (read(loop->wakefd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+	run_posted(loop);
+}
+
+int vio_loop_init(struct vio_loop *loop)
+{
+	int rc;
+
+	memset(loop, 0, sizeof(*loop));
+	loop->wakefd = -1;
+	atomic_init(&loop->stop, 0);
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0)
+		return -errno;
+	loop->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (loop->wakefd < 0) {
+		rc = -errno;
+		close(loop->epfd);
+		return rc;
+	}
+	rc = pthread_mutex_init(&loop->post_lock, NULL);
+	if (rc == 0)
+		rc = vio_loop_add(loop, &loop->wake, loop->wakefd, VIO_LOOP_IN, wake_cb, loop);
+	else
+		rc = -rc;
+	if (rc < 0) {
+		close(loop->wakefd);
+		close(loop->epfd);
+	}
+	return rc;
+}
+
+void vio_loop_fini(struct vio_loop *loop)
+{
+	if (loop->epfd < 0)
+		return;
+	close(loop->wakefd);
+	close(loop->epfd);
+	pthread_mutex_destroy(&loop->post_lock);
+	loop->epfd = -1;
+	loop->wakefd = -1;
+}
+
+int vio_loop_add(struct vio_loop *loop, struct vio_loop_watch *w, int fd, uint32_t events,
+		 void (*cb)(struct vio_loop_watch *w, uint32_t revents), void *ctx)
+{
+	struct epoll_event ev = {.events = to_epoll(events), .data.ptr = w};
+
+	if (w->loop != NULL)
+		return -EBUSY;
+	if (fd < 0 || cb == NULL)
+		return -EINVAL;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	w->fd = fd;
+	w->events = events;
+	w->cb = cb;
+	w->ctx = ctx;
+	w->loop = loop;
+	return 0;
+}
+
+int vio_loop_modify(struct vio_loop_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = to_epoll(events), .data.ptr = w};
+
+	if (w->loop == NULL)
+		return -EINVAL;
+	if (epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+		return -errno;
+	w->events = events;
+	return 0;
+}
+
+void vio_loop_remove(struct vio_loop_watch *w)
+{
+	struct vio_loop *loop = w->loop;
+
+	if (loop == NULL)
+		return;
+	/* the descriptor may be closed already, which removed it from the set */
+	(void) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	for (unsigned i = loop->round_i; i < loop->round_n; i++)
+		if (loop->round[i] == w)
+			loop->round[i] = NULL;
+	w->loop = NULL;
+}
+
+void vio_loop_timer_init(struct vio_loop_timer *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->w.fd = -1;
+}
+
+static void timer_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	struct vio_loop_timer *t = w->ctx;
+	uint64_t expirations;
+
+	(void) revents;
+	if (read(w->fd, &expirations, sizeof(expirations)) != (ssize_t) sizeof(expirations))
+		return; /* nothing expired (moved meanwhile) */
+	t->cb(t);
+}
+
+static struct timespec ns_to_ts(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t) (ns / 1000000000u),
+			      .tv_nsec = (long) (ns % 1000000000u)};
+
+	return ts;
+}
+
+int vio_loop_timer_start(struct vio_loop *loop, struct vio_loop_timer *t, uint64_t first_ns,
+			 uint64_t period_ns, void (*cb)(struct vio_loop_timer *t), void *ctx)
+{
+	struct itimerspec its = {.it_value = ns_to_ts(first_ns ? first_ns : 1),
+				 .it_interval = ns_to_ts(period_ns)};
+	int rc;
+
+	if (cb == NULL)
+		return -EINVAL;
+	if (t->w.loop != NULL && t->w.loop != loop)
+		vio_loop_timer_stop(t);
+	t->cb = cb;
+	t->ctx = ctx;
+	if (t->w.fd < 0) {
+		t->w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (t->w.fd < 0)
+			return -errno;
+	}
+	if (t->w.loop == NULL) {
+		rc = vio_loop_add(loop, &t->w, t->w.fd, VIO_LOOP_IN, timer_cb, t);
+		if (rc < 0) {
+			vio_loop_timer_stop(t);
+			return rc;
+		}
+	}
+	if (timerfd_settime(t->w.fd, 0, &its, NULL) < 0) {
+		rc = -errno;
+		vio_loop_timer_stop(t);
+		return rc;
+	}
+	return 0;
+}
+
+void vio_loop_timer_stop(struct vio_loop_timer *t)
+{
+	vio_loop_remove(&t->w);
+	if (t->w.fd >= 0)
+		close(t->w.fd);
+	t->w.fd = -1;
+}
+
+bool vio_loop_timer_running(const struct vio_loop_timer *t)
+{
+	return t->w.loop != NULL;
+}
+
+static void wake(struct vio_loop *loop)
+{
+	uint64_t one = 1;
+
+	/* a full counter (EAGAIN) means a wake is pending already */
+	while (write(loop->wakefd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+void vio_loop_post(struct vio_loop *loop, struct vio_loop_work *work, void (*fn)(void *arg),
+		   void *arg)
+{
+	pthread_mutex_lock(&loop->post_lock);
+	if (!work->queued) {
+		work->fn = fn;
+		work->arg = arg;
+		work->next = NULL;
+		work->queued = true;
+		if (loop->post_tail != NULL)
+			loop->post_tail->next = work;
+		else
+			loop->post_head = work;
+		loop->post_tail = work;
+	}
+	pthread_mutex_unlock(&loop->post_lock);
+	wake(loop);
+}
+
+int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
+{
+	struct epoll_event evs[VIO_LOOP_BATCH];
+	int n, ran = 0;
+
+	n = epoll_wait(loop->epfd, evs, VIO_LOOP_BATCH, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		loop->round[i] = evs[i].data.ptr;
+		loop->round_ev[i] = from_epoll(evs[i].events);
+	}
+	loop->round_n = (unsigned) n;
+	for (loop->round_i = 0; loop->round_i < loop->round_n; loop->round_i++) {
+		struct vio_loop_watch *w = loop->round[loop->round_i];
+
+		if (w == NULL)
+			continue; /* removed by an earlier callback of this round */
+		w->cb(w, loop->round_ev[loop->round_i]);
+		ran++;
+	}
+	loop->round_n = 0;
+	loop->round_i = 0;
+	return ran;
+}
+
+int vio_loop_run(struct vio_loop *loop)
+{
+	int rc = 0;
+
+	while (atomic_exchange(&loop->stop, 0) == 0) {
+		rc = vio_loop_run_once(loop, -1);
+		if (rc < 0)
+			break;
+		rc = 0;
+	}
+	return rc;
+}
+
+void vio_loop_stop(struct vio_loop *loop)
+{
+	atomic_store(&loop->stop, 1);
+	wake(loop);
+}

@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Integration test helpers: processes by PID, temporary files, patterns. */
+#include "itest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PROCS 16
+
+/* Children still running, killed by the exit and signal handlers. */
+static volatile pid_t children[MAX_PROCS];
+static bool handlers_installed;
+
+static void kill_children(void)
+{
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		pid_t pid = children[i];
+
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			children[i] = 0;
+		}
+	}
+}
+
+static void on_signal(int sig)
+{
+	kill_children();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_handlers(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV, SIGBUS};
+
+	if (handlers_installed)
+		return;
+	handlers_installed = true;
+	atexit(kill_children);
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], on_signal);
+	/* A backend that closes a socket under a write must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void remember(pid_t pid)
+{
+	for (unsigned i = 0; i < MAX_PROCS; i++) {
+		if (children[i] == 0) {
+			children[i] = pid;
+			return;
+		}
+	}
+}
+
+static void forget(pid_t pid)
+{
+	for (unsigned i = 0; i < MAX_PROCS; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int it_tmpdir(char dir[IT_PATH], const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+
+	if (base == NULL || *base == '\0')
+		base = "/tmp";
+	/* Unix socket paths are short (108 bytes): keep the directory name small. */
+	snprintf(dir, IT_PATH, "%s/vio-%s.XXXXXX", base, tag);
+	if (mkdtemp(dir) == NULL)
+		return -errno;
+	return 0;
+}
+
+int it_path(char out[IT_PATH], const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+
+	if (a + 1 + b >= IT_PATH)
+		return -ENAMETOOLONG;
+	memcpy(out, dir, a);
+	out[a] = '/';
+	memcpy(out + a + 1, name, b + 1);
+	return 0;
+}
+
+void it_rmtree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char path[2 * IT_PATH];
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+uint8_t it_pattern(uint64_t offset)
+{
+	uint64_t sector = offset / 512;
+
+	return (uint8_t) (sector * 131u + (offset % 512) * 7u + 1u);
+}
+
+int it_make_image(const char *path, uint64_t bytes)
+{
+	static uint8_t buf[1 << 16];
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	for (uint64_t off = 0; off < bytes; off += sizeof(buf)) {
+		size_t n = bytes - off < sizeof(buf) ? (size_t) (bytes - off) : sizeof(buf);
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = it_pattern(off + i);
+		if (write(fd, buf, n) != (ssize_t) n) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+void it_fill(void *buf, size_t len, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1u;
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t) x;
+	}
+}
+
+int it_spawn(struct it_proc *p, char *const argv[], int pass_fd, int as_fd)
+{
+	pid_t parent = getpid();
+	pid_t pid;
+
+	install_handlers();
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd = open(p->log, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* dup2 clears close-on-exec on the copy; a descriptor already in place needs fcntl.
+		 */
+		if (pass_fd >= 0 && pass_fd != as_fd && dup2(pass_fd, as_fd) < 0)
+			_exit(127);
+		if (pass_fd >= 0 && pass_fd == as_fd && fcntl(as_fd, F_SETFD, 0) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	p->pid = pid;
+	remember(pid);
+	return 0;
+}
+
+int it_start(struct it_proc *p, char *const argv[], int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int r;
+
+	/* Probing by connecting would take the backend's one connection slot: watch the path. */
+	unlink(p->sock);
+	r = it_spawn(p, argv, -1, -1);
+	if (r < 0)
+		return r;
+	while (now_ms() < deadline) {
+		struct stat st;
+
+		if (!it_alive(p))
+			break;
+		if (stat(p->sock, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		usleep(5000);
+	}
+	printf("# %s did not create %s\n", argv[0], p->sock);
+	it_stop(p, 1000, NULL);
+	it_print_log(p->log, 20);
+	return -ETIMEDOUT;
+}
+
+bool it_alive(struct it_proc *p)
+{
+	int status;
+
+	if (p->pid <= 0)
+		return false;
+	if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
+		printf("# process %d ended: %s %d\n", (int) p->pid,
+		       WIFEXITED(status) ? "exit status" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		forget(p->pid);
+		p->pid = -p->pid; /* remembered as gone, with its status printed */
+		return false;
+	}
+	return true;
+}
+
+static bool log_has_sanitizer_report(const char *log)
+{
+	FILE *f = fopen(log, "r");
+	char line[512];
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, "ERROR: AddressSanitizer") != NULL ||
+			strstr(line, "ERROR: LeakSanitizer") != NULL ||
+			strstr(line, "runtime error:") != NULL;
+	fclose(f);
+	return found;
+}
+
+int it_stop(struct it_proc *p, int timeout_ms, bool *sanitizer)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int status = -1;
+
+	if (sanitizer != NULL)
+		*sanitizer = log_has_sanitizer_report(p->log);
+	if (p->pid <= 0)
+		return -1;
+	kill(p->pid, SIGTERM);
+	for (;;) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid)
+			break;
+		if (r < 0) {
+			status = -1;
+			break;
+		}
+		if (now_ms() >= deadline) {
+			printf("# process %d ignored SIGTERM for %d ms: killed\n", (int) p->pid,
+			       timeout_ms);
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &status, 0);
+			break;
+		}
+		usleep(2000);
+	}
+	forget(p->pid);
+	p->pid = 0;
+	if (sanitizer != NULL)
+		*sanitizer = log_has_sanitizer_report(p->log);
+	return status;
+}
+
+void it_print_log(const char *log, int lines)
+{
+	FILE *f = fopen(log, "r");
+	char buf[64][256];
+	int n = 0;
+
+	if (f == NULL)
+		return;
+	if (lines > 64)
+		lines = 64;
+	while (fgets(buf[n % lines], sizeof(buf[0]), f) != NULL)
+		n++;
+	fclose(f);
+	printf("# --- %s (last %d lines)\n", log, n < lines ? n : lines);
+	for (int i = n > lines ? n - lines : 0; i < n; i++) {
+		char *s = buf[i % lines];
+
+		s[strcspn(s, "\n")] = '\0';
+		printf("# | %s\n", s);
+	}
+}
+
+int it_count_fds(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int) pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+const char *it_vioport_bin(void)
+{
+	const char *b = getenv("VIOPORT_BIN");
+
+	if (b == NULL || *b == '\0' || access(b, X_OK) != 0)
+		return NULL;
+	return b;
+}
+
+const char *it_qsd_bin(void)
+{
+	static char found[IT_PATH];
+	const char *b = getenv("QSD_BIN");
+	const char *path = getenv("PATH");
+
+	if (b != NULL && *b != '\0')
+		return access(b, X_OK) == 0 ? b : NULL;
+	if (path == NULL)
+		path = "/usr/bin:/bin";
+	while (*path != '\0') {
+		size_t n = strcspn(path, ":");
+
+		snprintf(found, sizeof(found), "%.*s/qemu-storage-daemon", (int) n, path);
+		if (n > 0 && access(found, X_OK) == 0)
+			return found;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return NULL;
+}

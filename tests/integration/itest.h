@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Helpers of the integration tests: temporary directories, images, and
+ * backend processes started, watched and stopped by PID. Every process
+ * started here is killed when the test program ends, however it ends (exit,
+ * fatal signal, or its parent dying: PR_SET_PDEATHSIG).
+ */
+#ifndef VIOPORT_ITEST_H
+#define VIOPORT_ITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define IT_PATH 256
+
+/* A backend process with its socket and log in a private temporary directory. */
+struct it_proc {
+	pid_t pid;
+	char sock[IT_PATH];
+	char log[IT_PATH];
+};
+
+/* Creates a private directory under $TMPDIR (or /tmp); returns 0 or -errno. */
+int it_tmpdir(char dir[IT_PATH], const char *tag);
+
+/* Sets out to dir/name; -ENAMETOOLONG when it does not fit. */
+int it_path(char out[IT_PATH], const char *dir, const char *name);
+
+/* Removes the files of dir (one level) and dir itself. */
+void it_rmtree(const char *dir);
+
+/* Creates path with bytes bytes, every 512-byte sector filled with pattern(sector). */
+int it_make_image(const char *path, uint64_t bytes);
+
+/* The byte an image made by it_make_image holds at offset. */
+uint8_t it_pattern(uint64_t offset);
+
+/*
+ * Starts argv (argv[0] a path) with stdout and stderr going to p->log and
+ * waits up to timeout_ms for p->sock to accept connections. Returns 0, or
+ * -errno with the process stopped (its log printed as TAP comments).
+ */
+int it_start(struct it_proc *p, char *const argv[], int timeout_ms);
+
+/*
+ * Starts argv like it_start but waits for nothing, handing pass_fd to the
+ * child as descriptor as_fd (pass_fd < 0: none).
+ */
+int it_spawn(struct it_proc *p, char *const argv[], int pass_fd, int as_fd);
+
+/* Whether the process still runs (false once it exited or was reaped). */
+bool it_alive(struct it_proc *p);
+
+/*
+ * Stops the process: SIGTERM, then SIGKILL after timeout_ms. Returns its
+ * wait status, or -1 when there was none to stop. The log is scanned for
+ * sanitizer reports: *sanitizer (may be NULL) is set when one was found.
+ */
+int it_stop(struct it_proc *p, int timeout_ms, bool *sanitizer);
+
+/* Prints the end of a log as TAP comments ("# ..."). */
+void it_print_log(const char *log, int lines);
+
+/* Open descriptors of a process, from /proc; -1 when unknown. */
+int it_count_fds(pid_t pid);
+
+/* The vioport daemon to test ($VIOPORT_BIN), or NULL when it is not an executable. */
+const char *it_vioport_bin(void);
+
+/* qemu-storage-daemon ($QSD_BIN, else found in PATH), or NULL when absent. */
+const char *it_qsd_bin(void);
+
+/* Fills buf with a pattern derived from seed. */
+void it_fill(void *buf, size_t len, uint32_t seed);
+
+#endif

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * POSIX event loop: watches, removal inside a round, timers, work posted from
+ * another thread, and stop from another thread and from a signal handler.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include "vioport/loop.h"
+
+static struct {
+	struct vio_loop loop;
+	struct vio_loop_watch w[2];
+	struct vio_loop_timer t;
+	struct vio_loop_work work;
+	int efd[2];
+	int hits[2];
+	int timer_hits;
+	int work_runs;
+} F;
+
+static int setup(void **state)
+{
+	(void) state;
+	memset(&F, 0, sizeof(F));
+	assert_int_equal(vio_loop_init(&F.loop), 0);
+	for (int i = 0; i < 2; i++) {
+		F.efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		assert_true(F.efd[i] >= 0);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void) state;
+	vio_loop_timer_stop(&F.t);
+	for (int i = 0; i < 2; i++) {
+		vio_loop_remove(&F.w[i]);
+		close(F.efd[i]);
+	}
+	vio_loop_fini(&F.loop);
+	return 0;
+}
+
+static void signal_efd(int fd)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+}
+
+static void drain_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	uint64_t v;
+	int i = (int) (w - F.w);
+
+	assert_true(revents & VIO_LOOP_IN);
+	assert_int_equal(read(w->fd, &v, sizeof(v)), sizeof(v));
+	F.hits[i]++;
+}
+
+/* Removes the other watch: it must not be called, even though its event is in this round. */
+static void remove_other_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	int i = (int) (w - F.w);
+
+	drain_cb(w, revents);
+	vio_loop_remove(&F.w[1 - i]);
+}
+
+static void test_watch_fires(void **state)
+{
+	(void) state;
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, drain_cb, NULL), 0);
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, drain_cb, NULL),
+			 -EBUSY);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 0);
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(F.hits[0], 1);
+	/* modify to no events: no callback although readable */
+	assert_int_equal(vio_loop_modify(&F.w[0], 0), 0);
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 0);
+	assert_int_equal(vio_loop_modify(&F.w[0], VIO_LOOP_IN), 0);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 1);
+	assert_int_equal(F.hits[0], 2);
+}
+
+static void test_add_rejects_file(void **state)
+{
+	struct vio_loop_watch w = {0};
+	int fd;
+
+	(void) state;
+	fd = open("/proc/self/stat", 0);
+	assert_true(fd >= 0);
+	assert_int_equal(vio_loop_add(&F.loop, &w, fd, VIO_LOOP_IN, drain_cb, NULL), -EPERM);
+	assert_null(w.loop);
+	close(fd);
+	assert_int_equal(vio_loop_add(&F.loop, &w, -1, VIO_LOOP_IN, drain_cb, NULL), -EINVAL);
+}
+
+static void test_remove_in_round(void **state)
+{
+	(void) state;
+	assert_int_equal(
+	    vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, remove_other_cb, NULL), 0);
+	assert_int_equal(
+	    vio_loop_add(&F.loop, &F.w[1], F.efd[1], VIO_LOOP_IN, remove_other_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	signal_efd(F.efd[1]);
+	/* both are ready in one round; whichever runs first removes the other */
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(F.hits[0] + F.hits[1], 1);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 0);
+}
+
+static void timer_cb(struct vio_loop_timer *t)
+{
+	F.timer_hits++;
+	if (F.timer_hits == 3)
+		vio_loop_timer_stop(t);
+}
+
+static void test_timer(void **state)
+{
+	(void) state;
+	vio_loop_timer_init(&F.t);
+	assert_false(vio_loop_timer_running(&F.t));
+	assert_int_equal(vio_loop_timer_start(&F.loop, &F.t, 1000000, 1000000, timer_cb, NULL), 0);
+	assert_true(vio_loop_timer_running(&F.t));
+	for (int i = 0; i < 100 && F.timer_hits < 3; i++)
+		assert_true(vio_loop_run_once(&F.loop, 1000) >= 0);
+	assert_int_equal(F.timer_hits, 3);
+	assert_false(vio_loop_timer_running(&F.t));
+	/* one-shot */
+	assert_int_equal(vio_loop_timer_start(&F.loop, &F.t, 1000, 0, timer_cb, NULL), 0);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(F.timer_hits, 4);
+	assert_int_equal(vio_loop_run_once(&F.loop, 20), 0);
+}
+
+static void work_fn(void *arg)
+{
+	struct vio_loop *loop = arg;
+
+	F.work_runs++;
+	if (F.work_runs == 2)
+		vio_loop_stop(loop);
+}
+
+static void *poster(void *arg)
+{
+	(void) arg;
+	vio_loop_post(&F.loop, &F.work, work_fn, &F.loop);
+	usleep(10000);
+	vio_loop_post(&F.loop, &F.work, work_fn, &F.loop);
+	return NULL;
+}
+
+static void test_post_and_stop_from_thread(void **state)
+{
+	pthread_t th;
+
+	(void) state;
+	assert_int_equal(pthread_create(&th, NULL, poster, NULL), 0);
+	assert_int_equal(vio_loop_run(&F.loop), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(F.work_runs, 2);
+}
+
+static void test_post_twice_runs_once(void **state)
+{
+	(void) state;
+	vio_loop_post(&F.loop, &F.work, work_fn, &F.loop);
+	vio_loop_post(&F.loop, &F.work, work_fn, &F.loop);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 1);
+	assert_int_equal(F.work_runs, 1);
+}
+
+static struct vio_loop *sig_loop;
+
+static void on_alarm(int sig)
+{
+	(void) sig;
+	vio_loop_stop(sig_loop);
+}
+
+static void test_stop_from_signal(void **state)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+
+	(void) state;
+	sig_loop = &F.loop;
+	sigaction(SIGALRM, &sa, &old);
+	ualarm(20000, 0);
+	assert_int_equal(vio_loop_run(&F.loop), 0);
+	sigaction(SIGALRM, &old, NULL);
+	/* a stop before run makes the run return at once, and is used up by it */
+	vio_loop_stop(&F.loop);
+	assert_int_equal(vio_loop_run(&F.loop), 0);
+	assert_true(vio_loop_run_once(&F.loop, 0) >= 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_watch_fires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_add_rejects_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_in_round, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_timer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_and_stop_from_thread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_twice_runs_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_from_signal, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
