@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # mkinitramfs.sh --modules DIR --output FILE [--test FILE]... [--module NAME]...
-#                [--host-bin PATH]...
+#                [--module-file KO]... [--host-bin PATH]...
 #
 # Builds the guest tier's initramfs: Debian's static busybox, the kernel
 # modules the tests need (with everything they depend on, dependencies first),
@@ -15,6 +15,9 @@
 #                    default: every scripts/guest/tests/*.sh
 #   --module NAME    one more module to load (the virtio PCI, block and entropy
 #                    drivers are always there)
+#   --module-file KO one more module built out of the tree (build-modules.sh),
+#                    loaded after the others; what it depends on comes from
+#                    DIR like any module's dependencies
 #   --host-bin PATH  a dynamic host program to install in /opt/host/bin with
 #                    its shared libraries; default: util-linux blkdiscard,
 #                    whose -z (BLKZEROOUT) busybox lacks. "none" adds nothing.
@@ -147,7 +150,7 @@ find_busybox() {
 
 main() {
 	local moddir="" output="" arg t
-	local -a tests=() host_bins=()
+	local -a tests=() host_bins=() module_files=()
 	local default_bins=true
 	while [[ $# -gt 0 ]]; do
 		arg=$1
@@ -157,12 +160,13 @@ main() {
 		--output) output=$2 ;;
 		--test) tests+=("$2") ;;
 		--module) MODULES+=("$2") ;;
+		--module-file) module_files+=("$2") ;;
 		--host-bin)
 			default_bins=false
 			[[ $2 == none ]] || host_bins+=("$2")
 			;;
 		-h | --help)
-			sed -n '4,21s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$arg' (try --help)" ;;
@@ -203,6 +207,15 @@ main() {
 
 	index_modules "$moddir"
 	local m
+	# An out-of-tree module takes the place of any module of the same name in
+	# the tree; its own depends= field names its dependencies.
+	for m in "${module_files[@]}"; do
+		[[ -f $m && $m == *.ko ]] || die "--module-file $m: no such .ko file"
+		modname "$m"
+		MOD_PATH[$REPLY]=$(realpath "$m")
+		unset "BUILTIN[$REPLY]" "MOD_DEPS[$REPLY]"
+		MODULES+=("$REPLY")
+	done
 	for m in "${MODULES[@]}"; do
 		modname "$m"
 		place_module "$REPLY" "" "$staging"

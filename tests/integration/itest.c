@@ -5,12 +5,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -365,4 +368,53 @@ const char *it_qsd_bin(void)
 			path++;
 	}
 	return NULL;
+}
+
+/* A fresh connection per command keeps the helper stateless; the daemon serves many. */
+int it_control(const char *path, const char *cmd, char *reply, size_t cap, int timeout_ms)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int64_t deadline = now_ms() + timeout_ms;
+	size_t len = 0, n = strlen(cmd);
+	int fd, r = -ETIMEDOUT;
+
+	if (cap == 0 || strlen(path) >= sizeof(sa.sun_path))
+		return -EINVAL;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+	    send(fd, cmd, n, MSG_NOSIGNAL) != (ssize_t) n || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (now_ms() < deadline) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t got;
+		char *nl;
+
+		if (poll(&pfd, 1, (int) (deadline - now_ms())) <= 0)
+			continue;
+		got = recv(fd, reply + len, cap - 1 - len, 0);
+		if (got <= 0) {
+			r = got == 0 ? -ECONNRESET : -errno;
+			break;
+		}
+		len += (size_t) got;
+		reply[len] = '\0';
+		nl = strchr(reply, '\n');
+		if (nl != NULL) {
+			*nl = '\0';
+			r = 0;
+			break;
+		}
+		if (len == cap - 1) {
+			r = -EMSGSIZE;
+			break;
+		}
+	}
+	close(fd);
+	return r;
 }

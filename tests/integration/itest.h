@@ -72,6 +72,12 @@ const char *it_vioport_bin(void);
 /* qemu-storage-daemon ($QSD_BIN, else found in PATH), or NULL when absent. */
 const char *it_qsd_bin(void);
 
+/*
+ * Sends one command line to a daemon's control socket at path and reads the
+ * one reply line (newline stripped) into reply. Returns 0, or -errno.
+ */
+int it_control(const char *path, const char *cmd, char *reply, size_t cap, int timeout_ms);
+
 /* Fills buf with a pattern derived from seed. */
 void it_fill(void *buf, size_t len, uint32_t seed);
 

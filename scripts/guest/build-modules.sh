@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# build-modules.sh [--kver RELEASE] [--offline]
+#
+# Builds the virtio I2C and GPIO drivers (i2c-virtio.ko, gpio-virtio.ko) for
+# the guest tier's kernel and prints their paths, one KEY=VALUE per line on
+# standard output:
+#
+#   KVER=6.1.0-56-amd64
+#   I2C_VIRTIO=/root/.cache/vioport/modules/6.1.0-56-amd64/build/i2c-virtio.ko
+#   GPIO_VIRTIO=/root/.cache/vioport/modules/6.1.0-56-amd64/build/gpio-virtio.ko
+#
+# Debian's kernels do not build I2C_VIRTIO nor GPIO_VIRTIO. The two drivers
+# are built here, unmodified, out of tree: drivers/i2c/busses/i2c-virtio.c and
+# drivers/gpio/gpio-virtio.c are taken from Debian's linux-source-<x.y>
+# package and compiled against the same kernel's linux-headers-<release>,
+# linux-headers-<abi>-common and linux-kbuild-<x.y> packages, all of the
+# exact version of the kernel package fetch-kernel.sh uses. The packages are
+# fetched with `apt-get download` and unpacked with `dpkg -x` into
+# ${XDG_CACHE_HOME:-$HOME/.cache}/vioport/modules/<release>/; nothing is
+# installed. Only the first run downloads (about 160 MB, of which only two
+# source files are kept); later runs reuse the built modules, and rebuild them
+# only when one of their inputs is newer.
+#
+#   --kver RELEASE  build for this kernel release (such as 6.1.0-56-amd64)
+#                   instead of the one fetch-kernel.sh resolves
+#   --offline       never touch the network: the packages must be cached
+#
+# The build needs make and the compiler the kernel was built with (gcc-12 for
+# Debian 12's kernels). Progress and errors go to standard error.
+set -euo pipefail
+
+GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/modules
+KERNEL_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/kernel
+
+# The drivers, as paths inside the kernel source tree. Their private headers
+# would be listed here too; both only include <linux/...> and
+# <uapi/linux/...> headers, which the headers packages carry.
+SOURCES=(drivers/i2c/busses/i2c-virtio.c drivers/gpio/gpio-virtio.c)
+MODULE_NAMES=(i2c-virtio gpio-virtio)
+
+say() { echo "build-modules: $*" >&2; }
+die() {
+	say "$*"
+	exit 1
+}
+
+# Prints the kernel release fetch-kernel.sh resolves (fetching it if needed),
+# so that the modules always match the kernel the tier boots.
+resolve_kver() {
+	local offline=$1 line
+	local -a args=()
+	[[ $offline == false ]] || args+=(--offline)
+	while IFS= read -r line; do
+		case $line in KVER=*) echo "${line#KVER=}" ;; esac
+	done < <("$GUEST_DIR/fetch-kernel.sh" "${args[@]}")
+}
+
+# Prints the Debian version of kernel release KVER: the one fetch-kernel.sh
+# unpacked (its .complete stamp), else apt's candidate for the image package.
+# The headers and the source must be of exactly this version.
+resolve_version() {
+	local kver=$1 stamp=$KERNEL_CACHE/$1/.complete ver=""
+	if [[ -f $stamp ]]; then
+		ver=$(sed -n 's/^Version: //p' "$stamp")
+	fi
+	local pkg
+	for pkg in "linux-image-$kver-unsigned" "linux-image-$kver"; do
+		[[ -z $ver ]] || break
+		ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+		[[ $ver != "(none)" ]] || ver=""
+	done
+	echo "$ver"
+}
+
+# Prints the package names, one a line, for release KVER (6.1.0-56-amd64):
+# the flavour's headers, the ABI's common headers, and the x.y kbuild tools
+# and source.
+package_names() {
+	local kver=$1 abi=${1%-*} xy
+	xy=$(echo "$kver" | cut -d. -f1,2)
+	echo "linux-headers-$kver"
+	echo "linux-headers-$abi-common"
+	echo "linux-kbuild-$xy"
+	echo "linux-source-$xy"
+}
+
+# True when apt can download PACKAGE at exactly VERSION.
+has_version() {
+	apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
+		grep -qxF "$2"
+}
+
+# Downloads the four packages at VERSION into DIR/debs, unpacks the headers
+# and kbuild packages into DIR/root, takes the drivers out of the source
+# tarball into DIR/src and deletes the debs (the source package is large and
+# only two of its files are needed). Works in a temporary directory renamed
+# into place when complete, so an interrupted run leaves nothing half done.
+fetch_inputs() {
+	local kver=$1 version=$2 dir=$3 work pkg deb xy tarball
+	local -a pkgs
+	mapfile -t pkgs < <(package_names "$kver")
+	xy=$(echo "$kver" | cut -d. -f1,2)
+	for pkg in "${pkgs[@]}"; do
+		has_version "$pkg" "$version" ||
+			die "apt cannot download $pkg at version $version (run apt-get update?)"
+	done
+
+	mkdir -p "$CACHE_ROOT"
+	work=$(mktemp -d "$CACHE_ROOT/.fetch-XXXXXX")
+	# shellcheck disable=SC2064 # the path is fixed now, on purpose
+	trap "rm -rf '$work'" EXIT
+	mkdir -p "$work/debs" "$work/root" "$work/src"
+
+	say "downloading ${pkgs[*]} ($version) from the Debian archive"
+	# As root, apt downloads as the user _apt, who cannot reach a cache in
+	# root's home: download as root instead of opening the directory up.
+	local -a opts=(-q)
+	[[ $(id -u) -ne 0 ]] || opts+=(-o APT::Sandbox::User=root)
+	(cd "$work/debs" && apt-get download "${opts[@]}" "${pkgs[@]/%/=$version}" >&2) ||
+		die "apt-get download failed"
+
+	for deb in "$work"/debs/linux-{headers,kbuild}-*.deb; do
+		dpkg -x "$deb" "$work/root"
+	done
+	dpkg -x "$work"/debs/linux-source-*.deb "$work/source"
+	tarball=$(find "$work/source/usr/src" -maxdepth 1 -name "linux-source-$xy.tar.*" | head -n 1)
+	[[ -n $tarball ]] || die "linux-source-$xy has no usr/src/linux-source-$xy.tar.*"
+
+	# Only the listed members: the whole tree is over a gigabyte unpacked.
+	say "extracting ${SOURCES[*]} from $(basename "$tarball")"
+	tar -xf "$tarball" -C "$work/src" --strip-components=1 \
+		"${SOURCES[@]/#/linux-source-$xy/}" ||
+		die "the drivers are not in $(basename "$tarball")"
+	rm -rf "$work/debs" "$work/source"
+
+	for pkg in "${pkgs[@]}"; do
+		echo "$pkg=$version"
+	done >"$work/.complete"
+
+	rm -rf "$dir"
+	mv "$work" "$dir"
+	trap - EXIT
+
+	# The tier boots only the newest kernel (fetch-kernel.sh keeps no other):
+	# modules for older releases are of no further use.
+	local old
+	for old in "$CACHE_ROOT"/*/; do
+		old=$(basename "$old")
+		if [[ $old != "$kver" ]]; then
+			say "removing the modules of the older kernel $old"
+			rm -rf "${CACHE_ROOT:?}/$old"
+		fi
+	done
+}
+
+# The flavour's headers Makefile is one line, `include
+# /usr/src/linux-headers-<abi>-common/Makefile`: an absolute path to where
+# the package would be installed. Point it at the unpacked copy in DIR (run
+# on each use, so that a cache directory that moved still builds).
+fix_headers_makefile() {
+	local dir=$1 kver=$2 mk
+	mk=$dir/root/usr/src/linux-headers-$kver/Makefile
+	[[ -f $mk ]] || die "no $mk in the headers package"
+	if ! grep -q "^include $dir/root/usr/src/" "$mk"; then
+		sed -i "s|^include .*/usr/src/\(linux-headers-[^/]*-common/Makefile\)$|include $dir/root/usr/src/\1|" "$mk"
+	fi
+	grep -q "^include $dir/root/usr/src/" "$mk" ||
+		die "unexpected $mk: $(head -n 1 "$mk")"
+}
+
+# Prints the compiler the kernel was built with (the CC of the headers'
+# .kernelvariables, such as gcc-12) and fails, saying what to install, when it
+# is missing.
+kernel_compiler() {
+	local headers=$1 cc text
+	cc=$(sed -n 's/^CC = .*(CROSS_COMPILE)\([^ ]*\)$/\1/p' "$headers/.kernelvariables")
+	[[ -n $cc ]] || cc=gcc
+	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$headers/.config")
+	command -v "$cc" >/dev/null 2>&1 ||
+		die "the kernel was built with '$text': install Debian's $cc package"
+	echo "$cc"
+}
+
+# True when every built module exists and is newer than each input.
+modules_current() {
+	local dir=$1 m f
+	for m in "${MODULE_NAMES[@]}"; do
+		f=$dir/build/$m.ko
+		[[ -f $f ]] || return 1
+		[[ -z $(find "$dir/src" "$dir/.complete" -newer "$f" -print -quit) ]] || return 1
+	done
+}
+
+# Builds the modules in DIR/build: the drivers from DIR/src (kept at their
+# paths in the kernel tree) side by side, with a Kbuild file naming them.
+build() {
+	local dir=$1 kver=$2 headers cc start f
+	headers=$dir/root/usr/src/linux-headers-$kver
+	cc=$(kernel_compiler "$headers")
+	rm -rf "$dir/build"
+	mkdir -p "$dir/build"
+	for f in "${SOURCES[@]}"; do
+		cp "$dir/src/$f" "$dir/build/"
+	done
+	# The drivers' own Makefiles test CONFIG_I2C_VIRTIO and CONFIG_GPIO_VIRTIO,
+	# which the kernel's .config leaves unset: name the objects directly.
+	printf 'obj-m += %s.o\n' "${MODULE_NAMES[@]}" >"$dir/build/Kbuild"
+	say "building ${MODULE_NAMES[*]} for $kver with $cc"
+	start=$SECONDS
+	# CONFIG_DEBUG_INFO_BTF_MODULES= : the kernel's config asks for BTF in
+	# each module, which needs pahole; the modules load without it.
+	make -C "$headers" M="$dir/build" CC="$cc" \
+		CONFIG_DEBUG_INFO_BTF_MODULES= -j"$(nproc)" modules >&2 ||
+		die "the build failed (see above)"
+	say "built in $((SECONDS - start)) s"
+}
+
+# Checks each module's vermagic against the kernel's release.
+verify() {
+	local dir=$1 kver=$2 m magic
+	for m in "${MODULE_NAMES[@]}"; do
+		magic=$(modinfo -F vermagic "$dir/build/$m.ko" 2>/dev/null ||
+			tr '\0' '\n' <"$dir/build/$m.ko" | sed -n 's/^vermagic=//p')
+		[[ ${magic%% *} == "$kver" ]] ||
+			die "$m.ko has vermagic '$magic', the kernel is $kver"
+	done
+}
+
+main() {
+	local kver="" offline=false version dir
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--kver)
+			kver=${2:?--kver needs a release}
+			shift 2
+			;;
+		--offline)
+			offline=true
+			shift
+			;;
+		-h | --help)
+			sed -n '4,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			exit 0
+			;;
+		*) die "unknown argument '$1' (try --help)" ;;
+		esac
+	done
+	for tool in apt-cache apt-get dpkg make tar; do
+		command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
+	done
+
+	[[ -n $kver ]] || kver=$(resolve_kver "$offline")
+	[[ -n $kver ]] || die "no kernel release (fetch-kernel.sh found none)"
+	dir=$CACHE_ROOT/$kver
+
+	if [[ ! -f $dir/.complete ]]; then
+		[[ $offline == false ]] || die "--offline: the packages for $kver are not in $dir"
+		version=$(resolve_version "$kver")
+		[[ -n $version ]] || die "cannot tell the Debian version of linux-image-$kver"
+		fetch_inputs "$kver" "$version" "$dir"
+	else
+		say "using cached $(tr '\n' ' ' <"$dir/.complete")"
+	fi
+	fix_headers_makefile "$dir" "$kver"
+
+	if modules_current "$dir"; then
+		say "the modules are up to date"
+	else
+		build "$dir" "$kver"
+	fi
+	verify "$dir" "$kver"
+
+	echo "KVER=$kver"
+	echo "I2C_VIRTIO=$dir/build/i2c-virtio.ko"
+	echo "GPIO_VIRTIO=$dir/build/gpio-virtio.ko"
+}
+
+main "$@"
