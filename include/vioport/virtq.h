@@ -144,6 +144,14 @@ void vio_vq_notify_disable(struct vio_vq *vq);
  */
 bool vio_vq_notify_enable(struct vio_vq *vq);
 
+/* Copies up to len bytes from byte off of iov[0 .. n) into dst; returns the bytes copied. */
+uint32_t vio_iov_to_buf(const struct vio_iov *iov, uint16_t n, uint32_t off, void *dst,
+			uint32_t len);
+
+/* Copies up to len bytes of src into iov[0 .. n) from byte off; returns the bytes stored. */
+uint32_t vio_iov_from_buf(const struct vio_iov *iov, uint16_t n, uint32_t off, const void *src,
+			  uint32_t len);
+
 /* Says whether the driver has made buffers available that pop has not taken. */
 bool vio_vq_has_avail(struct vio_vq *vq);
 

@@ -21,47 +21,6 @@ static bool blk_offered(const struct vio_blk *blk, unsigned bit)
 	return (blk->dev.host_features >> bit) & 1u;
 }
 
-/* Copies len bytes found off bytes into an iov list; a header may span segments. */
-static uint32_t iov_gather(const struct vio_iov *iov, uint16_t n, uint32_t off, void *dst,
-			   uint32_t len)
-{
-	uint8_t *d = dst;
-	uint32_t done = 0;
-
-	for (uint16_t i = 0; i < n && done < len; i++) {
-		uint32_t k;
-
-		if (off >= iov[i].len) {
-			off -= iov[i].len;
-			continue;
-		}
-		k = iov[i].len - off;
-		if (k > len - done)
-			k = len - done;
-		memcpy(d + done, iov[i].base + off, k);
-		done += k;
-		off = 0;
-	}
-	return done;
-}
-
-/* Copies len bytes into the start of an iov list; returns the bytes stored. */
-static uint32_t iov_scatter(const struct vio_iov *iov, uint16_t n, const void *src, uint32_t len)
-{
-	const uint8_t *s = src;
-	uint32_t done = 0;
-
-	for (uint16_t i = 0; i < n && done < len; i++) {
-		uint32_t k = iov[i].len;
-
-		if (k > len - done)
-			k = len - done;
-		memcpy(iov[i].base, s + done, k);
-		done += k;
-	}
-	return done;
-}
-
 static int blk_norm(int st)
 {
 	return st == VIO_BLK_S_OK || st == VIO_BLK_S_UNSUPP ? st : VIO_BLK_S_IOERR;
@@ -188,7 +147,8 @@ static int blk_read_seg(const struct vio_blk *blk, const struct vio_blk_req *r, 
 	uint8_t seg[VIO_BLK_DWZ_SEG] = {0};
 	uint32_t flags;
 
-	iov_gather(r->iov, r->req.nread, VIO_BLK_REQ_HDR + i * VIO_BLK_DWZ_SEG, seg, sizeof(seg));
+	vio_iov_to_buf(r->iov, r->req.nread, VIO_BLK_REQ_HDR + i * VIO_BLK_DWZ_SEG, seg,
+		       sizeof(seg));
 	*sector = vio_get_le64(seg);
 	*nsectors = vio_get_le32(seg + 8);
 	flags = vio_get_le32(seg + 12);
@@ -339,7 +299,8 @@ static int blk_get_id(struct vio_blk *blk, struct vio_blk_req *r)
 	if (len > VIO_BLK_ID_BYTES)
 		len = VIO_BLK_ID_BYTES;
 	blk_data_writable(r);
-	r->used_len = iov_scatter(&r->iov[r->data_first], r->data_niov, blk->serial, len) + 1;
+	r->used_len =
+	    vio_iov_from_buf(&r->iov[r->data_first], r->data_niov, 0, blk->serial, len) + 1;
 	return VIO_BLK_S_OK;
 }
 
@@ -352,7 +313,7 @@ static int blk_start(struct vio_blk *blk, struct vio_blk_req *r)
 		return VIO_BLK_S_IOERR;
 	if (r->req.read_len < VIO_BLK_REQ_HDR)
 		return VIO_BLK_S_IOERR;
-	iov_gather(r->iov, r->req.nread, 0, hdr, sizeof(hdr));
+	vio_iov_to_buf(r->iov, r->req.nread, 0, hdr, sizeof(hdr));
 	r->type = vio_get_le32(hdr);
 	r->sector = vio_get_le64(hdr + 8);
 	switch (r->type) {

@@ -11,47 +11,6 @@
 	(VIO_BIT(VIO_GPIO_F_IRQ) | VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |       \
 	 VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_F_VERSION_1))
 
-/* Copies the first len bytes of an iov list into dst; a header may span segments. */
-static uint32_t iov_gather(const struct vio_iov *iov, uint16_t n, void *dst, uint32_t len)
-{
-	uint8_t *d = dst;
-	uint32_t done = 0;
-
-	for (uint16_t i = 0; i < n && done < len; i++) {
-		uint32_t k = iov[i].len;
-
-		if (k > len - done)
-			k = len - done;
-		memcpy(d + done, iov[i].base, k);
-		done += k;
-	}
-	return done;
-}
-
-/* Writes len bytes at offset off of an iov list; returns the bytes stored. */
-static uint32_t iov_put(const struct vio_iov *iov, uint16_t n, uint32_t off, const void *src,
-			uint32_t len)
-{
-	const uint8_t *s = src;
-	uint32_t done = 0;
-
-	for (uint16_t i = 0; i < n && done < len; i++) {
-		uint32_t k;
-
-		if (off >= iov[i].len) {
-			off -= iov[i].len;
-			continue;
-		}
-		k = iov[i].len - off;
-		if (k > len - done)
-			k = len - done;
-		memcpy(iov[i].base + off, s + done, k);
-		done += k;
-		off = 0;
-	}
-	return done;
-}
-
 /* The name of a line as it goes on the wire, truncated so it fits VIO_GPIO_NAME_MAX. */
 static uint32_t gpio_name(const struct vio_gpio *gpio, uint16_t line, char *buf)
 {
@@ -140,7 +99,7 @@ static void gpio_ev_take(struct vio_gpio *gpio, const struct vio_req *r)
 	last = &r->iov[r->nread + r->nwrite - 1];
 	if (r->read_len != VIO_GPIO_IRQ_REQ_SIZE || r->write_len != VIO_GPIO_IRQ_RESP_SIZE)
 		goto invalid;
-	iov_gather(r->iov, r->nread, hdr, sizeof(hdr));
+	vio_iov_to_buf(r->iov, r->nread, 0, hdr, sizeof(hdr));
 	line = vio_get_le16(hdr);
 	if (line >= gpio->ngpio)
 		goto invalid;
@@ -195,7 +154,7 @@ static uint8_t gpio_get_names(struct vio_gpio *gpio, const struct vio_iov *w, ui
 		name[len++] = '\0';
 		if (len > gpio->names_size + 1 - off)
 			len = gpio->names_size + 1 - off; /* a provider whose names grew */
-		iov_put(w, nw, off, name, len);
+		vio_iov_from_buf(w, nw, off, name, len);
 		off += len;
 	}
 	/* a provider whose names shrank: the rest reads as empty names */
@@ -205,7 +164,7 @@ static uint8_t gpio_get_names(struct vio_gpio *gpio, const struct vio_iov *w, ui
 
 		if (len > sizeof(name))
 			len = sizeof(name);
-		iov_put(w, nw, off, name, len);
+		vio_iov_from_buf(w, nw, off, name, len);
 		off += len;
 	}
 	return VIO_GPIO_STATUS_OK;
@@ -306,7 +265,7 @@ static uint32_t gpio_request(struct vio_gpio *gpio, const struct vio_req *r)
 		return 0; /* nowhere to put a status (or not all of where it goes) */
 	if (r->read_len != VIO_GPIO_REQ_SIZE)
 		goto err;
-	iov_gather(r->iov, r->nread, hdr, sizeof(hdr));
+	vio_iov_to_buf(r->iov, r->nread, 0, hdr, sizeof(hdr));
 	type = vio_get_le16(hdr);
 	line = vio_get_le16(hdr + 2);
 	want = type == VIO_GPIO_MSG_GET_LINE_NAMES ? gpio->names_size + 1 : VIO_GPIO_RESP_SIZE;
@@ -316,7 +275,7 @@ static uint32_t gpio_request(struct vio_gpio *gpio, const struct vio_req *r)
 		resp[0] = gpio_get_names(gpio, w, r->nwrite);
 		if (resp[0] != VIO_GPIO_STATUS_OK)
 			goto err;
-		iov_put(w, r->nwrite, 0, resp, 1);
+		vio_iov_from_buf(w, r->nwrite, 0, resp, 1);
 		return want;
 	}
 	rc = gpio_line_op(gpio, type, line, vio_get_le32(hdr + 4));
@@ -326,7 +285,7 @@ static uint32_t gpio_request(struct vio_gpio *gpio, const struct vio_req *r)
 	resp[1] = (uint8_t) rc; /* the set requests return 0: value is 0 then */
 err:
 	want = r->write_len < sizeof(resp) ? r->write_len : (uint32_t) sizeof(resp);
-	return iov_put(w, r->nwrite, 0, resp, want);
+	return vio_iov_from_buf(w, r->nwrite, 0, resp, want);
 }
 
 static void gpio_run_requestq(struct vio_gpio *gpio)

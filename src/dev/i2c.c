@@ -9,37 +9,6 @@
 #define I2C_RING_FEATURES                                                                          \
 	(VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) | VIO_BIT(VIO_F_RING_PACKED))
 
-/* Copies len bytes starting at byte off of the segments iov[0 .. n) into dst. */
-static void i2c_gather(const struct vio_iov *iov, uint16_t n, uint32_t off, uint8_t *dst,
-		       uint32_t len)
-{
-	for (uint16_t i = 0; i < n && len != 0; i++) {
-		uint32_t take;
-
-		if (off >= iov[i].len) {
-			off -= iov[i].len;
-			continue;
-		}
-		take = iov[i].len - off < len ? iov[i].len - off : len;
-		memcpy(dst, iov[i].base + off, take);
-		dst += take;
-		len -= take;
-		off = 0;
-	}
-}
-
-/* Copies len bytes of src into the segments iov[0 .. n) from their start. */
-static void i2c_scatter(const struct vio_iov *iov, uint16_t n, const uint8_t *src, uint32_t len)
-{
-	for (uint16_t i = 0; i < n && len != 0; i++) {
-		uint32_t take = iov[i].len < len ? iov[i].len : len;
-
-		memcpy(iov[i].base, src, take);
-		src += take;
-		len -= take;
-	}
-}
-
 /* Byte off of the segments, when the len bytes from there lie in one segment; else NULL. */
 static uint8_t *i2c_direct(const struct vio_iov *iov, uint16_t n, uint32_t off, uint32_t len)
 {
@@ -74,7 +43,7 @@ static void i2c_parse(struct vio_i2c_pend *p, const struct vio_req *req)
 	/* missing middle segments would shift every byte after them */
 	if ((req->flags & VIO_REQ_F_OVERFLOW) || req->read_len < VIO_I2C_OUT_HDR)
 		return;
-	i2c_gather(p->iov, req->nread, 0, hdr, sizeof(hdr));
+	vio_iov_to_buf(p->iov, req->nread, 0, hdr, sizeof(hdr));
 	addr = vio_get_le16(hdr);
 	flags = vio_get_le32(hdr + 4);
 	p->last = !(flags & VIO_I2C_FLAGS_FAIL_NEXT);
@@ -130,8 +99,8 @@ static void i2c_run(struct vio_i2c *i2c, uint16_t n)
 			len = 1;
 			if (ok && (p->msg.flags & VIO_I2C_MSG_RD)) {
 				if (p->bounced)
-					i2c_scatter(p->iov + p->nread, p->nwrite,
-						    i2c->bounce + p->bounce_off, p->msg.len);
+					vio_iov_from_buf(p->iov + p->nread, p->nwrite, 0,
+							 i2c->bounce + p->bounce_off, p->msg.len);
 				len += p->msg.len;
 			}
 			*p->status = ok ? VIO_I2C_MSG_OK : VIO_I2C_MSG_ERR;
@@ -185,7 +154,7 @@ static bool i2c_place(struct vio_i2c *i2c)
 	p->bounce_off = i2c->bounce_used;
 	i2c->bounce_used += p->msg.len;
 	if (!rd)
-		i2c_gather(iov, n, off, i2c->bounce + p->bounce_off, p->msg.len);
+		vio_iov_to_buf(iov, n, off, i2c->bounce + p->bounce_off, p->msg.len);
 	return true;
 }
 
