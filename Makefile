@@ -26,6 +26,7 @@ DEB_PACKAGES := \
 	qemu-system-common \
 	qemu-utils \
 	busybox-static \
+	gpiod \
 	cpio \
 	clang \
 	clang-format \

@@ -11,17 +11,19 @@
 #   basic  virtio-blk (one queue, a serial number) and virtio-rng
 #   mq     virtio-blk with two queues on a two-CPU guest, image opened O_DIRECT
 #   ro     virtio-blk on a read-only image
+#   i2c-gpio  virtio-i2c and virtio-gpio on vioport's simulated bus and chip,
+#          through i2c-virtio.ko and gpio-virtio.ko built by build-modules.sh
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
-# entropy backend is packaged, so the rng tests are skipped with it).
+# entropy, I2C or GPIO backend is packaged, so those tests are skipped with it).
 #
 # Standard output: one line per test, and nothing else:
 #   VIOPORT-RESULT <variant>/<test> PASS|FAIL|SKIP <detail>
 # A boot that fails or times out reports FAIL for every test it should have
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
-#   --variant NAME     run only these variants (default: basic mq ro)
+#   --variant NAME     run only these variants (default: basic mq ro i2c-gpio)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -42,6 +44,10 @@ GUEST_DISK_MB=32
 GUEST_RO_DISK_MB=16
 GUEST_MQ_QUEUES=2
 GUEST_SERIAL=vioport-guest-0001
+GUEST_LM75_MC=42500     # the temperature the host gives the LM75, in m°C
+GUEST_GPIO_IN=6         # the line the host drives high before boot
+GUEST_GPIO_OUT=3        # the line the guest sets high
+GUEST_I2C_GPIO_DOWN=""  # why the i2c-gpio variant cannot run, if it cannot
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -116,10 +122,16 @@ guest_init() {
 
 # ---------------------------------------------------------------- kernel and initramfs
 
+# guest_prepare [WITH_I2C_GPIO(true|false, default false)]
 # Fetches (once per machine) the kernel and builds the initramfs with every
-# guest test in it. Sets GUEST_KVER, GUEST_VMLINUZ and GUEST_INITRD.
+# guest test in it. Sets GUEST_KVER, GUEST_VMLINUZ and GUEST_INITRD. With
+# WITH_I2C_GPIO, the initramfs also gets the out-of-tree I2C and GPIO drivers,
+# the I2C client drivers the tests instantiate and libgpiod's tools; when
+# those cannot be had, GUEST_I2C_GPIO_DOWN says why and the other variants
+# still run.
 guest_prepare() {
-	local out line modules=""
+	local with_i2c_gpio=${1:-false} out line modules="" t
+	local -a extra=()
 	out=$("$GUEST_DIR/fetch-kernel.sh") || return 1
 	while IFS= read -r line; do
 		case $line in
@@ -129,8 +141,52 @@ guest_prepare() {
 		esac
 	done <<<"$out"
 	[[ -n $GUEST_VMLINUZ && -n $modules ]] || return 1
+	if [[ $with_i2c_gpio == true ]]; then
+		guest_i2c_gpio_extra
+		extra=("${GUEST_EXTRA[@]}")
+	fi
 	GUEST_INITRD=$GUEST_TMP/initrd.gz
-	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD"
+	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD" "${extra[@]}"
+}
+
+# Sets GUEST_EXTRA to the mkinitramfs.sh arguments the i2c-gpio variant needs,
+# or GUEST_I2C_GPIO_DOWN to why it cannot have them.
+guest_i2c_gpio_extra() {
+	local out line i2c="" gpio="" t bin
+	GUEST_EXTRA=()
+	if ! out=$("$GUEST_DIR/build-modules.sh"); then
+		GUEST_I2C_GPIO_DOWN="build-modules.sh could not build i2c-virtio.ko and gpio-virtio.ko (see its messages)"
+		return 0
+	fi
+	while IFS= read -r line; do
+		case $line in
+		I2C_VIRTIO=*) i2c=${line#I2C_VIRTIO=} ;;
+		GPIO_VIRTIO=*) gpio=${line#GPIO_VIRTIO=} ;;
+		esac
+	done <<<"$out"
+	if [[ ! -f $i2c || ! -f $gpio ]]; then
+		GUEST_I2C_GPIO_DOWN="build-modules.sh printed no module paths"
+		return 0
+	fi
+	# --host-bin replaces the default list: blkdiscard is named again.
+	for t in /usr/sbin/blkdiscard /sbin/blkdiscard; do
+		if [[ -x $t ]]; then
+			GUEST_EXTRA+=(--host-bin "$t")
+			break
+		fi
+	done
+	for t in gpiodetect gpiofind gpioinfo gpioget gpioset; do
+		if ! bin=$(command -v "$t"); then
+			GUEST_I2C_GPIO_DOWN="no $t on the host: install Debian's gpiod"
+			GUEST_EXTRA=()
+			return 0
+		fi
+		GUEST_EXTRA+=(--host-bin "$bin")
+	done
+	# i2c_dev for i2cdetect's /dev/i2c-N; at24 and lm75 for the clients the
+	# tests instantiate. i2c-core and the rest come as their dependencies.
+	GUEST_EXTRA+=(--module i2c_dev --module at24 --module lm75
+		--module-file "$i2c" --module-file "$gpio")
 }
 
 # ---------------------------------------------------------------- backends
@@ -186,6 +242,49 @@ guest_start_rng() {
 	local backend=$1 name=$2 sock=$GUEST_TMP/$2.sock
 	[[ $backend == vioport ]] || return 1
 	guest_start_backend "$name" "$sock" "$VIOPORT_BIN" rng --socket-path "$sock"
+}
+
+# guest_start_sim DEVICE: vioport's simulated I2C bus or GPIO chip, on
+# $GUEST_TMP/DEVICE.sock with its control socket $GUEST_TMP/DEVICE.ctl.
+guest_start_sim() {
+	local dev=$1 sock=$GUEST_TMP/$1.sock
+	local -a cmd=("$VIOPORT_BIN" "$dev" --socket-path "$sock" --control "$GUEST_TMP/$dev.ctl")
+	case $dev in
+	i2c) cmd+=(--device-list sim --eeprom-file "$GUEST_TMP/eeprom.bin") ;;
+	gpio) cmd+=(--device-list s8) ;;
+	esac
+	guest_start_backend "$dev" "$sock" "${cmd[@]}" || return 1
+	# The control socket may come up a moment after the vhost-user one.
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[[ ! -S $GUEST_TMP/$dev.ctl ]] || return 0
+		sleep 0.1
+	done
+	guest_say "$dev: no control socket $GUEST_TMP/$dev.ctl"
+	return 1
+}
+
+# guest_control DEVICE COMMAND: sends one line to DEVICE's control socket and
+# prints the reply line. Fails on no reply or an "error" reply. (Python, as
+# neither bash nor busybox nc speaks to a unix socket.)
+guest_control() {
+	local reply
+	reply=$(timeout 10 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall((sys.argv[2] + "\n").encode())
+buf = b""
+while not buf.endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    buf += chunk
+print(buf.decode().strip())
+' "$GUEST_TMP/$1.ctl" "$2" 2>&1) || { echo "no reply: $reply"; return 1; }
+	echo "$reply"
+	[[ $reply == ok* ]]
 }
 
 guest_start_backend() {
@@ -356,6 +455,8 @@ guest_report() {
 			status=FAIL
 			case $t in
 			rng-* | backend-rng) dev=rng ;;
+			i2c-* | backend-i2c) dev=i2c ;;
+			gpio-* | backend-gpio) dev=gpio ;;
 			*) dev=blk ;;
 			esac
 			detail=${GUEST_DOWN[$dev]:-"not reported: ${GUEST_BOOT:-the guest did not print it}"}
@@ -365,7 +466,7 @@ guest_report() {
 	GUEST_HOST=()
 }
 
-# Moves this variant's logs to build/logs/guest-VARIANT-{serial,qemu,blk,rng}.log.
+# Moves this variant's logs to build/logs/guest-VARIANT-{serial,qemu,blk,rng,i2c,gpio}.log.
 guest_keep_logs() {
 	local variant=$1 f name
 	mkdir -p "$GUEST_LOG_DIR"
@@ -391,6 +492,10 @@ guest_variant_tests() {
 		;;
 	mq) echo blk-mq-queues blk-mq-rw blk-host-image backend-blk ;;
 	ro) echo blk-ro-flag blk-ro-write blk-ro-read blk-host-unchanged backend-blk ;;
+	i2c-gpio)
+		echo i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host \
+			gpio-get backend-i2c backend-gpio
+		;;
 	*) return 1 ;;
 	esac
 }
@@ -449,6 +554,75 @@ guest_add_rng() {
 	fi
 }
 
+# Prepares the i2c-gpio variant: the EEPROM file (erased), both daemons, and
+# what the guest must find: the LM75's temperature and one GPIO line driven
+# high. Adds the devices to GUEST_QEMU and the test to GUEST_TESTS; sets
+# GUEST_APPEND to the kernel command line words the guest test reads.
+guest_setup_i2c_gpio() {
+	local reply dev
+	GUEST_EEPROM_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
+	GUEST_APPEND="vioport.temp=$GUEST_LM75_MC vioport.eeprom=$GUEST_EEPROM_TEXT"
+	GUEST_APPEND+=" vioport.gpio_in=$GUEST_GPIO_IN vioport.gpio_out=$GUEST_GPIO_OUT"
+	if [[ -n $GUEST_I2C_GPIO_DOWN ]]; then
+		GUEST_DOWN[i2c]=$GUEST_I2C_GPIO_DOWN
+		GUEST_DOWN[gpio]=$GUEST_I2C_GPIO_DOWN
+		return 0
+	fi
+	head -c 256 /dev/zero | tr '\0' '\377' >"$GUEST_TMP/eeprom.bin"
+	for dev in i2c gpio; do
+		if ! guest_start_sim "$dev"; then
+			GUEST_DOWN[$dev]="the $dev backend did not start: $(tail -n 1 "$GUEST_TMP/$dev.log")"
+			GUEST_HOST[backend-$dev]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/$dev.log")"
+		fi
+	done
+	if [[ -z ${GUEST_DOWN[i2c]:-} ]]; then
+		if reply=$(guest_control i2c "i2c temp $GUEST_LM75_MC"); then
+			GUEST_QEMU+=(-chardev "socket,id=i2c,path=$GUEST_TMP/i2c.sock"
+				-device "vhost-user-i2c-pci,chardev=i2c")
+		else
+			GUEST_DOWN[i2c]="control 'i2c temp $GUEST_LM75_MC': $reply"
+		fi
+	fi
+	if [[ -z ${GUEST_DOWN[gpio]:-} ]]; then
+		# The line the guest will set must start low for the check to mean
+		# anything; the one it reads is driven high.
+		if ! reply=$(guest_control gpio "gpio get $GUEST_GPIO_OUT") || [[ $reply != *output=0* ]]; then
+			GUEST_DOWN[gpio]="control 'gpio get $GUEST_GPIO_OUT' before boot: $reply"
+		elif ! reply=$(guest_control gpio "gpio set $GUEST_GPIO_IN 1"); then
+			GUEST_DOWN[gpio]="control 'gpio set $GUEST_GPIO_IN 1': $reply"
+		else
+			GUEST_QEMU+=(-chardev "socket,id=gpio,path=$GUEST_TMP/gpio.sock"
+				-device "vhost-user-gpio-pci,chardev=gpio")
+		fi
+	fi
+	# One test script covers both devices; a device that is down fails its
+	# own tests in the guest too (no adapter, no chip).
+	[[ -n ${GUEST_DOWN[i2c]:-} && -n ${GUEST_DOWN[gpio]:-} ]] || GUEST_TESTS+=(i2c-gpio)
+}
+
+# The host side of the i2c-gpio variant, while the daemons still run: the
+# EEPROM bytes the guest wrote are in the file, the line it set is high.
+guest_check_i2c_gpio() {
+	local serial=$1 got reply
+	if [[ -z ${GUEST_DOWN[i2c]:-} ]]; then
+		got=$(dd if="$GUEST_TMP/eeprom.bin" bs=1 skip=32 count=${#GUEST_EEPROM_TEXT} 2>/dev/null)
+		if [[ $got == "$GUEST_EEPROM_TEXT" ]]; then
+			GUEST_HOST[i2c-eeprom-host]="PASS eeprom file holds '$got' at offset 32, as the guest wrote"
+		else
+			GUEST_HOST[i2c-eeprom-host]="FAIL eeprom file holds '$got' at offset 32, the guest wrote '$GUEST_EEPROM_TEXT'"
+		fi
+	fi
+	if [[ -z ${GUEST_DOWN[gpio]:-} ]]; then
+		if ! guest_lines "$serial" INFO | grep -qx "gpio-set $GUEST_GPIO_OUT 1"; then
+			GUEST_HOST[gpio-set-host]="FAIL the guest did not report setting line $GUEST_GPIO_OUT"
+		elif reply=$(guest_control gpio "gpio get $GUEST_GPIO_OUT") && [[ $reply == *output=1* ]]; then
+			GUEST_HOST[gpio-set-host]="PASS control socket: line $GUEST_GPIO_OUT $reply"
+		else
+			GUEST_HOST[gpio-set-host]="FAIL control socket: line $GUEST_GPIO_OUT $reply, expected output=1"
+		fi
+	fi
+}
+
 # guest_variant VARIANT BACKEND: one boot, every result reported. The image
 # is $GUEST_TMP/disk.img; the backends and QEMU log next to it.
 declare -A GUEST_DOWN=()
@@ -500,6 +674,10 @@ guest_variant() {
 		guest_add_blk "$backend" 1 true "" false blk-ro
 		append="vioport.md5=$before"
 		;;
+	i2c-gpio)
+		guest_setup_i2c_gpio
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -512,7 +690,15 @@ guest_variant() {
 		: >"$serial"
 	fi
 
-	guest_check_backend blk backend-blk
+	# The simulated devices keep their state until the daemons stop: read
+	# what the guest left on the control sockets first.
+	if [[ $v == i2c-gpio ]]; then
+		guest_check_i2c_gpio "$serial"
+		guest_check_backend i2c backend-i2c
+		guest_check_backend gpio backend-gpio
+	else
+		guest_check_backend blk backend-blk
+	fi
 	[[ -z ${GUEST_BACKEND_PID[rng]:-} ]] || guest_check_backend rng backend-rng
 	if [[ -z ${GUEST_DOWN[blk]:-} ]]; then
 		case $v in
@@ -541,7 +727,7 @@ guest_variant() {
 # ---------------------------------------------------------------- main
 
 guest_usage() {
-	sed -n '4,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,36s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 guest_main() {
@@ -559,7 +745,7 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
@@ -580,8 +766,30 @@ guest_main() {
 	fi
 	command -v qemu-system-x86_64 >/dev/null || { guest_say "no qemu-system-x86_64"; return 2; }
 
+	# Only vioport serves the simulated devices: with qsd the variant's
+	# tests are skipped, and its modules not even built.
+	local with_i2c_gpio=false
+	if [[ " ${variants[*]} " == *" i2c-gpio "* ]]; then
+		if [[ $backend == vioport ]]; then
+			with_i2c_gpio=true
+		else
+			local -a keep=()
+			for v in "${variants[@]}"; do
+				if [[ $v == i2c-gpio ]]; then
+					for t in $(guest_variant_tests "$v"); do
+						guest_emit "$v/$t" SKIP "no vhost-user I2C or GPIO backend besides vioport's"
+					done
+				else
+					keep+=("$v")
+				fi
+			done
+			variants=("${keep[@]}")
+		fi
+	fi
+	[[ ${#variants[@]} -gt 0 ]] || return 0
+
 	guest_init
-	if ! guest_prepare; then
+	if ! guest_prepare "$with_i2c_gpio"; then
 		# Without a kernel no variant can run: each of its tests fails.
 		for v in "${variants[@]}"; do
 			for t in $(guest_variant_tests "$v"); do
