@@ -13,8 +13,14 @@
 # and zeroes ranges, and reads /dev/hwrng; afterwards the host checks that the
 # image file holds exactly what the guest read.
 #
+# A second boot (vioport backend only) gives the guest vioport's simulated
+# GPIO chip and I2C bus: the guest blinks sim-gpio-3 while the host watches
+# it on the gpio control socket, reads through at24 the message the host put
+# in the EEPROM file, and reads the LM75 temperature the host set.
+#
 #   --backend qsd   serve the disk with qemu-storage-daemon instead (the
-#                   entropy checks are then skipped): a preview without vioport
+#                   entropy checks and the second boot are then skipped): a
+#                   preview without vioport
 #
 # Exits 0 only if every check passed (skipped ones aside).
 set -euo pipefail
@@ -68,7 +74,114 @@ demo_explain() {
   rng-current       Linux picked the virtio entropy device as its hardware RNG
   rng-read          /dev/hwrng delivers bytes, not all zero, different each read
   backend-*         each daemon served the guest and stopped cleanly
+  demo-gpio-blink   the guest drove sim-gpio-3 high, low, high, low with gpioset
+  demo-gpio-host    the host saw those four changes on the gpio control socket
+  demo-eeprom       the guest read, through at24, the message the host put in the EEPROM
+  demo-lm75         the guest's lm75 driver reads the temperature the host set
 EOF
+}
+
+# Prints the output level (0 or 1) the driver last set on LINE, from the gpio
+# control socket ("ok LEVEL dir=DIR output=O input=I"); fails on no answer.
+demo_gpio_level() {
+	local reply
+	reply=$(guest_control gpio "gpio get $1") || return 1
+	[[ $reply =~ output=([01]) ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+# Runs in the background during the second boot: polls LINE on the control
+# socket and tells each change it sees, also appending it to FILE.
+demo_gpio_watch() {
+	local line=$1 file=$2 last level word
+	trap - EXIT INT TERM
+	last=$(demo_gpio_level "$line") || last=""
+	while true; do
+		if level=$(demo_gpio_level "$line") && [[ -n $last && $level != "$last" ]]; then
+			word=low
+			[[ $level == 0 ]] || word=high
+			echo "    host  | sees sim-gpio-$line go $word"
+			echo "$word" >>"$file"
+		fi
+		[[ -z ${level:-} ]] || last=$level
+		sleep 0.1
+	done
+}
+
+# The second boot: vioport's simulated GPIO chip and I2C bus. The host fills
+# the EEPROM with a message and sets the LM75; the guest blinks a line while
+# the host watches it, then reads both I2C devices.
+demo_i2c_gpio() {
+	local v=demo-i2c-gpio line=$GUEST_GPIO_OUT msg="hello from the host EEPROM"
+	local serial=$GUEST_TMP/demo-i2c-gpio-serial.log seen=$GUEST_TMP/gpio-seen
+	local tests=(demo-gpio-blink demo-gpio-host demo-eeprom demo-lm75 backend-i2c backend-gpio)
+	local dev reply watch="" got
+	GUEST_BOOT=""
+	GUEST_HOST=()
+	GUEST_DOWN=()
+	GUEST_QEMU=()
+	: >"$seen"
+	: >"$serial"
+	if [[ -n $GUEST_I2C_GPIO_DOWN ]]; then
+		GUEST_DOWN[blk]=$GUEST_I2C_GPIO_DOWN
+		GUEST_DOWN[i2c]=$GUEST_I2C_GPIO_DOWN
+		GUEST_DOWN[gpio]=$GUEST_I2C_GPIO_DOWN
+		GUEST_BOOT=$GUEST_I2C_GPIO_DOWN
+		for t in "${tests[@]}"; do
+			guest_emit "$v/$t" FAIL "$GUEST_I2C_GPIO_DOWN"
+		done
+		return 0
+	fi
+	# The message, then erased bytes up to the EEPROM's 256.
+	{
+		printf '%s' "$msg"
+		head -c $((256 - ${#msg})) /dev/zero | tr '\0' '\377'
+	} >"$GUEST_TMP/eeprom.bin"
+	echo "    eeprom.bin: \"$msg\", then erased bytes"
+	echo "    starting: vioport gpio --socket-path gpio.sock --device-list s8 --control gpio.ctl"
+	echo "    starting: vioport i2c --socket-path i2c.sock --device-list sim --eeprom-file eeprom.bin --control i2c.ctl"
+	for dev in i2c gpio; do
+		if ! guest_start_sim "$dev"; then
+			GUEST_HOST[backend-$dev]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/$dev.log")"
+		fi
+	done
+	if [[ -z ${GUEST_HOST[backend-i2c]:-} && -z ${GUEST_HOST[backend-gpio]:-} ]] &&
+		reply=$(guest_control i2c "i2c temp $GUEST_LM75_MC"); then
+		echo "    i2c.ctl: i2c temp $GUEST_LM75_MC -> $reply (the LM75 now reads $((GUEST_LM75_MC / 1000)).$((GUEST_LM75_MC % 1000 / 100)) °C)"
+		echo "    QEMU devices: vhost-user-gpio-pci on gpio.sock, vhost-user-i2c-pci on i2c.sock"
+		GUEST_QEMU=(-chardev "socket,id=i2c,path=$GUEST_TMP/i2c.sock" -device "vhost-user-i2c-pci,chardev=i2c"
+			-chardev "socket,id=gpio,path=$GUEST_TMP/gpio.sock" -device "vhost-user-gpio-pci,chardev=gpio")
+		echo "    the host polls 'gpio get $line' on gpio.ctl while the guest runs"
+		demo_gpio_watch "$line" "$seen" &
+		watch=$!
+		GUEST_PIDS+=("$watch")
+		guest_boot "$v" 1 "vioport.tests=$v vioport.temp=$GUEST_LM75_MC vioport.gpio_out=$line" "${GUEST_QEMU[@]}"
+		guest_say "guest ran for $GUEST_ELAPSED s${GUEST_BOOT:+: $GUEST_BOOT}"
+		guest_stop_pid "$watch" 2
+	else
+		GUEST_BOOT="the i2c or gpio daemon did not start or answer"
+	fi
+
+	got=$(paste -sd' ' "$seen")
+	if [[ $got == "high low high low" ]]; then
+		GUEST_HOST[demo-gpio-host]="PASS control socket showed sim-gpio-$line go $got"
+	else
+		GUEST_HOST[demo-gpio-host]="FAIL control socket showed sim-gpio-$line go '${got}', expected high low high low"
+	fi
+	got=$(guest_lines "$serial" INFO | sed -n 's/^eeprom-text //p' | tail -n 1)
+	if [[ -n $got && $got != "$msg" ]]; then
+		GUEST_HOST[demo-eeprom]="FAIL the guest read '$got', the host wrote '$msg'"
+	fi
+	guest_check_backend i2c backend-i2c
+	guest_check_backend gpio backend-gpio
+	guest_report "$v" "$serial" "${tests[@]}"
+	rm -f "$GUEST_TMP"/*.sock "$GUEST_TMP"/*.ctl
+	if [[ $DEMO_FAIL -gt 0 || $GUEST_KEEP_LOGS == true ]]; then
+		guest_keep_logs "$v"
+		echo "    logs in ${GUEST_LOG_DIR#"$VIOPORT_ROOT"/}/guest-$v-*.log"
+	else
+		rm -f "$GUEST_TMP"/*.log
+	fi
 }
 
 main() {
@@ -77,7 +190,7 @@ main() {
 		--backend) DEMO_BACKEND=${2:?--backend needs vioport or qsd}; shift ;;
 		--timeout) GUEST_TIMEOUT=${2:?--timeout needs seconds}; shift ;;
 		--keep-logs) GUEST_KEEP_LOGS=true ;;
-		-h | --help) sed -n '4,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; return 0 ;;
+		-h | --help) sed -n '4,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; return 0 ;;
 		*) echo "demo: unknown argument '$1' (try --help)" >&2; return 2 ;;
 		esac
 		shift
@@ -95,19 +208,31 @@ main() {
 
 	echo "vioport guest demo: a Linux guest whose disk and entropy source are vioport devices"
 	echo
-	echo "[1/3] guest kernel and initramfs"
+	local with_i2c_gpio=false steps=3
+	if [[ $DEMO_BACKEND == vioport ]]; then
+		with_i2c_gpio=true
+		steps=4
+	fi
+	echo "[1/$steps] guest kernel and initramfs"
 	guest_init
 	# The first run on a machine downloads the kernel: show that as it happens.
-	if ! guest_prepare 2> >(sed -u 's/^/    /' >&2); then
+	if ! guest_prepare "$with_i2c_gpio" 2> >(sed -u 's/^/    /' >&2); then
 		wait $! || true
 		echo "demo: no guest kernel (see above)" >&2
 		return 1
 	fi
 	wait $! || true
 	echo "    Debian kernel $GUEST_KVER, unmodified; busybox initramfs with virtio_pci, virtio_blk, virtio_rng"
+	if [[ $with_i2c_gpio == true ]]; then
+		if [[ -n $GUEST_I2C_GPIO_DOWN ]]; then
+			echo "    no I2C/GPIO drivers for the second boot: $GUEST_I2C_GPIO_DOWN"
+		else
+			echo "    and i2c-virtio, gpio-virtio (built against that kernel), at24, lm75, libgpiod's tools"
+		fi
+	fi
 	echo
 
-	echo "[2/3] vioport serves a disk and an entropy source; QEMU (q35, TCG, 512 MiB) boots the guest"
+	echo "[2/$steps] vioport serves a disk and an entropy source; QEMU (q35, TCG, 512 MiB) boots the guest"
 	if [[ $DEMO_BACKEND == vioport ]]; then
 		echo "    starting: vioport blk --socket-path blk.sock --image disk.img ($GUEST_DISK_MB MiB) --serial $GUEST_SERIAL"
 		echo "    starting: vioport rng --socket-path rng.sock"
@@ -121,7 +246,13 @@ main() {
 	guest_variant basic "$DEMO_BACKEND"
 	echo
 
-	echo "[3/3] results"
+	if [[ $with_i2c_gpio == true ]]; then
+		echo "[3/$steps] vioport simulates a GPIO chip and an I2C bus; the guest blinks a line and reads the bus"
+		demo_i2c_gpio
+		echo
+	fi
+
+	echo "[$steps/$steps] results"
 	printf '%s\n' "${DEMO_RESULTS[@]}"
 	echo
 	echo "what was checked:"
