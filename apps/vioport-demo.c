@@ -138,6 +138,19 @@ static uint8_t blk_do(struct blk_side *s, struct breq *r, uint32_t data_len, boo
 	return *r->status;
 }
 
+/* Plays the driver's start-up against dev: its arena as the only window, one queue, DRIVER_OK. */
+static bool drive(struct vio_loopback *lb, struct vio_device *dev, uint8_t *arena, uint64_t bus,
+		  struct vio_drvq *dq, struct vio_drvq_slot *dslots)
+{
+	if (vio_loopback_init(lb, dev, arena, ARENA_BYTES, bus) < 0)
+		return false;
+	if (vio_loopback_negotiate(lb, ~0ull) < 0)
+		return false;
+	if (vio_loopback_queue(lb, 0, QSIZE, dq, dslots) < 0)
+		return false;
+	return vio_loopback_driver_ok(lb) == 0;
+}
+
 static bool blk_setup(struct blk_side *s)
 {
 	struct vio_blk_params p;
@@ -161,13 +174,7 @@ static bool blk_setup(struct blk_side *s)
 	if (vio_blk_init(&s->blk, &p, &vio_sim_ramdisk_ops, &s->rd, &s->queue, s->slots, NSLOTS) <
 	    0)
 		return false;
-	if (vio_loopback_init(&s->lb, &s->blk.dev, s->arena, ARENA_BYTES, 0x40000000ull) < 0)
-		return false;
-	if (vio_loopback_negotiate(&s->lb, ~0ull) < 0)
-		return false;
-	if (vio_loopback_queue(&s->lb, 0, QSIZE, &s->dq, s->dslots) < 0)
-		return false;
-	return vio_loopback_driver_ok(&s->lb) == 0;
+	return drive(&s->lb, &s->blk.dev, s->arena, 0x40000000ull, &s->dq, s->dslots);
 }
 
 static void demo_blk_io(struct blk_side *s)
@@ -287,13 +294,7 @@ static bool rng_setup(struct rng_side *s)
 	vio_sim_entropy_init(&s->ent, 0x5eed);
 	if (vio_rng_init(&s->rng, &vio_sim_entropy_ops, &s->ent, &s->queue, QSIZE, 0) < 0)
 		return false;
-	if (vio_loopback_init(&s->lb, &s->rng.dev, s->arena, ARENA_BYTES, 0x80000000ull) < 0)
-		return false;
-	if (vio_loopback_negotiate(&s->lb, ~0ull) < 0)
-		return false;
-	if (vio_loopback_queue(&s->lb, 0, QSIZE, &s->dq, s->dslots) < 0)
-		return false;
-	return vio_loopback_driver_ok(&s->lb) == 0;
+	return drive(&s->lb, &s->rng.dev, s->arena, 0x80000000ull, &s->dq, s->dslots);
 }
 
 static void demo_rng(struct rng_side *s)

@@ -97,6 +97,21 @@ static int remaining(int64_t deadline)
 	return r < 0 ? 0 : r > 0x7fffffff ? 0x7fffffff : (int) r;
 }
 
+/* Polls until an event, the deadline (-ETIMEDOUT) or an error (-errno); EINTR is retried. */
+static int poll_until(struct pollfd *p, nfds_t n, int64_t deadline)
+{
+	for (;;) {
+		int r = poll(p, n, remaining(deadline));
+
+		if (r > 0)
+			return r;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
 static void close_fds(int *fds, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -164,11 +179,9 @@ static int send_msg(int fd, const void *a, size_t alen, const void *b, size_t bl
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -errno;
-			r = poll(&p, 1, remaining(deadline));
-			if (r == 0)
-				return -ETIMEDOUT;
-			if (r < 0 && errno != EINTR)
-				return -errno;
+			r = poll_until(&p, 1, deadline);
+			if (r < 0)
+				return r;
 			continue;
 		}
 		with_fds = false;
@@ -225,14 +238,9 @@ static int recv_exact(int fd, void *buf, size_t len, struct rx_fds *rx, int64_t 
 		ssize_t n;
 		int r;
 
-		r = poll(&p, 1, remaining(deadline));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ETIMEDOUT;
+		r = poll_until(&p, 1, deadline);
+		if (r < 0)
+			return r;
 		memset(&m, 0, sizeof(m));
 		m.msg_iov = &iov;
 		m.msg_iovlen = 1;
@@ -285,15 +293,10 @@ static int wait_sock(struct vio_vu_fe *fe, int64_t deadline)
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fe->sock, .events = POLLIN},
 				      {.fd = fe->backend_fd, .events = POLLIN}};
-		int r = poll(p, fe->backend_fd >= 0 ? 2 : 1, remaining(deadline));
+		int r = poll_until(p, fe->backend_fd >= 0 ? 2 : 1, deadline);
 
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ETIMEDOUT;
+		if (r < 0)
+			return r;
 		if (p[0].revents != 0)
 			return 0;
 		if (p[1].revents != 0 && vio_vu_fe_backend_poll(fe, 0) < 0 && fe->backend_fd >= 0) {
@@ -451,11 +454,7 @@ int vio_vu_fe_closed(struct vio_vu_fe *fe, int timeout_ms)
 		struct iovec iov = {.iov_base = scratch, .iov_len = sizeof(scratch)};
 		struct msghdr m;
 		ssize_t n;
-		int r = poll(&p, 1, remaining(deadline));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+		if (poll_until(&p, 1, deadline) < 0)
 			return 0;
 		memset(&m, 0, sizeof(m));
 		m.msg_iov = &iov;

@@ -418,3 +418,20 @@ int it_control(const char *path, const char *cmd, char *reply, size_t cap, int t
 	close(fd);
 	return r;
 }
+
+void it_finish(struct it_proc *p, const char *dir)
+{
+	if (dir[0] == '\0')
+		return;
+	it_stop(p, 5000, NULL);
+	it_rmtree(dir);
+}
+
+int it_daemon_lives(struct it_proc *p, const char **skip)
+{
+	if (*skip != NULL || it_alive(p))
+		return 0;
+	it_print_log(p->log, 30);
+	*skip = "the daemon died in an earlier case";
+	return -1;
+}

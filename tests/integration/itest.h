@@ -22,6 +22,15 @@ struct it_proc {
 	char log[IT_PATH];
 };
 
+/* Stops the daemon p and removes its directory dir; does nothing when dir is empty. */
+void it_finish(struct it_proc *p, const char *dir);
+
+/*
+ * After a case: when no skip reason is set yet and the daemon has died, prints
+ * the tail of its log, sets *skip for the cases left and returns -1; else 0.
+ */
+int it_daemon_lives(struct it_proc *p, const char **skip);
+
 /* Creates a private directory under $TMPDIR (or /tmp); returns 0 or -errno. */
 int it_tmpdir(char dir[IT_PATH], const char *tag);
 

@@ -69,10 +69,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void) state;
-	if (T.dir[0] == '\0')
-		return 0;
-	it_stop(&T.proc, 5000, NULL);
-	it_rmtree(T.dir);
+	it_finish(&T.proc, T.dir);
 	return 0;
 }
 
@@ -80,12 +77,7 @@ static int teardown(void **state)
 {
 	(void) state;
 	vio_vu_fe_close(&fe);
-	if (T.skip == NULL && !it_alive(&T.proc)) {
-		it_print_log(T.proc.log, 30);
-		T.skip = "the daemon died in an earlier case";
-		return -1;
-	}
-	return 0;
+	return it_daemon_lives(&T.proc, &T.skip);
 }
 
 static void start(uint64_t features)
