@@ -3,7 +3,7 @@
 #
 # cross-build.sh [--list] [TARGET...]
 #
-# Builds the freestanding layers (src/core, src/dev, src/sim) for the bare-metal
+# Builds the freestanding layers (src/core, src/dev, src/sim, src/vmsg) for the bare-metal
 # cores the firmware runs on, and checks that they stay freestanding.
 #
 # TARGET is a core (r5f-arm, r5f-thumb, m4) or "includes"; the default is all of
@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CROSS=${CROSS:-arm-none-eabi-}
 OUT=build-cross
-COMPONENTS=(core dev sim)
+COMPONENTS=(core dev sim vmsg)
 CORES=(r5f-arm r5f-thumb m4)
 
 declare -A CORE_FLAGS=(

@@ -13,4 +13,12 @@
 /* Copies a small fixed-size object inline even under -ffreestanding. */
 #define VIO_COPY(dst, src, n) __builtin_memcpy((dst), (src), (n))
 
+/*
+ * Ordered accesses to a naturally aligned 32-bit word shared with a concurrent
+ * peer: the acquire load orders every later access after it, the release store
+ * orders every earlier access before it. Both compile inline on Armv7-R/M and x86.
+ */
+#define VIO_LOAD_ACQUIRE32(p)	  __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define VIO_STORE_RELEASE32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
 #endif
