@@ -106,9 +106,13 @@ int vio_vmsg_shm_format(struct vio_vmsg_shm *s, void *base, uint32_t size, uint3
 	uint8_t *b = base;
 	uint32_t d2dev, dev2d, area;
 
+	if (s == NULL)
+		return -VIO_EINVAL;
+	/* Until formatted, send and recv fail instead of touching an unknown window. */
+	s->tx.broken = s->rx.broken = true;
 	if (fifo_size == 0)
 		fifo_size = VIO_VMSG_SHM_FIFO_DEFAULT;
-	if (s == NULL || !base_ok(base) || gen == 0 || !fifo_size_ok(fifo_size))
+	if (!base_ok(base) || gen == 0 || !fifo_size_ok(fifo_size))
 		return -VIO_EINVAL;
 	d2dev = VIO_VMSG_SHM_HDR_SIZE;
 	dev2d = d2dev + fifo_size;
