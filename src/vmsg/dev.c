@@ -252,8 +252,9 @@ static void get_config(struct vio_vmsg_dev_bus *b, struct vio_vmsg_dev_slot *s,
 		drop(b, "GET_CONFIG: bad size", -VIO_EMSGSIZE);
 		return;
 	}
-	if (c.length > b->max_msg - VIO_VMSG_SIZE_CONFIG(0) ||
-	    vio_device_read_config(s->dev, c.offset, data, c.length) < 0) {
+	/* An empty read touches nothing: a device may have no config storage at all. */
+	if (c.length > b->max_msg - VIO_VMSG_SIZE_CONFIG(0) || c.offset > s->dev->config_len ||
+	    (c.length > 0 && vio_device_read_config(s->dev, c.offset, data, c.length) < 0)) {
 		drop(b, "GET_CONFIG: range outside the config space or the message", -VIO_ERANGE);
 		return;
 	}
