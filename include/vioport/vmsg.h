@@ -169,7 +169,7 @@ struct vio_vmsg_vqueue {
 };
 
 /* GET_SHM response. */
-struct vio_vmsg_shm {
+struct vio_vmsg_shm_info {
 	uint32_t shmid;
 	uint64_t length; /* 0: no such region */
 	uint64_t address;
@@ -237,8 +237,8 @@ int vio_vmsg_encode_vqueue_info(void *buf, uint32_t max, const struct vio_vmsg_h
 int vio_vmsg_encode_set_vqueue(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
 			       const struct vio_vmsg_vqueue *b);
 /* Encodes a GET_SHM response (reserved word zero). */
-int vio_vmsg_encode_shm(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
-			const struct vio_vmsg_shm *b);
+int vio_vmsg_encode_shm_info(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
+			     const struct vio_vmsg_shm_info *b);
 /* Encodes EVENT_AVAIL. */
 int vio_vmsg_encode_event_avail(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
 				const struct vio_vmsg_event_avail *b);
@@ -287,7 +287,8 @@ int vio_vmsg_decode_vqueue_info(const struct vio_vmsg_hdr *h, const void *msg,
 int vio_vmsg_decode_set_vqueue(const struct vio_vmsg_hdr *h, const void *msg,
 			       struct vio_vmsg_vqueue *b);
 /* Decodes a GET_SHM response. */
-int vio_vmsg_decode_shm(const struct vio_vmsg_hdr *h, const void *msg, struct vio_vmsg_shm *b);
+int vio_vmsg_decode_shm_info(const struct vio_vmsg_hdr *h, const void *msg,
+			     struct vio_vmsg_shm_info *b);
 /* Decodes EVENT_AVAIL. */
 int vio_vmsg_decode_event_avail(const struct vio_vmsg_hdr *h, const void *msg,
 				struct vio_vmsg_event_avail *b);

@@ -426,10 +426,10 @@ static void get_shm(struct vio_vmsg_dev_bus *b, const struct vio_vmsg_hdr *h, ui
 {
 	struct vio_vmsg_hdr r = reply_hdr(h);
 	/* No device here has shared memory regions: length 0 says so for every id. */
-	struct vio_vmsg_shm shm = {.shmid = shmid};
+	struct vio_vmsg_shm_info shm = {.shmid = shmid};
 	uint8_t out[VIO_VMSG_MAX_SIZE];
 
-	bus_send(b, out, vio_vmsg_encode_shm(out, b->max_msg, &r, &shm));
+	bus_send(b, out, vio_vmsg_encode_shm_info(out, b->max_msg, &r, &shm));
 }
 
 static void event_avail(struct vio_vmsg_dev_bus *b, struct vio_vmsg_dev_slot *s,

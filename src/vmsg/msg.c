@@ -353,8 +353,8 @@ int vio_vmsg_decode_set_vqueue(const struct vio_vmsg_hdr *h, const void *msg,
 	return 0;
 }
 
-int vio_vmsg_encode_shm(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
-			const struct vio_vmsg_shm *b)
+int vio_vmsg_encode_shm_info(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
+			     const struct vio_vmsg_shm_info *b)
 {
 	int rc = put_hdr(buf, max, h, VIO_VMSG_SIZE_SHM);
 	uint8_t *p = P(buf);
@@ -368,7 +368,8 @@ int vio_vmsg_encode_shm(void *buf, uint32_t max, const struct vio_vmsg_hdr *h,
 	return rc;
 }
 
-int vio_vmsg_decode_shm(const struct vio_vmsg_hdr *h, const void *msg, struct vio_vmsg_shm *b)
+int vio_vmsg_decode_shm_info(const struct vio_vmsg_hdr *h, const void *msg,
+			     struct vio_vmsg_shm_info *b)
 {
 	const uint8_t *p = C(msg);
 

@@ -865,13 +865,13 @@ static void test_reset_vqueue(void **state)
 static void test_get_shm_and_send_errors(void **state)
 {
 	struct vio_vmsg_hdr h, r;
-	struct vio_vmsg_shm shm;
+	struct vio_vmsg_shm_info shm;
 
 	(void) state;
 	send_u32(RNG, VIO_VMSG_GET_SHM, 3, &h);
 	assert_int_equal(F.nout, 1);
 	r = reply_of(&h, 0);
-	assert_int_equal(vio_vmsg_decode_shm(&r, F.out[0].b, &shm), 0);
+	assert_int_equal(vio_vmsg_decode_shm_info(&r, F.out[0].b, &shm), 0);
 	assert_int_equal(shm.shmid, 3);
 	assert_true(shm.length == 0);
 	/* A full outgoing queue is counted, not fatal. */

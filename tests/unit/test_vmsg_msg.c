@@ -325,19 +325,19 @@ static void test_vqueue(void **state)
 static void test_shm_and_events(void **state)
 {
 	struct vio_vmsg_hdr h = mk(VIO_VMSG_TYPE_RESPONSE, VIO_VMSG_GET_SHM), d;
-	struct vio_vmsg_shm s = {.shmid = 7, .length = 1ull << 40, .address = 0x8000}, so;
+	struct vio_vmsg_shm_info s = {.shmid = 7, .length = 1ull << 40, .address = 0x8000}, so;
 	struct vio_vmsg_event_avail a = {.index = 3, .next_offset = 0x80000005u}, ao;
 
 	(void) state;
 	memset(buf, 0xee, sizeof(buf));
-	d = reread(vio_vmsg_encode_shm(buf, MAX, &h, &s), 32, VIO_VMSG_TYPE_RESPONSE,
+	d = reread(vio_vmsg_encode_shm_info(buf, MAX, &h, &s), 32, VIO_VMSG_TYPE_RESPONSE,
 		   VIO_VMSG_GET_SHM);
 	assert_int_equal(vio_get_le32(buf + 12), 0); /* reserved */
-	assert_int_equal(vio_vmsg_decode_shm(&d, buf, &so), 0);
+	assert_int_equal(vio_vmsg_decode_shm_info(&d, buf, &so), 0);
 	assert_int_equal(so.shmid, 7);
 	assert_true(so.length == 1ull << 40);
 	assert_int_equal(so.address, 0x8000);
-	assert_int_equal(vio_vmsg_decode_shm(R(d, -8), buf, &so), -VIO_EMSGSIZE);
+	assert_int_equal(vio_vmsg_decode_shm_info(R(d, -8), buf, &so), -VIO_EMSGSIZE);
 
 	h = mk(0, VIO_VMSG_EVENT_AVAIL);
 	d = reread(vio_vmsg_encode_event_avail(buf, MAX, &h, &a), 16, 0, VIO_VMSG_EVENT_AVAIL);
