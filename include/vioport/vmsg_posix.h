@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * virtio-msg on POSIX: a window file mapped shared by two processes, doorbells
+ * between them, and the device endpoint that serves a bus of vio_device
+ * instances over one window from a thread of its own.
+ *
+ * Window files. Any regular file both processes can map: a file under
+ * /dev/shm is memory, one elsewhere works too (and is written back). The
+ * peer is untrusted; what it can still do to the mapping itself is shrink the
+ * file, which makes the next access past the new end fault (SIGBUS). Give the
+ * two processes the file but not the right to truncate it when that matters.
+ *
+ * Doorbells. "poll": nothing is signalled; the waiting side spins for a
+ * while, then sleeps in steps that grow to VIO_VMSG_BELL_POLL_MAX_US.
+ * "eventfd:SOCKET": each side owns an eventfd that the other side writes to
+ * ring it; the two are exchanged over the unix socket SOCKET with SCM_RIGHTS
+ * (the device side listens, the driver side connects, sends its eventfd and
+ * receives the device's). The device side serves one driver connection at a
+ * time and takes the next once the old one closed. A doorbell carries no
+ * data: a missed or spurious ring costs one wait, never a message.
+ *
+ * Endpoint threading: the serving thread calls into the devices only with the
+ * endpoint lock held; everything else that touches a device must hold it too.
+ * Log callbacks run on the serving thread, with the lock held.
+ */
+#ifndef VIOPORT_VMSG_POSIX_H
+#define VIOPORT_VMSG_POSIX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vioport/device.h"
+#include "vioport/vmsg_dev.h"
+#include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_shm.h"
+#include "vioport/window.h"
+
+/* Longest socket or window path kept (sun_path's size on Linux). */
+#define VIO_VMSG_PATH_MAX 108
+/* Polling doorbell: busy waits before the first sleep, and the longest sleep. */
+#define VIO_VMSG_BELL_POLL_SPINS  20000u
+#define VIO_VMSG_BELL_POLL_MAX_US 1000u
+
+/* A window file mapped shared (for example under /dev/shm). */
+struct vio_vmsg_window {
+	int fd;
+	uint8_t *base;
+	uint32_t size;
+	char path[VIO_VMSG_PATH_MAX];
+};
+
+/*
+ * Opens path and maps it shared; creates it with size bytes when it is missing
+ * and size is not 0; with size 0 uses the file's size. Refuses a file that is
+ * not regular, is empty, is larger than 4 GiB - 1, or whose size differs from
+ * a nonzero size. 0 or -errno with a message in err.
+ */
+int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t size, char *err,
+			 size_t errlen);
+
+/* Unmaps and closes (the file stays); safe on a zeroed or closed window. */
+void vio_vmsg_window_close(struct vio_vmsg_window *w);
+
+/* Doorbell kinds. */
+#define VIO_VMSG_BELL_POLL    0
+#define VIO_VMSG_BELL_EVENTFD 1
+
+struct vio_vmsg_bell {
+	int kind; /* VIO_VMSG_BELL_* */
+	char sock[VIO_VMSG_PATH_MAX];
+	bool is_device;	  /* listens (device side) or connects (driver side) */
+	int listen_fd;	  /* device side: the listening socket */
+	int conn_fd;	  /* the connection to the peer, -1 while none */
+	int own_efd;	  /* the peer rings this one */
+	int peer_efd;	  /* we ring this one; -1 while no peer */
+	uint32_t idle;	  /* poll: waits since the last activity */
+	uint64_t rings;	  /* rings sent, for diagnostics */
+	uint64_t wakeups; /* rings received (eventfd), for diagnostics */
+};
+
+/*
+ * Parses "poll" or "eventfd:SOCKET" (NULL or "" means "poll") into b, which it
+ * prepares with no descriptor open. 0 or -EINVAL with a message in err.
+ */
+int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, size_t errlen);
+
+/*
+ * Device side: listens on b's socket (eventfd; replaces a stale socket file,
+ * refuses a path that is not a socket) and creates its own eventfd; nothing to
+ * do for poll. 0 or -errno with a message in err.
+ */
+int vio_vmsg_bell_listen(struct vio_vmsg_bell *b, char *err, size_t errlen);
+
+/*
+ * Driver side: connects to b's socket, retrying until timeout_ms passed while
+ * nobody listens, and exchanges eventfds; nothing to do for poll. 0, -ETIMEDOUT
+ * or -errno with a message in err.
+ */
+int vio_vmsg_bell_connect(struct vio_vmsg_bell *b, int timeout_ms, char *err, size_t errlen);
+
+/* Device side: whether a driver is connected (always true for poll). */
+bool vio_vmsg_bell_connected(const struct vio_vmsg_bell *b);
+
+/* Closes every descriptor (and the device side's socket file); b can be parsed again. */
+void vio_vmsg_bell_close(struct vio_vmsg_bell *b);
+
+/* Rings the peer: one eventfd write (poll: nothing). */
+void vio_vmsg_bell_ring(struct vio_vmsg_bell *b);
+
+/* The struct vio_vmsg_doorbell (vmsg_shm.h) that rings the peer through b. */
+struct vio_vmsg_doorbell vio_vmsg_bell_doorbell(struct vio_vmsg_bell *b);
+
+/* Tells the bell that the caller found work, so the next poll waits spin again. */
+void vio_vmsg_bell_activity(struct vio_vmsg_bell *b);
+
+/*
+ * Waits until the peer rang or timeout_us passed (poll: one backoff step, at
+ * most timeout_us). On the device side it also takes a new driver connection
+ * and notices a closed one. Returns 1 when rung, 0 otherwise (a timeout, a
+ * poll step, a connection change), or -errno.
+ */
+int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us);
+
+/* Device side: one window, one virtio-msg bus, its devices, served by a thread. */
+struct vio_vmsg_endpoint_config {
+	const char *path;     /* the window file */
+	uint32_t size;	      /* bytes, to create it; 0: the file's size */
+	const char *doorbell; /* "poll" (default, NULL) or "eventfd:SOCKET" */
+	/* Optional: one line, no newline, level VIO_VU_LOG_* (vhost_user.h). */
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx;
+};
+
+/* Counters, read under the lock. */
+struct vio_vmsg_endpoint_stats {
+	uint64_t received;	  /* messages handed to the bus */
+	uint64_t sent;		  /* messages queued for the driver */
+	uint64_t lost;		  /* messages not queued: tx FIFO full or stopped */
+	uint64_t bad_messages;	  /* rx messages dropped by the FIFO (bad size) */
+	uint32_t attaches;	  /* successful attaches */
+	uint32_t driver_restarts; /* new driver generations while attached */
+	uint32_t stops;		  /* corrupt window seen */
+};
+
+struct vio_vmsg_endpoint {
+	struct vio_vmsg_window win;
+	struct vio_vmsg_bell bell;
+	struct vio_vmsg_shm shm;
+	struct vio_vmsg_dev_bus bus;
+	struct vio_vmsg_dev_bus_ops bus_ops;
+	struct vio_winmap map;
+	struct vio_window map_win[1];
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx;
+
+	pthread_mutex_t lock;
+	pthread_t thread;
+	bool started;
+	int stop; /* set by fini, read by the thread (atomic) */
+	bool pending_ring;
+	/* Serving state, owned by the thread. */
+	int state;	      /* internal: detached, attached, stopped */
+	uint32_t stopped_gen; /* driver generation the window was stopped under */
+	uint32_t refused_gen; /* driver generation whose header was refused (logged) */
+	bool logged_full;     /* the current tx-full episode was logged */
+	struct vio_vmsg_endpoint_stats stats;
+};
+
+/*
+ * Opens (or creates) the window, prepares the doorbell (eventfd: listens) and
+ * an empty bus. 0 or -errno with a message in err; nothing stays open on error.
+ */
+int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_endpoint_config *c,
+			   char *err, size_t errlen);
+
+/* Adds an initialised device before start; returns its device number or negative. */
+int vio_vmsg_endpoint_add(struct vio_vmsg_endpoint *ep, struct vio_device *dev);
+
+/* Starts the serving thread; 0 or -errno. */
+int vio_vmsg_endpoint_start(struct vio_vmsg_endpoint *ep);
+
+/*
+ * Every touch of a device from another thread (async completions, host events,
+ * a control socket) happens between lock and unlock; the serving thread holds
+ * it while it handles messages. unlock rings the driver if messages were sent.
+ */
+void vio_vmsg_endpoint_lock(struct vio_vmsg_endpoint *ep);
+void vio_vmsg_endpoint_unlock(struct vio_vmsg_endpoint *ep);
+
+/* Whether the endpoint is attached to a formatted window and serving it (any thread). */
+bool vio_vmsg_endpoint_attached(struct vio_vmsg_endpoint *ep);
+
+/* A copy of the counters (any thread). */
+struct vio_vmsg_endpoint_stats vio_vmsg_endpoint_stats(struct vio_vmsg_endpoint *ep);
+
+/* Stops the thread, resets the devices, detaches, unmaps and closes the doorbell. */
+void vio_vmsg_endpoint_fini(struct vio_vmsg_endpoint *ep);
+
+/*
+ * Driver side over a window file: the window, its doorbell, this side's view
+ * of the bus and the binding the driver library (vmsg_drv.h) talks through.
+ * The binding points into the struct: it must not move once opened.
+ */
+struct vio_vmsg_posix_drv {
+	struct vio_vmsg_window win;
+	struct vio_vmsg_bell bell;
+	struct vio_vmsg_shm shm;
+	struct vio_vmsg_drv_shm binding; /* for vio_vmsg_drv_init_shm */
+	uint32_t generation;		 /* the driver generation of the last format */
+	uint32_t seen_head;		 /* rx head at the last wait: movement means activity */
+};
+
+/*
+ * Opens (or, with size, creates) the window file, formats it with a new driver
+ * generation (the device side sees a restart), connects the doorbell and waits
+ * up to timeout_ms for the device side to attach. 0, -ETIMEDOUT ("no device
+ * side attached to PATH within N ms") or -errno, with a message in err; nothing
+ * stays open on error.
+ */
+int vio_vmsg_posix_drv_open(struct vio_vmsg_posix_drv *p, const char *path, uint32_t size,
+			    const char *doorbell, int timeout_ms, char *err, size_t errlen);
+
+/*
+ * Formats the window again with a new generation and waits up to timeout_ms
+ * for the device side to re-attach (recovery after a stop, or a restart on
+ * purpose). Drivers set up on the old generation must be initialised again.
+ */
+int vio_vmsg_posix_drv_reformat(struct vio_vmsg_posix_drv *p, int timeout_ms, char *err,
+				size_t errlen);
+
+/* Marks the driver state RESET, closes the doorbell and unmaps the window. */
+void vio_vmsg_posix_drv_close(struct vio_vmsg_posix_drv *p);
+
+/* A monotonic clock in microseconds. */
+uint64_t vio_vmsg_now_us(void);
+
+#endif
