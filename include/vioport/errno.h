@@ -21,5 +21,6 @@
 #define VIO_EOVERFLOW 75
 #define VIO_ENODEV    19
 #define VIO_ENOENT    2
+#define VIO_ETIMEDOUT 110
 
 #endif
