@@ -140,7 +140,7 @@ struct vio_vmsg_endpoint_stats {
 	uint64_t lost;		  /* messages not queued: tx FIFO full or stopped */
 	uint64_t bad_messages;	  /* rx messages dropped by the FIFO (bad size) */
 	uint32_t attaches;	  /* successful attaches */
-	uint32_t driver_restarts; /* new driver generations while attached */
+	uint32_t driver_restarts; /* driver re-formats or departures while attached */
 	uint32_t stops;		  /* corrupt window seen */
 };
 

@@ -512,9 +512,12 @@ static void test_endpoint_next_driver_process(void **state)
 			    vio_vmsg_drv_init_shm(&d->drv, &d->p.binding, d->map, 512) != 0 ||
 			    vio_vmsg_drv_dev_init(&d->dev, &d->drv, 0, &d->vq, 1) != 0 ||
 			    vio_vmsg_drv_dev_start(&d->dev, 0) != 0 ||
-			    vio_vmsg_drv_rng_read(&d->dev, buf, sizeof(buf)) != (int) sizeof(buf))
+			    vio_vmsg_drv_rng_read(&d->dev, buf, sizeof(buf)) != (int) sizeof(buf)) {
+				free(d);
 				_exit(1);
+			}
 			vio_vmsg_posix_drv_close(&d->p);
+			free(d);
 			_exit(0);
 		}
 		assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -817,6 +817,7 @@ static int serve_batch(struct vio_vmsg_endpoint *ep)
 	}
 	if (vio_vmsg_shm_peer_state(&ep->shm) != VIO_VMSG_SHM_STATE_READY) {
 		/* Formatting (RESET) or stopped: keep off the FIFOs until a new generation. */
+		ep->stats.driver_restarts++;
 		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver left the window: devices reset",
 		       ep->win.path);
 		ep->stopped_gen = ep->shm.peer_generation;
