@@ -162,7 +162,7 @@ main() {
 	ninja -C "$BUILD" apps/vioport-bench >/dev/null
 	BENCH=$BUILD/apps/vioport-bench
 	VIOPORT=$BUILD/apps/vioport
-	if [[ -f apps/vioport.c ]]; then
+	if [[ -f apps/vioport/main.c ]]; then
 		ninja -C "$BUILD" apps/vioport >/dev/null || note "building apps/vioport failed"
 	fi
 
@@ -174,10 +174,10 @@ main() {
 	fi
 	if [[ -x $VIOPORT ]]; then
 		backends+=(vioport)
-	elif [[ -f apps/vioport.c ]]; then
+	elif [[ -f apps/vioport/main.c ]]; then
 		note "vioport is missing ($VIOPORT did not build): qemu-storage-daemon alone"
 	else
-		note "vioport is missing (no apps/vioport.c yet): qemu-storage-daemon alone"
+		note "vioport is missing (no apps/vioport/main.c yet): qemu-storage-daemon alone"
 	fi
 	[[ ${#backends[@]} -gt 0 ]] || { note "no backend to measure"; return 0; }
 	command -v taskset >/dev/null || { note "taskset missing (util-linux): cannot pin"; return 1; }

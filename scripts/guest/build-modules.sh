@@ -3,13 +3,14 @@
 #
 # build-modules.sh [--kver RELEASE] [--offline]
 #
-# Builds the virtio I2C and GPIO drivers (i2c-virtio.ko, gpio-virtio.ko) for
-# the guest tier's kernel and prints their paths, one KEY=VALUE per line on
-# standard output:
+# Builds the virtio I2C and GPIO drivers (i2c-virtio.ko, gpio-virtio.ko) and
+# the GPIO simulator (gpio-sim-vp.ko) for the guest tier's kernel and prints
+# their paths, one KEY=VALUE per line on standard output:
 #
 #   KVER=6.1.0-56-amd64
 #   I2C_VIRTIO=/root/.cache/vioport/modules/6.1.0-56-amd64/build/i2c-virtio.ko
 #   GPIO_VIRTIO=/root/.cache/vioport/modules/6.1.0-56-amd64/build/gpio-virtio.ko
+#   GPIO_SIM=/root/.cache/vioport/modules/6.1.0-56-amd64/build/gpio-sim-vp.ko
 #
 # Debian's kernels do not build I2C_VIRTIO nor GPIO_VIRTIO. The two drivers
 # are built here, unmodified, out of tree: drivers/i2c/busses/i2c-virtio.c and
@@ -19,9 +20,16 @@
 # exact version of the kernel package fetch-kernel.sh uses. The packages are
 # fetched with `apt-get download` and unpacked with `dpkg -x` into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/vioport/modules/<release>/; nothing is
-# installed. Only the first run downloads (about 160 MB, of which only two
-# source files are kept); later runs reuse the built modules, and rebuild them
-# only when one of their inputs is newer.
+# installed. Only the first run downloads (about 160 MB, of which only the
+# listed source files are kept); later runs reuse the built modules, and
+# rebuild them only when one of their inputs is newer. When the list of
+# source files changes, linux-source-<x.y> alone is downloaded again.
+#
+# Debian's kernels have neither GPIO_SIM nor IRQ_SIM either: gpio-sim-vp.ko
+# is the kernel's unmodified drivers/gpio/gpio-sim.c linked with its
+# kernel/irq/irq_sim.c. The one symbol irq_sim.c uses that the kernel does not
+# export to modules, irq_to_desc, is redirected by a header force-included
+# into that object (scripts/guest/kmod/irq-sim-shim.h).
 #
 #   --kver RELEASE  build for this kernel release (such as 6.1.0-56-amd64)
 #                   instead of the one fetch-kernel.sh resolves
@@ -35,11 +43,13 @@ GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/modules
 KERNEL_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/kernel
 
-# The drivers, as paths inside the kernel source tree. Their private headers
-# would be listed here too; both only include <linux/...> and
-# <uapi/linux/...> headers, which the headers packages carry.
-SOURCES=(drivers/i2c/busses/i2c-virtio.c drivers/gpio/gpio-virtio.c)
-MODULE_NAMES=(i2c-virtio gpio-virtio)
+# The drivers, as paths inside the kernel source tree, with the private
+# headers they include (gpio-sim.c includes gpiolib.h; the others only
+# <linux/...> and <uapi/linux/...> headers, which the headers packages carry).
+SOURCES=(drivers/i2c/busses/i2c-virtio.c drivers/gpio/gpio-virtio.c
+	drivers/gpio/gpio-sim.c drivers/gpio/gpiolib.h kernel/irq/irq_sim.c)
+MODULE_NAMES=(i2c-virtio gpio-virtio gpio-sim-vp)
+SHIM=$GUEST_DIR/kmod/irq-sim-shim.h
 
 say() { echo "build-modules: $*" >&2; }
 die() {
@@ -125,16 +135,8 @@ fetch_inputs() {
 	for deb in "$work"/debs/linux-{headers,kbuild}-*.deb; do
 		dpkg -x "$deb" "$work/root"
 	done
-	dpkg -x "$work"/debs/linux-source-*.deb "$work/source"
-	tarball=$(find "$work/source/usr/src" -maxdepth 1 -name "linux-source-$xy.tar.*" | head -n 1)
-	[[ -n $tarball ]] || die "linux-source-$xy has no usr/src/linux-source-$xy.tar.*"
-
-	# Only the listed members: the whole tree is over a gigabyte unpacked.
-	say "extracting ${SOURCES[*]} from $(basename "$tarball")"
-	tar -xf "$tarball" -C "$work/src" --strip-components=1 \
-		"${SOURCES[@]/#/linux-source-$xy/}" ||
-		die "the drivers are not in $(basename "$tarball")"
-	rm -rf "$work/debs" "$work/source"
+	extract_sources "$work" "$xy"
+	rm -rf "$work/debs"
 
 	for pkg in "${pkgs[@]}"; do
 		echo "$pkg=$version"
@@ -154,6 +156,57 @@ fetch_inputs() {
 			rm -rf "${CACHE_ROOT:?}/$old"
 		fi
 	done
+}
+
+# Unpacks the linux-source deb in DIR/debs and takes the SOURCES members of
+# its tarball into DIR/src (only those: the whole tree is over a gigabyte
+# unpacked); records the list in DIR/.members.
+extract_sources() {
+	local dir=$1 xy=$2 tarball
+	rm -rf "$dir/source"
+	dpkg -x "$dir"/debs/linux-source-*.deb "$dir/source"
+	tarball=$(find "$dir/source/usr/src" -maxdepth 1 -name "linux-source-$xy.tar.*" | head -n 1)
+	[[ -n $tarball ]] || die "linux-source-$xy has no usr/src/linux-source-$xy.tar.*"
+	say "extracting ${SOURCES[*]} from $(basename "$tarball")"
+	tar -xf "$tarball" -C "$dir/src" --strip-components=1 \
+		"${SOURCES[@]/#/linux-source-$xy/}" ||
+		die "the drivers are not in $(basename "$tarball")"
+	rm -rf "$dir/source"
+	printf '%s\n' "${SOURCES[@]}" >"$dir/.members"
+}
+
+# True when DIR/src holds exactly the SOURCES members (a cache made by an
+# older copy of this script may hold fewer).
+sources_current() {
+	local dir=$1
+	[[ -f $dir/.members ]] && [[ $(cat "$dir/.members") == "$(printf '%s\n' "${SOURCES[@]}")" ]]
+}
+
+# Downloads linux-source-<x.y> of the cached VERSION again and replaces
+# DIR/src with the members now listed, in a temporary directory renamed into
+# place when complete.
+refresh_sources() {
+	local kver=$1 dir=$2 xy version work
+	xy=$(echo "$kver" | cut -d. -f1,2)
+	version=$(sed -n "s/^linux-source-$xy=//p" "$dir/.complete")
+	[[ -n $version ]] || die "$dir/.complete names no linux-source-$xy version"
+	has_version "linux-source-$xy" "$version" ||
+		die "apt cannot download linux-source-$xy at version $version (run apt-get update?)"
+	work=$(mktemp -d "$CACHE_ROOT/.src-XXXXXX")
+	# shellcheck disable=SC2064 # the path is fixed now, on purpose
+	trap "rm -rf '$work'" EXIT
+	mkdir -p "$work/debs" "$work/src"
+	say "the source list changed: downloading linux-source-$xy ($version) again"
+	local -a opts=(-q)
+	[[ $(id -u) -ne 0 ]] || opts+=(-o APT::Sandbox::User=root)
+	(cd "$work/debs" && apt-get download "${opts[@]}" "linux-source-$xy=$version" >&2) ||
+		die "apt-get download failed"
+	extract_sources "$work" "$xy"
+	rm -rf "$dir/src"
+	mv "$work/src" "$dir/src"
+	mv "$work/.members" "$dir/.members"
+	rm -rf "$work"
+	trap - EXIT
 }
 
 # The flavour's headers Makefile is one line, `include
@@ -190,7 +243,7 @@ modules_current() {
 	for m in "${MODULE_NAMES[@]}"; do
 		f=$dir/build/$m.ko
 		[[ -f $f ]] || return 1
-		[[ -z $(find "$dir/src" "$dir/.complete" -newer "$f" -print -quit) ]] || return 1
+		[[ -z $(find "$dir/src" "$dir/.complete" "$SHIM" -newer "$f" -print -quit) ]] || return 1
 	done
 }
 
@@ -205,9 +258,16 @@ build() {
 	for f in "${SOURCES[@]}"; do
 		cp "$dir/src/$f" "$dir/build/"
 	done
-	# The drivers' own Makefiles test CONFIG_I2C_VIRTIO and CONFIG_GPIO_VIRTIO,
-	# which the kernel's .config leaves unset: name the objects directly.
-	printf 'obj-m += %s.o\n' "${MODULE_NAMES[@]}" >"$dir/build/Kbuild"
+	cp "$SHIM" "$dir/build/"
+	# The drivers' own Makefiles test CONFIG_I2C_VIRTIO, CONFIG_GPIO_VIRTIO
+	# and CONFIG_GPIO_SIM, which the kernel's .config leaves unset: name the
+	# objects directly. The simulator and the interrupt simulator it needs
+	# make one module.
+	cat >"$dir/build/Kbuild" <<-EOF
+		obj-m += i2c-virtio.o gpio-virtio.o gpio-sim-vp.o
+		gpio-sim-vp-y := gpio-sim.o irq_sim.o
+		CFLAGS_irq_sim.o += -include \$(src)/$(basename "$SHIM")
+	EOF
 	say "building ${MODULE_NAMES[*]} for $kver with $cc"
 	start=$SECONDS
 	# CONFIG_DEBUG_INFO_BTF_MODULES= : the kernel's config asks for BTF in
@@ -242,7 +302,7 @@ main() {
 			shift
 			;;
 		-h | --help)
-			sed -n '4,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,38s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$1' (try --help)" ;;
@@ -263,6 +323,10 @@ main() {
 		fetch_inputs "$kver" "$version" "$dir"
 	else
 		say "using cached $(tr '\n' ' ' <"$dir/.complete")"
+		if ! sources_current "$dir"; then
+			[[ $offline == false ]] || die "--offline: $dir/src lacks sources now needed"
+			refresh_sources "$kver" "$dir"
+		fi
 	fi
 	fix_headers_makefile "$dir" "$kver"
 
@@ -276,6 +340,7 @@ main() {
 	echo "KVER=$kver"
 	echo "I2C_VIRTIO=$dir/build/i2c-virtio.ko"
 	echo "GPIO_VIRTIO=$dir/build/gpio-virtio.ko"
+	echo "GPIO_SIM=$dir/build/gpio-sim-vp.ko"
 }
 
 main "$@"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # mkinitramfs.sh --modules DIR --output FILE [--test FILE]... [--module NAME]...
-#                [--module-file KO]... [--host-bin PATH]...
+#                [--module-file KO]... [--module-copy NAME]... [--host-bin PATH]...
 #
 # Builds the guest tier's initramfs: Debian's static busybox, the kernel
 # modules the tests need (with everything they depend on, dependencies first),
@@ -18,6 +18,10 @@
 #   --module-file KO one more module built out of the tree (build-modules.sh),
 #                    loaded after the others; what it depends on comes from
 #                    DIR like any module's dependencies
+#   --module-copy NAME  a module installed as /lib/modules/NAME.ko (dashes
+#                    made underscores) but not loaded by /init, for a test
+#                    that loads it with parameters; its dependencies are
+#                    loaded as usual
 #   --host-bin PATH  a dynamic host program to install in /opt/host/bin with
 #                    its shared libraries; default: util-linux blkdiscard,
 #                    whose -z (BLKZEROOUT) busybox lacks. "none" adds nothing.
@@ -150,7 +154,7 @@ find_busybox() {
 
 main() {
 	local moddir="" output="" arg t
-	local -a tests=() host_bins=() module_files=()
+	local -a tests=() host_bins=() module_files=() copy_only=()
 	local default_bins=true
 	while [[ $# -gt 0 ]]; do
 		arg=$1
@@ -161,12 +165,13 @@ main() {
 		--test) tests+=("$2") ;;
 		--module) MODULES+=("$2") ;;
 		--module-file) module_files+=("$2") ;;
+		--module-copy) copy_only+=("$2") ;;
 		--host-bin)
 			default_bins=false
 			[[ $2 == none ]] || host_bins+=("$2")
 			;;
 		-h | --help)
-			sed -n '4,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$arg' (try --help)" ;;
@@ -220,7 +225,16 @@ main() {
 		modname "$m"
 		place_module "$REPLY" "" "$staging"
 	done
-	printf '%s\n' "${LOAD_ORDER[@]}" >"$staging/etc/vioport/modules"
+	# A copy-only module's dependencies stay in the load order; it leaves it.
+	local -A skip_load=()
+	for m in "${copy_only[@]}"; do
+		modname "$m"
+		place_module "$REPLY" "" "$staging"
+		skip_load[$REPLY]=1
+	done
+	for m in "${LOAD_ORDER[@]}"; do
+		[[ -n ${skip_load[$m]:-} ]] || echo "$m"
+	done >"$staging/etc/vioport/modules"
 
 	# The console must exist before devtmpfs is mounted, for /init's output.
 	mknod -m 600 "$staging/dev/console" c 5 1 2>/dev/null || true

@@ -13,6 +13,9 @@
 #   ro     virtio-blk on a read-only image
 #   i2c-gpio  virtio-i2c and virtio-gpio on vioport's simulated bus and chip,
 #          through i2c-virtio.ko and gpio-virtio.ko built by build-modules.sh
+#   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
+#          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
+#          simulated bus) and i2c-stub, driven by test_host_providers
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -23,7 +26,8 @@
 # A boot that fails or times out reports FAIL for every test it should have
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
-#   --variant NAME     run only these variants (default: basic mq ro i2c-gpio)
+#   --variant NAME     run only these variants (default: basic mq ro i2c-gpio
+#                      providers)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -48,6 +52,8 @@ GUEST_LM75_MC=42500     # the temperature the host gives the LM75, in m°C
 GUEST_GPIO_IN=6         # the line the host drives high before boot
 GUEST_GPIO_OUT=3        # the line the guest sets high
 GUEST_I2C_GPIO_DOWN=""  # why the i2c-gpio variant cannot run, if it cannot
+GUEST_PROV_LM75_MC=31500  # the LM75 temperature the providers variant reads, in m°C
+GUEST_PROVIDERS_DOWN=""   # why the providers variant cannot run, if it cannot
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -130,7 +136,7 @@ guest_init() {
 # those cannot be had, GUEST_I2C_GPIO_DOWN says why and the other variants
 # still run.
 guest_prepare() {
-	local with_i2c_gpio=${1:-false} out line modules="" t
+	local with_i2c_gpio=${1:-false} with_providers=${2:-false} out line modules="" t
 	local -a extra=()
 	out=$("$GUEST_DIR/fetch-kernel.sh") || return 1
 	while IFS= read -r line; do
@@ -141,9 +147,14 @@ guest_prepare() {
 		esac
 	done <<<"$out"
 	[[ -n $GUEST_VMLINUZ && -n $modules ]] || return 1
-	if [[ $with_i2c_gpio == true ]]; then
+	if [[ $with_i2c_gpio == true || $with_providers == true ]]; then
 		guest_i2c_gpio_extra
 		extra=("${GUEST_EXTRA[@]}")
+		[[ -z $GUEST_I2C_GPIO_DOWN ]] || GUEST_PROVIDERS_DOWN=$GUEST_I2C_GPIO_DOWN
+	fi
+	if [[ $with_providers == true && -z $GUEST_PROVIDERS_DOWN ]]; then
+		guest_providers_extra
+		extra+=("${GUEST_EXTRA[@]}")
 	fi
 	GUEST_INITRD=$GUEST_TMP/initrd.gz
 	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD" "${extra[@]}"
@@ -154,6 +165,7 @@ guest_prepare() {
 guest_i2c_gpio_extra() {
 	local out line i2c="" gpio="" t bin
 	GUEST_EXTRA=()
+	GUEST_GPIO_SIM_KO=""
 	if ! out=$("$GUEST_DIR/build-modules.sh"); then
 		GUEST_I2C_GPIO_DOWN="build-modules.sh could not build i2c-virtio.ko and gpio-virtio.ko (see its messages)"
 		return 0
@@ -162,6 +174,7 @@ guest_i2c_gpio_extra() {
 		case $line in
 		I2C_VIRTIO=*) i2c=${line#I2C_VIRTIO=} ;;
 		GPIO_VIRTIO=*) gpio=${line#GPIO_VIRTIO=} ;;
+		GPIO_SIM=*) GUEST_GPIO_SIM_KO=${line#GPIO_SIM=} ;;
 		esac
 	done <<<"$out"
 	if [[ ! -f $i2c || ! -f $gpio ]]; then
@@ -187,6 +200,23 @@ guest_i2c_gpio_extra() {
 	# tests instantiate. i2c-core and the rest come as their dependencies.
 	GUEST_EXTRA+=(--module i2c_dev --module at24 --module lm75
 		--module-file "$i2c" --module-file "$gpio")
+}
+
+# Sets GUEST_EXTRA to what the providers variant adds to the i2c-gpio
+# variant's initramfs, or GUEST_PROVIDERS_DOWN to why it cannot: the
+# gpio-sim module, i2c-stub (loaded by the test, which gives it its chip
+# address), the daemon and the test program with their libraries.
+guest_providers_extra() {
+	local prog=$VIOPORT_ROOT/build/tests/integration/test_host_providers
+	GUEST_EXTRA=()
+	if [[ ! -f $GUEST_GPIO_SIM_KO ]]; then
+		GUEST_PROVIDERS_DOWN="build-modules.sh printed no gpio-sim module"
+	elif [[ ! -x $prog ]]; then
+		GUEST_PROVIDERS_DOWN="no $prog: build it first"
+	else
+		GUEST_EXTRA=(--module-file "$GUEST_GPIO_SIM_KO" --module-copy i2c_stub
+			--host-bin "$VIOPORT_BIN" --host-bin "$prog")
+	fi
 }
 
 # ---------------------------------------------------------------- backends
@@ -496,6 +526,11 @@ guest_variant_tests() {
 		echo i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host \
 			gpio-get backend-i2c backend-gpio
 		;;
+	providers)
+		echo gpio-names gpio-output gpio-input gpio-irq-edge gpio-irq-latched gpio-busy \
+			gpio-bad-line gpio-daemon i2c-rdwr-eeprom i2c-rdwr-lm75 i2c-rdwr-absent \
+			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon backend-i2c
+		;;
 	*) return 1 ;;
 	esac
 }
@@ -623,6 +658,31 @@ guest_check_i2c_gpio() {
 	fi
 }
 
+# Prepares the providers variant: the host's simulated I2C bus (with its
+# LM75 set to GUEST_PROV_LM75_MC) behind the guest's virtio-i2c adapter; the
+# guest makes its own GPIO chip and SMBus adapter. Sets GUEST_APPEND.
+guest_setup_providers() {
+	local reply
+	GUEST_APPEND="vioport.lm75=$GUEST_PROV_LM75_MC"
+	if [[ -n $GUEST_PROVIDERS_DOWN ]]; then
+		GUEST_DOWN[i2c]=$GUEST_PROVIDERS_DOWN
+		GUEST_DOWN[gpio]=$GUEST_PROVIDERS_DOWN
+		return 0
+	fi
+	head -c 256 /dev/zero | tr '\0' '\377' >"$GUEST_TMP/eeprom.bin"
+	if ! guest_start_sim i2c; then
+		GUEST_DOWN[i2c]="the i2c backend did not start: $(tail -n 1 "$GUEST_TMP/i2c.log")"
+		GUEST_HOST[backend-i2c]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/i2c.log")"
+	elif ! reply=$(guest_control i2c "i2c temp $GUEST_PROV_LM75_MC"); then
+		GUEST_DOWN[i2c]="control 'i2c temp $GUEST_PROV_LM75_MC': $reply"
+	else
+		GUEST_QEMU+=(-chardev "socket,id=i2c,path=$GUEST_TMP/i2c.sock"
+			-device "vhost-user-i2c-pci,chardev=i2c")
+	fi
+	# The GPIO cases need nothing from the host: the test runs either way.
+	GUEST_TESTS+=(providers)
+}
+
 # guest_variant VARIANT BACKEND: one boot, every result reported. The image
 # is $GUEST_TMP/disk.img; the backends and QEMU log next to it.
 declare -A GUEST_DOWN=()
@@ -678,6 +738,10 @@ guest_variant() {
 		guest_setup_i2c_gpio
 		append=$GUEST_APPEND
 		;;
+	providers)
+		guest_setup_providers
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -696,6 +760,8 @@ guest_variant() {
 		guest_check_i2c_gpio "$serial"
 		guest_check_backend i2c backend-i2c
 		guest_check_backend gpio backend-gpio
+	elif [[ $v == providers ]]; then
+		guest_check_backend i2c backend-i2c
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -727,7 +793,7 @@ guest_variant() {
 # ---------------------------------------------------------------- main
 
 guest_usage() {
-	sed -n '4,36s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 guest_main() {
@@ -745,7 +811,7 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
@@ -768,14 +834,15 @@ guest_main() {
 
 	# Only vioport serves the simulated devices: with qsd the variant's
 	# tests are skipped, and its modules not even built.
-	local with_i2c_gpio=false
-	if [[ " ${variants[*]} " == *" i2c-gpio "* ]]; then
+	local with_i2c_gpio=false with_providers=false
+	[[ $backend != vioport || " ${variants[*]} " != *" providers "* ]] || with_providers=true
+	if [[ " ${variants[*]} " == *" i2c-gpio "* || " ${variants[*]} " == *" providers "* ]]; then
 		if [[ $backend == vioport ]]; then
-			with_i2c_gpio=true
+			[[ " ${variants[*]} " != *" i2c-gpio "* ]] || with_i2c_gpio=true
 		else
 			local -a keep=()
 			for v in "${variants[@]}"; do
-				if [[ $v == i2c-gpio ]]; then
+				if [[ $v == i2c-gpio || $v == providers ]]; then
 					for t in $(guest_variant_tests "$v"); do
 						guest_emit "$v/$t" SKIP "no vhost-user I2C or GPIO backend besides vioport's"
 					done
@@ -789,7 +856,7 @@ guest_main() {
 	[[ ${#variants[@]} -gt 0 ]] || return 0
 
 	guest_init
-	if ! guest_prepare "$with_i2c_gpio"; then
+	if ! guest_prepare "$with_i2c_gpio" "$with_providers"; then
 		# Without a kernel no variant can run: each of its tests fails.
 		for v in "${variants[@]}"; do
 			for t in $(guest_variant_tests "$v"); do

@@ -247,6 +247,29 @@ bool it_alive(struct it_proc *p)
 	return true;
 }
 
+int it_wait_exit(struct it_proc *p, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int status;
+
+	if (p->pid <= 0)
+		return -1;
+	while (now_ms() < deadline) {
+		pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+		if (r == p->pid) {
+			forget(p->pid);
+			p->pid = 0;
+			return status;
+		}
+		if (r < 0)
+			break;
+		usleep(2000);
+	}
+	it_stop(p, 1000, NULL);
+	return -1;
+}
+
 static bool log_has_sanitizer_report(const char *log)
 {
 	FILE *f = fopen(log, "r");

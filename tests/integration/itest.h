@@ -69,6 +69,12 @@ bool it_alive(struct it_proc *p);
  */
 int it_stop(struct it_proc *p, int timeout_ms, bool *sanitizer);
 
+/*
+ * Waits up to timeout_ms for the process to end by itself and returns its
+ * wait status; when it is still running then, stops it and returns -1.
+ */
+int it_wait_exit(struct it_proc *p, int timeout_ms);
+
 /* Prints the end of a log as TAP comments ("# ..."). */
 void it_print_log(const char *log, int lines);
 

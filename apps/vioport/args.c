@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vioport's options: the command line (groups of devices separated by '+'),
+ * the configuration file (one section per group, the same option names), and
+ * the checks that make one consistent run of them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vioport.h"
+
+/* Where the option being applied came from, for messages: NULL for the command line. */
+static const char *option_origin;
+
+void vp_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: vioport DEVICE [OPTIONS] [+ DEVICE [OPTIONS]]...\n"
+	    "       vioport --config FILE [OPTIONS]\n"
+	    "       vioport --print-capabilities DEVICE | --help | --version\n"
+	    "\n"
+	    "Serves VirtIO devices to vhost-user frontends (QEMU, crosvm, cloud-hypervisor)\n"
+	    "over unix sockets. A device is reset when its frontend goes away and the\n"
+	    "daemon waits for the next connection. SIGINT and SIGTERM stop it cleanly.\n"
+	    "One process serves several devices: groups of DEVICE [OPTIONS] separated by\n"
+	    "'+' on the command line, or the sections of a configuration file.\n"
+	    "\n"
+	    "Devices:\n"
+	    "  blk                     virtio-blk on a file or block device (--image)\n"
+	    "  rng                     virtio-rng on the kernel's entropy (getrandom)\n"
+	    "  gpio                    virtio-gpio on a Linux GPIO chip or a simulated one\n"
+	    "  i2c                     virtio-i2c on Linux i2c-dev adapters or a simulated bus\n"
+	    "\n"
+	    "Common options (per group):\n"
+	    "  -s, --socket-path PATH  listen on PATH (with --socket-count: PATH0, PATH1, ...)\n"
+	    "      --fd N              serve on inherited socket N (listening or connected)\n"
+	    "  -c, --socket-count N    serve N devices on N sockets (default 1)\n"
+	    "\n"
+	    "Options for the whole process:\n"
+	    "      --config FILE       read groups (and these options) from FILE; see vioport(1)\n"
+	    "      --control PATH      a unix socket taking commands to the simulations\n"
+	    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
+	    "      --log-level LEVEL   error, warn (default), info or debug\n"
+	    "  -v, --verbose           same as --log-level info\n"
+	    "  -q, --quiet             same as --log-level error\n"
+	    "  -h, --help              this text\n"
+	    "  -V, --version           the version\n"
+	    "\n"
+	    "blk options:\n"
+	    "  -i, --image FILE        the disk image; give it once per socket\n"
+	    "  -r, --read-only         offer a read-only disk, open the image read-only\n"
+	    "      --num-queues N      request queues, 1 to %u (default 1); one thread each\n"
+	    "      --serial S          GET_ID answer, up to 20 bytes (default: from the image)\n"
+	    "      --direct            O_DIRECT: bypass the host page cache\n"
+	    "      --sync              no io_uring: every request completes in the call\n"
+	    "\n"
+	    "gpio options:\n"
+	    "  -l, --device-list LIST  one chip per socket, separated by ':' or ',': N,\n"
+	    "                          gpiochipN or /dev/gpiochipN is a Linux GPIO chip; sN\n"
+	    "                          is a simulated chip of N lines (1 to %u)\n"
+	    "\n"
+	    "i2c options:\n"
+	    "  -l, --device-list LIST  BUS:ADDR[:ADDR][,BUS:ADDR[:ADDR]]...: the listed\n"
+	    "                          addresses (decimal, or hex with 0x) of /dev/i2c-BUS;\n"
+	    "                          or 'sim': a simulated bus with a 24c02 EEPROM at 0x50\n"
+	    "                          and an LM75 at 0x48\n"
+	    "      --eeprom-file FILE  the simulated EEPROM's 256 bytes: loaded at start,\n"
+	    "                          written back on each change\n"
+	    "\n"
+	    "Control socket commands, one a line: gpio[N] set LINE 0|1, gpio[N] get LINE,\n"
+	    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
+	    "\n"
+	    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n",
+	    MAX_BLK_QUEUES, MAX_SIM_GPIO_LINES);
+}
+
+int vp_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vioport: ", stderr);
+	if (option_origin != NULL)
+		fprintf(stderr, "%s: ", option_origin);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'vioport --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = (unsigned) v;
+	return true;
+}
+
+static enum vp_kind parse_kind(const char *s)
+{
+	if (strcmp(s, "blk") == 0 || strcmp(s, "block") == 0)
+		return KIND_BLK;
+	if (strcmp(s, "rng") == 0)
+		return KIND_RNG;
+	if (strcmp(s, "gpio") == 0)
+		return KIND_GPIO;
+	if (strcmp(s, "i2c") == 0)
+		return KIND_I2C;
+	return KIND_NONE;
+}
+
+const char *vp_kind_name(enum vp_kind k)
+{
+	switch (k) {
+	case KIND_BLK:
+		return "blk";
+	case KIND_GPIO:
+		return "gpio";
+	case KIND_I2C:
+		return "i2c";
+	case KIND_RNG:
+		return "rng";
+	default:
+		return "?";
+	}
+}
+
+static bool parse_level(const char *s, int *level)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*level = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+enum {
+	OPT_FD = 256,
+	OPT_CAPS,
+	OPT_LOG,
+	OPT_NUMQ,
+	OPT_SERIAL,
+	OPT_DIRECT,
+	OPT_SYNC,
+	OPT_EEPROM,
+	OPT_CONTROL,
+	OPT_CONFIG,
+};
+
+static const struct option long_opts[] = {
+    {"socket-path", required_argument, NULL, 's'},
+    {"fd", required_argument, NULL, OPT_FD},
+    {"socket-count", required_argument, NULL, 'c'},
+    {"print-capabilities", no_argument, NULL, OPT_CAPS},
+    {"log-level", required_argument, NULL, OPT_LOG},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"image", required_argument, NULL, 'i'},
+    {"read-only", no_argument, NULL, 'r'},
+    {"num-queues", required_argument, NULL, OPT_NUMQ},
+    {"serial", required_argument, NULL, OPT_SERIAL},
+    {"direct", no_argument, NULL, OPT_DIRECT},
+    {"sync", no_argument, NULL, OPT_SYNC},
+    {"device-list", required_argument, NULL, 'l'},
+    {"eeprom-file", required_argument, NULL, OPT_EEPROM},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {NULL, 0, NULL, 0},
+};
+
+/* Starts group number o->ngroups; returns it, or NULL after reporting too many. */
+static struct vp_group *new_group(struct vp_options *o, const char *where)
+{
+	struct vp_group *g;
+
+	if (o->ngroups == MAX_GROUPS) {
+		vp_usage_error("at most %d groups of devices", MAX_GROUPS);
+		return NULL;
+	}
+	g = &o->groups[o->ngroups++];
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	g->socket_count = 1;
+	g->num_queues = 1;
+	snprintf(g->where, sizeof(g->where), "%s", where);
+	return g;
+}
+
+/*
+ * Applies option c with argument arg (NULL for a flag) to the run or to group
+ * g; in_config says it comes from the configuration file, where --config,
+ * --help and --version have no place. Returns -1 to go on, or an exit status.
+ */
+static int apply_option(struct vp_options *o, struct vp_group *g, int c, const char *arg,
+			bool in_config)
+{
+	unsigned v;
+
+	switch (c) {
+	case 'h':
+	case 'V':
+		if (in_config)
+			return vp_usage_error("'%s' has no place in a configuration file",
+					      c == 'h' ? "help" : "version");
+		if (c == 'h')
+			vp_usage(stdout);
+		else
+			printf("vioport %s\n", VIOPORT_VERSION);
+		return EXIT_SUCCESS;
+	case 'v':
+		o->log_level = VIO_VU_LOG_INFO;
+		return -1;
+	case 'q':
+		o->log_level = VIO_VU_LOG_ERR;
+		return -1;
+	case OPT_LOG:
+		if (!parse_level(arg, &o->log_level))
+			return vp_usage_error("--log-level is error, warn, info or debug, not '%s'",
+					      arg);
+		return -1;
+	case OPT_CAPS:
+		o->print_caps = true;
+		return -1;
+	case OPT_CONTROL:
+		o->control = arg;
+		return -1;
+	case OPT_CONFIG:
+		if (in_config)
+			return vp_usage_error("a configuration file cannot name another");
+		if (o->config != NULL)
+			return vp_usage_error("one --config at a time");
+		o->config = arg;
+		return -1;
+	}
+
+	/* The rest belong to a group of devices. */
+	if (g == NULL)
+		return vp_usage_error("this option belongs to a device: put it in a [DEVICE] "
+				      "section");
+	switch (c) {
+	case 's':
+		g->socket_path = arg;
+		return -1;
+	case OPT_FD:
+		if (!vp_parse_uint(arg, 0, 1u << 20, &v))
+			return vp_usage_error("--fd needs a file descriptor number, not '%s'", arg);
+		g->fd = (int) v;
+		return -1;
+	case 'c':
+		if (!vp_parse_uint(arg, 1, MAX_DEVICES, &v))
+			return vp_usage_error(
+			    "--socket-count needs a number from 1 to %d, not '%s'", MAX_DEVICES,
+			    arg);
+		g->socket_count = v;
+		return -1;
+	case 'i':
+		if (g->nimages == MAX_DEVICES)
+			return vp_usage_error("at most %d images", MAX_DEVICES);
+		g->images[g->nimages++] = arg;
+		return -1;
+	case 'r':
+		g->read_only = true;
+		return -1;
+	case OPT_DIRECT:
+		g->direct = true;
+		return -1;
+	case OPT_SYNC:
+		g->sync = true;
+		return -1;
+	case OPT_NUMQ:
+		if (!vp_parse_uint(arg, 1, MAX_BLK_QUEUES, &v))
+			return vp_usage_error("--num-queues needs a number from 1 to %u, not '%s'",
+					      MAX_BLK_QUEUES, arg);
+		g->num_queues = v;
+		return -1;
+	case OPT_SERIAL:
+		if (strlen(arg) > VIO_BLK_ID_BYTES)
+			return vp_usage_error("--serial is at most %u bytes", VIO_BLK_ID_BYTES);
+		g->serial = arg;
+		return -1;
+	case 'l':
+		g->device_list = arg;
+		return -1;
+	case OPT_EEPROM:
+		g->eeprom_file = arg;
+		return -1;
+	default:
+		return vp_usage_error("unknown option");
+	}
+}
+
+/* Reads a whole file into a NUL-terminated buffer the caller frees; NULL after reporting. */
+static char *read_text(const char *path)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "vioport: cannot read the configuration file '%s': %s\n", path,
+			strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
+		fprintf(stderr,
+			"vioport: the configuration file '%s' must be a regular file of "
+			"at most 1 MiB\n",
+			path);
+		goto out;
+	}
+	buf = malloc((size_t) st.st_size + 1);
+	if (buf == NULL) {
+		fprintf(stderr, "vioport: out of memory\n");
+		goto out;
+	}
+	while (len < (size_t) st.st_size) {
+		got = read(fd, buf + len, (size_t) st.st_size - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t) got;
+	}
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		fprintf(stderr, "vioport: the configuration file '%s' is not text\n", path);
+		free(buf);
+		buf = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+/* Strips blanks at both ends of s in place. */
+static char *trim(char *s)
+{
+	char *e;
+
+	s += strspn(s, " \t\r");
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Reads the configuration file: '#' comments, '[DEVICE]' starting a group,
+ * 'option = value' or a bare 'flag' with the long option names. Options
+ * before the first section apply to the whole process. The option strings
+ * point into o->config_text, kept until exit.
+ */
+static int read_config(struct vp_options *o, const char *path)
+{
+	char where[96];
+	struct vp_group *g = NULL;
+	unsigned lineno = 0;
+	char *p, *next;
+	int rc = -1;
+
+	o->config_text = read_text(path);
+	if (o->config_text == NULL)
+		return EXIT_FAILURE;
+	option_origin = where;
+	for (p = o->config_text; p != NULL && rc < 0; p = next) {
+		char *line, *eq, *key, *val = NULL;
+		const struct option *opt;
+
+		next = strchr(p, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		line = p;
+		if (line[strcspn(line, "#")] == '#')
+			line[strcspn(line, "#")] = '\0';
+		line = trim(line);
+		if (*line == '\0')
+			continue;
+		if (*line == '[') {
+			size_t n = strlen(line);
+			enum vp_kind k;
+
+			if (n < 3 || line[n - 1] != ']') {
+				rc = vp_usage_error("a section is '[DEVICE]', not '%s'", line);
+				break;
+			}
+			line[n - 1] = '\0';
+			k = parse_kind(trim(line + 1));
+			if (k == KIND_NONE) {
+				rc = vp_usage_error("unknown device '%s' (blk, rng, gpio or i2c)",
+						    trim(line + 1));
+				break;
+			}
+			g = new_group(o, where);
+			if (g == NULL) {
+				rc = EXIT_USAGE;
+				break;
+			}
+			g->kind = k;
+			continue;
+		}
+		eq = strchr(line, '=');
+		if (eq != NULL) {
+			*eq = '\0';
+			val = trim(eq + 1);
+		}
+		key = trim(line);
+		for (opt = long_opts; opt->name != NULL; opt++)
+			if (strcmp(opt->name, key) == 0)
+				break;
+		if (opt->name == NULL) {
+			rc = vp_usage_error("unknown option '%s'", key);
+			break;
+		}
+		if (opt->has_arg == required_argument && (val == NULL || *val == '\0')) {
+			rc = vp_usage_error("'%s' needs a value: '%s = VALUE'", key, key);
+			break;
+		}
+		if (opt->has_arg == no_argument && val != NULL) {
+			rc = vp_usage_error("'%s' takes no value", key);
+			break;
+		}
+		rc = apply_option(o, g, opt->val, val, true);
+	}
+	option_origin = NULL;
+	return rc;
+}
+
+int vp_parse_args(struct vp_options *o, int argc, char **argv)
+{
+	struct vp_group *g = NULL;
+	bool group_open = false; /* the current group still lacks its device */
+	bool after_plus = false; /* the last word was '+' */
+	char where[40];
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->log_level = VIO_VU_LOG_WARN;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+s:c:vqhVi:rl:", long_opts, NULL)) != -1 ||
+	       optind < argc) {
+		if (c == -1) {
+			const char *word = argv[optind++];
+			enum vp_kind k;
+
+			/* '+' ends a group; the device name may come anywhere in its group. */
+			if (strcmp(word, "+") == 0) {
+				if (g == NULL || g->kind == KIND_NONE)
+					return vp_usage_error(
+					    "'+' separates groups, each with a device");
+				g = NULL;
+				after_plus = true;
+				continue;
+			}
+			after_plus = false;
+			k = parse_kind(word);
+			if (k == KIND_NONE)
+				return vp_usage_error("unknown device '%s' (blk, rng, gpio or i2c)",
+						      word);
+			if (g != NULL && g->kind != KIND_NONE)
+				return vp_usage_error(
+				    "one device per group, '%s' is extra (separate "
+				    "groups with '+')",
+				    word);
+			if (g == NULL) {
+				snprintf(where, sizeof(where), "group %u of the command line",
+					 o->ngroups + 1);
+				g = new_group(o, where);
+				if (g == NULL)
+					return EXIT_USAGE;
+			}
+			g->kind = k;
+			group_open = false;
+			continue;
+		}
+		switch (c) {
+		case '?':
+			if (optopt != 0)
+				return vp_usage_error("option -%c needs an argument or is unknown",
+						      optopt);
+			return vp_usage_error("unknown option '%s'", argv[optind - 1]);
+		case ':':
+			return vp_usage_error("option '%s' needs an argument", argv[optind - 1]);
+		case 's':
+		case OPT_FD:
+		case 'c':
+		case 'i':
+		case 'r':
+		case OPT_DIRECT:
+		case OPT_SYNC:
+		case OPT_NUMQ:
+		case OPT_SERIAL:
+		case 'l':
+		case OPT_EEPROM:
+			/* A group's option before its device name opens the group. */
+			if (g == NULL) {
+				snprintf(where, sizeof(where), "group %u of the command line",
+					 o->ngroups + 1);
+				g = new_group(o, where);
+				if (g == NULL)
+					return EXIT_USAGE;
+				group_open = true;
+			}
+			after_plus = false;
+			break;
+		default:
+			break;
+		}
+		rc = apply_option(o, g, c, optarg, false);
+		if (rc >= 0)
+			return rc;
+	}
+	if (after_plus)
+		return vp_usage_error("'+' must be followed by another device");
+	if (group_open || (g != NULL && g->kind == KIND_NONE))
+		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+	if (o->config != NULL) {
+		/* The file's groups come first; the command line's follow them. */
+		struct vp_group cli[MAX_GROUPS];
+		unsigned ncli = o->ngroups;
+
+		memcpy(cli, o->groups, sizeof(cli[0]) * ncli);
+		o->ngroups = 0;
+		rc = read_config(o, o->config);
+		if (rc >= 0)
+			return rc;
+		if (o->ngroups + ncli > MAX_GROUPS)
+			return vp_usage_error("at most %d groups of devices", MAX_GROUPS);
+		memcpy(&o->groups[o->ngroups], cli, sizeof(cli[0]) * ncli);
+		o->ngroups += ncli;
+	}
+	return -1;
+}
+
+/* Whether a gpio list entry names a host chip (/dev/gpiochipN or another path, gpiochipN, N). */
+static bool gpio_host_chip(const char *e, size_t n)
+{
+	return (n > 0 && e[0] >= '0' && e[0] <= '9') || (n > 1 && e[0] == '/') ||
+	       (n >= 8 && strncmp(e, "gpiochip", 8) == 0);
+}
+
+/* Checks a gpio group's device list: one chip per socket, simulated (sN) or on the host. */
+static int check_gpio_list(struct vp_group *g)
+{
+	const char *p = g->device_list;
+	unsigned n = 0;
+
+	for (;;) {
+		size_t len = strcspn(p, ",:");
+		char num[8];
+		unsigned v;
+
+		if (n == MAX_DEVICES)
+			return vp_usage_error("--device-list has more than %d chips", MAX_DEVICES);
+		if (len > 1 && len < sizeof(num) + 1 && p[0] == 's') {
+			memcpy(num, p + 1, len - 1);
+			num[len - 1] = '\0';
+			if (!vp_parse_uint(num, 1, MAX_SIM_GPIO_LINES, &v))
+				return vp_usage_error(
+				    "a simulated chip has 1 to %u lines, not '%.*s'",
+				    MAX_SIM_GPIO_LINES, (int) len, p);
+			g->gpio_lines[n] = (uint16_t) v;
+		} else if (gpio_host_chip(p, len) && len < GPIO_CHIP_NAME) {
+			memcpy(g->gpio_chip[n], p, len);
+			g->gpio_chip[n][len] = '\0';
+		} else {
+			return vp_usage_error(
+			    "--device-list for gpio takes, per socket, a host chip "
+			    "(N, gpiochipN or /dev/gpiochipN) or sN (a simulated "
+			    "chip of N lines), not '%.*s'",
+			    (int) len, p);
+		}
+		n++;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	if (n != g->socket_count)
+		return vp_usage_error("--device-list names %u chip%s for %u socket%s", n,
+				      n == 1 ? "" : "s", g->socket_count,
+				      g->socket_count == 1 ? "" : "s");
+	return -1;
+}
+
+/* Checks an i2c group's device list: 'sim', or host adapters (parsed for real at start). */
+static int check_i2c_list(struct vp_group *g)
+{
+	struct vio_host_i2c probe;
+	char err[160];
+
+	if (strcmp(g->device_list, "sim") == 0) {
+		g->i2c_sim = true;
+		if (g->socket_count != 1)
+			return vp_usage_error("the simulated i2c bus is served on one socket");
+		return -1;
+	}
+	if (g->eeprom_file != NULL)
+		return vp_usage_error("--eeprom-file is for the simulated bus (--device-list sim)");
+	if (vio_host_i2c_parse(&probe, g->device_list, err, sizeof(err)) < 0)
+		return vp_usage_error("--device-list for i2c is 'sim' or "
+				      "'BUS:ADDR[:ADDR],...': %s",
+				      err);
+	return -1;
+}
+
+/* Checks one group; -1 to go on, else an exit status. */
+static int check_group(struct vp_group *g, bool print_caps)
+{
+	if (g->kind == KIND_NONE)
+		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+	if (print_caps)
+		return -1;
+	if ((g->socket_path == NULL) == (g->fd < 0))
+		return vp_usage_error("give exactly one of --socket-path and --fd");
+	if (g->fd >= 0 && g->socket_count != 1)
+		return vp_usage_error("--fd serves one device; --socket-count needs --socket-path");
+	if (g->kind == KIND_BLK && g->nimages != g->socket_count)
+		return vp_usage_error("blk needs one --image per socket (%u socket%s, %u image%s)",
+				      g->socket_count, g->socket_count == 1 ? "" : "s", g->nimages,
+				      g->nimages == 1 ? "" : "s");
+	if (g->kind != KIND_BLK &&
+	    (g->nimages || g->read_only || g->direct || g->sync || g->serial || g->num_queues != 1))
+		return vp_usage_error("--image, --read-only, --num-queues, --serial, --direct and "
+				      "--sync are blk options");
+	if (g->socket_path != NULL &&
+	    strlen(g->socket_path) + 3 > sizeof(((struct instance *) 0)->path))
+		return vp_usage_error("socket path too long: '%s'", g->socket_path);
+	if (g->kind != KIND_GPIO && g->kind != KIND_I2C && g->device_list)
+		return vp_usage_error("--device-list is a gpio and i2c option");
+	if (g->kind != KIND_I2C && g->eeprom_file)
+		return vp_usage_error("--eeprom-file is an i2c option");
+	if ((g->kind == KIND_GPIO || g->kind == KIND_I2C) && g->device_list == NULL)
+		return vp_usage_error("%s needs --device-list", vp_kind_name(g->kind));
+	if (g->kind == KIND_GPIO)
+		return check_gpio_list(g);
+	if (g->kind == KIND_I2C)
+		return check_i2c_list(g);
+	return -1;
+}
+
+int vp_check_args(struct vp_options *o)
+{
+	unsigned total = 0;
+	int rc;
+
+	if (o->ngroups == 0)
+		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+	if (o->print_caps && o->ngroups != 1)
+		return vp_usage_error("--print-capabilities takes one device");
+	if (o->control != NULL && strlen(o->control) >= sizeof(((struct control *) 0)->path))
+		return vp_usage_error("control socket path too long: '%s'", o->control);
+	for (unsigned i = 0; i < o->ngroups; i++) {
+		struct vp_group *g = &o->groups[i];
+
+		option_origin = o->ngroups > 1 || o->config != NULL ? g->where : NULL;
+		rc = check_group(g, o->print_caps);
+		if (rc < 0 && !o->print_caps) {
+			total += g->socket_count;
+			if (total > MAX_DEVICES)
+				rc = vp_usage_error("at most %d devices in one process",
+						    MAX_DEVICES);
+		}
+		for (unsigned j = 0; rc < 0 && j < i; j++) {
+			const struct vp_group *h = &o->groups[j];
+
+			if (g->socket_path != NULL && h->socket_path != NULL &&
+			    strcmp(g->socket_path, h->socket_path) == 0)
+				rc = vp_usage_error("socket path '%s' is used by %s already",
+						    g->socket_path, h->where);
+			else if (g->fd >= 0 && g->fd == h->fd)
+				rc = vp_usage_error("fd %d is used by %s already", g->fd, h->where);
+		}
+		option_origin = NULL;
+		if (rc >= 0)
+			return rc;
+	}
+	return -1;
+}

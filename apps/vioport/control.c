@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vioport's control socket: commands to the simulations (drive a simulated
+ * GPIO line, read what the driver set, set the LM75's temperature, dump the
+ * EEPROM), one a line, served on the event loop with the device locked.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vioport.h"
+
+/* control: forgets a client. */
+static void ctl_close(struct ctl_client *c)
+{
+	vio_loop_remove(&c->w);
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* control: sends one reply line; a client that cannot take it at once is dropped. */
+static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
+{
+	char line[2 * VIO_SIM_24C02_SIZE + 64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t) n > sizeof(line) - 2)
+		n = (int) sizeof(line) - 2;
+	line[n++] = '\n';
+	if (send(c->fd, line, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
+		ctl_close(c);
+}
+
+/* control: the next blank-separated word of *p, NUL-terminated in place, or NULL. */
+static char *ctl_word(char **p)
+{
+	char *w = *p + strspn(*p, " \t\r");
+
+	if (*w == '\0')
+		return NULL;
+	*p = w + strcspn(w, " \t\r");
+	if (**p != '\0')
+		*(*p)++ = '\0';
+	return w;
+}
+
+/* control: a whole signed decimal number. */
+static bool ctl_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL)
+		return false;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const char *const dir_names[] = {"none", "out", "in"};
+
+/* control: gpio list; the whole chip on one line, so it stays one reply. */
+static void ctl_gpio_list(struct ctl_client *c, struct instance *in)
+{
+	size_t cap = 16 + (size_t) in->chip.nlines * 40, len;
+	char *out = malloc(cap);
+
+	if (out == NULL) {
+		ctl_reply(c, "error out of memory");
+		return;
+	}
+	len = (size_t) snprintf(out, cap, "ok %u", in->chip.nlines);
+	for (uint16_t i = 0; i < in->chip.nlines; i++) {
+		const struct vio_sim_gpio_line *l = &in->chip.lines[i];
+		uint8_t level = l->dir == VIO_GPIO_DIRECTION_OUT ? l->output : l->input;
+
+		len += (size_t) snprintf(out + len, cap - len, " sim-gpio-%u=%s:%u", i,
+					 dir_names[l->dir <= 2 ? l->dir : 0], level);
+	}
+	out[len++] = '\n';
+	if (send(c->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) len)
+		ctl_close(c);
+	free(out);
+}
+
+/*
+ * control: the instance of kind k numbered by the command's suffix (gpio2: the
+ * third gpio device; none: the first), or NULL after answering why not.
+ */
+static struct instance *ctl_find(struct control *ctl, struct ctl_client *c, enum vp_kind k,
+				 const char *num)
+{
+	unsigned n = 0, count = 0;
+	struct instance *found = NULL;
+
+	if (num[0] != '\0' && !vp_parse_uint(num, 0, MAX_DEVICES, &n)) {
+		ctl_reply(c, "error no %s%s here", vp_kind_name(k), num);
+		return NULL;
+	}
+	for (unsigned i = 0; i < ctl->ninst; i++) {
+		if (ctl->inst[i].opt->kind != k)
+			continue;
+		if (count++ == n)
+			found = &ctl->inst[i];
+	}
+	if (found == NULL) {
+		if (count == 0)
+			ctl_reply(c, "error no %s device here", vp_kind_name(k));
+		else
+			ctl_reply(c, "error no %s%u (0 to %u)", vp_kind_name(k), n, count - 1);
+	}
+	return found;
+}
+
+/* control: gpio[N] set|get|list on simulated chip N (0 when not given). */
+static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip, char *args)
+{
+	const char *verb = ctl_word(&args), *a1 = ctl_word(&args), *a2 = ctl_word(&args);
+	struct instance *in = ctl_find(ctl, c, KIND_GPIO, chip);
+	long line, v;
+
+	if (in == NULL)
+		return;
+	if (in->hchip_open) {
+		ctl_reply(c, "error %s is the host chip %s, not a simulation", in->name,
+			  in->hchip.path);
+		return;
+	}
+	if (verb != NULL && strcmp(verb, "list") == 0 && a1 == NULL) {
+		vio_vu_server_lock(&in->server);
+		ctl_gpio_list(c, in);
+		vio_vu_server_unlock(&in->server);
+		return;
+	}
+	if (verb == NULL || (strcmp(verb, "set") != 0 && strcmp(verb, "get") != 0)) {
+		ctl_reply(c, "error gpio takes set LINE 0|1, get LINE or list");
+		return;
+	}
+	if (!ctl_int(a1, 0, in->chip.nlines - 1, &line)) {
+		ctl_reply(c, "error no line '%s' (0 to %u)", a1 ? a1 : "", in->chip.nlines - 1u);
+		return;
+	}
+	if (verb[0] == 's') {
+		if (!ctl_int(a2, 0, 1, &v) || ctl_word(&args) != NULL) {
+			ctl_reply(c, "error gpio set LINE 0|1");
+			return;
+		}
+		vio_vu_server_lock(&in->server);
+		vio_sim_gpio_set_input(&in->chip, (uint16_t) line, (uint8_t) v);
+		vio_vu_server_unlock(&in->server);
+		ctl_reply(c, "ok");
+		return;
+	}
+	if (a2 != NULL) {
+		ctl_reply(c, "error gpio get LINE");
+		return;
+	}
+	vio_vu_server_lock(&in->server);
+	{
+		const struct vio_sim_gpio_line *l = &in->chip.lines[line];
+		uint8_t level = l->dir == VIO_GPIO_DIRECTION_OUT ? l->output : l->input;
+
+		ctl_reply(c, "ok %u dir=%s output=%u input=%u", level,
+			  dir_names[l->dir <= 2 ? l->dir : 0], l->output, l->input);
+	}
+	vio_vu_server_unlock(&in->server);
+}
+
+/* control: i2c[N] temp|eeprom-dump on simulated bus N (0 when not given). */
+static void ctl_i2c(struct control *ctl, struct ctl_client *c, const char *num, char *args)
+{
+	const char *verb = ctl_word(&args), *a1 = ctl_word(&args);
+	struct instance *in = ctl_find(ctl, c, KIND_I2C, num);
+	char hex[2 * VIO_SIM_24C02_SIZE + 1];
+	long mc;
+
+	if (in == NULL)
+		return;
+	if (!in->opt->i2c_sim) {
+		ctl_reply(c, "error %s serves host adapters, not the simulated bus", in->name);
+		return;
+	}
+	if (verb != NULL && strcmp(verb, "temp") == 0) {
+		if (!ctl_int(a1, -1000000, 1000000, &mc) || ctl_word(&args) != NULL) {
+			ctl_reply(c, "error i2c temp MILLICELSIUS");
+			return;
+		}
+		vio_vu_server_lock(&in->server);
+		vio_sim_lm75_set_temp_mc(&in->lm75, (int32_t) mc);
+		vio_vu_server_unlock(&in->server);
+		ctl_reply(c, "ok");
+		return;
+	}
+	if (verb != NULL && strcmp(verb, "eeprom-dump") == 0 && a1 == NULL) {
+		vio_vu_server_lock(&in->server);
+		for (unsigned i = 0; i < VIO_SIM_24C02_SIZE; i++)
+			snprintf(hex + 2 * i, 3, "%02x", in->eeprom.mem[i]);
+		vio_vu_server_unlock(&in->server);
+		ctl_reply(c, "ok %s", hex);
+		return;
+	}
+	ctl_reply(c, "error i2c takes temp MILLICELSIUS or eeprom-dump");
+}
+
+/* control: one command line. */
+static void ctl_command(struct control *ctl, struct ctl_client *c, char *line)
+{
+	char *dev = ctl_word(&line);
+
+	if (dev == NULL) {
+		ctl_reply(c, "error empty command");
+		return;
+	}
+	if (strncmp(dev, "gpio", 4) == 0)
+		ctl_gpio(ctl, c, dev + 4, line);
+	else if (strncmp(dev, "i2c", 3) == 0)
+		ctl_i2c(ctl, c, dev + 3, line);
+	else
+		ctl_reply(c, "error unknown command '%s' (gpio or i2c)", dev);
+}
+
+/* control: reads what a client sent and answers each complete line. */
+static void ctl_client_event(struct vio_loop_watch *w, uint32_t revents)
+{
+	struct ctl_client *c = w->ctx;
+	ssize_t got;
+
+	(void) revents;
+	got = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+	if (got <= 0) {
+		if (got == 0 || (errno != EAGAIN && errno != EINTR))
+			ctl_close(c);
+		return;
+	}
+	c->len += (size_t) got;
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		size_t used;
+
+		if (nl == NULL) {
+			/* No room left for the newline: drop the line and answer it when it ends.
+			 */
+			if (c->len == sizeof(c->buf)) {
+				c->overlong = true;
+				c->len = 0;
+			}
+			return;
+		}
+		*nl = '\0';
+		used = (size_t) (nl - c->buf) + 1;
+		if (c->overlong) {
+			c->overlong = false;
+			ctl_reply(c, "error line too long");
+		} else {
+			ctl_command(c->ctl, c, c->buf);
+		}
+		if (c->fd < 0)
+			return;
+		memmove(c->buf, c->buf + used, c->len - used);
+		c->len -= used;
+	}
+}
+
+/* control: takes a new client, or turns it away when every slot is busy. */
+static void ctl_accept(struct vio_loop_watch *w, uint32_t revents)
+{
+	struct control *ctl = w->ctx;
+	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	(void) revents;
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CTL_CLIENTS; i++) {
+		struct ctl_client *c = &ctl->clients[i];
+
+		if (c->fd >= 0)
+			continue;
+		memset(c, 0, sizeof(*c));
+		c->ctl = ctl;
+		c->fd = fd;
+		if (vio_loop_add(ctl->loop, &c->w, fd, VIO_LOOP_IN, ctl_client_event, c) < 0) {
+			close(fd);
+			c->fd = -1;
+		}
+		return;
+	}
+	(void) send(fd, "error too many control connections\n", 35, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+/* control: listens at path; a stale socket file there is replaced, anything else is kept. */
+int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
+		 struct instance *inst, unsigned ninst)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	int rc;
+
+	ctl->fd = -1;
+	ctl->loop = loop;
+	ctl->inst = inst;
+	ctl->ninst = ninst;
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		ctl->clients[i].fd = -1;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			vp_say(VIO_VU_LOG_ERR, "", "control path '%s' exists and is not a socket",
+			       path);
+			return -EEXIST;
+		}
+		/* Another daemon's live socket stays; only a leftover one is replaced. */
+		ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (ctl->fd >= 0 && connect(ctl->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
+			vp_say(VIO_VU_LOG_ERR, "", "control socket '%s' is in use", path);
+			close(ctl->fd);
+			ctl->fd = -1;
+			return -EADDRINUSE;
+		}
+		if (ctl->fd >= 0)
+			close(ctl->fd);
+		unlink(path);
+	}
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (ctl->fd < 0 || bind(ctl->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
+	    listen(ctl->fd, CTL_CLIENTS) < 0) {
+		rc = -errno;
+		vp_say(VIO_VU_LOG_ERR, "", "cannot listen on control socket '%s': %s", path,
+		       strerror(errno));
+		/* Not ours to remove at exit: the path may be someone else's by now. */
+		if (ctl->fd >= 0)
+			close(ctl->fd);
+		ctl->fd = -1;
+		return rc;
+	}
+	rc = vio_loop_add(loop, &ctl->w, ctl->fd, VIO_LOOP_IN, ctl_accept, ctl);
+	if (rc < 0)
+		vp_say(VIO_VU_LOG_ERR, "", "cannot watch the control socket: %s", strerror(-rc));
+	return rc;
+}
+
+/* control: closes every client and the listener, and removes the socket file. */
+void vp_ctl_stop(struct control *ctl)
+{
+	if (ctl->loop == NULL)
+		return; /* never started: the client slots are not set up */
+	for (int i = 0; i < CTL_CLIENTS; i++)
+		if (ctl->clients[i].fd >= 0)
+			ctl_close(&ctl->clients[i]);
+	if (ctl->w.loop != NULL)
+		vio_loop_remove(&ctl->w);
+	if (ctl->fd >= 0) {
+		close(ctl->fd);
+		unlink(ctl->path);
+		ctl->fd = -1;
+	}
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vioport: VirtIO device backends as vhost-user daemons. The program's start:
+ * options, the instances of every group, the control socket, the event loop.
+ * See vioport.h and docs/vioport.1.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vioport.h"
+
+static struct vio_loop *signal_loop; /* what SIGINT/SIGTERM stop */
+static int log_level = VIO_VU_LOG_WARN;
+
+void vp_say(int level, const char *who, const char *fmt, ...)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	fprintf(stderr, "vioport%s%s: %s: ", who[0] ? " " : "", who, names[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+	(void) sig;
+	if (signal_loop != NULL)
+		vio_loop_stop(signal_loop);
+}
+
+static int install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -errno;
+	/* A frontend that vanishes mid-reply must not kill the daemon. */
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Lays out the instances of every group: names, socket paths, groups; returns how many. */
+static unsigned plan_instances(struct instance *inst, const struct vp_options *o)
+{
+	unsigned n = 0, per_kind[KIND_I2C + 1] = {0};
+
+	for (unsigned gi = 0; gi < o->ngroups; gi++) {
+		const struct vp_group *g = &o->groups[gi];
+
+		for (unsigned i = 0; i < g->socket_count; i++, n++) {
+			struct instance *in = &inst[n];
+
+			in->opt = g;
+			in->eeprom_fd = -1;
+			in->index = per_kind[g->kind]++;
+			in->slot = i;
+			snprintf(in->name, sizeof(in->name), "%s%u", vp_kind_name(g->kind),
+				 in->index);
+			if (g->socket_path == NULL)
+				continue;
+			if (g->socket_count == 1)
+				snprintf(in->path, sizeof(in->path), "%s", g->socket_path);
+			else
+				snprintf(in->path, sizeof(in->path), "%s%u", g->socket_path, i);
+		}
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct vp_options *o;
+	struct vio_loop loop;
+	struct instance *inst;
+	struct control ctl = {.fd = -1};
+	unsigned n = 0;
+	int rc, status = EXIT_SUCCESS;
+
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		fprintf(stderr, "vioport: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	rc = vp_parse_args(o, argc, argv);
+	if (rc < 0)
+		rc = vp_check_args(o);
+	if (rc < 0 && o->print_caps) {
+		vp_print_capabilities(o->groups[0].kind);
+		rc = EXIT_SUCCESS;
+	}
+	if (rc >= 0) {
+		free(o->config_text);
+		free(o);
+		return rc;
+	}
+	log_level = o->log_level;
+	for (unsigned gi = 0; gi < o->ngroups; gi++)
+		n += o->groups[gi].socket_count;
+	inst = calloc(n, sizeof(*inst));
+	if (inst == NULL) {
+		vp_say(VIO_VU_LOG_ERR, "", "out of memory");
+		free(o->config_text);
+		free(o);
+		return EXIT_FAILURE;
+	}
+	n = plan_instances(inst, o);
+	rc = vio_loop_init(&loop);
+	if (rc < 0) {
+		vp_say(VIO_VU_LOG_ERR, "", "cannot create the event loop: %s", strerror(-rc));
+		status = EXIT_FAILURE;
+		n = 0;
+		goto out;
+	}
+	signal_loop = &loop;
+	rc = install_signals();
+	/* The control socket exists before the device sockets, so a client that waited for
+	 * those finds it; commands are served once the loop runs, with every device set up. */
+	if (rc == 0 && o->control != NULL)
+		rc = vp_ctl_start(&ctl, o->control, &loop, inst, n);
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = vp_start_instance(&inst[i], &loop);
+	if (rc == 0) {
+		rc = vio_loop_run(&loop);
+		if (rc < 0)
+			vp_say(VIO_VU_LOG_ERR, "", "event loop failed: %s", strerror(-rc));
+		else
+			vp_say(VIO_VU_LOG_INFO, "", "stopping");
+	}
+	if (rc < 0)
+		status = EXIT_FAILURE;
+	vp_ctl_stop(&ctl);
+	for (unsigned i = 0; i < n; i++)
+		vp_stop_instance(&inst[i]);
+	signal_loop = NULL;
+	vio_loop_fini(&loop);
+out:
+	free(inst);
+	free(o->config_text);
+	free(o);
+	return status;
+}

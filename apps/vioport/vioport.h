@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vioport: VirtIO device backends as vhost-user daemons.
+ *
+ *   vioport blk --socket-path PATH --image FILE [--read-only] [--num-queues N]
+ *               [--serial S] [--direct] [--sync]
+ *   vioport rng --socket-path PATH
+ *   vioport gpio --socket-path PATH --device-list LIST [--control PATH]
+ *   vioport i2c --socket-path PATH --device-list LIST [--eeprom-file FILE] [--control PATH]
+ *   vioport DEVICE [OPTIONS] + DEVICE [OPTIONS] ...
+ *   vioport --config FILE
+ *
+ * One process serves one device per socket (--socket-count N gives N sockets
+ * PATH0 .. PATHN-1, as rust-vmm's vhost-device programs do), and several
+ * groups of devices of any kind, given on the command line separated by '+'
+ * or as sections of a configuration file, all on one event loop; with
+ * --num-queues > 1 each blk queue's kicks run on a thread of their own. See
+ * docs/vioport.1.
+ *
+ * This header is private to the program: the option model, the served
+ * instances, and the control socket, shared by its files.
+ */
+#ifndef VIOPORT_APP_H
+#define VIOPORT_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vioport/blk.h"
+#include "vioport/gpio.h"
+#include "vioport/host_blk.h"
+#include "vioport/host_gpio.h"
+#include "vioport/host_i2c.h"
+#include "vioport/host_rng.h"
+#include "vioport/i2c.h"
+#include "vioport/loop.h"
+#include "vioport/rng.h"
+#include "vioport/sim_gpio.h"
+#include "vioport/sim_i2c.h"
+#include "vioport/vhost_user.h"
+
+#define VIOPORT_VERSION "0.2.0"
+
+#define EXIT_USAGE	    2
+#define MAX_DEVICES	    64 /* devices in one process, all groups together */
+#define MAX_GROUPS	    16
+#define QUEUE_SIZE	    256u
+#define MAX_BLK_QUEUES	    16u
+#define BLK_SLOTS_PER_QUEUE 128u
+#define MAX_SIM_GPIO_LINES  256u
+#define GPIO_CHIP_NAME	    64
+#define I2C_BOUNCE	    4096u
+#define CTL_CLIENTS	    8
+#define CTL_LINE	    256
+
+enum vp_kind { KIND_NONE, KIND_BLK, KIND_RNG, KIND_GPIO, KIND_I2C };
+
+/* One group: devices of one kind with their options (a command-line group or a config section). */
+struct vp_group {
+	enum vp_kind kind;
+	char where[96]; /* "the command line" or "FILE:LINE", for messages */
+	const char *socket_path;
+	int fd;
+	unsigned socket_count;
+	const char *images[MAX_DEVICES];
+	unsigned nimages;
+	bool read_only;
+	bool direct;
+	bool sync;
+	unsigned num_queues;
+	const char *serial;
+	const char *device_list;
+	const char *eeprom_file;
+	/* gpio, per socket: lines of a simulated chip, or 0 and the host chip's name */
+	uint16_t gpio_lines[MAX_DEVICES];
+	char gpio_chip[MAX_DEVICES][GPIO_CHIP_NAME];
+	bool i2c_sim; /* i2c: the simulated bus, else host adapters from device_list */
+};
+
+/* The whole run: options that apply to every group, and the groups. */
+struct vp_options {
+	int log_level;
+	bool print_caps;
+	const char *control;
+	const char *config;
+	struct vp_group groups[MAX_GROUPS];
+	unsigned ngroups;
+	char *config_text; /* the configuration file's contents, which option strings point into */
+};
+
+/* One served device: the device model, its provider and its vhost-user server. */
+struct instance {
+	const struct vp_group *opt;
+	unsigned index; /* among the devices of its kind: blk0, blk1, gpio0, ... */
+	unsigned slot;	/* among the sockets of its group: which image or chip it serves */
+	char name[16];
+	char path[108];
+	struct vio_vu_server server;
+	bool server_ready;
+	struct vio_device *dev;
+	/* blk */
+	struct vio_blk blk;
+	struct vio_queue queues[MAX_BLK_QUEUES];
+	struct vio_blk_req slots[MAX_BLK_QUEUES * BLK_SLOTS_PER_QUEUE];
+	struct vio_host_blk disk;
+	bool disk_open;
+	struct vio_device_ops ops; /* the blk ops, with a queue_notify that submits */
+	const struct vio_device_ops *blk_ops;
+	struct vio_loop_watch disk_w;
+	/* rng */
+	struct vio_rng rng;
+	struct vio_queue rng_queue;
+	struct vio_host_rng entropy;
+	/* gpio: a simulated chip or a host chip */
+	struct vio_gpio gpio;
+	struct vio_queue gpio_queues[2];
+	struct vio_gpio_line *gpio_lines; /* one per line of the chip */
+	struct vio_sim_gpio chip;
+	struct vio_sim_gpio_line chip_lines[MAX_SIM_GPIO_LINES];
+	struct vio_host_gpio hchip;
+	bool hchip_open;
+	struct vio_loop_watch hchip_w;
+	/* i2c: the simulated bus or host adapters */
+	struct vio_i2c i2c;
+	struct vio_queue i2c_queue;
+	uint8_t i2c_bounce[I2C_BOUNCE];
+	struct vio_sim_i2c_bus bus;
+	struct vio_sim_24c02 eeprom;
+	struct vio_sim_lm75 lm75;
+	uint8_t eeprom_mem[VIO_SIM_24C02_SIZE];
+	uint8_t eeprom_saved[VIO_SIM_24C02_SIZE]; /* what the backing file holds */
+	int eeprom_fd;
+	struct vio_host_i2c hi2c;
+	bool hi2c_open;
+};
+
+/* A connection to the control socket: one command per line, one reply line each. */
+struct ctl_client {
+	struct control *ctl;
+	int fd;
+	struct vio_loop_watch w;
+	char buf[CTL_LINE];
+	size_t len;
+	bool overlong; /* the line being read went past CTL_LINE: answer it with an error */
+};
+
+/* The control socket of the simulations, served on the main loop. */
+struct control {
+	int fd;
+	char path[108];
+	struct vio_loop_watch w;
+	struct vio_loop *loop;
+	struct instance *inst;
+	unsigned ninst;
+	struct ctl_client clients[CTL_CLIENTS];
+};
+
+/* main.c: one log line at level for who, when the run's log level lets it through. */
+void vp_say(int level, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* args.c: a usage error (the message, then a hint); returns EXIT_USAGE. */
+int vp_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* args.c: the help text. */
+void vp_usage(FILE *f);
+/* args.c: parses a whole decimal number in [lo, hi]. */
+bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* args.c: fills o from argv (and the configuration file it names); -1 to go on, else an exit
+ * status. */
+int vp_parse_args(struct vp_options *o, int argc, char **argv);
+/* args.c: checks every group and the run as a whole; -1 to go on, else an exit status. */
+int vp_check_args(struct vp_options *o);
+/* args.c: the short name of a device kind. */
+const char *vp_kind_name(enum vp_kind k);
+
+/* devices.c: the JSON of QEMU's backend conventions for kind k. */
+void vp_print_capabilities(enum vp_kind k);
+/* devices.c: sets up instance in (its group and names set) and starts serving it; 0 or -errno. */
+int vp_start_instance(struct instance *in, struct vio_loop *loop);
+/* devices.c: stops serving in and releases what it holds; safe on a partly started one. */
+void vp_stop_instance(struct instance *in);
+
+/* control.c: listens at path for commands on the simulations of inst; 0 or -errno. */
+int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
+		 struct instance *inst, unsigned ninst);
+/* control.c: closes every client and the listener, and removes the socket file. */
+void vp_ctl_stop(struct control *ctl);
+
+#endif
