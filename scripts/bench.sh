@@ -17,3 +17,7 @@ scripts/bench-virtq.sh "$@"
 echo
 echo "=== vhost-user-blk daemons, vioport and qemu-storage-daemon (scripts/bench-blk.sh)"
 scripts/bench-blk.sh "$@"
+
+echo
+echo "=== virtio-msg round trip over a shared-memory window (scripts/bench-vmsg.sh)"
+scripts/bench-vmsg.sh
