@@ -111,6 +111,30 @@ bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	return true;
 }
 
+/* Parses a window size: bytes, or a number with K or M, from 64 KiB to 1 GiB. */
+static bool parse_size(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return false;
+	if ((*end == 'K' || *end == 'k') && end[1] == '\0')
+		v <<= 10;
+	else if ((*end == 'M' || *end == 'm') && end[1] == '\0')
+		v <<= 20;
+	else if (*end != '\0')
+		return false;
+	if (v < (64u << 10) || v > (1u << 30))
+		return false;
+	*out = (uint32_t) v;
+	return true;
+}
+
 static enum vp_kind parse_kind(const char *s)
 {
 	if (strcmp(s, "blk") == 0 || strcmp(s, "block") == 0)
@@ -164,6 +188,10 @@ enum {
 	OPT_EEPROM,
 	OPT_CONTROL,
 	OPT_CONFIG,
+	OPT_TRANSPORT,
+	OPT_SHM,
+	OPT_SHM_SIZE,
+	OPT_DOORBELL,
 };
 
 static const struct option long_opts[] = {
@@ -186,6 +214,10 @@ static const struct option long_opts[] = {
     {"eeprom-file", required_argument, NULL, OPT_EEPROM},
     {"control", required_argument, NULL, OPT_CONTROL},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"transport", required_argument, NULL, OPT_TRANSPORT},
+    {"shm", required_argument, NULL, OPT_SHM},
+    {"shm-size", required_argument, NULL, OPT_SHM_SIZE},
+    {"doorbell", required_argument, NULL, OPT_DOORBELL},
     {NULL, 0, NULL, 0},
 };
 
@@ -304,6 +336,35 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_EEPROM:
 		g->eeprom_file = arg;
+		return -1;
+	case OPT_TRANSPORT:
+		if (strcmp(arg, "vhost-user") == 0)
+			g->transport = TRANSPORT_VHOST_USER;
+		else if (strcmp(arg, "vmsg") == 0 || strcmp(arg, "virtio-msg") == 0)
+			g->transport = TRANSPORT_VMSG;
+		else
+			return vp_usage_error("--transport is vhost-user or vmsg, not '%s'", arg);
+		return -1;
+	case OPT_SHM:
+		g->shm = arg;
+		return -1;
+	case OPT_SHM_SIZE:
+		if (!parse_size(arg, &g->shm_size))
+			return vp_usage_error(
+			    "--shm-size is a size from 64K to 1G (bytes, or with K "
+			    "or M), not '%s'",
+			    arg);
+		return -1;
+	case OPT_DOORBELL:
+		if (strcmp(arg, "poll") != 0 && strncmp(arg, "eventfd:", 8) != 0)
+			return vp_usage_error("--doorbell is poll or eventfd:SOCKET, not '%s'",
+					      arg);
+		if (strncmp(arg, "eventfd:", 8) == 0 &&
+		    (arg[8] == '\0' || strlen(arg + 8) >= VIO_VMSG_PATH_MAX))
+			return vp_usage_error("--doorbell eventfd:SOCKET needs a socket path of at "
+					      "most %d bytes",
+					      VIO_VMSG_PATH_MAX - 1);
+		g->doorbell = arg;
 		return -1;
 	default:
 		return vp_usage_error("unknown option");
@@ -517,6 +578,10 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 		case OPT_SERIAL:
 		case 'l':
 		case OPT_EEPROM:
+		case OPT_TRANSPORT:
+		case OPT_SHM:
+		case OPT_SHM_SIZE:
+		case OPT_DOORBELL:
 			/* A group's option before its device name opens the group. */
 			if (g == NULL) {
 				snprintf(where, sizeof(where), "group %u of the command line",
@@ -628,6 +693,43 @@ static int check_i2c_list(struct vp_group *g)
 	return -1;
 }
 
+static int check_group(struct vp_group *g, bool print_caps);
+
+/*
+ * Checks a virtio-msg group: a window instead of sockets; its devices are one
+ * per --image (blk) or per chip (gpio), all on the window's bus.
+ */
+static int check_vmsg_group(struct vp_group *g)
+{
+	int rc;
+
+	if (g->shm == NULL)
+		return vp_usage_error("--transport vmsg needs --shm PATH (the window file)");
+	if (strlen(g->shm) >= VIO_VMSG_PATH_MAX)
+		return vp_usage_error("window path too long: '%s'", g->shm);
+	if (g->socket_path != NULL || g->fd >= 0 || g->socket_count != 1)
+		return vp_usage_error("--socket-path, --fd and --socket-count are for vhost-user; "
+				      "with --transport vmsg the devices share the window's bus");
+	if (g->kind == KIND_BLK) {
+		if (g->nimages == 0)
+			return vp_usage_error("blk needs --image");
+		g->socket_count = g->nimages;
+	}
+	if (g->kind == KIND_GPIO && g->device_list != NULL) {
+		/* One device per chip in the list. */
+		unsigned n = 1;
+
+		for (const char *p = g->device_list; *p != '\0'; p++)
+			n += *p == ',' || *p == ':';
+		g->socket_count = n;
+	}
+	/* The rest as for vhost-user, with a socket standing in. */
+	g->socket_path = "";
+	rc = check_group(g, false);
+	g->socket_path = NULL;
+	return rc;
+}
+
 /* Checks one group; -1 to go on, else an exit status. */
 static int check_group(struct vp_group *g, bool print_caps)
 {
@@ -635,6 +737,11 @@ static int check_group(struct vp_group *g, bool print_caps)
 		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
 	if (print_caps)
 		return -1;
+	if (g->transport == TRANSPORT_VMSG && g->socket_path == NULL)
+		return check_vmsg_group(g);
+	if (g->transport != TRANSPORT_VMSG &&
+	    (g->shm != NULL || g->shm_size != 0 || g->doorbell != NULL))
+		return vp_usage_error("--shm, --shm-size and --doorbell need --transport vmsg");
 	if ((g->socket_path == NULL) == (g->fd < 0))
 		return vp_usage_error("give exactly one of --socket-path and --fd");
 	if (g->fd >= 0 && g->socket_count != 1)

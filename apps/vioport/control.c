@@ -145,9 +145,9 @@ static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip
 		return;
 	}
 	if (verb != NULL && strcmp(verb, "list") == 0 && a1 == NULL) {
-		vio_vu_server_lock(&in->server);
+		vp_lock(in);
 		ctl_gpio_list(c, in);
-		vio_vu_server_unlock(&in->server);
+		vp_unlock(in);
 		return;
 	}
 	if (verb == NULL || (strcmp(verb, "set") != 0 && strcmp(verb, "get") != 0)) {
@@ -163,9 +163,9 @@ static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip
 			ctl_reply(c, "error gpio set LINE 0|1");
 			return;
 		}
-		vio_vu_server_lock(&in->server);
+		vp_lock(in);
 		vio_sim_gpio_set_input(&in->chip, (uint16_t) line, (uint8_t) v);
-		vio_vu_server_unlock(&in->server);
+		vp_unlock(in);
 		ctl_reply(c, "ok");
 		return;
 	}
@@ -173,7 +173,7 @@ static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip
 		ctl_reply(c, "error gpio get LINE");
 		return;
 	}
-	vio_vu_server_lock(&in->server);
+	vp_lock(in);
 	{
 		const struct vio_sim_gpio_line *l = &in->chip.lines[line];
 		uint8_t level = l->dir == VIO_GPIO_DIRECTION_OUT ? l->output : l->input;
@@ -181,7 +181,7 @@ static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip
 		ctl_reply(c, "ok %u dir=%s output=%u input=%u", level,
 			  dir_names[l->dir <= 2 ? l->dir : 0], l->output, l->input);
 	}
-	vio_vu_server_unlock(&in->server);
+	vp_unlock(in);
 }
 
 /* control: i2c[N] temp|eeprom-dump on simulated bus N (0 when not given). */
@@ -203,17 +203,17 @@ static void ctl_i2c(struct control *ctl, struct ctl_client *c, const char *num, 
 			ctl_reply(c, "error i2c temp MILLICELSIUS");
 			return;
 		}
-		vio_vu_server_lock(&in->server);
+		vp_lock(in);
 		vio_sim_lm75_set_temp_mc(&in->lm75, (int32_t) mc);
-		vio_vu_server_unlock(&in->server);
+		vp_unlock(in);
 		ctl_reply(c, "ok");
 		return;
 	}
 	if (verb != NULL && strcmp(verb, "eeprom-dump") == 0 && a1 == NULL) {
-		vio_vu_server_lock(&in->server);
+		vp_lock(in);
 		for (unsigned i = 0; i < VIO_SIM_24C02_SIZE; i++)
 			snprintf(hex + 2 * i, 3, "%02x", in->eeprom.mem[i]);
-		vio_vu_server_unlock(&in->server);
+		vp_unlock(in);
 		ctl_reply(c, "ok %s", hex);
 		return;
 	}

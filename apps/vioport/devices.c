@@ -15,6 +15,22 @@
 
 #include "vioport.h"
 
+void vp_lock(struct instance *in)
+{
+	if (in->ep != NULL)
+		vio_vmsg_endpoint_lock(&in->ep->ep);
+	else
+		vio_vu_server_lock(&in->server);
+}
+
+void vp_unlock(struct instance *in)
+{
+	if (in->ep != NULL)
+		vio_vmsg_endpoint_unlock(&in->ep->ep);
+	else
+		vio_vu_server_unlock(&in->server);
+}
+
 void vp_print_capabilities(enum vp_kind k)
 {
 	if (k == KIND_BLK)
@@ -39,9 +55,9 @@ static void disk_event(struct vio_loop_watch *w, uint32_t revents)
 	struct instance *in = w->ctx;
 
 	(void) revents;
-	vio_vu_server_lock(&in->server);
+	vp_lock(in);
 	vio_host_blk_reap(&in->disk);
-	vio_vu_server_unlock(&in->server);
+	vp_unlock(in);
 }
 
 /* blk: after the device took a kick's requests, send them to the kernel at once. */
@@ -60,9 +76,9 @@ static void blk_quiesce(void *ctx, struct vio_device *dev)
 	struct instance *in = ctx;
 
 	(void) dev;
-	vio_vu_server_lock(&in->server);
+	vp_lock(in);
 	vio_host_blk_drain(&in->disk);
-	vio_vu_server_unlock(&in->server);
+	vp_unlock(in);
 }
 
 static int open_disk(struct instance *in, const char *image)
@@ -160,9 +176,9 @@ static void host_gpio_ready(struct vio_loop_watch *w, uint32_t revents)
 	int rc;
 
 	(void) revents;
-	vio_vu_server_lock(&in->server);
+	vp_lock(in);
 	rc = vio_host_gpio_dispatch(&in->hchip);
-	vio_vu_server_unlock(&in->server);
+	vp_unlock(in);
 	if (rc < 0)
 		vp_say(VIO_VU_LOG_WARN, in->name, "reading line events of %s failed: %s",
 		       in->hchip.path, strerror(-rc));
@@ -408,8 +424,13 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 	default:
 		rc = setup_rng(in);
 	}
-	if (rc == 0)
+	if (rc == 0 && in->ep != NULL)
+		rc = vp_vmsg_add(in);
+	else if (rc == 0)
 		rc = start_server(in, loop);
+	if (rc == 0 && in->ep != NULL && o->kind == KIND_BLK)
+		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
+				  disk_event, in);
 	if (rc == 0 && in->hchip_open) {
 		rc = vio_loop_add(loop, &in->hchip_w, vio_host_gpio_event_fd(&in->hchip),
 				  VIO_LOOP_IN, host_gpio_ready, in);

@@ -85,7 +85,8 @@ int main(int argc, char **argv)
 	struct vio_loop loop;
 	struct instance *inst;
 	struct control ctl = {.fd = -1};
-	unsigned n = 0;
+	struct vp_endpoint *eps = NULL;
+	unsigned n = 0, neps = 0;
 	int rc, status = EXIT_SUCCESS;
 
 	o = calloc(1, sizeof(*o));
@@ -109,7 +110,10 @@ int main(int argc, char **argv)
 	for (unsigned gi = 0; gi < o->ngroups; gi++)
 		n += o->groups[gi].socket_count;
 	inst = calloc(n, sizeof(*inst));
-	if (inst == NULL) {
+	eps = calloc(MAX_GROUPS, sizeof(*eps));
+	if (inst == NULL || eps == NULL) {
+		free(inst);
+		free(eps);
 		vp_say(VIO_VU_LOG_ERR, "", "out of memory");
 		free(o->config_text);
 		free(o);
@@ -127,10 +131,16 @@ int main(int argc, char **argv)
 	rc = install_signals();
 	/* The control socket exists before the device sockets, so a client that waited for
 	 * those finds it; commands are served once the loop runs, with every device set up. */
+	/* Window files exist before the control socket, so a client that waits for the
+	 * socket finds them. */
+	if (rc == 0)
+		rc = vp_vmsg_init(eps, &neps, inst, n);
 	if (rc == 0 && o->control != NULL)
 		rc = vp_ctl_start(&ctl, o->control, &loop, inst, n);
 	for (unsigned i = 0; rc == 0 && i < n; i++)
 		rc = vp_start_instance(&inst[i], &loop);
+	if (rc == 0)
+		rc = vp_vmsg_start(eps, neps);
 	if (rc == 0) {
 		rc = vio_loop_run(&loop);
 		if (rc < 0)
@@ -141,11 +151,14 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		status = EXIT_FAILURE;
 	vp_ctl_stop(&ctl);
+	/* The buses' threads stop first: nothing reaches a device being torn down. */
+	vp_vmsg_fini(eps, neps);
 	for (unsigned i = 0; i < n; i++)
 		vp_stop_instance(&inst[i]);
 	signal_loop = NULL;
 	vio_loop_fini(&loop);
 out:
+	free(eps);
 	free(inst);
 	free(o->config_text);
 	free(o);

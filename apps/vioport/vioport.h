@@ -39,6 +39,7 @@
 #include "vioport/sim_gpio.h"
 #include "vioport/sim_i2c.h"
 #include "vioport/vhost_user.h"
+#include "vioport/vmsg_posix.h"
 
 #define VIOPORT_VERSION "0.2.0"
 
@@ -55,6 +56,12 @@
 #define CTL_LINE	    256
 
 enum vp_kind { KIND_NONE, KIND_BLK, KIND_RNG, KIND_GPIO, KIND_I2C };
+
+/* How a group's devices reach their driver. */
+enum vp_transport { TRANSPORT_VHOST_USER, TRANSPORT_VMSG };
+
+/* Window size of a virtio-msg bus when --shm-size is not given and the file is new. */
+#define VMSG_DEFAULT_SIZE (4u << 20)
 
 /* One group: devices of one kind with their options (a command-line group or a config section). */
 struct vp_group {
@@ -76,6 +83,21 @@ struct vp_group {
 	uint16_t gpio_lines[MAX_DEVICES];
 	char gpio_chip[MAX_DEVICES][GPIO_CHIP_NAME];
 	bool i2c_sim; /* i2c: the simulated bus, else host adapters from device_list */
+	/* transport: vhost-user on sockets, or virtio-msg on a shared window */
+	enum vp_transport transport;
+	const char *shm;      /* vmsg: the window file */
+	uint32_t shm_size;    /* vmsg: bytes to create it with, 0: default or the file's */
+	const char *doorbell; /* vmsg: "poll" (NULL) or "eventfd:SOCKET" */
+};
+
+/* A virtio-msg bus the process serves: one window, its devices, its thread. */
+struct vp_endpoint {
+	struct vio_vmsg_endpoint ep;
+	const struct vp_group *first; /* the group that named it first: its size and doorbell */
+	unsigned ndevices;
+	bool ready; /* initialised */
+	bool started;
+	struct instance *inst[MAX_DEVICES];
 };
 
 /* The whole run: options that apply to every group, and the groups. */
@@ -92,8 +114,10 @@ struct vp_options {
 /* One served device: the device model, its provider and its vhost-user server. */
 struct instance {
 	const struct vp_group *opt;
-	unsigned index; /* among the devices of its kind: blk0, blk1, gpio0, ... */
-	unsigned slot;	/* among the sockets of its group: which image or chip it serves */
+	struct vp_endpoint *ep; /* vmsg: the bus it is on; NULL for vhost-user */
+	int dev_num;		/* vmsg: its device number on the bus */
+	unsigned index;		/* among the devices of its kind: blk0, blk1, gpio0, ... */
+	unsigned slot;		/* among the sockets of its group: which image or chip it serves */
 	char name[16];
 	char path[108];
 	struct vio_vu_server server;
@@ -177,8 +201,21 @@ const char *vp_kind_name(enum vp_kind k);
 void vp_print_capabilities(enum vp_kind k);
 /* devices.c: sets up instance in (its group and names set) and starts serving it; 0 or -errno. */
 int vp_start_instance(struct instance *in, struct vio_loop *loop);
+/* devices.c: locks the device of in against its transport's thread (vhost-user or vmsg). */
+void vp_lock(struct instance *in);
+/* devices.c: unlocks what vp_lock locked. */
+void vp_unlock(struct instance *in);
 /* devices.c: stops serving in and releases what it holds; safe on a partly started one. */
 void vp_stop_instance(struct instance *in);
+
+/* vmsg.c: sets up the virtio-msg buses the groups name (shared by path); 0 or -errno. */
+int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst, unsigned n);
+/* vmsg.c: adds a set-up vmsg instance's device to its bus; 0 or -errno. */
+int vp_vmsg_add(struct instance *in);
+/* vmsg.c: starts serving every bus; 0 or -errno. */
+int vp_vmsg_start(struct vp_endpoint *eps, unsigned neps);
+/* vmsg.c: stops every bus and unmaps its window. */
+void vp_vmsg_fini(struct vp_endpoint *eps, unsigned neps);
 
 /* control.c: listens at path for commands on the simulations of inst; 0 or -errno. */
 int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,

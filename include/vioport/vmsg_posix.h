@@ -131,6 +131,14 @@ struct vio_vmsg_endpoint_config {
 	/* Optional: one line, no newline, level VIO_VU_LOG_* (vhost_user.h). */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
+	/*
+	 * Optional: called with the lock held just before the devices are reset
+	 * (the driver left or restarted, the window is corrupt, fini), so work a
+	 * device handed elsewhere (a disk request in the kernel) finishes while its
+	 * buffers are still the old driver's.
+	 */
+	void (*quiesce)(void *ctx);
+	void *quiesce_ctx;
 };
 
 /* Counters, read under the lock. */
@@ -154,6 +162,8 @@ struct vio_vmsg_endpoint {
 	struct vio_window map_win[1];
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
+	void (*quiesce)(void *ctx);
+	void *quiesce_ctx;
 
 	pthread_mutex_t lock;
 	pthread_t thread;

@@ -685,6 +685,8 @@ int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_e
 	ep->win.fd = -1;
 	ep->log = c->log;
 	ep->log_ctx = c->log_ctx;
+	ep->quiesce = c->quiesce;
+	ep->quiesce_ctx = c->quiesce_ctx;
 	r = vio_vmsg_bell_parse(&ep->bell, c->doorbell, err, errlen);
 	if (r < 0)
 		return r;
@@ -790,6 +792,8 @@ static void try_attach(struct vio_vmsg_endpoint *ep)
  */
 static void leave(struct vio_vmsg_endpoint *ep, int next, bool corrupt)
 {
+	if (ep->quiesce != NULL)
+		ep->quiesce(ep->quiesce_ctx);
 	vio_vmsg_dev_bus_reset(&ep->bus);
 	vio_winmap_clear(&ep->map);
 	if (corrupt)
@@ -940,6 +944,8 @@ void vio_vmsg_endpoint_fini(struct vio_vmsg_endpoint *ep)
 		ep->started = false;
 	}
 	pthread_mutex_lock(&ep->lock);
+	if (ep->quiesce != NULL)
+		ep->quiesce(ep->quiesce_ctx);
 	vio_vmsg_dev_bus_reset(&ep->bus);
 	if (ep->state == EP_ATTACHED)
 		vio_vmsg_shm_detach(&ep->shm);
