@@ -9,6 +9,7 @@
  *   vioport i2c --socket-path PATH --device-list LIST [--eeprom-file FILE] [--control PATH]
  *   vioport DEVICE [OPTIONS] + DEVICE [OPTIONS] ...
  *   vioport --config FILE
+ *   vioport DEVICE --transport vmsg --shm PATH [--shm-size N] [--doorbell poll|eventfd:SOCK]
  *
  * One process serves one device per socket (--socket-count N gives N sockets
  * PATH0 .. PATHN-1, as rust-vmm's vhost-device programs do), and several
