@@ -302,6 +302,19 @@ fail:
 	return rc;
 }
 
+/* i2c: the device model over a provider, whatever the bus behind it. */
+static int init_i2c(struct instance *in, const struct vio_i2c_ops *ops, void *ctx)
+{
+	int rc = vio_i2c_init(&in->i2c, ops, ctx, &in->i2c_queue, QUEUE_SIZE,
+			      VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
+				  VIO_BIT(VIO_F_RING_PACKED),
+			      in->i2c_bounce, sizeof(in->i2c_bounce));
+
+	if (rc == 0)
+		in->dev = &in->i2c.dev;
+	return rc;
+}
+
 /* i2c: the simulated bus with its 24c02 and LM75. */
 static int setup_sim_i2c(struct instance *in)
 {
@@ -318,15 +331,10 @@ static int setup_sim_i2c(struct instance *in)
 	vio_sim_24c02_init(&in->eeprom, VIO_SIM_24C02_ADDR, in->eeprom_mem);
 	vio_sim_lm75_init(&in->lm75, VIO_SIM_LM75_ADDR);
 	if (vio_sim_i2c_attach(&in->bus, &in->eeprom.dev) < 0 ||
-	    vio_sim_i2c_attach(&in->bus, &in->lm75.dev) < 0 ||
-	    vio_i2c_init(&in->i2c, &i2c_ops, in, &in->i2c_queue, QUEUE_SIZE,
-			 VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
-			     VIO_BIT(VIO_F_RING_PACKED),
-			 in->i2c_bounce, sizeof(in->i2c_bounce)) < 0) {
+	    vio_sim_i2c_attach(&in->bus, &in->lm75.dev) < 0 || init_i2c(in, &i2c_ops, in) < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the i2c device");
 		return -EINVAL;
 	}
-	in->dev = &in->i2c.dev;
 	vp_say(VIO_VU_LOG_INFO, in->name, "simulated bus: 24c02 at 0x%02x%s%s, LM75 at 0x%02x",
 	       VIO_SIM_24C02_ADDR, o->eeprom_file ? " on " : "",
 	       o->eeprom_file ? o->eeprom_file : "", VIO_SIM_LM75_ADDR);
@@ -348,14 +356,10 @@ static int setup_host_i2c(struct instance *in)
 		vp_say(VIO_VU_LOG_ERR, in->name, "%s", err);
 		return rc;
 	}
-	if (vio_i2c_init(&in->i2c, &vio_host_i2c_ops, &in->hi2c, &in->i2c_queue, QUEUE_SIZE,
-			 VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
-			     VIO_BIT(VIO_F_RING_PACKED),
-			 in->i2c_bounce, sizeof(in->i2c_bounce)) < 0) {
+	if (init_i2c(in, &vio_host_i2c_ops, &in->hi2c) < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the i2c device");
 		return -EINVAL;
 	}
-	in->dev = &in->i2c.dev;
 	for (unsigned i = 0; i < in->hi2c.nadapters; i++) {
 		const struct vio_host_i2c_adapter *a = &in->hi2c.adapters[i];
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-gpio provider over a Linux gpiochip character device, uAPI v2. */
+#include "vioport/errmsg.h"
 #include "vioport/host_gpio.h"
 
 #include <errno.h>
@@ -22,19 +23,6 @@
 #define DRAIN_READS    64 /* reads that clear a kernel event queue (16 per line by default) */
 #define EPOLL_BATCH    64
 #define EPOLL_ROUNDS   64 /* epoll_wait calls per dispatch; the event budget ends it first */
-
-/* Writes a message into err when the caller gave room for one. */
-__attribute__((format(printf, 3, 4))) static void hg_err(char *err, size_t errlen, const char *fmt,
-							 ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* s is 1 .. CHIP_MAX_DIGIT decimal digits without a leading zero (but "0" itself). */
 static bool hg_chip_number(const char *s)
@@ -493,13 +481,14 @@ static int hg_read_lines(struct vio_host_gpio *g, char *err, size_t errlen)
 			int rc = -errno;
 
 			if (i == 0 && (rc == -ENOTTY || rc == -EINVAL))
-				hg_err(err, errlen,
-				       "%s: the kernel lacks the GPIO uAPI v2 (Linux 5.10 or later "
-				       "needed): %s",
-				       g->path, strerror(-rc));
+				vio_errmsg(
+				    err, errlen,
+				    "%s: the kernel lacks the GPIO uAPI v2 (Linux 5.10 or later "
+				    "needed): %s",
+				    g->path, strerror(-rc));
 			else
-				hg_err(err, errlen, "%s: cannot read line %u: %s", g->path, i,
-				       strerror(-rc));
+				vio_errmsg(err, errlen, "%s: cannot read line %u: %s", g->path, i,
+					   strerror(-rc));
 			return rc;
 		}
 		snprintf(g->names[i], VIO_GPIO_NAME_MAX, "%.*s", (int) (VIO_GPIO_NAME_MAX - 1),
@@ -517,23 +506,23 @@ static int hg_open_chip(struct vio_host_gpio *g, struct gpiochip_info *ci, char 
 	g->chip_fd = open(g->path, O_RDWR | O_CLOEXEC);
 	if (g->chip_fd < 0) {
 		rc = -errno;
-		hg_err(err, errlen, "cannot open GPIO chip %s: %s", g->path, strerror(-rc));
+		vio_errmsg(err, errlen, "cannot open GPIO chip %s: %s", g->path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(g->chip_fd, &st) < 0) {
 		rc = -errno;
-		hg_err(err, errlen, "%s: %s", g->path, strerror(-rc));
+		vio_errmsg(err, errlen, "%s: %s", g->path, strerror(-rc));
 		return rc;
 	}
 	if (!S_ISCHR(st.st_mode)) {
-		hg_err(err, errlen, "%s is not a GPIO chip: not a character device", g->path);
+		vio_errmsg(err, errlen, "%s is not a GPIO chip: not a character device", g->path);
 		return -ENOTTY;
 	}
 	memset(ci, 0, sizeof(*ci));
 	if (ioctl(g->chip_fd, GPIO_GET_CHIPINFO_IOCTL, ci) < 0) {
 		rc = -errno;
-		hg_err(err, errlen, "%s is not a GPIO chip (GPIO_GET_CHIPINFO_IOCTL: %s)", g->path,
-		       strerror(-rc));
+		vio_errmsg(err, errlen, "%s is not a GPIO chip (GPIO_GET_CHIPINFO_IOCTL: %s)",
+			   g->path, strerror(-rc));
 		return rc;
 	}
 	return 0;
@@ -547,7 +536,7 @@ int vio_host_gpio_open(struct vio_host_gpio *g, const char *chip, char *err, siz
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (g == NULL) {
-		hg_err(err, errlen, "no GPIO context");
+		vio_errmsg(err, errlen, "no GPIO context");
 		return -EINVAL;
 	}
 	memset(g, 0, sizeof(*g));
@@ -555,18 +544,19 @@ int vio_host_gpio_open(struct vio_host_gpio *g, const char *chip, char *err, siz
 	g->epoll_fd = -1;
 	rc = vio_host_gpio_chip_path(chip, g->path, sizeof(g->path));
 	if (rc < 0) {
-		hg_err(err, errlen,
-		       "bad GPIO chip '%s': give /dev/gpiochipN, gpiochipN, N or an absolute path "
-		       "of at most %zu characters",
-		       chip != NULL ? chip : "(null)", sizeof(g->path) - 1);
+		vio_errmsg(
+		    err, errlen,
+		    "bad GPIO chip '%s': give /dev/gpiochipN, gpiochipN, N or an absolute path "
+		    "of at most %zu characters",
+		    chip != NULL ? chip : "(null)", sizeof(g->path) - 1);
 		return rc;
 	}
 	rc = hg_open_chip(g, &ci, err, errlen);
 	if (rc < 0)
 		goto fail;
 	if (ci.lines == 0 || ci.lines > UINT16_MAX) {
-		hg_err(err, errlen, "%s has %u lines; virtio-gpio serves 1 to %u", g->path,
-		       ci.lines, UINT16_MAX);
+		vio_errmsg(err, errlen, "%s has %u lines; virtio-gpio serves 1 to %u", g->path,
+			   ci.lines, UINT16_MAX);
 		rc = ci.lines == 0 ? -ENODEV : -E2BIG;
 		goto fail;
 	}
@@ -577,8 +567,8 @@ int vio_host_gpio_open(struct vio_host_gpio *g, const char *chip, char *err, siz
 	g->names = calloc(ci.lines, sizeof(*g->names));
 	if (g->epoll_fd < 0 || g->lines == NULL || g->names == NULL) {
 		rc = g->epoll_fd < 0 ? -errno : -ENOMEM;
-		hg_err(err, errlen, "%s: cannot set up %u lines: %s", g->path, ci.lines,
-		       strerror(-rc));
+		vio_errmsg(err, errlen, "%s: cannot set up %u lines: %s", g->path, ci.lines,
+			   strerror(-rc));
 		goto fail;
 	}
 	g->nlines = (uint16_t) ci.lines;

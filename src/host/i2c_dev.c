@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-i2c provider over Linux i2c-dev adapters: I2C_RDWR, or SMBus commands. */
+#include "vioport/errmsg.h"
 #include "vioport/host_i2c.h"
 
 #include <errno.h>
@@ -23,20 +24,6 @@
 	 I2C_FUNC_SMBUS_READ_BYTE_DATA | I2C_FUNC_SMBUS_WRITE_BYTE_DATA |                          \
 	 I2C_FUNC_SMBUS_READ_WORD_DATA | I2C_FUNC_SMBUS_WRITE_WORD_DATA |                          \
 	 I2C_FUNC_SMBUS_READ_I2C_BLOCK | I2C_FUNC_SMBUS_WRITE_I2C_BLOCK)
-
-static void hi_msg(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void hi_msg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Empties h: no adapter, no address, default node folder. */
 static void hi_reset(struct vio_host_i2c *h)
@@ -99,15 +86,15 @@ static int hi_token(const char **p, const char *what, unsigned long max, unsigne
 
 	*p = s + len;
 	if (len == 0) {
-		hi_msg(err, errlen, "i2c device list: empty %s (expected <bus>:<addr>[:<addr>]...)",
-		       what);
+		vio_errmsg(err, errlen,
+			   "i2c device list: empty %s (expected <bus>:<addr>[:<addr>]...)", what);
 		return -EINVAL;
 	}
 	if (hi_number(s, len, max, out) < 0) {
-		hi_msg(err, errlen,
-		       "i2c device list: bad %s \"%.*s%s\" (a decimal number, or hex after 0x)",
-		       what, (int) (len < HI_TOKEN_SHOWN ? len : HI_TOKEN_SHOWN), s,
-		       len > HI_TOKEN_SHOWN ? "..." : "");
+		vio_errmsg(err, errlen,
+			   "i2c device list: bad %s \"%.*s%s\" (a decimal number, or hex after 0x)",
+			   what, (int) (len < HI_TOKEN_SHOWN ? len : HI_TOKEN_SHOWN), s,
+			   len > HI_TOKEN_SHOWN ? "..." : "");
 		return -EINVAL;
 	}
 	return 0;
@@ -123,18 +110,19 @@ static int hi_entry(struct vio_host_i2c *h, const char **p, char *err, size_t er
 		return -EINVAL;
 	for (unsigned i = 0; i < h->nadapters; i++) {
 		if (h->adapters[i].bus == bus) {
-			hi_msg(err, errlen, "i2c device list: bus %lu is listed twice", bus);
+			vio_errmsg(err, errlen, "i2c device list: bus %lu is listed twice", bus);
 			return -EINVAL;
 		}
 	}
 	if (h->nadapters == VIO_HOST_I2C_MAX_ADAPTERS) {
-		hi_msg(err, errlen, "i2c device list: more than %u buses",
-		       VIO_HOST_I2C_MAX_ADAPTERS);
+		vio_errmsg(err, errlen, "i2c device list: more than %u buses",
+			   VIO_HOST_I2C_MAX_ADAPTERS);
 		return -EINVAL;
 	}
 	if (**p != ':') {
-		hi_msg(err, errlen, "i2c device list: bus %lu has no address (expected %lu:<addr>)",
-		       bus, bus);
+		vio_errmsg(err, errlen,
+			   "i2c device list: bus %lu has no address (expected %lu:<addr>)", bus,
+			   bus);
 		return -EINVAL;
 	}
 	idx = h->nadapters++;
@@ -144,14 +132,14 @@ static int hi_entry(struct vio_host_i2c *h, const char **p, char *err, size_t er
 		if (hi_token(p, "address", ~0UL, &addr, err, errlen) < 0)
 			return -EINVAL;
 		if (addr == 0 || addr > 0x7f) {
-			hi_msg(err, errlen,
-			       "i2c device list: address %lu (0x%lx) on bus %lu is not a 7-bit "
-			       "device address (1..127, 0 is the general call)",
-			       addr, addr, bus);
+			vio_errmsg(err, errlen,
+				   "i2c device list: address %lu (0x%lx) on bus %lu is not a 7-bit "
+				   "device address (1..127, 0 is the general call)",
+				   addr, addr, bus);
 			return -EINVAL;
 		}
 		if (h->map[addr] >= 0) {
-			hi_msg(
+			vio_errmsg(
 			    err, errlen,
 			    "i2c device list: address 0x%02lx is listed twice (bus %u and bus %lu)",
 			    addr, h->adapters[h->map[addr]].bus, bus);
@@ -168,8 +156,8 @@ int vio_host_i2c_parse(struct vio_host_i2c *h, const char *list, char *err, size
 
 	hi_reset(h);
 	if (list == NULL || *list == '\0') {
-		hi_msg(err, errlen,
-		       "i2c device list is empty (expected <bus>:<addr>[:<addr>]...[,...])");
+		vio_errmsg(err, errlen,
+			   "i2c device list is empty (expected <bus>:<addr>[:<addr>]...[,...])");
 		return -EINVAL;
 	}
 	for (;;) {
@@ -202,29 +190,29 @@ static int hi_open_one(struct vio_host_i2c *h, struct vio_host_i2c_adapter *a, c
 	n = snprintf(path, sizeof(path), "%.*s/i2c-%u", (int) sizeof(h->dev_dir), h->dev_dir,
 		     a->bus);
 	if (n < 0 || (size_t) n >= sizeof(path)) {
-		hi_msg(err, errlen, "i2c bus %u: node path too long", a->bus);
+		vio_errmsg(err, errlen, "i2c bus %u: node path too long", a->bus);
 		return -ENAMETOOLONG;
 	}
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		e = errno;
-		hi_msg(err, errlen, "i2c bus %u: cannot open %s: %s%s", a->bus, path, strerror(e),
-		       e == ENOENT ? " (is the i2c-dev module loaded?)" : "");
+		vio_errmsg(err, errlen, "i2c bus %u: cannot open %s: %s%s", a->bus, path,
+			   strerror(e), e == ENOENT ? " (is the i2c-dev module loaded?)" : "");
 		return -e;
 	}
 	if (ioctl(fd, I2C_FUNCS, &funcs) < 0) {
 		e = errno;
 		close(fd);
-		hi_msg(err, errlen, "i2c bus %u: %s is not an i2c-dev adapter (I2C_FUNCS: %s)",
-		       a->bus, path, strerror(e));
+		vio_errmsg(err, errlen, "i2c bus %u: %s is not an i2c-dev adapter (I2C_FUNCS: %s)",
+			   a->bus, path, strerror(e));
 		return -e;
 	}
 	if (!(funcs & I2C_FUNC_I2C) && !(funcs & HI_SMBUS_USED)) {
 		close(fd);
-		hi_msg(err, errlen,
-		       "i2c bus %u: %s can do neither plain I2C transfers (I2C_FUNC_I2C) nor "
-		       "any SMBus command (functionality 0x%lx)",
-		       a->bus, path, funcs);
+		vio_errmsg(err, errlen,
+			   "i2c bus %u: %s can do neither plain I2C transfers (I2C_FUNC_I2C) nor "
+			   "any SMBus command (functionality 0x%lx)",
+			   a->bus, path, funcs);
 		return -EOPNOTSUPP;
 	}
 	a->fd = fd;
@@ -236,7 +224,7 @@ static int hi_open_one(struct vio_host_i2c *h, struct vio_host_i2c_adapter *a, c
 int vio_host_i2c_open(struct vio_host_i2c *h, char *err, size_t errlen)
 {
 	if (h->nadapters == 0 || h->nadapters > VIO_HOST_I2C_MAX_ADAPTERS) {
-		hi_msg(err, errlen, "i2c: no adapter to open (parse a device list first)");
+		vio_errmsg(err, errlen, "i2c: no adapter to open (parse a device list first)");
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < h->nadapters; i++) {

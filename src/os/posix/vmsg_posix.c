@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-msg on POSIX: window files, poll and eventfd doorbells, the device endpoint. */
 #include "vioport/vmsg_posix.h"
+#include "vioport/errmsg.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -30,20 +31,6 @@
 /* Waiting for room in a full tx FIFO: tries and the pause between them. */
 #define FULL_TRIES    2000
 #define FULL_PAUSE_US 50
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 uint64_t vio_vmsg_now_us(void)
 {
@@ -88,9 +75,9 @@ static int open_existing(const char *path, char *err, size_t errlen, int *fdp)
 		int e = errno;
 
 		if (e == EISDIR)
-			set_err(err, errlen, "%s: not a regular file", path);
+			vio_errmsg(err, errlen, "%s: not a regular file", path);
 		else if (e != ENOENT)
-			set_err(err, errlen, "%s: %s", path, strerror(e));
+			vio_errmsg(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	*fdp = fd;
@@ -107,8 +94,8 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 
 	*w = (struct vio_vmsg_window){.fd = -1};
 	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(w->path)) {
-		set_err(err, errlen, "window path is empty or longer than %zu bytes",
-			sizeof(w->path) - 1);
+		vio_errmsg(err, errlen, "window path is empty or longer than %zu bytes",
+			   sizeof(w->path) - 1);
 		return -EINVAL;
 	}
 	for (int attempt = 0; fd < 0; attempt++) {
@@ -118,7 +105,8 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 		if (r != -ENOENT)
 			return r;
 		if (size == 0) {
-			set_err(err, errlen, "%s does not exist (give a size to create it)", path);
+			vio_errmsg(err, errlen, "%s does not exist (give a size to create it)",
+				   path);
 			return -ENOENT;
 		}
 		fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
@@ -129,42 +117,43 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 		/* Someone else created it between the two opens: open theirs once more. */
 		if (errno != EEXIST || attempt > 0) {
 			r = -errno;
-			set_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+			vio_errmsg(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 			return r;
 		}
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		set_err(err, errlen, "%s: %s", path, strerror(errno));
+		vio_errmsg(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		vio_errmsg(err, errlen, "%s: not a regular file", path);
 		r = -EINVAL;
 		goto fail;
 	}
 	if (created && ftruncate(fd, (off_t) size) < 0) {
 		r = -errno;
-		set_err(err, errlen, "%s: cannot size it to %u bytes: %s", path, size,
-			strerror(errno));
+		vio_errmsg(err, errlen, "%s: cannot size it to %u bytes: %s", path, size,
+			   strerror(errno));
 		unlink(path);
 		goto fail;
 	}
 	if (!created) {
 		if (st.st_size == 0) {
-			set_err(err, errlen, "%s is empty", path);
+			vio_errmsg(err, errlen, "%s is empty", path);
 			r = -EINVAL;
 			goto fail;
 		}
 		if ((uint64_t) st.st_size > UINT32_MAX) {
-			set_err(err, errlen, "%s is %lld bytes, more than a window may have (%u)",
-				path, (long long) st.st_size, UINT32_MAX);
+			vio_errmsg(err, errlen,
+				   "%s is %lld bytes, more than a window may have (%u)", path,
+				   (long long) st.st_size, UINT32_MAX);
 			r = -EFBIG;
 			goto fail;
 		}
 		if (size != 0 && (uint64_t) st.st_size != size) {
-			set_err(err, errlen, "%s is %lld bytes, expected %u", path,
-				(long long) st.st_size, size);
+			vio_errmsg(err, errlen, "%s is %lld bytes, expected %u", path,
+				   (long long) st.st_size, size);
 			r = -EINVAL;
 			goto fail;
 		}
@@ -174,7 +163,7 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		r = -errno;
-		set_err(err, errlen, "%s: cannot map %u bytes: %s", path, size, strerror(errno));
+		vio_errmsg(err, errlen, "%s: cannot map %u bytes: %s", path, size, strerror(errno));
 		if (created)
 			unlink(path);
 		goto fail;
@@ -213,18 +202,18 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 		return 0;
 	}
 	if (strncmp(spec, prefix, sizeof(prefix) - 1) != 0) {
-		set_err(err, errlen, "doorbell '%s': expected 'poll' or 'eventfd:SOCKET'", spec);
+		vio_errmsg(err, errlen, "doorbell '%s': expected 'poll' or 'eventfd:SOCKET'", spec);
 		return -EINVAL;
 	}
 	spec += sizeof(prefix) - 1;
 	if (spec[0] == '\0') {
-		set_err(err, errlen, "doorbell 'eventfd:': the socket path is missing");
+		vio_errmsg(err, errlen, "doorbell 'eventfd:': the socket path is missing");
 		return -EINVAL;
 	}
 	if (strlen(spec) >= sizeof(b->sock) ||
 	    strlen(spec) >= sizeof(((struct sockaddr_un *) NULL)->sun_path)) {
-		set_err(err, errlen, "doorbell socket path longer than %zu bytes",
-			sizeof(b->sock) - 1);
+		vio_errmsg(err, errlen, "doorbell socket path longer than %zu bytes",
+			   sizeof(b->sock) - 1);
 		return -ENAMETOOLONG;
 	}
 	b->kind = VIO_VMSG_BELL_EVENTFD;
@@ -372,7 +361,7 @@ int vio_vmsg_bell_listen(struct vio_vmsg_bell *b, char *err, size_t errlen)
 		return 0;
 	if (lstat(b->sock, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			set_err(err, errlen, "%s exists and is not a socket", b->sock);
+			vio_errmsg(err, errlen, "%s exists and is not a socket", b->sock);
 			return -EEXIST;
 		}
 		unlink(b->sock); /* stale: left by an earlier run */
@@ -380,20 +369,20 @@ int vio_vmsg_bell_listen(struct vio_vmsg_bell *b, char *err, size_t errlen)
 	b->own_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->own_efd < 0) {
 		r = -errno;
-		set_err(err, errlen, "eventfd: %s", strerror(errno));
+		vio_errmsg(err, errlen, "eventfd: %s", strerror(errno));
 		return r;
 	}
 	b->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (b->listen_fd < 0) {
 		r = -errno;
-		set_err(err, errlen, "socket: %s", strerror(errno));
+		vio_errmsg(err, errlen, "socket: %s", strerror(errno));
 		goto fail;
 	}
 	sock_addr(b, &sa);
 	if (bind(b->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
 	    listen(b->listen_fd, 4) < 0) {
 		r = -errno;
-		set_err(err, errlen, "%s: cannot listen: %s", b->sock, strerror(errno));
+		vio_errmsg(err, errlen, "%s: cannot listen: %s", b->sock, strerror(errno));
 		goto fail;
 	}
 	return 0;
@@ -418,7 +407,7 @@ int vio_vmsg_bell_connect(struct vio_vmsg_bell *b, int timeout_ms, char *err, si
 		b->conn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (b->conn_fd < 0) {
 			r = -errno;
-			set_err(err, errlen, "socket: %s", strerror(errno));
+			vio_errmsg(err, errlen, "socket: %s", strerror(errno));
 			return r;
 		}
 		if (connect(b->conn_fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
@@ -428,11 +417,12 @@ int vio_vmsg_bell_connect(struct vio_vmsg_bell *b, int timeout_ms, char *err, si
 		if ((r != -ENOENT && r != -ECONNREFUSED && r != -EAGAIN) ||
 		    vio_vmsg_now_us() >= deadline) {
 			if (r == -ENOENT || r == -ECONNREFUSED || r == -EAGAIN) {
-				set_err(err, errlen, "no device side listening on %s within %d ms",
-					b->sock, timeout_ms);
+				vio_errmsg(err, errlen,
+					   "no device side listening on %s within %d ms", b->sock,
+					   timeout_ms);
 				return -ETIMEDOUT;
 			}
-			set_err(err, errlen, "%s: cannot connect: %s", b->sock, strerror(-r));
+			vio_errmsg(err, errlen, "%s: cannot connect: %s", b->sock, strerror(-r));
 			return r;
 		}
 		sleep_us(5000);
@@ -440,12 +430,12 @@ int vio_vmsg_bell_connect(struct vio_vmsg_bell *b, int timeout_ms, char *err, si
 	b->own_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->own_efd < 0) {
 		r = -errno;
-		set_err(err, errlen, "eventfd: %s", strerror(errno));
+		vio_errmsg(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
 	r = send_fd(b->conn_fd, b->own_efd);
 	if (r < 0) {
-		set_err(err, errlen, "%s: cannot send the eventfd: %s", b->sock, strerror(-r));
+		vio_errmsg(err, errlen, "%s: cannot send the eventfd: %s", b->sock, strerror(-r));
 		goto fail;
 	}
 	{
@@ -456,12 +446,12 @@ int vio_vmsg_bell_connect(struct vio_vmsg_bell *b, int timeout_ms, char *err, si
 	if (fd < 0) {
 		r = fd;
 		if (r == -ETIMEDOUT)
-			set_err(err, errlen,
-				"the device side on %s did not answer (serving another driver?)",
-				b->sock);
+			vio_errmsg(err, errlen,
+				   "the device side on %s did not answer (serving another driver?)",
+				   b->sock);
 		else
-			set_err(err, errlen, "%s: no eventfd from the device side: %s", b->sock,
-				strerror(-r));
+			vio_errmsg(err, errlen, "%s: no eventfd from the device side: %s", b->sock,
+				   strerror(-r));
 		goto fail;
 	}
 	b->peer_efd = fd;
@@ -694,8 +684,8 @@ int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_e
 	if (r < 0)
 		return r;
 	if (ep->win.size <= VIO_VMSG_SHM_HDR_SIZE + 2u * 256u) {
-		set_err(err, errlen, "%s: %u bytes is too small for a window", c->path,
-			ep->win.size);
+		vio_errmsg(err, errlen, "%s: %u bytes is too small for a window", c->path,
+			   ep->win.size);
 		vio_vmsg_window_close(&ep->win);
 		return -EINVAL;
 	}
@@ -711,7 +701,7 @@ int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_e
 	if (r == 0)
 		r = -pthread_mutex_init(&ep->lock, NULL);
 	if (r < 0) {
-		set_err(err, errlen, "cannot prepare the bus: %s", strerror(-r));
+		vio_errmsg(err, errlen, "cannot prepare the bus: %s", strerror(-r));
 		vio_vmsg_bell_close(&ep->bell);
 		vio_vmsg_window_close(&ep->win);
 		return r;
@@ -990,8 +980,8 @@ static int drv_format(struct vio_vmsg_posix_drv *p, int timeout_ms, char *err, s
 	p->shm.bell = vio_vmsg_bell_doorbell(&p->bell);
 	p->shm.cache = NULL;
 	if (vio_vmsg_shm_format(&p->shm, p->win.base, p->win.size, 0, gen) < 0) {
-		set_err(err, errlen, "%s: cannot format a window of %u bytes (too small?)",
-			p->win.path, p->win.size);
+		vio_errmsg(err, errlen, "%s: cannot format a window of %u bytes (too small?)",
+			   p->win.path, p->win.size);
 		return -EINVAL;
 	}
 	p->generation = gen;
@@ -1001,8 +991,8 @@ static int drv_format(struct vio_vmsg_posix_drv *p, int timeout_ms, char *err, s
 	/* The format zeroed the device's words: READY now means this generation was seen. */
 	while (vio_vmsg_shm_peer_state(&p->shm) != VIO_VMSG_SHM_STATE_READY) {
 		if (vio_vmsg_now_us() >= deadline) {
-			set_err(err, errlen, "no device side attached to %s within %d ms",
-				p->win.path, timeout_ms);
+			vio_errmsg(err, errlen, "no device side attached to %s within %d ms",
+				   p->win.path, timeout_ms);
 			return -ETIMEDOUT;
 		}
 		sleep_us(200);
@@ -1033,8 +1023,8 @@ int vio_vmsg_posix_drv_open(struct vio_vmsg_posix_drv *p, const char *path, uint
 	left = timeout_ms - (int) ((vio_vmsg_now_us() - start) / 1000u);
 	r = drv_format(p, left < 0 ? 0 : left, err, errlen);
 	if (r == -ETIMEDOUT)
-		set_err(err, errlen, "no device side attached to %s within %d ms", path,
-			timeout_ms);
+		vio_errmsg(err, errlen, "no device side attached to %s within %d ms", path,
+			   timeout_ms);
 	if (r < 0)
 		goto fail;
 	return 0;
