@@ -9,6 +9,7 @@
 #   make demo-loopback driver and devices in one process, no guest
 #   make bench         release build in build-release/, then scripts/bench.sh
 #   make cross         freestanding layers for Cortex-R5F and Cortex-M4
+#   make firmware      firmware images for Cortex-R5F and Cortex-M4, booted under QEMU
 #   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
 #   make format        clang-format every .c and .h in place
 #   make format-check  fail if any file is not formatted
@@ -34,13 +35,14 @@ DEB_PACKAGES := \
 	llvm \
 	gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi \
+	qemu-system-arm \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
-FORMAT_DIRS := include src apps tests
+FORMAT_DIRS := include src apps tests firmware
 
-.PHONY: all deps build check demo demo-loopback bench cross fuzz format format-check clean
+.PHONY: all deps build check demo demo-loopback bench cross firmware fuzz format format-check clean
 
 all: build
 
@@ -72,6 +74,10 @@ bench: deps
 cross:
 	bash scripts/cross-build.sh
 
+firmware: deps
+	bash scripts/firmware.sh run
+	bash scripts/firmware.sh sizes
+
 fuzz: deps
 	CC=clang bash scripts/meson-build.sh build-fuzz -Dfuzz=true $(SANITIZE)
 	@if [ -f scripts/fuzz.sh ]; then \
@@ -96,4 +102,4 @@ format-check:
 	if [ $$bad -ne 0 ]; then echo "make format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
-	rm -rf build build-release build-fuzz build-cross
+	rm -rf build build-release build-fuzz build-cross build-fw

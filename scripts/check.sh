@@ -18,11 +18,12 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TIERS=(unit fuzz cross integration guest)
+TIERS=(unit fuzz cross firmware integration guest)
 declare -A TIER_TITLE=(
 	[unit]="unit tests (cmocka, ASan+UBSan build in build/)"
 	[fuzz]="fuzz targets (libFuzzer, clang ASan+UBSan build in build-fuzz/)"
 	[cross]="freestanding cross build (arm-none-eabi) and include discipline"
+	[firmware]="firmware images for Cortex-R5F and Cortex-M4 booted under qemu-system-arm"
 	[integration]="vhost-user daemons (vioport, qemu-storage-daemon) driven by vioport's frontend"
 	[guest]="Linux guest under QEMU (TCG) with vhost-user devices served by vioport"
 )
@@ -251,6 +252,47 @@ tier_cross() {
 			show_log "$log" 40
 		fi
 	done
+}
+
+# ---------------------------------------------------------------- firmware tier
+
+# One test per FW-RESULT line of scripts/firmware.sh run: every image on every
+# target (Cortex-R5F ARM and Thumb, Cortex-M4) booted under qemu-system-arm.
+tier_firmware() {
+	local log=$LOG_DIR/firmware.log status_file=$LOG_DIR/firmware.status
+	local target name result detail status nfail=0 nres=0
+	if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+		count_skip "firmware: arm-none-eabi-gcc not installed (make deps installs gcc-arm-none-eabi)"
+		return 0
+	fi
+	if ! command -v qemu-system-arm >/dev/null 2>&1; then
+		count_skip "firmware: qemu-system-arm not installed (make deps installs it)"
+		return 0
+	fi
+	echo "  building build-fw/ and booting each image (log: $log)"
+	while read -r target name result detail; do
+		nres=$((nres + 1))
+		if [[ $result == PASS ]]; then
+			count_pass "firmware $target $name: $detail"
+		else
+			count_fail "firmware $target $name: $detail"
+			nfail=$((nfail + 1))
+		fi
+	done < <({
+		status=0
+		bash scripts/firmware.sh run </dev/null 2>&1 || status=$?
+		echo "$status" >"$status_file"
+	} | tee "$log" | sed -un 's/^FW-RESULT //p')
+
+	status=$(cat "$status_file")
+	if [[ $status -ne 0 && $nfail -eq 0 ]]; then
+		count_fail "firmware: scripts/firmware.sh exited with status $status"
+		nfail=1
+	fi
+	[[ $nres -gt 0 || $status -ne 0 ]] || note "scripts/firmware.sh reported no results"
+	if [[ $nfail -gt 0 ]]; then
+		show_log "$log" 40
+	fi
 }
 
 # ---------------------------------------------------------------- integration tier
