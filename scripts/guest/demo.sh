@@ -18,6 +18,10 @@
 # it on the gpio control socket, reads through at24 the message the host put
 # in the EEPROM file, and reads the LM75 temperature the host set.
 #
+# Then, with no hypervisor at all (vioport backend only): one vioport process
+# serves a GPIO chip, an rng, an I2C bus and a disk on the virtio-msg bus of a
+# shared window file, and vioport-drv, a separate process, is their driver.
+#
 #   --backend qsd   serve the disk with qemu-storage-daemon instead (the
 #                   entropy checks and the second boot are then skipped): a
 #                   preview without vioport
@@ -78,6 +82,12 @@ demo_explain() {
   demo-gpio-host    the host saw those four changes on the gpio control socket
   demo-eeprom       the guest read, through at24, the message the host put in the EEPROM
   demo-lm75         the guest's lm75 driver reads the temperature the host set
+  vmsg-list         vioport-drv finds the four devices on the window's bus
+  vmsg-blk          a block written through the window reads back, and is in the image file
+  vmsg-rng          the rng device gives bytes through the window
+  vmsg-i2c          the EEPROM keeps what the driver wrote; the LM75 reads what the host set
+  vmsg-gpio-irq     an edge the host drives on a simulated line reaches the waiting driver
+  vmsg-daemon       the daemon served every driver run and stopped cleanly
 EOF
 }
 
@@ -184,6 +194,84 @@ demo_i2c_gpio() {
 	fi
 }
 
+# One step of the hypervisor-less part: runs vioport-drv with ARGS, shows what it
+# printed, and records NAME as passed when it succeeded and its output matches RE.
+demo_vmsg_step() {
+	local name=$1 re=$2 out
+	shift 2
+	echo "    driver | vioport-drv --shm window $*"
+	if out=$("$DEMO_DRV" --shm "$DEMO_WIN" "$@" 2>&1) && [[ $out =~ $re ]]; then
+		sed 's/^/           /' <<<"$out" | head -n 6
+		return 0
+	fi
+	sed 's/^/           /' <<<"$out" | head -n 6
+	demo_result "vmsg/$name" FAIL "vioport-drv $* gave: $(tail -n 1 <<<"$out")"
+	return 1
+}
+
+# The hypervisor-less part: virtio-msg over a shared window file, two processes.
+demo_vmsg() {
+	local dir=$GUEST_TMP/vmsg log pid ctl waiter ok
+	DEMO_DRV=$(dirname "$VIOPORT_BIN")/vioport-drv
+	DEMO_WIN=$dir/window
+	ctl=$GUEST_TMP/vmsg.ctl
+	log=$dir/vioport.log
+	mkdir -p "$dir"
+	head -c $((1024 * 1024)) /dev/zero >"$dir/disk.img"
+	echo "    starting: vioport gpio --transport vmsg --shm window --device-list s8 --control sim.ctl"
+	echo "              + rng  --transport vmsg --shm window"
+	echo "              + i2c  --transport vmsg --shm window --device-list sim"
+	echo "              + blk  --transport vmsg --shm window --image disk.img (1 MiB)"
+	"$VIOPORT_BIN" gpio --transport vmsg --shm "$DEMO_WIN" --shm-size 1M --device-list s8 \
+		--control "$ctl" + rng --transport vmsg --shm "$DEMO_WIN" \
+		+ i2c --transport vmsg --shm "$DEMO_WIN" --device-list sim \
+		+ blk --transport vmsg --shm "$DEMO_WIN" --image "$dir/disk.img" >"$log" 2>&1 </dev/null &
+	pid=$!
+	GUEST_PIDS+=("$pid")
+	for _ in $(seq 50); do
+		[[ -S $ctl ]] && break
+		sleep 0.1
+	done
+	if demo_vmsg_step list "4 devices" list; then
+		demo_result vmsg/vmsg-list PASS "gpio, rng, i2c and blk on one bus"
+	fi
+	printf 'written through a shared window, no hypervisor' >"$dir/block.bin"
+	if demo_vmsg_step blk "wrote 1 sectors" blk 3 write 8 "$dir/block.bin" &&
+		demo_vmsg_step blk "no hypervisor" blk 3 read 8 1 &&
+		cmp -s -n 46 "$dir/block.bin" <(tail -c +$((8 * 512 + 1)) "$dir/disk.img"); then
+		demo_result vmsg/vmsg-blk PASS "sector 8 read back, and found in disk.img on the host"
+	fi
+	if demo_vmsg_step rng "00000000" rng 1 16; then
+		demo_result vmsg/vmsg-rng PASS "16 bytes of entropy"
+	fi
+	echo "    host   | sim.ctl: i2c temp 23500 -> $(guest_control vmsg "i2c temp 23500" || echo none)"
+	if demo_vmsg_step i2c "wrote" i2c 2 0x50 write 10766d7367 &&
+		demo_vmsg_step i2c "76 6d 73 67" i2c 2 0x50 writeread 10 4 &&
+		demo_vmsg_step i2c "17 80" i2c 2 0x48 writeread 00 2; then
+		demo_result vmsg/vmsg-i2c PASS "EEPROM 0x10: 'vmsg' read back; LM75: 0x17 0x80 = 23.5 °C as set on sim.ctl"
+	fi
+	echo "    driver | vioport-drv --shm window gpio 0 wait 3 rising 10000   (in the background)"
+	"$DEMO_DRV" --shm "$DEMO_WIN" gpio 0 wait 3 rising 10000 >"$dir/wait.out" 2>&1 &
+	waiter=$!
+	sleep 1
+	echo "    host   | sim.ctl: gpio set 3 1 -> $(guest_control vmsg "gpio set 3 1" || echo none)"
+	ok=0
+	wait "$waiter" || ok=$?
+	sed 's/^/           /' "$dir/wait.out"
+	if [[ $ok -eq 0 ]] && grep -q "rising edge" "$dir/wait.out"; then
+		demo_result vmsg/vmsg-gpio-irq PASS "the driver got the edge the host drove on sim-gpio-3"
+	else
+		demo_result vmsg/vmsg-gpio-irq FAIL "$(tail -n 1 "$dir/wait.out")"
+	fi
+	guest_stop_pid "$pid" 5
+	if [[ $GUEST_STATUS -eq 0 && $GUEST_KILLED == false ]]; then
+		demo_result vmsg/vmsg-daemon PASS "$(grep -c 'attached' "$log") driver runs served, clean exit"
+	else
+		demo_result vmsg/vmsg-daemon FAIL "exit status $GUEST_STATUS; log: $(tail -n 1 "$log")"
+	fi
+	rm -rf "$dir"
+}
+
 main() {
 	while [[ $# -gt 0 ]]; do
 		case $1 in
@@ -211,7 +299,7 @@ main() {
 	local with_i2c_gpio=false steps=3
 	if [[ $DEMO_BACKEND == vioport ]]; then
 		with_i2c_gpio=true
-		steps=4
+		steps=5
 	fi
 	echo "[1/$steps] guest kernel and initramfs"
 	guest_init
@@ -249,6 +337,9 @@ main() {
 	if [[ $with_i2c_gpio == true ]]; then
 		echo "[3/$steps] vioport simulates a GPIO chip and an I2C bus; the guest blinks a line and reads the bus"
 		demo_i2c_gpio
+		echo
+		echo "[4/$steps] no hypervisor: the same devices on a shared window (virtio-msg), driven by another process"
+		demo_vmsg
 		echo
 	fi
 
