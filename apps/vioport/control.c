@@ -178,8 +178,9 @@ static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip
 		const struct vio_sim_gpio_line *l = &in->chip.lines[line];
 		uint8_t level = l->dir == VIO_GPIO_DIRECTION_OUT ? l->output : l->input;
 
-		ctl_reply(c, "ok %u dir=%s output=%u input=%u", level,
-			  dir_names[l->dir <= 2 ? l->dir : 0], l->output, l->input);
+		ctl_reply(c, "ok %u dir=%s output=%u input=%u changes=%u", level,
+			  dir_names[l->dir <= 2 ? l->dir : 0], l->output, l->input,
+			  (unsigned) l->changes);
 	}
 	vp_unlock(in);
 }

@@ -27,6 +27,7 @@ struct vio_sim_gpio_line {
 	uint8_t input;	  /* level driven from outside */
 	uint8_t output;	  /* level the driver set */
 	uint8_t irq_type; /* VIO_GPIO_IRQ_TYPE_* the device armed */
+	uint32_t changes; /* times the driver changed the output level */
 };
 
 struct vio_sim_gpio {

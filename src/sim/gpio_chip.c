@@ -75,7 +75,10 @@ static int sim_set_value(void *ctx, uint16_t line, uint8_t value)
 
 	if (rc < 0)
 		return rc;
-	chip->lines[line].output = value ? 1 : 0;
+	value = value ? 1 : 0;
+	if (chip->lines[line].output != value)
+		chip->lines[line].changes++;
+	chip->lines[line].output = value;
 	return 0;
 }
 

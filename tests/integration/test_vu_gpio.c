@@ -183,10 +183,10 @@ static void gpio_values(void **state)
 			 VIO_GPIO_STATUS_OK);
 	assert_int_equal(gpio_req(VIO_GPIO_MSG_SET_VALUE, 1, 1, r, 2), VIO_GPIO_STATUS_OK);
 	control("gpio get 1", reply, sizeof(reply));
-	assert_string_equal(reply, "1 dir=out output=1 input=0");
+	assert_string_equal(reply, "1 dir=out output=1 input=0 changes=1");
 	assert_int_equal(gpio_req(VIO_GPIO_MSG_SET_VALUE, 1, 0, r, 2), VIO_GPIO_STATUS_OK);
 	control("gpio get 1", reply, sizeof(reply));
-	assert_string_equal(reply, "0 dir=out output=0 input=0");
+	assert_string_equal(reply, "0 dir=out output=0 input=0 changes=2");
 	/* The host drives input line 4: the driver reads it. */
 	assert_int_equal(gpio_req(VIO_GPIO_MSG_SET_DIRECTION, 4, VIO_GPIO_DIRECTION_IN, r, 2),
 			 VIO_GPIO_STATUS_OK);
