@@ -201,7 +201,8 @@ demo_i2c_gpio() {
 demo_vmsg_step() {
 	local name=$1 re=$2 out
 	shift 2
-	echo "    driver | vioport-drv --shm window $*"
+	local shown="$*"
+	echo "    driver | vioport-drv --shm window ${shown//$GUEST_TMP\/vmsg\//}"
 	if out=$("$DEMO_DRV" --shm "$DEMO_WIN" "$@" 2>&1) && [[ $out =~ $re ]]; then
 		sed 's/^/           /' <<<"$out" | head -n 6
 		return 0
