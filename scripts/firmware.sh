@@ -9,8 +9,11 @@
 # TARGET is r5f-arm, r5f-thumb (Cortex-R5F, qemu-system-arm -M none -cpu
 # cortex-r5f) or m4 (Cortex-M4, -M mps2-an386); the default is all of them.
 # Images (firmware/images/NAME/): selftest (the device stack over loopback),
-# exitcode (exits 42: the status reaches the host) and fault (an undefined
-# instruction: the exception stubs report it).
+# exitcode (exits 42: the status reaches the host), fault (an undefined
+# instruction: the exception stubs report it) and amp (blk, rng, gpio and i2c
+# on one virtio-msg bus in the shared window, driven from the host by
+# build/tests/integration/test_fw_vmsg over the RAM file, FW_HOST_TEST to
+# override; it exits with the status the host asks for, 37).
 #
 # run prints one line per result:
 #   FW-RESULT <target> <check> PASS|FAIL <detail>
@@ -32,7 +35,7 @@ QEMU=${QEMU:-qemu-system-arm}
 OUT=build-fw
 FW_TIMEOUT=${FW_TIMEOUT:-60}
 TARGETS=(r5f-arm r5f-thumb m4)
-IMAGES=(selftest exitcode fault)
+IMAGES=(selftest exitcode fault amp)
 # Shared components the images link; vmsg joins once src/vmsg exists.
 COMPONENTS=(core vmsg dev sim)
 EXIT_FAULT=125 # PLATFORM_EXIT_FAULT in firmware/platform/platform.h
@@ -260,11 +263,115 @@ run_fault() {
 	fi
 }
 
+# The RAM the shared memory-backend-file backs starts at this address: a window
+# at __vio_shm_base sits at file offset __vio_shm_base - RAM base.
+declare -A TARGET_RAM_BASE=([r5f-arm]=0x00000000 [r5f-thumb]=0x00000000 [m4]=0x21000000)
+# The status the host driver asks the amp image to exit with.
+EXIT_AMP=37
+# The host side of the amp runs (tests/integration/test_fw_vmsg.c, built by meson).
+FW_HOST_TEST=${FW_HOST_TEST:-build/tests/integration/test_fw_vmsg}
+# An emulator started in the background, killed by PID when the script ends early.
+BG_PID=
+
+kill_bg() {
+	[[ -n $BG_PID ]] || return 0
+	kill "$BG_PID" 2>/dev/null || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$BG_PID" 2>/dev/null || true
+	wait "$BG_PID" 2>/dev/null || true
+	BG_PID=
+}
+trap kill_bg EXIT
+trap 'kill_bg; exit 130' INT TERM
+
+# Waits up to secs seconds for the background emulator; prints its exit status
+# (124 when it had to be killed).
+wait_bg() {
+	local secs=$1 status=0 i
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$BG_PID" 2>/dev/null; then
+		kill_bg
+		echo 124
+		return
+	fi
+	wait "$BG_PID" || status=$?
+	BG_PID=
+	echo "$status"
+}
+
+# Makes sure the host driver exists (meson builds it with everything else).
+host_test() {
+	if [[ ! -x $FW_HOST_TEST && -d build ]]; then
+		ninja -C build tests/integration/test_fw_vmsg >/dev/null 2>&1 || true
+	fi
+	[[ -x $FW_HOST_TEST ]]
+}
+
+# Prints the window's file offset and size for the image elf on target.
+window_in_file() {
+	local target=$1 elf=$2
+	"${CROSS}nm" "$elf" | awk -v ram="${TARGET_RAM_BASE[$target]}" '
+	function hex(s,    i, v) {
+		v = 0
+		s = tolower(s)
+		sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++)
+			v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return v
+	}
+	$3 == "__vio_shm_base" { b = hex($1) }
+	$3 == "__vio_shm_size" { s = hex($1) }
+	END { printf "%d %d\n", b - hex(ram), s }'
+}
+
+# The amp image serving its bus to the host: the emulator in the background,
+# test_fw_vmsg as the driver over the RAM file, then the stop request and the
+# exit status through semihosting.
+run_amp() {
+	local target=$1 status=0 hstatus=0 off size name verdict detail ok=0 ncase=0
+	local elf=$OUT/$target/amp.elf log=$OUT/$target/amp.log ram=$OUT/$target/amp.ram
+	local hlog=$OUT/$target/amp-host.log
+	local -a cmd
+	if ! host_test; then
+		result "$target" amp-host FAIL "no host driver at $FW_HOST_TEST (run make build)"
+		return 1
+	fi
+	read -r off size < <(window_in_file "$target" "$elf")
+	rm -f "$ram"
+	mapfile -d '' -t cmd < <(qemu_cmd "$target" "$elf" "$ram")
+	"${cmd[@]}" >"$log" 2>&1 </dev/null &
+	BG_PID=$!
+	timeout --kill-after=5 "$FW_TIMEOUT" "$FW_HOST_TEST" --ram "$ram" --offset "$off" \
+		--size "$size" --exit-status "$EXIT_AMP" --timeout-ms 20000 >"$hlog" 2>&1 || hstatus=$?
+	status=$(wait_bg 20)
+	while read -r name verdict detail; do
+		ncase=$((ncase + 1))
+		result "$target" "$name" "$verdict" "$detail" || ok=1
+	done < <(sed -n 's/^CASE //p' "$hlog")
+	if [[ $hstatus -ne 0 || $ncase -eq 0 ]]; then
+		result "$target" amp-host FAIL "host driver $(status_text "$hstatus") after $ncase cases (log: $hlog)" || ok=1
+	fi
+	if [[ $status -eq $EXIT_AMP ]] && grep -q '^amp: served' "$log"; then
+		result "$target" amp-exit PASS "stop request -> exit status $EXIT_AMP through semihosting;" \
+			"$(grep -m1 '^amp: served' "$log" | sed 's/^amp: //')" || ok=1
+	else
+		result "$target" amp-exit FAIL "want status $EXIT_AMP and a report, got $(status_text "$status") (log: $log)" || ok=1
+	fi
+	return $ok
+}
+
 run_target() {
 	local target=$1 ok=0
 	run_selftest "$target" || ok=1
 	run_exitcode "$target" || ok=1
 	run_fault "$target" || ok=1
+	run_amp "$target" || ok=1
 	return $ok
 }
 

@@ -117,6 +117,15 @@ void platform_time_init(void);
 /* Spins for at least us microseconds. */
 void platform_delay_us(uint32_t us);
 
+/*
+ * Weak: idles at least us microseconds while nothing is expected to happen (a
+ * polling loop's backoff). Default: platform_delay_us. armv7m sleeps in WFI
+ * between SysTick interrupts, so it may idle up to one tick (1 ms) longer; a
+ * board whose peer rings an interrupt (an IPI, a mailbox) overrides it to
+ * sleep until that interrupt.
+ */
+void platform_idle_us(uint32_t us);
+
 /* ---- main loop -------------------------------------------------------- */
 
 /* What platform_poll_until returns on timeout: -ETIMEDOUT, Linux's value like VIO_E*. */
