@@ -21,6 +21,8 @@
 # (default 60), no stdin, and its RAM in a shared memory-backend-file under
 # build-fw/<target>/ that another process could map.
 #
+# FW_CONFIG replaces the build options of the shared code (default
+# -DVIO_CONFIG_NO_PACKED: no packed-ring code, the images never offer it).
 # FW_LDFLAGS adds link flags, e.g. to move the shared window:
 #   FW_LDFLAGS="-Wl,--defsym=__vio_shm_base=0x21080000" firmware.sh run m4
 #
@@ -35,7 +37,7 @@ QEMU=${QEMU:-qemu-system-arm}
 OUT=build-fw
 FW_TIMEOUT=${FW_TIMEOUT:-60}
 TARGETS=(r5f-arm r5f-thumb m4)
-IMAGES=(selftest exitcode fault amp)
+IMAGES=(selftest exitcode fault amp vmsg-gpio)
 # Shared components the images link; vmsg joins once src/vmsg exists.
 COMPONENTS=(core vmsg dev sim)
 EXIT_FAULT=125 # PLATFORM_EXIT_FAULT in firmware/platform/platform.h
@@ -57,6 +59,10 @@ CFLAGS=(-Os -ffreestanding -Wall -Wextra -Werror -std=c11 -Iinclude
 	-ffunction-sections -fdata-sections
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
 	-fno-strict-aliasing)
+# Build options for the shared code in the images (FW_CONFIG="" for none):
+# the images never offer packed rings, so their code is left out (src/core,
+# VIO_CONFIG_NO_PACKED; the meson build and cross-build.sh keep it).
+read -r -a CONFIG_FLAGS <<<"${FW_CONFIG--DVIO_CONFIG_NO_PACKED}"
 # The platform layer and the images: the same, plus the platform header and
 # semihosting as the console (these images run under QEMU).
 FW_CFLAGS=(-Ifirmware/platform -DPLATFORM_CONSOLE_SEMIHOST -g)
@@ -97,7 +103,7 @@ build_components() {
 		while IFS= read -r src; do
 			obj=$OUT/$target/$comp/${src#src/"$comp"/}
 			obj=${obj%.c}.o
-			if compile "$target" "$src" "$obj"; then
+			if compile "$target" "$src" "$obj" "${CONFIG_FLAGS[@]}"; then
 				objs+=("$obj")
 			else
 				fail "$target: $src does not compile"
@@ -473,6 +479,34 @@ print_sizes() {
 		"(shared window not included: $(window_of "$elf"))"
 }
 
+# Size targets (text bytes, Thumb, -Os): (a) core + virtio-msg device side +
+# GPIO device, summed from the vmsg-gpio image's link map (the sections
+# --gc-sections kept of exactly those objects: src/core, src/vmsg, src/dev);
+# (b) the whole four-device amp image.
+TARGET_MIN_TEXT=6144
+TARGET_AMP_TEXT=24576
+
+# Prints one target line: name, measured, limit, and whether it is met.
+target_line() {
+	local what=$1 got=$2 limit=$3 verdict=met
+	[[ $got -le $limit ]] || verdict="OVER by $((got - limit))"
+	printf "  %-58s %6d / %6d bytes  %s\n" "$what" "$got" "$limit" "$verdict"
+}
+
+print_targets() {
+	local target=$1 comp text data bss min=0 amp_text
+	local -A t=()
+	while read -r comp text data bss; do
+		t[$comp]=$text
+	done < <(map_sizes "$target" "$OUT/$target/vmsg-gpio.map")
+	min=$((${t[core]:-0} + ${t[vmsg]:-0} + ${t[dev]:-0}))
+	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp.elf" | awk 'NR == 2 { print $1 }')
+	echo "  size targets ($target$([[ $target == r5f-arm ]] && echo ", ARM state: the targets are for Thumb")):"
+	target_line "(a) core ${t[core]:-0} + vmsg ${t[vmsg]:-0} + gpio ${t[dev]:-0} (vmsg-gpio map)" \
+		"$min" "$TARGET_MIN_TEXT"
+	target_line "(b) amp image: blk, rng, gpio, i2c, platform, libc" "$amp_text" "$TARGET_AMP_TEXT"
+}
+
 # Prints the shared window's placement in elf.
 window_of() {
 	"${CROSS}nm" "$1" | awk '$3 == "__vio_shm_base" { b = $1 } $3 == "__vio_shm_size" { s = $1 }
@@ -516,7 +550,10 @@ main() {
 		fi
 		case $action in
 		run) run_target "$t" || failed+=("$t") ;;
-		sizes) print_sizes "$t" ;;
+		sizes)
+			print_sizes "$t" amp
+			print_targets "$t"
+			;;
 		esac
 	done
 	if [[ ${#failed[@]} -gt 0 ]]; then

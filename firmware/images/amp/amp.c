@@ -63,6 +63,7 @@ enum { ST_DETACHED, ST_ATTACHED, ST_STOPPED };
 
 /* The devices: each one's state, queues and provider. */
 static struct {
+#ifndef AMP_GPIO_ONLY
 	uint8_t disk[AMP_DISK_SECTORS * VIO_BLK_SECTOR_SIZE];
 	struct vio_sim_ramdisk rd;
 	struct vio_blk blk;
@@ -74,6 +75,7 @@ static struct {
 	uint64_t rng_bytes;
 	struct vio_rng rng;
 	struct vio_queue rng_queue;
+#endif
 
 	struct vio_sim_gpio chip;
 	struct vio_sim_gpio_line chip_lines[GPIO_LINES];
@@ -82,12 +84,14 @@ static struct {
 	struct vio_queue gpio_queues[2];
 	uint8_t jumper;
 
+#ifndef AMP_GPIO_ONLY
 	struct vio_sim_i2c_bus i2c_bus;
 	struct vio_sim_24c02 eeprom;
 	struct vio_sim_lm75 lm75;
 	uint8_t i2c_bounce[256];
 	struct vio_i2c i2c;
 	struct vio_queue i2c_queue;
+#endif
 } D;
 
 /* The bus, the window as the device side sees it, and the serving state. */
@@ -134,6 +138,7 @@ static uint32_t window_word(uint32_t off)
 	return vio_le32(VIO_LOAD_ACQUIRE32(p));
 }
 
+#ifndef AMP_GPIO_ONLY
 /* Entropy: the SoC's TRNG when it has one, the documented simulation otherwise. */
 static int rng_fill(void *ctx, uint8_t *buf, uint32_t len)
 {
@@ -147,6 +152,7 @@ static int rng_fill(void *ctx, uint8_t *buf, uint32_t len)
 }
 
 static const struct vio_rng_ops rng_ops = {.fill = rng_fill};
+#endif
 
 /* ---- the bus ---- */
 
@@ -186,6 +192,7 @@ static const struct vio_vmsg_dev_bus_ops bus_ops = {.send = bus_send, .log = bus
 
 /* ---- set-up ---- */
 
+#ifndef AMP_GPIO_ONLY
 static int setup_blk(void)
 {
 	struct vio_blk_params p;
@@ -209,6 +216,8 @@ static int setup_rng(void)
 	return vio_rng_init(&D.rng, &rng_ops, NULL, &D.rng_queue, QSIZE, 0);
 }
 
+#endif
+
 static int setup_gpio(void)
 {
 	int rc;
@@ -221,6 +230,7 @@ static int setup_gpio(void)
 	return rc;
 }
 
+#ifndef AMP_GPIO_ONLY
 static int setup_i2c(void)
 {
 	int rc;
@@ -237,10 +247,15 @@ static int setup_i2c(void)
 				  D.i2c_bounce, sizeof(D.i2c_bounce));
 	return rc;
 }
+#endif
 
 static int setup(void)
 {
+#ifdef AMP_GPIO_ONLY
+	struct vio_device *devs[] = {&D.gpio.dev};
+#else
 	struct vio_device *devs[] = {&D.blk.dev, &D.rng.dev, &D.gpio.dev, &D.i2c.dev};
+#endif
 	int rc;
 
 	A.win = platform_shm_base();
@@ -248,13 +263,15 @@ static int setup(void)
 	vio_winmap_init(&A.map, A.map_win, 1);
 	rc = vio_vmsg_dev_bus_init(&A.bus, &bus_ops, NULL, &A.map, VIO_VMSG_SHM_MAX_MSG);
 	if (rc == 0)
+		rc = setup_gpio();
+#ifndef AMP_GPIO_ONLY
+	if (rc == 0)
 		rc = setup_blk();
 	if (rc == 0)
 		rc = setup_rng();
 	if (rc == 0)
-		rc = setup_gpio();
-	if (rc == 0)
 		rc = setup_i2c();
+#endif
 	for (unsigned i = 0; rc == 0 && i < sizeof(devs) / sizeof(devs[0]); i++) {
 		int n = vio_vmsg_dev_bus_add(&A.bus, devs[i]);
 
@@ -368,12 +385,17 @@ static void report(int status)
 			"(%lu by the bus)\n",
 			(unsigned long) A.received, (unsigned long) A.sent, (unsigned long) A.lost,
 			(unsigned long) A.bad_messages, (unsigned long) A.bus.dropped);
+#ifdef AMP_GPIO_ONLY
+	platform_printf("amp: gpio %lu operations %lu interrupts\n", (unsigned long) D.chip.ops,
+			(unsigned long) D.gpio.irqs);
+#else
 	platform_printf("amp: blk %lu reads %lu writes %lu flushes; rng %lu bytes; gpio %lu "
 			"operations %lu interrupts; i2c %lu messages %lu NACKs\n",
 			(unsigned long) D.rd.reads, (unsigned long) D.rd.writes,
 			(unsigned long) D.rd.flushes, (unsigned long) D.rng_bytes,
 			(unsigned long) D.chip.ops, (unsigned long) D.gpio.irqs,
 			(unsigned long) D.i2c_bus.msgs, (unsigned long) D.i2c_bus.nacks);
+#endif
 	platform_printf("amp: %lu attaches, %lu driver restarts, %lu corrupt windows, %lu refused "
 			"headers; exit status %d\n",
 			(unsigned long) A.attaches, (unsigned long) A.restarts,
@@ -424,6 +446,11 @@ int main(void)
 		platform_printf("amp: set-up failed (error %d)\n", rc);
 		return 1;
 	}
+#ifdef AMP_GPIO_ONLY
+	platform_printf("amp: serving gpio (%u lines) on a virtio-msg bus in the window at %p, %lu "
+			"bytes\n",
+			GPIO_LINES, (void *) A.win, (unsigned long) A.win_size);
+#else
 	platform_printf("amp: serving blk (%u sectors), rng (%s), gpio (%u lines), i2c (24c02 at "
 			"0x%02x, LM75 at 0x%02x) on a virtio-msg bus in the window at %p, %lu "
 			"bytes\n",
@@ -431,6 +458,7 @@ int main(void)
 			D.trng ? "hardware TRNG" : "deterministic simulation, NOT random",
 			GPIO_LINES, VIO_SIM_24C02_ADDR, VIO_SIM_LM75_ADDR, (void *) A.win,
 			(unsigned long) A.win_size);
+#endif
 	platform_poll_until(poll_once, NULL, 0);
 	return 1;
 }
