@@ -138,6 +138,17 @@ void platform_idle_us(uint32_t us);
  */
 int platform_poll_until(int (*poll)(void *ctx), void *ctx, uint64_t timeout_us);
 
+/* ---- doorbell --------------------------------------------------------- */
+
+/*
+ * Weak: rings the peer's doorbell (an inter-processor interrupt, a mailbox
+ * register) after this side published messages in the shared window.
+ * Default: nothing, the peer polls. The receiving half is the board's
+ * interrupt handler waking platform_idle_us; both are optional, as a missed or
+ * spurious ring costs one poll, never a message.
+ */
+void platform_doorbell_ring(void);
+
 /* ---- entropy ---------------------------------------------------------- */
 
 /*

@@ -105,6 +105,7 @@ static struct {
 	int state;
 	uint32_t stopped_gen; /* driver generation the window was stopped or refused under */
 	uint32_t idle_us;
+	bool pending_ring; /* messages were sent since the last doorbell */
 	/* What was served, for the report. */
 	uint32_t received, sent, lost, bad_messages;
 	uint32_t attaches, restarts, stops, refused;
@@ -122,6 +123,12 @@ static void cache_invalidate(void *ctx, const void *p, uint32_t len)
 {
 	(void) ctx;
 	platform_cache_invalidate(p, len);
+}
+
+static void doorbell_ring(void *ctx)
+{
+	(void) ctx;
+	platform_doorbell_ring();
 }
 
 static const struct vio_vmsg_cache_ops window_cache = {
@@ -176,11 +183,15 @@ static int bus_send(void *ctx, const void *msg, uint32_t len)
 			r = vio_vmsg_shm_send(&A.shm, msg, len);
 			if (r != -VIO_ENOSPC || tries >= FULL_TRIES)
 				break;
+			if (tries == 0)
+				vio_vmsg_shm_ring(
+				    &A.shm); /* the driver drains what it is told of */
 			platform_delay_us(FULL_PAUSE_US);
 		}
 	}
 	if (r == 0) {
 		A.sent++;
+		A.pending_ring = true;
 		return 0;
 	}
 	if (A.lost++ == 0 || r != -VIO_ENOSPC)
@@ -300,7 +311,7 @@ static void try_attach(void)
 	uint32_t gen = window_word(VIO_VMSG_SHM_OFF_DRV_GEN);
 	int r;
 
-	A.shm.bell = (struct vio_vmsg_doorbell){NULL, NULL};
+	A.shm.bell = (struct vio_vmsg_doorbell){doorbell_ring, NULL};
 	A.shm.cache = &window_cache;
 	r = vio_vmsg_shm_attach(&A.shm, A.win, A.win_size);
 	if (r == -VIO_EAGAIN)
@@ -426,6 +437,12 @@ static int poll_once(void *ctx)
 	}
 	if (A.state == ST_ATTACHED)
 		work += serve_batch();
+	if (A.pending_ring) {
+		/* One ring per pass, after every answer of the batch is in the FIFO. */
+		A.pending_ring = false;
+		if (A.state == ST_ATTACHED)
+			vio_vmsg_shm_ring(&A.shm);
+	}
 	if (work > 0) {
 		A.idle_us = 0;
 	} else {
