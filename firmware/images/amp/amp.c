@@ -413,8 +413,11 @@ static void report(int status)
 			(unsigned long) A.stops, (unsigned long) A.refused, status);
 }
 
-/* One pass of the main loop: the control words, then the state machine. Never returns 0
- * for "stop": the exit request leaves through platform_exit. */
+/*
+ * One pass of the main loop: the control words, then the state machine, then
+ * the idle backoff. Always 0, so the loop never ends by itself: the exit
+ * request leaves through platform_exit.
+ */
 static int poll_once(void *ctx)
 {
 	int work = 0;
