@@ -10,6 +10,7 @@
 #   make bench         release build in build-release/, then scripts/bench.sh
 #   make cross         freestanding layers for Cortex-R5F and Cortex-M4
 #   make firmware      firmware images for Cortex-R5F and Cortex-M4, booted under QEMU
+#   make demo-amp      the amp firmware on a ZCU102 R5 under QEMU, driven from the host
 #   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
 #   make format        clang-format every .c and .h in place
 #   make format-check  fail if any file is not formatted
@@ -42,7 +43,7 @@ SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
 FORMAT_DIRS := include src apps tests firmware
 
-.PHONY: all deps build check demo demo-loopback bench cross firmware fuzz format format-check clean
+.PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz format format-check clean
 
 all: build
 
@@ -75,8 +76,13 @@ cross:
 	bash scripts/cross-build.sh
 
 firmware: deps
+	bash scripts/meson-build.sh build $(SANITIZE)
 	bash scripts/firmware.sh run
 	bash scripts/firmware.sh sizes
+
+demo-amp: deps
+	bash scripts/meson-build.sh build $(SANITIZE)
+	bash scripts/demo-amp.sh
 
 fuzz: deps
 	CC=clang bash scripts/meson-build.sh build-fuzz -Dfuzz=true $(SANITIZE)

@@ -2,8 +2,8 @@
 /*
  * vioport-drv: the driver side of virtio-msg over a shared-memory window.
  *
- *   vioport-drv --shm PATH [--shm-size N] [--doorbell poll|eventfd:SOCKET]
- *               [--timeout MS] COMMAND ...
+ *   vioport-drv --shm PATH [--shm-size N] [--shm-offset N]
+ *               [--doorbell poll|eventfd:SOCKET] [--timeout MS] COMMAND ...
  *
  * Formats the window (a new driver generation each run), waits for the device
  * side to attach, runs one command and prints its result. `sim` serves
@@ -34,6 +34,7 @@
 #include "vioport/sim_ramdisk.h"
 #include "vioport/vhost_user.h"
 #include "vioport/virtio.h"
+#include "vioport/vmsg_ctl.h"
 #include "vioport/vmsg_drv.h"
 #include "vioport/vmsg_posix.h"
 
@@ -54,6 +55,7 @@
 struct options {
 	const char *shm;
 	uint32_t size;
+	uint64_t offset; /* where the window starts in the file */
 	const char *doorbell;
 	int timeout_ms;
 };
@@ -62,8 +64,8 @@ static void usage_text(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: vioport-drv --shm PATH [--shm-size N] [--doorbell poll|eventfd:SOCKET]\n"
-	    "                   [--timeout MS] COMMAND ...\n"
+	    "usage: vioport-drv --shm PATH [--shm-size N] [--shm-offset N]\n"
+	    "                   [--doorbell poll|eventfd:SOCKET] [--timeout MS] COMMAND ...\n"
 	    "\n"
 	    "Driver side of virtio-msg over the shared-memory window PATH: formats it, waits\n"
 	    "for the device side to attach, runs COMMAND.\n"
@@ -72,6 +74,9 @@ static void usage_text(FILE *f)
 	    "  --shm PATH          the window file (for example /dev/shm/vioport.win)\n"
 	    "  --shm-size N        create PATH with N bytes when missing (default: use its size;\n"
 	    "                      sim and bench create it with %u)\n"
+	    "  --shm-offset N      the window starts N bytes into PATH (a multiple of the page\n"
+	    "                      size), e.g. inside an emulator's RAM file; N + the window\n"
+	    "                      size must fit in PATH (default 0)\n"
 	    "  --doorbell SPEC     poll (default) or eventfd:SOCKET\n"
 	    "  --timeout MS        wait for the device side and for each request (default %d)\n"
 	    "  -h, --help          this text\n"
@@ -90,6 +95,8 @@ static void usage_text(FILE *f)
 	    "  i2c DEV ADDR write HEXBYTES           write bytes to 7-bit address ADDR\n"
 	    "  i2c DEV ADDR read N                   read N bytes\n"
 	    "  i2c DEV ADDR writeread HEXBYTES N     write, repeated start, read N bytes\n"
+	    "  exit STATUS                           ask a firmware device side to end its\n"
+	    "                                        program with STATUS (0..255)\n"
 	    "  sim                                   serve simulated devices (gpio, rng, blk,\n"
 	    "                                        i2c) on the device side until killed\n"
 	    "  bench [ROUNDS [WARMUP]]               GPIO GET_VALUE round trips against a\n"
@@ -191,8 +198,8 @@ struct session {
 static int session_open(struct session *s, const struct options *o)
 {
 	char err[256];
-	int r = vio_vmsg_posix_drv_open(&s->p, o->shm, o->size, o->doorbell, o->timeout_ms, err,
-					sizeof(err));
+	int r = vio_vmsg_posix_drv_open_at(&s->p, o->shm, o->offset, o->size, o->doorbell,
+					   o->timeout_ms, err, sizeof(err));
 
 	if (r < 0) {
 		fprintf(stderr, "vioport-drv: %s\n", err);
@@ -270,6 +277,24 @@ static int cmd_ping(struct session *s)
 	if (r < 0)
 		return fail("ping", r);
 	printf("ping: answered in %llu us\n", (unsigned long long) (vio_vmsg_now_us() - t0));
+	return 0;
+}
+
+/*
+ * Asks the device side to end its program with status through the window's
+ * control words (vmsg_ctl.h): status first, then the request, release-ordered.
+ */
+static int cmd_exit(struct session *s, int argc, char **argv)
+{
+	uint32_t *arg = (uint32_t *) (void *) (s->p.win.base + VIO_VMSG_SHM_OFF_CTL_ARG);
+	uint32_t *req = (uint32_t *) (void *) (s->p.win.base + VIO_VMSG_SHM_OFF_CTL_REQ);
+	uint64_t status;
+
+	if (argc != 1 || !parse_u64(argv[0], 255, &status))
+		return usage_error("%s", "exit: expected STATUS (0..255)");
+	__atomic_store_n(arg, vio_le32((uint32_t) status), __ATOMIC_RELAXED);
+	__atomic_store_n(req, vio_le32(VIO_VMSG_CTL_EXIT), __ATOMIC_RELEASE);
+	printf("exit: asked the device side to end with status %u\n", (unsigned) status);
 	return 0;
 }
 
@@ -887,9 +912,13 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"shm", required_argument, NULL, 's'},	{"shm-size", required_argument, NULL, 'S'},
-	    {"doorbell", required_argument, NULL, 'd'}, {"timeout", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"shm", required_argument, NULL, 's'},
+	    {"shm-size", required_argument, NULL, 'S'},
+	    {"doorbell", required_argument, NULL, 'd'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"shm-offset", required_argument, NULL, 'O'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct options o = {.timeout_ms = DEFAULT_TIMEOUT};
 	struct vio_vmsg_bell probe;
@@ -908,6 +937,11 @@ int main(int argc, char **argv)
 			if (!parse_u64(optarg, UINT32_MAX, &v) || v == 0)
 				return usage_error("bad --shm-size '%s'", optarg);
 			o.size = (uint32_t) v;
+			break;
+		case 'O':
+			if (!parse_u64(optarg, UINT64_MAX / 2, &v))
+				return usage_error("bad --shm-offset '%s'", optarg);
+			o.offset = v;
 			break;
 		case 'd':
 			o.doorbell = optarg;
@@ -933,14 +967,19 @@ int main(int argc, char **argv)
 	cmd = argv[optind];
 	argc -= optind + 1;
 	argv += optind + 1;
+	if (o.offset != 0 && (strcmp(cmd, "sim") == 0 || strcmp(cmd, "bench") == 0))
+		return usage_error("--shm-offset is for the driver commands, not %s", cmd);
 	if (strcmp(cmd, "sim") == 0)
 		return argc == 0 ? run_sim(&o, -1, -1, false)
 				 : usage_error("%s", "sim takes no arguments");
 	if (strcmp(cmd, "bench") == 0)
 		return cmd_bench(&o, argc + 1, argv - 1);
 	if (strcmp(cmd, "list") != 0 && strcmp(cmd, "ping") != 0 && strcmp(cmd, "blk") != 0 &&
-	    strcmp(cmd, "rng") != 0 && strcmp(cmd, "gpio") != 0 && strcmp(cmd, "i2c") != 0)
+	    strcmp(cmd, "rng") != 0 && strcmp(cmd, "gpio") != 0 && strcmp(cmd, "i2c") != 0 &&
+	    strcmp(cmd, "exit") != 0)
 		return usage_error("unknown command '%s'", cmd);
+	if (strcmp(cmd, "exit") == 0 && (argc != 1 || !parse_u64(argv[0], 255, &v)))
+		return usage_error("%s", "exit: expected STATUS (0..255)");
 	if ((strcmp(cmd, "list") == 0 || strcmp(cmd, "ping") == 0) && argc != 0)
 		return usage_error("%s takes no arguments", cmd);
 
@@ -961,6 +1000,8 @@ int main(int argc, char **argv)
 		rc = cmd_rng(s, argc, argv);
 	else if (strcmp(cmd, "gpio") == 0)
 		rc = cmd_gpio(s, argc, argv, &o);
+	else if (strcmp(cmd, "exit") == 0)
+		rc = cmd_exit(s, argc, argv);
 	else
 		rc = cmd_i2c(s, argc, argv);
 	fflush(stdout);

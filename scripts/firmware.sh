@@ -8,9 +8,14 @@
 #
 # TARGET is r5f-arm, r5f-thumb (Cortex-R5F, qemu-system-arm -M none -cpu
 # cortex-r5f) or m4 (Cortex-M4, -M mps2-an386); the default is all of them.
+# r5f-zcu102 (the RPU of a ZCU102: image in DDR at 0x3ED00000, window at
+# 0x3EE00000) is built on request and booted by scripts/demo-amp.sh, not by run.
 # Images (firmware/images/NAME/): selftest (the device stack over loopback),
-# exitcode (exits 42: the status reaches the host) and fault (an undefined
-# instruction: the exception stubs report it).
+# exitcode (exits 42: the status reaches the host), fault (an undefined
+# instruction: the exception stubs report it) and amp (blk, rng, gpio and i2c
+# on one virtio-msg bus in the shared window, driven from the host by
+# build/tests/integration/test_fw_vmsg over the RAM file, FW_HOST_TEST to
+# override; it exits with the status the host asks for, 37).
 #
 # run prints one line per result:
 #   FW-RESULT <target> <check> PASS|FAIL <detail>
@@ -18,6 +23,8 @@
 # (default 60), no stdin, and its RAM in a shared memory-backend-file under
 # build-fw/<target>/ that another process could map.
 #
+# FW_CONFIG replaces the build options of the shared code (default
+# -DVIO_CONFIG_NO_PACKED: no packed-ring code, the images never offer it).
 # FW_LDFLAGS adds link flags, e.g. to move the shared window:
 #   FW_LDFLAGS="-Wl,--defsym=__vio_shm_base=0x21080000" firmware.sh run m4
 #
@@ -32,7 +39,7 @@ QEMU=${QEMU:-qemu-system-arm}
 OUT=build-fw
 FW_TIMEOUT=${FW_TIMEOUT:-60}
 TARGETS=(r5f-arm r5f-thumb m4)
-IMAGES=(selftest exitcode fault)
+IMAGES=(selftest exitcode fault amp vmsg-gpio)
 # Shared components the images link; vmsg joins once src/vmsg exists.
 COMPONENTS=(core vmsg dev sim)
 EXIT_FAULT=125 # PLATFORM_EXIT_FAULT in firmware/platform/platform.h
@@ -41,12 +48,14 @@ declare -A TARGET_FLAGS=(
 	[r5f-arm]="-mcpu=cortex-r5 -mfloat-abi=hard -mfpu=vfpv3-d16 -marm"
 	[r5f-thumb]="-mcpu=cortex-r5 -mfloat-abi=hard -mfpu=vfpv3-d16 -mthumb"
 	[m4]="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
+	[r5f-zcu102]="-mcpu=cortex-r5 -mfloat-abi=hard -mfpu=vfpv3-d16 -marm"
 )
-declare -A TARGET_FAMILY=([r5f-arm]=armv7r [r5f-thumb]=armv7r [m4]=armv7m)
+declare -A TARGET_FAMILY=([r5f-arm]=armv7r [r5f-thumb]=armv7r [m4]=armv7m [r5f-zcu102]=armv7r)
 declare -A TARGET_LDSCRIPT=(
 	[r5f-arm]=firmware/platform/armv7r/r5f.ld
 	[r5f-thumb]=firmware/platform/armv7r/r5f.ld
 	[m4]=firmware/platform/armv7m/mps2-an386.ld
+	[r5f-zcu102]=firmware/platform/armv7r/zcu102-r5.ld
 )
 
 # As scripts/cross-build.sh, so the shared code is built exactly as there.
@@ -54,6 +63,10 @@ CFLAGS=(-Os -ffreestanding -Wall -Wextra -Werror -std=c11 -Iinclude
 	-ffunction-sections -fdata-sections
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
 	-fno-strict-aliasing)
+# Build options for the shared code in the images (FW_CONFIG="" for none):
+# the images never offer packed rings, so their code is left out (src/core,
+# VIO_CONFIG_NO_PACKED; the meson build and cross-build.sh keep it).
+read -r -a CONFIG_FLAGS <<<"${FW_CONFIG--DVIO_CONFIG_NO_PACKED}"
 # The platform layer and the images: the same, plus the platform header and
 # semihosting as the console (these images run under QEMU).
 FW_CFLAGS=(-Ifirmware/platform -DPLATFORM_CONSOLE_SEMIHOST -g)
@@ -94,7 +107,7 @@ build_components() {
 		while IFS= read -r src; do
 			obj=$OUT/$target/$comp/${src#src/"$comp"/}
 			obj=${obj%.c}.o
-			if compile "$target" "$src" "$obj"; then
+			if compile "$target" "$src" "$obj" "${CONFIG_FLAGS[@]}"; then
 				objs+=("$obj")
 			else
 				fail "$target: $src does not compile"
@@ -260,11 +273,116 @@ run_fault() {
 	fi
 }
 
+# The RAM the shared memory-backend-file backs starts at this address: a window
+# at __vio_shm_base sits at file offset __vio_shm_base - RAM base.
+declare -A TARGET_RAM_BASE=([r5f-arm]=0x00000000 [r5f-thumb]=0x00000000 [m4]=0x21000000
+	[r5f-zcu102]=0x00000000)
+# The status the host driver asks the amp image to exit with.
+EXIT_AMP=37
+# The host side of the amp runs (tests/integration/test_fw_vmsg.c, built by meson).
+FW_HOST_TEST=${FW_HOST_TEST:-build/tests/integration/test_fw_vmsg}
+# An emulator started in the background, killed by PID when the script ends early.
+BG_PID=
+
+kill_bg() {
+	[[ -n $BG_PID ]] || return 0
+	kill "$BG_PID" 2>/dev/null || true
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.2
+	done
+	kill -KILL "$BG_PID" 2>/dev/null || true
+	wait "$BG_PID" 2>/dev/null || true
+	BG_PID=
+}
+trap kill_bg EXIT
+trap 'kill_bg; exit 130' INT TERM
+
+# Waits up to secs seconds for the background emulator; prints its exit status
+# (124 when it had to be killed).
+wait_bg() {
+	local secs=$1 status=0 i
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$BG_PID" 2>/dev/null; then
+		kill_bg
+		echo 124
+		return
+	fi
+	wait "$BG_PID" || status=$?
+	BG_PID=
+	echo "$status"
+}
+
+# Makes sure the host driver exists (meson builds it with everything else).
+host_test() {
+	if [[ ! -x $FW_HOST_TEST && -d build ]]; then
+		ninja -C build tests/integration/test_fw_vmsg >/dev/null 2>&1 || true
+	fi
+	[[ -x $FW_HOST_TEST ]]
+}
+
+# Prints the window's file offset and size for the image elf on target.
+window_in_file() {
+	local target=$1 elf=$2
+	"${CROSS}nm" "$elf" | awk -v ram="${TARGET_RAM_BASE[$target]}" '
+	function hex(s,    i, v) {
+		v = 0
+		s = tolower(s)
+		sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++)
+			v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return v
+	}
+	$3 == "__vio_shm_base" { b = hex($1) }
+	$3 == "__vio_shm_size" { s = hex($1) }
+	END { printf "%d %d\n", b - hex(ram), s }'
+}
+
+# The amp image serving its bus to the host: the emulator in the background,
+# test_fw_vmsg as the driver over the RAM file, then the stop request and the
+# exit status through semihosting.
+run_amp() {
+	local target=$1 status=0 hstatus=0 off size name verdict detail ok=0 ncase=0
+	local elf=$OUT/$target/amp.elf log=$OUT/$target/amp.log ram=$OUT/$target/amp.ram
+	local hlog=$OUT/$target/amp-host.log
+	local -a cmd
+	if ! host_test; then
+		result "$target" amp-host FAIL "no host driver at $FW_HOST_TEST (run make build)"
+		return 1
+	fi
+	read -r off size < <(window_in_file "$target" "$elf")
+	rm -f "$ram"
+	mapfile -d '' -t cmd < <(qemu_cmd "$target" "$elf" "$ram")
+	"${cmd[@]}" >"$log" 2>&1 </dev/null &
+	BG_PID=$!
+	timeout --kill-after=5 "$FW_TIMEOUT" "$FW_HOST_TEST" --ram "$ram" --offset "$off" \
+		--size "$size" --exit-status "$EXIT_AMP" --timeout-ms 20000 >"$hlog" 2>&1 || hstatus=$?
+	status=$(wait_bg 20)
+	while read -r name verdict detail; do
+		ncase=$((ncase + 1))
+		result "$target" "$name" "$verdict" "$detail" || ok=1
+	done < <(sed -n 's/^CASE //p' "$hlog")
+	if [[ $hstatus -ne 0 || $ncase -eq 0 ]]; then
+		result "$target" amp-host FAIL "host driver $(status_text "$hstatus") after $ncase cases (log: $hlog)" || ok=1
+	fi
+	if [[ $status -eq $EXIT_AMP ]] && grep -q '^amp: served' "$log"; then
+		result "$target" amp-exit PASS "stop request -> exit status $EXIT_AMP through semihosting;" \
+			"$(grep -m1 '^amp: served' "$log" | sed 's/^amp: //')" || ok=1
+	else
+		result "$target" amp-exit FAIL "want status $EXIT_AMP and a report, got $(status_text "$status") (log: $log)" || ok=1
+	fi
+	return $ok
+}
+
 run_target() {
 	local target=$1 ok=0
 	run_selftest "$target" || ok=1
 	run_exitcode "$target" || ok=1
 	run_fault "$target" || ok=1
+	run_amp "$target" || ok=1
 	return $ok
 }
 
@@ -366,6 +484,34 @@ print_sizes() {
 		"(shared window not included: $(window_of "$elf"))"
 }
 
+# Size targets (text bytes, Thumb, -Os): (a) core + virtio-msg device side +
+# GPIO device, summed from the vmsg-gpio image's link map (the sections
+# --gc-sections kept of exactly those objects: src/core, src/vmsg, src/dev);
+# (b) the whole four-device amp image.
+TARGET_MIN_TEXT=6144
+TARGET_AMP_TEXT=24576
+
+# Prints one target line: name, measured, limit, and whether it is met.
+target_line() {
+	local what=$1 got=$2 limit=$3 verdict=met
+	[[ $got -le $limit ]] || verdict="OVER by $((got - limit))"
+	printf "  %-58s %6d / %6d bytes  %s\n" "$what" "$got" "$limit" "$verdict"
+}
+
+print_targets() {
+	local target=$1 comp text data bss min=0 amp_text
+	local -A t=()
+	while read -r comp text data bss; do
+		t[$comp]=$text
+	done < <(map_sizes "$target" "$OUT/$target/vmsg-gpio.map")
+	min=$((${t[core]:-0} + ${t[vmsg]:-0} + ${t[dev]:-0}))
+	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp.elf" | awk 'NR == 2 { print $1 }')
+	echo "  size targets ($target$([[ $target == r5f-arm ]] && echo ", ARM state: the targets are for Thumb")):"
+	target_line "(a) core ${t[core]:-0} + vmsg ${t[vmsg]:-0} + gpio ${t[dev]:-0} (vmsg-gpio map)" \
+		"$min" "$TARGET_MIN_TEXT"
+	target_line "(b) amp image: blk, rng, gpio, i2c, platform, libc" "$amp_text" "$TARGET_AMP_TEXT"
+}
+
 # Prints the shared window's placement in elf.
 window_of() {
 	"${CROSS}nm" "$1" | awk '$3 == "__vio_shm_base" { b = $1 } $3 == "__vio_shm_size" { s = $1 }
@@ -387,6 +533,10 @@ main() {
 	local -a targets=()
 	for t in "$@"; do
 		[[ -n ${TARGET_FLAGS[$t]:-} ]] || usage
+		if [[ $t == r5f-zcu102 && $action == run ]]; then
+			fail "r5f-zcu102 boots on qemu-system-aarch64 -M xlnx-zcu102: make demo-amp"
+			return 2
+		fi
 		targets+=("$t")
 	done
 	[[ ${#targets[@]} -gt 0 ]] || targets=("${TARGETS[@]}")
@@ -409,7 +559,10 @@ main() {
 		fi
 		case $action in
 		run) run_target "$t" || failed+=("$t") ;;
-		sizes) print_sizes "$t" ;;
+		sizes)
+			print_sizes "$t" amp
+			print_targets "$t"
+			;;
 		esac
 	done
 	if [[ ${#failed[@]} -gt 0 ]]; then

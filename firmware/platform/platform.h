@@ -117,6 +117,15 @@ void platform_time_init(void);
 /* Spins for at least us microseconds. */
 void platform_delay_us(uint32_t us);
 
+/*
+ * Weak: idles at least us microseconds while nothing is expected to happen (a
+ * polling loop's backoff). Default: platform_delay_us. armv7m sleeps in WFI
+ * between SysTick interrupts, so it may idle up to one tick (1 ms) longer; a
+ * board whose peer rings an interrupt (an IPI, a mailbox) overrides it to
+ * sleep until that interrupt.
+ */
+void platform_idle_us(uint32_t us);
+
 /* ---- main loop -------------------------------------------------------- */
 
 /* What platform_poll_until returns on timeout: -ETIMEDOUT, Linux's value like VIO_E*. */
@@ -128,6 +137,17 @@ void platform_delay_us(uint32_t us);
  * limit). poll must not block; a negative return from it ends the loop too.
  */
 int platform_poll_until(int (*poll)(void *ctx), void *ctx, uint64_t timeout_us);
+
+/* ---- doorbell --------------------------------------------------------- */
+
+/*
+ * Weak: rings the peer's doorbell (an inter-processor interrupt, a mailbox
+ * register) after this side published messages in the shared window.
+ * Default: nothing, the peer polls. The receiving half is the board's
+ * interrupt handler waking platform_idle_us; both are optional, as a missed or
+ * spurious ring costs one poll, never a message.
+ */
+void platform_doorbell_ring(void);
 
 /* ---- entropy ---------------------------------------------------------- */
 

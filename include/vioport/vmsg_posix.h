@@ -48,6 +48,7 @@ struct vio_vmsg_window {
 	int fd;
 	uint8_t *base;
 	uint32_t size;
+	uint64_t offset; /* where the window starts in the file */
 	char path[VIO_VMSG_PATH_MAX];
 };
 
@@ -59,6 +60,16 @@ struct vio_vmsg_window {
  */
 int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t size, char *err,
 			 size_t errlen);
+
+/*
+ * As vio_vmsg_window_open for a window that starts offset bytes into the file
+ * (a firmware's RAM file holding its window somewhere inside): offset must be
+ * a multiple of the page size (mmap maps whole pages); the file must hold at
+ * least offset + size bytes and may hold more (size 0: the window is the rest
+ * of the file); a missing file is created with offset + size bytes.
+ */
+int vio_vmsg_window_open_at(struct vio_vmsg_window *w, const char *path, uint64_t offset,
+			    uint32_t size, char *err, size_t errlen);
 
 /* Unmaps and closes (the file stays); safe on a zeroed or closed window. */
 void vio_vmsg_window_close(struct vio_vmsg_window *w);
@@ -231,6 +242,12 @@ struct vio_vmsg_posix_drv {
  */
 int vio_vmsg_posix_drv_open(struct vio_vmsg_posix_drv *p, const char *path, uint32_t size,
 			    const char *doorbell, int timeout_ms, char *err, size_t errlen);
+
+/* As vio_vmsg_posix_drv_open over the window offset bytes into the file (vio_vmsg_window_open_at).
+ */
+int vio_vmsg_posix_drv_open_at(struct vio_vmsg_posix_drv *p, const char *path, uint64_t offset,
+			       uint32_t size, const char *doorbell, int timeout_ms, char *err,
+			       size_t errlen);
 
 /*
  * Formats the window again with a new generation and waits up to timeout_ms

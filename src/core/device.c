@@ -18,6 +18,10 @@ void vio_device_init(struct vio_device *dev, const struct vio_device_ops *ops, v
 	dev->priv = priv;
 	dev->device_id = device_id;
 	dev->host_features = features | VIO_BIT(VIO_F_VERSION_1);
+#ifdef VIO_CONFIG_NO_PACKED
+	/* Built without packed-ring code (virtq.c): never offer it. */
+	dev->host_features &= ~VIO_BIT(VIO_F_RING_PACKED);
+#endif
 	dev->queues = queues;
 	dev->num_queues = num_queues;
 	dev->config = config;
@@ -226,10 +230,12 @@ int vio_device_queue_enable(struct vio_device *dev, uint16_t q, bool enable)
 		vq->enabled = true;
 		return 0;
 	}
+#ifndef VIO_CONFIG_NO_PACKED
 	if (vio_device_has(dev, VIO_F_RING_PACKED))
 		rc = vio_vq_setup_packed(&vq->vq, dev->mem, vq->size, vq->desc, vq->driver,
 					 vq->device, dev->driver_features);
 	else
+#endif
 		rc = vio_vq_setup_split(&vq->vq, dev->mem, vq->size, vq->desc, vq->driver,
 					vq->device, dev->driver_features);
 	if (rc == 0 && vq->base_set)

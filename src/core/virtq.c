@@ -10,6 +10,18 @@
 #include "vioport/compiler.h"
 #include "vioport/errno.h"
 
+/*
+ * Built with VIO_CONFIG_NO_PACKED (a firmware that never offers
+ * VIRTIO_F_RING_PACKED, to save its code), packed rings are refused at set-up
+ * and every packed branch below is constant-false, so the compiler drops it.
+ */
+#ifdef VIO_CONFIG_NO_PACKED
+#define HAVE_PACKED 0
+#else
+#define HAVE_PACKED 1
+#endif
+#define IS_PACKED(vq) (HAVE_PACKED && (vq)->packed)
+
 /* Walk state of one chain: whether a writable buffer was seen. */
 struct walk {
 	bool writing;
@@ -151,14 +163,14 @@ static int walk_indirect(const struct vio_vq *vq, struct vio_req *req, struct wa
 
 		VIO_COPY(&d, &table[i], sizeof(d));
 		/* Packed tables hold packed descriptors: their flags sit where split has next. */
-		flags = vq->packed ? vio_le16(d.next) : vio_le16(d.flags);
+		flags = IS_PACKED(vq) ? vio_le16(d.next) : vio_le16(d.flags);
 		if (flags & VIO_DESC_F_INDIRECT)
 			return -VIO_EINVAL;
 		rc = add_seg(vq, req, w, vio_le64(d.addr), vio_le32(d.len),
 			     (flags & VIO_DESC_F_WRITE) != 0);
 		if (rc < 0)
 			return rc;
-		if (vq->packed) {
+		if (IS_PACKED(vq)) {
 			if (++i == n)
 				return 0;
 			continue;
@@ -385,7 +397,7 @@ int vio_vq_pop(struct vio_vq *vq, struct vio_req *req)
 {
 	if (VIO_LIKELY(vq->mode == VIO_VQ_MODE_SPLIT))
 		return pop_split(vq, req);
-	if (vq->mode == VIO_VQ_MODE_PACKED)
+	if (HAVE_PACKED && vq->mode == VIO_VQ_MODE_PACKED)
 		return pop_packed(vq, req);
 	return vq->error;
 }
@@ -415,7 +427,7 @@ void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	struct vio_used_elem *e;
 
 	if (VIO_UNLIKELY(vq->mode != VIO_VQ_MODE_SPLIT)) {
-		if (vq->mode == VIO_VQ_MODE_PACKED) {
+		if (HAVE_PACKED && vq->mode == VIO_VQ_MODE_PACKED) {
 			vq->inflight -= vq->inflight != 0;
 			push_packed(vq, id, ndesc, len);
 		}
@@ -473,7 +485,7 @@ bool vio_vq_flush(struct vio_vq *vq)
 {
 	if (!vq->ready || vq->error != 0)
 		return false;
-	if (vq->packed) {
+	if (IS_PACKED(vq)) {
 		if (vq->unsignalled == 0)
 			return false;
 		return packed_should_notify(vq);
@@ -490,7 +502,7 @@ void vio_vq_notify_disable(struct vio_vq *vq)
 	if (!vq->ready)
 		return;
 	vq->notify_off = true;
-	if (vq->packed)
+	if (IS_PACKED(vq))
 		vio_store_relaxed_le16(&vq->device_event[1], VIO_EVENT_F_DISABLE);
 	else if (!vq->event_idx)
 		vio_store_relaxed_le16(&vq->used[0], VIO_USED_F_NO_NOTIFY);
@@ -501,7 +513,7 @@ bool vio_vq_notify_enable(struct vio_vq *vq)
 	if (!vq->ready || vq->error != 0)
 		return false;
 	vq->notify_off = false;
-	if (vq->packed) {
+	if (IS_PACKED(vq)) {
 		vio_store_relaxed_le16(&vq->device_event[1], VIO_EVENT_F_ENABLE);
 	} else if (vq->event_idx) {
 		vio_store_relaxed_le16(avail_event(vq), vq->shadow_avail);
@@ -517,7 +529,7 @@ bool vio_vq_has_avail(struct vio_vq *vq)
 {
 	if (!vq->ready || vq->error != 0)
 		return false;
-	if (vq->packed)
+	if (IS_PACKED(vq))
 		return pdesc_is_avail(vio_load_acquire_le16(&vq->pdesc[vq->last_avail].flags),
 				      vq->avail_wrap);
 	return vio_load_acquire_le16(&vq->avail[1]) != vq->last_avail;
@@ -582,6 +594,8 @@ int vio_vq_setup_packed(struct vio_vq *vq, const struct vio_winmap *mem, uint16_
 	uint64_t dlen = VIO_PACKED_DESC_SIZE(size);
 
 	setup_common(vq, mem, size, features, true);
+	if (!HAVE_PACKED)
+		return -VIO_ENOTSUP;
 	if (size == 0 || size > VIO_VQ_MAX_SIZE)
 		return -VIO_EINVAL;
 	if (overlap(device, VIO_PACKED_EVENT_SIZE, desc, dlen) ||
@@ -604,7 +618,7 @@ int vio_vq_setup_packed(struct vio_vq *vq, const struct vio_winmap *mem, uint16_
 
 int vio_vq_set_base(struct vio_vq *vq, uint16_t base)
 {
-	if (vq->packed) {
+	if (IS_PACKED(vq)) {
 		uint16_t idx = base & 0x7fffu;
 
 		if (idx >= vq->size)
@@ -628,7 +642,7 @@ int vio_vq_set_base(struct vio_vq *vq, uint16_t base)
 
 uint16_t vio_vq_get_base(const struct vio_vq *vq)
 {
-	if (vq->packed)
+	if (IS_PACKED(vq))
 		return (uint16_t) (vq->last_avail | (vq->avail_wrap ? 0x8000u : 0));
 	return vq->last_avail;
 }

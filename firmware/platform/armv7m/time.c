@@ -69,3 +69,12 @@ uint64_t platform_now_us(void)
 	__asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
 	return us;
 }
+
+/* Sleeps in WFI: the SysTick interrupt (1 kHz) wakes the core at least once a millisecond. */
+void platform_idle_us(uint32_t us)
+{
+	uint64_t start = platform_now_us();
+
+	while (platform_now_us() - start < us)
+		__asm__ volatile("wfi" ::: "memory");
+}

@@ -28,14 +28,25 @@
 	.section .vectors, "ax"
 	.global _vectors
 _vectors:
-	b	_reset
-	b	_undef
-	b	_svc
-	b	_pabt
-	b	_dabt
+	/*
+	 * Absolute jumps through a table: the code may sit beyond a branch's
+	 * reach from the vectors (zcu102: vectors at 0, the image in DDR).
+	 */
+	ldr	pc, _v_reset
+	ldr	pc, _v_undef
+	ldr	pc, _v_svc
+	ldr	pc, _v_pabt
+	ldr	pc, _v_dabt
 	b	.
-	b	_irq
-	b	_fiq
+	ldr	pc, _v_irq
+	ldr	pc, _v_fiq
+_v_reset:	.word	_reset
+_v_undef:	.word	_undef
+_v_svc:		.word	_svc
+_v_pabt:	.word	_pabt
+_v_dabt:	.word	_dabt
+_v_irq:		.word	_irq
+_v_fiq:		.word	_fiq
 
 	.text
 	.type	_reset, %function

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Default hooks a board overrides: cache maintenance and the hardware entropy source. */
+/* Default hooks a board overrides: cache maintenance, the doorbell and the hardware entropy source.
+ */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +18,10 @@ __attribute__((weak)) void platform_cache_invalidate(const void *p, size_t len)
 {
 	(void) p;
 	(void) len;
+}
+
+__attribute__((weak)) void platform_doorbell_ring(void)
+{
 }
 
 __attribute__((weak)) int platform_trng_read(uint8_t *buf, uint32_t len)

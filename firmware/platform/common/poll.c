@@ -25,3 +25,8 @@ void platform_delay_us(uint32_t us)
 	while (platform_now_us() - start < us)
 		;
 }
+
+__attribute__((weak)) void platform_idle_us(uint32_t us)
+{
+	platform_delay_us(us);
+}

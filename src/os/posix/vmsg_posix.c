@@ -84,9 +84,71 @@ static int open_existing(const char *path, char *err, size_t errlen, int *fdp)
 	return 0;
 }
 
+static int window_open(struct vio_vmsg_window *w, const char *path, uint64_t offset, uint32_t size,
+		       bool exact, char *err, size_t errlen);
+
+/*
+ * Checks that an existing file of file_size bytes holds the window at offset:
+ * exact, with a nonzero *size, means exactly *size bytes; otherwise at least
+ * offset + *size. A zero *size becomes what the file holds past offset.
+ */
+static int window_fits(const char *path, uint64_t file_size, uint64_t offset, uint32_t *size,
+		       bool exact, char *err, size_t errlen)
+{
+	uint64_t room;
+
+	if (file_size == 0) {
+		vio_errmsg(err, errlen, "%s is empty", path);
+		return -EINVAL;
+	}
+	if (offset >= file_size) {
+		vio_errmsg(err, errlen, "%s is %llu bytes: window offset %llu is past its end",
+			   path, (unsigned long long) file_size, (unsigned long long) offset);
+		return -EINVAL;
+	}
+	room = file_size - offset;
+	if (exact && *size != 0 && room != *size) {
+		vio_errmsg(err, errlen, "%s is %llu bytes, expected %u", path,
+			   (unsigned long long) room, *size);
+		return -EINVAL;
+	}
+	if (*size != 0 && room < *size) {
+		vio_errmsg(err, errlen,
+			   "%s is %llu bytes: a window of %u bytes at offset %llu does not fit",
+			   path, (unsigned long long) file_size, *size,
+			   (unsigned long long) offset);
+		return -EINVAL;
+	}
+	if (*size == 0 && room > UINT32_MAX) {
+		vio_errmsg(err, errlen,
+			   "%s holds %llu bytes past offset %llu, more than a window "
+			   "may have (%u): give a size",
+			   path, (unsigned long long) room, (unsigned long long) offset,
+			   UINT32_MAX);
+		return -EFBIG;
+	}
+	if (*size == 0)
+		*size = (uint32_t) room;
+	return 0;
+}
+
 int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t size, char *err,
 			 size_t errlen)
 {
+	return window_open(w, path, 0, size, true, err, errlen);
+}
+
+int vio_vmsg_window_open_at(struct vio_vmsg_window *w, const char *path, uint64_t offset,
+			    uint32_t size, char *err, size_t errlen)
+{
+	return window_open(w, path, offset, size, false, err, errlen);
+}
+
+/* Opens and maps the window; exact: the file is the window, no more, no less. */
+static int window_open(struct vio_vmsg_window *w, const char *path, uint64_t offset, uint32_t size,
+		       bool exact, char *err, size_t errlen)
+{
+	long page = sysconf(_SC_PAGESIZE);
 	struct stat st;
 	bool created = false;
 	int fd = -1, r;
@@ -96,6 +158,14 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(w->path)) {
 		vio_errmsg(err, errlen, "window path is empty or longer than %zu bytes",
 			   sizeof(w->path) - 1);
+		return -EINVAL;
+	}
+	/* mmap maps whole pages: a window must start on one. */
+	if (page <= 0 || offset % (uint64_t) page != 0 ||
+	    offset > (uint64_t) INT64_MAX - UINT32_MAX) {
+		vio_errmsg(err, errlen,
+			   "%s: window offset %llu is not a multiple of the page size (%ld)", path,
+			   (unsigned long long) offset, page);
 		return -EINVAL;
 	}
 	for (int attempt = 0; fd < 0; attempt++) {
@@ -131,7 +201,7 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 		r = -EINVAL;
 		goto fail;
 	}
-	if (created && ftruncate(fd, (off_t) size) < 0) {
+	if (created && ftruncate(fd, (off_t) (offset + size)) < 0) {
 		r = -errno;
 		vio_errmsg(err, errlen, "%s: cannot size it to %u bytes: %s", path, size,
 			   strerror(errno));
@@ -144,23 +214,12 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 			r = -EINVAL;
 			goto fail;
 		}
-		if ((uint64_t) st.st_size > UINT32_MAX) {
-			vio_errmsg(err, errlen,
-				   "%s is %lld bytes, more than a window may have (%u)", path,
-				   (long long) st.st_size, UINT32_MAX);
-			r = -EFBIG;
+		r = window_fits(path, (uint64_t) st.st_size, offset, &size, exact, err, errlen);
+		if (r < 0)
 			goto fail;
-		}
-		if (size != 0 && (uint64_t) st.st_size != size) {
-			vio_errmsg(err, errlen, "%s is %lld bytes, expected %u", path,
-				   (long long) st.st_size, size);
-			r = -EINVAL;
-			goto fail;
-		}
-		size = (uint32_t) st.st_size;
 	}
 	/* Blocking I/O is never used on it, but a regular file ignores O_NONBLOCK anyway. */
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t) offset);
 	if (base == MAP_FAILED) {
 		r = -errno;
 		vio_errmsg(err, errlen, "%s: cannot map %u bytes: %s", path, size, strerror(errno));
@@ -171,6 +230,7 @@ int vio_vmsg_window_open(struct vio_vmsg_window *w, const char *path, uint32_t s
 	w->fd = fd;
 	w->base = base;
 	w->size = size;
+	w->offset = offset;
 	snprintf(w->path, sizeof(w->path), "%s", path);
 	return 0;
 fail:
@@ -1005,6 +1065,13 @@ static int drv_format(struct vio_vmsg_posix_drv *p, int timeout_ms, char *err, s
 int vio_vmsg_posix_drv_open(struct vio_vmsg_posix_drv *p, const char *path, uint32_t size,
 			    const char *doorbell, int timeout_ms, char *err, size_t errlen)
 {
+	return vio_vmsg_posix_drv_open_at(p, path, 0, size, doorbell, timeout_ms, err, errlen);
+}
+
+int vio_vmsg_posix_drv_open_at(struct vio_vmsg_posix_drv *p, const char *path, uint64_t offset,
+			       uint32_t size, const char *doorbell, int timeout_ms, char *err,
+			       size_t errlen)
+{
 	uint64_t start = vio_vmsg_now_us();
 	int r, left;
 
@@ -1013,7 +1080,7 @@ int vio_vmsg_posix_drv_open(struct vio_vmsg_posix_drv *p, const char *path, uint
 	r = vio_vmsg_bell_parse(&p->bell, doorbell, err, errlen);
 	if (r < 0)
 		return r;
-	r = vio_vmsg_window_open(&p->win, path, size, err, errlen);
+	r = vio_vmsg_window_open_at(&p->win, path, offset, size, err, errlen);
 	if (r < 0)
 		return r;
 	/* Connected before the format, so the device's first answers can ring us. */
