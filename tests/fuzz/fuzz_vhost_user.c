@@ -314,6 +314,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_VU_TRACE") != NULL)
 		fprintf(stderr, "flushes %u writes %u reads %u\n", F.rd.flushes, F.rd.writes,
 			F.rd.reads);
-	FZ_CHECK(F.blk.dev.status == 0 && F.srv.nregions == 0 && F.srv.inflight == NULL);
+	FZ_CHECK(F.blk.dev.status == 0 && F.srv.eng.nregions == 0 && F.srv.eng.inflight == NULL);
 	return 0;
 }
