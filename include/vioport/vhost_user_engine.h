@@ -104,11 +104,14 @@ struct vio_vu_ering {
 /* Operating system services; every op gets the ctx of the engine's configuration. */
 struct vio_vu_engine_ops {
 	/*
-	 * Maps [offset, offset + size) of handle h read-write and shared; the
-	 * object behind h must hold all of it. Fills out->local, out->map and
-	 * out->map_len. Returns 0 or a negative errno.
+	 * Describes the shareable object behind handle h: its size in bytes and
+	 * the alignment (a power of two) a mapping offset needs. Returns 0, or a
+	 * negative errno when h cannot be mapped (not a file, say).
 	 */
-	int (*map)(void *ctx, int h, uint64_t offset, uint64_t size, struct vio_vu_mapping *out);
+	int (*describe)(void *ctx, int h, uint64_t *size, uint64_t *align);
+	/* Maps [offset, offset + len) of h read-write and shared (offset aligned, in the object).
+	 */
+	int (*map)(void *ctx, int h, uint64_t offset, uint64_t len, void **map);
 	/* Undoes map. */
 	void (*unmap)(void *ctx, void *map, size_t map_len);
 	/* A new shared object of bytes, mapped at *map; returns its handle or a negative errno. */
@@ -145,8 +148,7 @@ struct vio_vu_engine_config {
 	struct vio_device *dev;		     /* initialised, not attached to another transport */
 	uint16_t num_queues;		     /* queues offered, 1 .. dev->num_queues; 0: all */
 	struct vio_vu_ering *rings;	     /* caller storage for num_queues (or all) rings */
-	const struct vio_vu_engine_ops *ops; /* map, unmap, alloc_shared, own_event, signal,
-						close, send and kick are required */
+	const struct vio_vu_engine_ops *ops; /* all ops but quiesce, log and errstr are required */
 	void *ctx;
 };
 
@@ -179,6 +181,9 @@ struct vio_vu_engine {
 	int rx_fds[VIO_VU_MAX_FDS];
 	unsigned rx_nfds;
 };
+
+/* Number of rings an engine for dev offering num_queues (0: all) has, or -VIO_EINVAL. */
+int vio_vu_engine_queues(const struct vio_device *dev, uint16_t num_queues);
 
 /*
  * Prepares e to serve cfg->dev and attaches the device to it. Returns 0, or

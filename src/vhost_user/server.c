@@ -342,58 +342,33 @@ static void free_workers(struct vio_vu_server *s)
 	s->workers = NULL;
 }
 
-/* Alignment a mapping offset needs: the page, or the huge page of a hugetlbfs file. */
-static uint64_t map_align(const struct stat *st)
-{
-	uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
-	uint64_t blk = (uint64_t) st->st_blksize;
-
-	if (blk > page && (blk & (blk - 1)) == 0 && blk <= (1ull << 30))
-		return blk;
-	return page;
-}
-
-/* Maps [offset, offset + size) of fd read-write; the file must hold all of it (else SIGBUS). */
-static int op_map(void *ctx, int fd, uint64_t offset, uint64_t size, struct vio_vu_mapping *out)
+/* A regular file or memfd, and the alignment of its pages (huge pages on hugetlbfs). */
+static int op_describe(void *ctx, int fd, uint64_t *size, uint64_t *align)
 {
 	struct vio_vu_server *s = ctx;
+	uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
 	struct stat st;
-	uint64_t align, start, lead, len;
-	void *p;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
 		srv_log(s, VIO_VU_LOG_WARN, "memory descriptor is not a file or memfd");
 		return -EINVAL;
 	}
-	if (st.st_size < 0 || offset > (uint64_t) st.st_size ||
-	    size > (uint64_t) st.st_size - offset) {
-		srv_log(s, VIO_VU_LOG_WARN,
-			"memory region [0x%llx, +0x%llx) is past the end of its file (0x%llx)",
-			(unsigned long long) offset, (unsigned long long) size,
-			(unsigned long long) st.st_size);
-		return -EINVAL;
-	}
-	align = map_align(&st);
-	start = offset & ~(align - 1);
-	lead = offset - start;
-	/* whole (huge) pages: munmap of a hugetlbfs mapping wants an aligned length */
-	if (size > SIZE_MAX / 2 - lead - align)
-		return -EINVAL;
-	len = (size + lead + align - 1) & ~(align - 1);
-	p = mmap(NULL, (size_t) len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
-		 (off_t) start);
-	if (p == MAP_FAILED) {
-		int rc = -errno;
-
-		srv_log(s, VIO_VU_LOG_WARN, "cannot map memory region: %s", strerror(-rc));
-		return rc;
-	}
-	out->map = p;
-	out->map_len = (size_t) len;
-	out->local = (uint8_t *) p + lead;
+	*size = (uint64_t) st.st_size;
+	*align = page;
+	if ((uint64_t) st.st_blksize > page && (st.st_blksize & (st.st_blksize - 1)) == 0 &&
+	    (uint64_t) st.st_blksize <= (1ull << 30))
+		*align = (uint64_t) st.st_blksize;
 	return 0;
+}
+
+static int op_map(void *ctx, int fd, uint64_t offset, uint64_t len, void **map)
+{
+	(void) ctx;
+	*map = mmap(NULL, (size_t) len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
+		    (off_t) offset);
+	return *map == MAP_FAILED ? -errno : 0;
 }
 
 static void op_unmap(void *ctx, void *map, size_t map_len)
@@ -570,6 +545,7 @@ static void op_kick(void *ctx, uint16_t q, int old)
 }
 
 static const struct vio_vu_engine_ops glue_ops = {
+    .describe = op_describe,
     .map = op_map,
     .unmap = op_unmap,
     .alloc_shared = op_alloc_shared,
@@ -600,18 +576,14 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 {
 	struct vio_device *dev = cfg != NULL ? cfg->dev : NULL;
 	struct vio_vu_engine_config ec;
-	uint16_t nq;
-	int rc;
+	int rc, nq = vio_vu_engine_queues(dev, cfg != NULL ? cfg->num_queues : 0);
 
-	if (dev == NULL || cfg->loop == NULL || dev->num_queues == 0)
-		return -EINVAL;
-	nq = cfg->num_queues ? cfg->num_queues : dev->num_queues;
-	if (nq > dev->num_queues || nq > VIO_VU_MAX_QUEUES)
+	if (nq < 0 || cfg->loop == NULL)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->dev = dev;
-	s->nq = nq;
+	s->nq = (uint16_t) nq;
 	s->ops = glue_ops;
 	s->ops.quiesce = cfg->quiesce != NULL ? op_quiesce : NULL;
 	s->ops.log = cfg->log != NULL ? op_log : NULL;
@@ -622,8 +594,8 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 	if (rc < 0)
 		return rc;
 	s->lock_ready = true;
-	s->vrings = calloc(nq, sizeof(*s->vrings));
-	s->rings = calloc(nq, sizeof(*s->rings));
+	s->vrings = calloc(s->nq, sizeof(*s->vrings));
+	s->rings = calloc(s->nq, sizeof(*s->rings));
 	if (s->vrings == NULL || s->rings == NULL) {
 		vio_vu_server_fini(s);
 		return -ENOMEM;
@@ -632,7 +604,7 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 		vio_vu_server_fini(s);
 		return rc;
 	}
-	for (uint16_t q = 0; q < nq; q++) {
+	for (uint16_t q = 0; q < s->nq; q++) {
 		struct vio_vu_vring *v = &s->vrings[q];
 
 		v->s = s;
@@ -642,7 +614,7 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 		v->kick_w.fd = -1;
 		vio_loop_timer_init(&v->poll_t);
 	}
-	ec = (struct vio_vu_engine_config){dev, nq, s->rings, &s->ops, s};
+	ec = (struct vio_vu_engine_config){dev, s->nq, s->rings, &s->ops, s};
 	return vio_vu_engine_init(&s->eng, &ec);
 }
 

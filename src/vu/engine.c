@@ -12,29 +12,36 @@
 
 #define VU_LINE_MAX 256
 
+int vio_vu_engine_queues(const struct vio_device *dev, uint16_t num_queues)
+{
+	uint16_t nq;
+
+	if (dev == NULL || dev->num_queues == 0)
+		return -VIO_EINVAL;
+	nq = num_queues ? num_queues : dev->num_queues;
+	return nq > dev->num_queues || nq > VIO_VU_MAX_QUEUES ? -VIO_EINVAL : nq;
+}
+
 int vio_vu_engine_init(struct vio_vu_engine *e, const struct vio_vu_engine_config *cfg)
 {
 	struct vio_device *dev = cfg != NULL ? cfg->dev : NULL;
 	const struct vio_vu_engine_ops *ops = cfg != NULL ? cfg->ops : NULL;
-	uint16_t nq;
+	int nq = vio_vu_engine_queues(dev, cfg != NULL ? cfg->num_queues : 0);
 
-	if (dev == NULL || ops == NULL || cfg->rings == NULL || dev->num_queues == 0 ||
+	if (nq < 0 || ops == NULL || cfg->rings == NULL || ops->describe == NULL ||
 	    ops->map == NULL || ops->unmap == NULL || ops->alloc_shared == NULL ||
 	    ops->own_event == NULL || ops->signal == NULL || ops->close == NULL ||
 	    ops->send == NULL || ops->kick == NULL)
 		return -VIO_EINVAL;
-	nq = cfg->num_queues ? cfg->num_queues : dev->num_queues;
-	if (nq > dev->num_queues || nq > VIO_VU_MAX_QUEUES)
-		return -VIO_EINVAL;
 	memset(e, 0, sizeof(*e));
 	e->dev = dev;
-	e->nq = nq;
+	e->nq = (uint16_t) nq;
 	e->ops = ops;
 	e->ctx = cfg->ctx;
 	e->rings = cfg->rings;
 	e->conn = e->backend = -1;
 	vio_winmap_init(&e->map, e->windows, VIO_VU_MAX_MEM_SLOTS);
-	for (uint16_t q = 0; q < nq; q++) {
+	for (uint16_t q = 0; q < e->nq; q++) {
 		struct vio_vu_ering *v = &e->rings[q];
 
 		memset(v, 0, sizeof(*v));

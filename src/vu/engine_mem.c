@@ -5,9 +5,9 @@
  * Each region the frontend shares is mapped from its handle and becomes a
  * window of the device's winmap, keyed by guest-physical address; the same
  * region table translates the frontend's virtual addresses (ring addresses in
- * SET_VRING_ADDR) to guest-physical ones. The numbers are checked here; that
- * a region lies inside the object behind its handle is the map op's to check
- * (on POSIX, touching a mapping past the end of a file raises SIGBUS).
+ * SET_VRING_ADDR) to guest-physical ones. A region must lie inside the
+ * object behind its handle: on POSIX, touching a mapping past the end of a
+ * file raises SIGBUS, which would take the whole process down.
  */
 #include "engine_internal.h"
 
@@ -46,6 +46,40 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a <= b + (blen - 1) && b <= a + (alen - 1);
 }
 
+/* Maps [offset, offset + size) of h; the object behind h must hold all of it. */
+static int map_range(struct vio_vu_engine *e, int h, uint64_t offset, uint64_t size,
+		     struct vio_vu_mapping *out)
+{
+	uint64_t obj, align, start, lead, len;
+	void *p;
+	int rc = e->ops->describe(e->ctx, h, &obj, &align);
+
+	if (rc < 0)
+		return rc;
+	if (offset > obj || size > obj - offset) {
+		vu_log(e, VIO_VU_LOG_WARN,
+		       "memory region [0x%llx, +0x%llx) is past the end of its file (0x%llx)",
+		       (unsigned long long) offset, (unsigned long long) size,
+		       (unsigned long long) obj);
+		return -VIO_EINVAL;
+	}
+	start = offset & ~(align - 1);
+	lead = offset - start;
+	/* whole (huge) pages: unmapping a hugetlbfs mapping wants an aligned length */
+	if (size > SIZE_MAX / 2 - lead - align)
+		return -VIO_EINVAL;
+	len = (size + lead + align - 1) & ~(align - 1);
+	rc = e->ops->map(e->ctx, h, start, len, &p);
+	if (rc < 0) {
+		vu_log(e, VIO_VU_LOG_WARN, "cannot map memory region: %s", vu_errstr(e, -rc));
+		return rc;
+	}
+	out->map = p;
+	out->map_len = (size_t) len;
+	out->local = (uint8_t *) p + lead;
+	return 0;
+}
+
 static int region_map(struct vio_vu_engine *e, const struct vio_vu_region *w, int fd,
 		      struct vio_vu_mapping *out)
 {
@@ -55,7 +89,7 @@ static int region_map(struct vio_vu_engine *e, const struct vio_vu_region *w, in
 	if (rc < 0)
 		return rc;
 	memset(out, 0, sizeof(*out));
-	rc = e->ops->map(e->ctx, fd, r.offset, r.size, out);
+	rc = map_range(e, fd, r.offset, r.size, out);
 	if (rc < 0)
 		return rc;
 	out->gpa = r.gpa;
@@ -326,7 +360,7 @@ int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m)
 		       (unsigned long long) in->mmap_size, (unsigned long long) bytes);
 		return -VIO_EINVAL;
 	}
-	rc = e->ops->map(e->ctx, m->fds[0], in->mmap_offset, in->mmap_size, &mp);
+	rc = map_range(e, m->fds[0], in->mmap_offset, in->mmap_size, &mp);
 	if (rc < 0)
 		return rc;
 	inflight_format(mp.local, in->num_queues, in->queue_size);

@@ -307,7 +307,7 @@ static int h_set_vring_call(struct vio_vu_engine *e, struct vio_vu_msg *m, struc
 	vu_close(e, &v->call);
 	v->call = fd;
 	/* an interrupt lost while the frontend swapped descriptors would hang the guest */
-	if (v->started)
+	if (v->started && fd >= 0)
 		e->ops->signal(e->ctx, fd);
 	return 0;
 }
