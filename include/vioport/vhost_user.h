@@ -4,6 +4,10 @@
  * crosvm, cloud-hypervisor, vioport's own frontend) at a time over a unix
  * socket, and waits for the next frontend when that one goes away.
  *
+ * The server is the POSIX glue around the freestanding protocol engine of
+ * vhost_user_engine.h: it owns the socket, the mappings, the eventfds, the
+ * threads and the lock, and the engine decides everything about messages.
+ *
  * The server turns vhost-user messages into device model calls (features,
  * status, config, queues, kicks), maps the guest memory the frontend shares
  * into the device's windows, and signals the frontend's eventfds when the
