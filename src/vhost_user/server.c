@@ -60,7 +60,8 @@ static int wait_writable(int sock, int timeout_ms)
 	return n > 0 ? 0 : -EAGAIN;
 }
 
-static int send_on(int sock, const struct vio_vu_hdr *hdr, const void *payload, int fd,
+/* Sends header, payload and an optional descriptor; waits up to timeout_ms when full. */
+static int op_send(void *ctx, int sock, const struct vio_vu_hdr *hdr, const void *payload, int fd,
 		   int timeout_ms)
 {
 	union {
@@ -70,6 +71,7 @@ static int send_on(int sock, const struct vio_vu_hdr *hdr, const void *payload, 
 	struct iovec iov[2] = {{(void *) hdr, sizeof(*hdr)}, {(void *) payload, hdr->size}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = hdr->size ? 2 : 1};
 
+	(void) ctx;
 	if (fd >= 0) {
 		struct cmsghdr *c;
 
@@ -424,13 +426,6 @@ static void op_close(void *ctx, int fd)
 {
 	(void) ctx;
 	close(fd);
-}
-
-static int op_send(void *ctx, int sock, const struct vio_vu_hdr *hdr, const void *payload, int fd,
-		   int timeout_ms)
-{
-	(void) ctx;
-	return send_on(sock, hdr, payload, fd, timeout_ms);
 }
 
 /* Releases the lock while the hook waits: completions the device waits for need it. */
