@@ -15,11 +15,11 @@
  *
  * The operating system comes in through struct vio_vu_engine_ops. File
  * descriptors are opaque integer handles to the engine (negative: none); it
- * never looks inside one, only asks the glue to map, signal, close or send on
- * it. The glue (src/vhost_user/server.c for POSIX) frames messages from its
- * channel, collects the handles that came with them, calls
- * vio_vu_engine_handle() with the device lock held, and watches the kick
- * handles the engine tells it about.
+ * never looks inside one, only asks the glue to describe, map, signal, close
+ * or send on it. The glue (src/vhost_user/server.c for POSIX) reads bytes and
+ * handles from its channel into the engine's framing (vio_vu_engine_rx_*),
+ * calls vio_vu_engine_handle() for each whole message with the device lock
+ * held, and watches the kick handles the engine tells it about.
  *
  * Handle ownership: the engine owns every handle of a message it is given;
  * the ones it does not keep are closed through ops->close before
@@ -197,7 +197,8 @@ void vio_vu_engine_connect(struct vio_vu_engine *e, int conn);
 /*
  * Framing, for a glue that receives a byte stream: the next bytes of the
  * message being received go to the returned pointer, at most *len of them
- * (never 0). Call vio_vu_engine_rx_done() with what arrived.
+ * (never 0 before the message is whole). Call vio_vu_engine_rx_done() with
+ * what arrived.
  */
 uint8_t *vio_vu_engine_rx_space(struct vio_vu_engine *e, size_t *len);
 
