@@ -3,8 +3,9 @@
 #
 # cross-build.sh [--list] [TARGET...]
 #
-# Builds the freestanding layers (src/core, src/dev, src/sim, src/vmsg) for the bare-metal
-# cores the firmware runs on, and checks that they stay freestanding.
+# Builds the freestanding layers (src/core, src/dev, src/sim, src/vmsg, and src/vu, the
+# vhost-user protocol engine) for the bare-metal cores the firmware runs on, and checks
+# that they stay freestanding.
 #
 # TARGET is a core (r5f-arm, r5f-thumb, m4) or "includes"; the default is all of
 # them. For a core: compile every .c file of each component, archive one static
@@ -20,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CROSS=${CROSS:-arm-none-eabi-}
 OUT=build-cross
-COMPONENTS=(core dev sim vmsg)
+COMPONENTS=(core dev sim vmsg vu)
 CORES=(r5f-arm r5f-thumb m4)
 
 declare -A CORE_FLAGS=(
@@ -220,7 +221,8 @@ build_core() {
 	return $ok
 }
 
-# Checks one file's #include lines. Project headers it names are appended to
+# Checks one file's #include lines: allowed system headers, "vioport/..." and a
+# component's private header in the same folder. Project headers it names are appended to
 # the global QUEUE so the caller checks them too. Prints one error per bad line.
 check_file_includes() {
 	local file=$1 from=$2 line text target errors=0
@@ -239,6 +241,10 @@ check_file_includes() {
 					"(allowed: ${ALLOWED_SYSTEM_HEADERS[*]} and \"vioport/...\")$via"
 				errors=$((errors + 1))
 			fi
+		elif [[ $text =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"([^\"/]+\.h)\" ]] &&
+			[[ -f $(dirname "$file")/${BASH_REMATCH[1]} ]]; then
+			# a component's private header, next to it: checked as one of its files
+			:
 		elif [[ $text =~ ^[[:space:]]*#[[:space:]]*include[[:space:]]*\"(vioport/[^\"]+)\" ]]; then
 			target=${BASH_REMATCH[1]}
 			if [[ -f include/$target ]]; then

@@ -14,11 +14,13 @@
 #   scope    virtqueue, transport and device code, the device side of the
 #            daemon: src/core (virtqueues, windows, device model, and the
 #            loopback transport src/core/loopback.c), src/dev (devices),
-#            src/vmsg (virtio-msg transport, when present) and the vhost-user
-#            server (src/vhost_user/server*.{c,h});
+#            src/vmsg (virtio-msg transport, when present), the vhost-user
+#            protocol engine (src/vu) and the vhost-user server's POSIX glue
+#            (src/vhost_user/server*.{c,h}: socket, mmap, eventfds, threads);
 #   shared   the part of the scope both builds compile: src/core, src/dev,
-#            src/vmsg (scripts/cross-build.sh and scripts/firmware.sh build
-#            them for Cortex-R5F and Cortex-M4, meson for Linux);
+#            src/vmsg and src/vu (scripts/cross-build.sh and
+#            scripts/firmware.sh build them for Cortex-R5F and Cortex-M4,
+#            meson for Linux); the vhost-user glue is Linux only;
 #   figure   shared / scope.
 # Not in the scope, and why: src/vhost_user/frontend.c and blk_client.c are
 # the driver side (the project's stand-in for QEMU in tests and benchmarks),
@@ -36,7 +38,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ ${1:-} == --help || ${1:-} == -h ]]; then
-	sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 fi
 if [[ $# -gt 0 ]]; then
@@ -115,6 +117,7 @@ count_group() {
 count_group core files_in src/core
 count_group dev files_in src/dev
 count_group vmsg files_in src/vmsg
+count_group vu_engine files_in src/vu
 count_group vu_server files_in src/vhost_user 'server*'
 count_group vu_driver files_in src/vhost_user
 LINES[vu_driver]=$((LINES[vu_driver] - LINES[vu_server]))
@@ -123,7 +126,7 @@ count_group host files_in src/host
 count_group sim files_in src/sim
 count_group platform find firmware/platform -type f \( -name '*.c' -o -name '*.h' -o -name '*.S' \)
 
-shared=$((LINES[core] + LINES[dev] + LINES[vmsg]))
+shared=$((LINES[core] + LINES[dev] + LINES[vmsg] + LINES[vu_engine]))
 scope=$((shared + LINES[vu_server]))
 
 row="  %-44s %6s  %s\n"
@@ -139,7 +142,8 @@ printf "$row" "folder" "lines" "role"
 	else
 		printf "$row" "src/vmsg" "-" "not present yet"
 	fi
-	printf "$row" "src/vhost_user/server*" "${LINES[vu_server]}" "in scope, Linux only"
+	printf "$row" "src/vu (vhost-user protocol engine)" "${LINES[vu_engine]}" "in scope, shared"
+	printf "$row" "src/vhost_user/server* (POSIX glue)" "${LINES[vu_server]}" "in scope, Linux only"
 	printf "$row" "src/vhost_user/frontend.c, blk_client.c" "${LINES[vu_driver]}" \
 		"driver side (tests, bench): out of scope"
 	printf "$row" "src/os/posix" "${LINES[os_posix]}" "OS port, Linux: out of scope"

@@ -22,5 +22,6 @@
 #define VIO_ENODEV    19
 #define VIO_ENOENT    2
 #define VIO_ETIMEDOUT 110
+#define VIO_ENOSYS    38
 
 #endif

@@ -4,6 +4,10 @@
  * crosvm, cloud-hypervisor, vioport's own frontend) at a time over a unix
  * socket, and waits for the next frontend when that one goes away.
  *
+ * The server is the POSIX glue around the freestanding protocol engine of
+ * vhost_user_engine.h: it owns the socket, the mappings, the eventfds, the
+ * threads and the lock, and the engine decides everything about messages.
+ *
  * The server turns vhost-user messages into device model calls (features,
  * status, config, queues, kicks), maps the guest memory the frontend shares
  * into the device's windows, and signals the frontend's eventfds when the
@@ -63,21 +67,11 @@
 
 #include "vioport/device.h"
 #include "vioport/loop.h"
+#include "vioport/vhost_user_engine.h"
 #include "vioport/vhost_user_proto.h"
-#include "vioport/window.h"
 
-/* Memory regions one connection may map (GET_MAX_MEM_SLOTS). */
-#define VIO_VU_MAX_MEM_SLOTS 32
-/* Largest number of queues a server offers (ring indices are 8 bits on the wire). */
-#define VIO_VU_MAX_QUEUES 256
 /* Period of the ring poll when the frontend gives no kick descriptor (VRING_NOFD). */
 #define VIO_VU_POLL_NS 1000000u
-
-/* Log levels of the log hook. */
-#define VIO_VU_LOG_ERR	 0
-#define VIO_VU_LOG_WARN	 1
-#define VIO_VU_LOG_INFO	 2
-#define VIO_VU_LOG_DEBUG 3
 
 struct vio_vu_server_config {
 	struct vio_device *dev; /* initialised, not attached to another transport */
@@ -94,50 +88,25 @@ struct vio_vu_server_config {
 	void (*disconnected)(void *ctx, bool listening);
 };
 
-/* A guest memory region as mapped here. */
-struct vio_vu_mapping {
-	uint64_t gpa;	/* guest physical address */
-	uint64_t size;	/* bytes */
-	uint64_t uaddr; /* the frontend's virtual address of gpa */
-	uint8_t *local; /* where gpa is mapped here */
-	void *map;	/* the mapping (from a page boundary at or before local) */
-	size_t map_len;
-};
-
 struct vio_vu_worker;
 
-/* Per-queue state; the server's own. */
+/*
+ * Per-queue kick watching; the server's own. The engine's ring holds the kick
+ * descriptor the server wants watched; kick_watched is the one in the queue
+ * loop's epoll set, and only that loop's thread removes and closes it, so a
+ * descriptor is never closed while a loop still watches it.
+ */
 struct vio_vu_vring {
 	struct vio_vu_server *s;
 	uint16_t index;
 	struct vio_loop *loop; /* where this queue's kicks are handled */
-	/* as the frontend set them */
-	uint16_t num;
-	bool addr_set;
-	uint64_t desc_ua, avail_ua, used_ua;
-	uint16_t base;
-	bool base_set;
-	bool started; /* SET_VRING_KICK received, GET_VRING_BASE not yet */
-	bool enabled; /* SET_VRING_ENABLE 1, or no protocol features */
-	/* in the device model */
-	bool pushed; /* ring set up in the device model */
-	bool dirty;  /* size, addresses or base changed since */
-	bool mem_warned;
-	/* descriptors: kick_fd is the server's; kick_watched belongs to the queue's loop thread */
-	int kick_fd;
 	int kick_watched;
-	bool kick_poll;
-	int call_fd;
-	int err_fd;
 	struct vio_loop_watch kick_w;
 	struct vio_loop_timer poll_t;
 	struct vio_loop_work sync_work;
 };
 
-/* Bytes of one received message: header and the largest payload. */
-#define VIO_VU_MSG_MAX (sizeof(struct vio_vu_hdr) + VIO_VU_MAX_PAYLOAD)
-
-/* A vhost-user backend for one device. Caller storage; the fields are private. */
+/* A vhost-user backend for one device: the POSIX glue around a struct vio_vu_engine. */
 struct vio_vu_server {
 	struct vio_vu_server_config cfg;
 	struct vio_device *dev;
@@ -154,25 +123,10 @@ struct vio_vu_server {
 
 	int conn_fd;
 	struct vio_loop_watch conn_w;
-	int backend_fd;
-	uint32_t rx_have;
-	_Alignas(8) uint8_t rx[VIO_VU_MSG_MAX];
-	int rx_fds[VIO_VU_MAX_FDS];
-	unsigned rx_nfds;
 
-	uint64_t features; /* as SET_FEATURES gave them, protocol bit included */
-	bool features_set;
-	uint64_t protocol_features;
-	bool owner;
-
-	struct vio_vu_mapping regions[VIO_VU_MAX_MEM_SLOTS];
-	uint32_t nregions;
-	struct vio_window windows[VIO_VU_MAX_MEM_SLOTS];
-	struct vio_winmap map;
-
-	void *inflight;
-	size_t inflight_len;
-
+	struct vio_vu_engine_ops ops;  /* quiesce only with a hook */
+	struct vio_vu_engine eng;      /* the protocol state; guarded by lock */
+	struct vio_vu_ering *rings;    /* the engine's rings, nq entries */
 	struct vio_vu_vring *vrings;   /* nq entries */
 	struct vio_vu_worker *workers; /* nq entries with queue_workers */
 };

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vhost-user backend: sockets, framing and the connection's life.
+ * vhost-user backend, POSIX glue: the unix socket (framing, SCM_RIGHTS), the
+ * epoll loops and queue threads, the device lock, and the operating system
+ * services the protocol engine (src/vu) asks for: mmap of guest memory,
+ * memfd for the inflight region, eventfd signals, closing descriptors.
+ * Everything that decides something about a message is the engine's.
  *
  * The connection socket is non-blocking and a message is collected across as
  * many reads as it takes, so a frontend that stalls in the middle of a message
@@ -9,8 +13,6 @@
  * descriptors than a message may carry cannot be resynchronised: the
  * connection ends.
  */
-#include "server_internal.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,29 +20,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define HDR_SIZE sizeof(struct vio_vu_hdr)
+#include "vioport/vhost_user.h"
+
+/* A queue thread: its loop handles its queue's kicks. */
+struct vio_vu_worker {
+	struct vio_loop loop;
+	pthread_t thread;
+	bool loop_ready;
+	bool running;
+};
+
 /* Messages handled per wake-up before other descriptors get a turn. */
 #define MSGS_PER_WAKE 16
 
-void vu_log(struct vio_vu_server *s, int level, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
+/* The engine formats every line, the glue's own too, so both read alike. */
+#define srv_log(s, ...) vio_vu_engine_log(&(s)->eng, __VA_ARGS__)
 
-	if (s->cfg.log == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	s->cfg.log(s->cfg.ctx, level, line);
-}
-
-void vu_close_fd(int *fd)
+static void close_fd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
@@ -58,15 +60,18 @@ static int wait_writable(int sock, int timeout_ms)
 	return n > 0 ? 0 : -EAGAIN;
 }
 
-int vu_send_on(int sock, const struct vio_vu_hdr *hdr, const void *payload, int fd, int timeout_ms)
+/* Sends header, payload and an optional descriptor; waits up to timeout_ms when full. */
+static int op_send(void *ctx, int sock, const struct vio_vu_hdr *hdr, const void *payload, int fd,
+		   int timeout_ms)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct iovec iov[2] = {{(void *) hdr, HDR_SIZE}, {(void *) payload, hdr->size}};
+	struct iovec iov[2] = {{(void *) hdr, sizeof(*hdr)}, {(void *) payload, hdr->size}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = hdr->size ? 2 : 1};
 
+	(void) ctx;
 	if (fd >= 0) {
 		struct cmsghdr *c;
 
@@ -106,14 +111,7 @@ int vu_send_on(int sock, const struct vio_vu_hdr *hdr, const void *payload, int 
 	return 0;
 }
 
-static void rx_drop_fds(struct vio_vu_server *s)
-{
-	for (unsigned i = 0; i < s->rx_nfds; i++)
-		close(s->rx_fds[i]);
-	s->rx_nfds = 0;
-}
-
-/* Keeps the descriptors of one read; returns -EPROTO when there are too many for a message. */
+/* Hands the descriptors of one read to the engine; -EPROTO when there are too many. */
 static int rx_take_fds(struct vio_vu_server *s, struct msghdr *mh)
 {
 	int rc = (mh->msg_flags & MSG_CTRUNC) ? -EPROTO : 0;
@@ -128,30 +126,11 @@ static int rx_take_fds(struct vio_vu_server *s, struct msghdr *mh)
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (s->rx_nfds < VIO_VU_MAX_FDS) {
-				s->rx_fds[s->rx_nfds++] = fd;
-			} else {
-				close(fd);
+			if (vio_vu_engine_rx_handle(&s->eng, fd) < 0)
 				rc = -EPROTO;
-			}
 		}
 	}
 	return rc;
-}
-
-/* Checks a complete header: only what framing needs, the rest is the handler's. */
-static int rx_check_hdr(struct vio_vu_server *s)
-{
-	struct vio_vu_hdr h;
-
-	memcpy(&h, s->rx, HDR_SIZE);
-	if ((h.flags & VIO_VU_VERSION_MASK) != VIO_VU_VERSION || (h.flags & VIO_VU_FLAG_REPLY) ||
-	    h.size > VIO_VU_MAX_PAYLOAD) {
-		vu_log(s, VIO_VU_LOG_WARN, "bad header: request %u flags 0x%x size %u", h.request,
-		       h.flags, h.size);
-		return -EPROTO;
-	}
-	return 0;
 }
 
 /* Reads toward a whole message: 1 when one is complete, 0 for more later, < 0 to close. */
@@ -162,8 +141,6 @@ static int rx_fill(struct vio_vu_server *s)
 			char buf[CMSG_SPACE(sizeof(int) * VIO_VU_MAX_FDS)];
 			struct cmsghdr align;
 		} ctl;
-		struct vio_vu_hdr h;
-		size_t need = HDR_SIZE;
 		struct iovec iov;
 		struct msghdr mh = {.msg_iov = &iov,
 				    .msg_iovlen = 1,
@@ -172,41 +149,22 @@ static int rx_fill(struct vio_vu_server *s)
 		ssize_t n;
 		int rc;
 
-		if (s->rx_have >= HDR_SIZE) {
-			memcpy(&h, s->rx, HDR_SIZE);
-			need += h.size;
-		}
-		if (s->rx_have == need)
-			return 1;
-		iov.iov_base = s->rx + s->rx_have;
-		iov.iov_len = need - s->rx_have;
+		iov.iov_base = vio_vu_engine_rx_space(&s->eng, &iov.iov_len);
 		n = recvmsg(s->conn_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n < 0)
-			return errno == EINTR ? 0 : (errno == EAGAIN ? 0 : -errno);
+			return errno == EINTR || errno == EAGAIN ? 0 : -errno;
 		rc = rx_take_fds(s, &mh);
 		if (rc < 0) {
-			vu_log(s, VIO_VU_LOG_WARN, "more than %u file descriptors in a message",
-			       VIO_VU_MAX_FDS);
+			srv_log(s, VIO_VU_LOG_WARN, "more than %u file descriptors in a message",
+				VIO_VU_MAX_FDS);
 			return rc;
 		}
 		if (n == 0)
 			return -ECONNRESET;
-		s->rx_have += (uint32_t) n;
-		if (s->rx_have == HDR_SIZE && (rc = rx_check_hdr(s)) < 0)
+		rc = vio_vu_engine_rx_done(&s->eng, (size_t) n);
+		if (rc != 0)
 			return rc;
 	}
-}
-
-/* Moves the collected message into m (payload zero-filled past its size) and starts afresh. */
-static void rx_take(struct vio_vu_server *s, struct vu_msg *m)
-{
-	memset(m, 0, sizeof(*m));
-	memcpy(&m->hdr, s->rx, HDR_SIZE);
-	memcpy(&m->p, s->rx + HDR_SIZE, m->hdr.size);
-	memcpy(m->fds, s->rx_fds, sizeof(int) * s->rx_nfds);
-	m->nfds = s->rx_nfds;
-	s->rx_nfds = 0;
-	s->rx_have = 0;
 }
 
 static void listen_cb(struct vio_loop_watch *w, uint32_t revents);
@@ -222,8 +180,8 @@ static int arm_listen(struct vio_vu_server *s, bool on)
 		rc = vio_loop_add(s->cfg.loop, &s->listen_w, s->listen_fd, VIO_LOOP_IN, listen_cb,
 				  s);
 		if (rc < 0) {
-			vu_log(s, VIO_VU_LOG_ERR, "cannot watch the listening socket: %s",
-			       strerror(-rc));
+			srv_log(s, VIO_VU_LOG_ERR, "cannot watch the listening socket: %s",
+				strerror(-rc));
 			return rc;
 		}
 	} else {
@@ -239,22 +197,12 @@ static void conn_close(struct vio_vu_server *s, bool tell)
 	if (s->conn_fd < 0)
 		return;
 	vio_loop_remove(&s->conn_w);
-	vu_close_fd(&s->conn_fd);
-	rx_drop_fds(s);
-	s->rx_have = 0;
+	close_fd(&s->conn_fd);
 	pthread_mutex_lock(&s->lock);
-	vu_close_fd(&s->backend_fd);
-	vu_dev_reset(s);
-	vu_vring_drop_all(s);
-	vu_mem_unmap_all(s);
-	vu_inflight_unmap(s);
-	s->features = 0;
-	s->features_set = false;
-	s->protocol_features = 0;
-	s->owner = false;
+	vio_vu_engine_disconnect(&s->eng);
 	pthread_mutex_unlock(&s->lock);
 	arm_listen(s, true);
-	vu_log(s, VIO_VU_LOG_INFO, "frontend disconnected");
+	srv_log(s, VIO_VU_LOG_INFO, "frontend disconnected");
 	if (tell && s->cfg.disconnected != NULL)
 		s->cfg.disconnected(s->cfg.ctx, s->listen_fd >= 0);
 }
@@ -265,24 +213,24 @@ static void conn_cb(struct vio_loop_watch *w, uint32_t revents)
 
 	(void) revents;
 	for (int i = 0; i < MSGS_PER_WAKE; i++) {
-		struct vu_msg m;
+		struct vio_vu_msg m;
 		int rc = rx_fill(s);
 
 		if (rc == 0)
 			return;
 		if (rc < 0) {
 			if (rc != -ECONNRESET)
-				vu_log(s, VIO_VU_LOG_WARN, "connection: %s", strerror(-rc));
+				srv_log(s, VIO_VU_LOG_WARN, "connection: %s", strerror(-rc));
 			conn_close(s, true);
 			return;
 		}
-		rx_take(s, &m);
+		vio_vu_engine_rx_take(&s->eng, &m);
 		pthread_mutex_lock(&s->lock);
-		rc = vu_handle_message(s, &m);
+		rc = vio_vu_engine_handle(&s->eng, &m);
 		pthread_mutex_unlock(&s->lock);
 		if (rc < 0) {
-			vu_log(s, VIO_VU_LOG_WARN, "ending the connection after request %u",
-			       m.hdr.request);
+			srv_log(s, VIO_VU_LOG_WARN, "ending the connection after request %u",
+				m.hdr.request);
 			conn_close(s, true);
 			return;
 		}
@@ -309,10 +257,11 @@ static int conn_open(struct vio_vu_server *s, int fd)
 		return rc;
 	}
 	s->conn_fd = fd;
-	s->rx_have = 0;
-	s->rx_nfds = 0;
+	pthread_mutex_lock(&s->lock);
+	vio_vu_engine_connect(&s->eng, fd);
+	pthread_mutex_unlock(&s->lock);
 	arm_listen(s, false);
-	vu_log(s, VIO_VU_LOG_INFO, "frontend connected");
+	srv_log(s, VIO_VU_LOG_INFO, "frontend connected");
 	return 0;
 }
 
@@ -325,7 +274,7 @@ static void listen_cb(struct vio_loop_watch *w, uint32_t revents)
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			vu_log(s, VIO_VU_LOG_ERR, "accept: %s", strerror(errno));
+			srv_log(s, VIO_VU_LOG_ERR, "accept: %s", strerror(errno));
 		return;
 	}
 	if (s->conn_fd >= 0) {
@@ -333,7 +282,7 @@ static void listen_cb(struct vio_loop_watch *w, uint32_t revents)
 		return;
 	}
 	if (conn_open(s, fd) < 0)
-		vu_log(s, VIO_VU_LOG_ERR, "cannot serve the new connection");
+		srv_log(s, VIO_VU_LOG_ERR, "cannot serve the new connection");
 }
 
 static void *worker_main(void *arg)
@@ -395,30 +344,254 @@ static void free_workers(struct vio_vu_server *s)
 	s->workers = NULL;
 }
 
+/* A regular file or memfd, and the alignment of its pages (huge pages on hugetlbfs). */
+static int op_describe(void *ctx, int fd, uint64_t *size, uint64_t *align)
+{
+	struct vio_vu_server *s = ctx;
+	uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
+		srv_log(s, VIO_VU_LOG_WARN, "memory descriptor is not a file or memfd");
+		return -EINVAL;
+	}
+	*size = (uint64_t) st.st_size;
+	*align = page;
+	if ((uint64_t) st.st_blksize > page && (st.st_blksize & (st.st_blksize - 1)) == 0 &&
+	    (uint64_t) st.st_blksize <= (1ull << 30))
+		*align = (uint64_t) st.st_blksize;
+	return 0;
+}
+
+static int op_map(void *ctx, int fd, uint64_t offset, uint64_t len, void **map)
+{
+	(void) ctx;
+	*map = mmap(NULL, (size_t) len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
+		    (off_t) offset);
+	return *map == MAP_FAILED ? -errno : 0;
+}
+
+static void op_unmap(void *ctx, void *map, size_t map_len)
+{
+	(void) ctx;
+	munmap(map, map_len);
+}
+
+/* A sealed memfd of bytes, mapped at *map; the frontend cannot shrink it under the mapping. */
+static int op_alloc_shared(void *ctx, uint64_t bytes, void **map)
+{
+	int fd = memfd_create("vioport-inflight", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int rc = 0;
+
+	(void) ctx;
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t) bytes) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		rc = -errno;
+	} else {
+		*map = mmap(NULL, (size_t) bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (*map == MAP_FAILED)
+			rc = -errno;
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void op_own_event(void *ctx, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	(void) ctx;
+	if (fl >= 0)
+		(void) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* eventfd (or pipe) set non-blocking: a full counter means a signal is pending anyway */
+static void op_signal(void *ctx, int fd)
+{
+	uint64_t one = 1;
+
+	(void) ctx;
+	while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
+static void op_close(void *ctx, int fd)
+{
+	(void) ctx;
+	close(fd);
+}
+
+/* Releases the lock while the hook waits: completions the device waits for need it. */
+static void op_quiesce(void *ctx)
+{
+	struct vio_vu_server *s = ctx;
+
+	pthread_mutex_unlock(&s->lock);
+	s->cfg.quiesce(s->cfg.ctx, s->dev);
+	pthread_mutex_lock(&s->lock);
+}
+
+static void op_log(void *ctx, int level, const char *msg)
+{
+	struct vio_vu_server *s = ctx;
+
+	s->cfg.log(s->cfg.ctx, level, msg);
+}
+
+static const char *op_errstr(void *ctx, int err)
+{
+	(void) ctx;
+	return strerror(err);
+}
+
+static void kick_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	struct vio_vu_vring *v = w->ctx;
+	struct vio_vu_server *s = v->s;
+	uint64_t count;
+	ssize_t n = read(w->fd, &count, sizeof(count));
+	bool dead = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+		    (n < 0 && (revents & (VIO_LOOP_ERR | VIO_LOOP_HUP)));
+
+	pthread_mutex_lock(&s->lock);
+	if (dead) {
+		/* a hung-up pipe would fire forever: stop watching, keep the descriptor */
+		srv_log(s, VIO_VU_LOG_WARN, "queue %u: kick descriptor failed; no longer watched",
+			v->index);
+		vio_loop_remove(w);
+	} else if (v->kick_watched == w->fd) {
+		vio_vu_engine_kick(&s->eng, v->index);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void poll_cb(struct vio_loop_timer *t)
+{
+	struct vio_vu_vring *v = t->ctx;
+	struct vio_vu_server *s = v->s;
+
+	pthread_mutex_lock(&s->lock);
+	vio_vu_engine_kick(&s->eng, v->index);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Brings the queue loop's watch and poll timer in line with the ring; on that loop's thread. */
+static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
+{
+	struct vio_vu_ering *r = &s->rings[v->index];
+	bool poll = r->kick_poll && r->started;
+
+	if (v->kick_watched != r->kick) {
+		if (v->kick_watched >= 0) {
+			vio_loop_remove(&v->kick_w);
+			close(v->kick_watched);
+			v->kick_watched = -1;
+		}
+		if (r->kick >= 0) {
+			int rc =
+			    vio_loop_add(v->loop, &v->kick_w, r->kick, VIO_LOOP_IN, kick_cb, v);
+
+			if (rc == 0) {
+				v->kick_watched = r->kick;
+			} else {
+				srv_log(s, VIO_VU_LOG_WARN, "queue %u: cannot watch kick fd: %s",
+					v->index, strerror(-rc));
+				close_fd(&r->kick);
+			}
+		}
+	}
+	if (poll && !vio_loop_timer_running(&v->poll_t)) {
+		if (vio_loop_timer_start(v->loop, &v->poll_t, VIO_VU_POLL_NS, VIO_VU_POLL_NS,
+					 poll_cb, v) < 0)
+			srv_log(s, VIO_VU_LOG_WARN, "queue %u: cannot start polling", v->index);
+	} else if (!poll && vio_loop_timer_running(&v->poll_t)) {
+		vio_loop_timer_stop(&v->poll_t);
+	}
+}
+
+static void kick_sync_work(void *arg)
+{
+	struct vio_vu_vring *v = arg;
+
+	pthread_mutex_lock(&v->s->lock);
+	kick_sync_locked(v->s, v);
+	pthread_mutex_unlock(&v->s->lock);
+}
+
+/* The ring's kick changed: close the old descriptor unless watched, then resync the watch. */
+static void op_kick(void *ctx, uint16_t q, int old)
+{
+	struct vio_vu_server *s = ctx;
+	struct vio_vu_vring *v = &s->vrings[q];
+
+	if (old >= 0 && old != v->kick_watched && old != s->rings[q].kick)
+		close(old);
+	if (s->workers != NULL)
+		vio_loop_post(v->loop, &v->sync_work, kick_sync_work, v);
+	else
+		kick_sync_locked(s, v);
+}
+
+static const struct vio_vu_engine_ops glue_ops = {
+    .describe = op_describe,
+    .map = op_map,
+    .unmap = op_unmap,
+    .alloc_shared = op_alloc_shared,
+    .own_event = op_own_event,
+    .signal = op_signal,
+    .close = op_close,
+    .send = op_send,
+    .kick = op_kick,
+    .errstr = op_errstr,
+};
+
+/* Closes what the queue's loop watches; the loop must not be running. */
+static void vring_release(struct vio_vu_server *s, struct vio_vu_vring *v)
+{
+	struct vio_vu_ering *r = &s->rings[v->index];
+
+	vio_loop_remove(&v->kick_w);
+	if (v->kick_watched >= 0 && v->kick_watched != r->kick)
+		close(v->kick_watched);
+	v->kick_watched = -1;
+	close_fd(&r->kick);
+	vio_loop_timer_stop(&v->poll_t);
+	close_fd(&r->call);
+	close_fd(&r->err);
+}
+
 int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_config *cfg)
 {
 	struct vio_device *dev = cfg != NULL ? cfg->dev : NULL;
-	uint16_t nq;
-	int rc;
+	struct vio_vu_engine_config ec;
+	int rc, nq = vio_vu_engine_queues(dev, cfg != NULL ? cfg->num_queues : 0);
 
-	if (dev == NULL || cfg->loop == NULL || dev->num_queues == 0)
-		return -EINVAL;
-	nq = cfg->num_queues ? cfg->num_queues : dev->num_queues;
-	if (nq > dev->num_queues || nq > VIO_VU_MAX_QUEUES)
+	if (nq < 0 || cfg->loop == NULL)
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->dev = dev;
-	s->nq = nq;
-	s->listen_fd = s->conn_fd = s->backend_fd = -1;
+	s->nq = (uint16_t) nq;
+	s->ops = glue_ops;
+	s->ops.quiesce = cfg->quiesce != NULL ? op_quiesce : NULL;
+	s->ops.log = cfg->log != NULL ? op_log : NULL;
+	s->eng.ops = &s->ops; /* for the log until the engine starts */
+	s->listen_fd = s->conn_fd = -1;
 	s->listen_w.fd = s->conn_w.fd = -1;
-	vio_winmap_init(&s->map, s->windows, VIO_VU_MAX_MEM_SLOTS);
 	rc = -pthread_mutex_init(&s->lock, NULL);
 	if (rc < 0)
 		return rc;
 	s->lock_ready = true;
-	s->vrings = calloc(nq, sizeof(*s->vrings));
-	if (s->vrings == NULL) {
+	s->vrings = calloc(s->nq, sizeof(*s->vrings));
+	s->rings = calloc(s->nq, sizeof(*s->rings));
+	if (s->vrings == NULL || s->rings == NULL) {
 		vio_vu_server_fini(s);
 		return -ENOMEM;
 	}
@@ -426,10 +599,18 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 		vio_vu_server_fini(s);
 		return rc;
 	}
-	for (uint16_t q = 0; q < nq; q++)
-		vu_vring_init(s, q, s->workers ? &s->workers[q].loop : cfg->loop);
-	vio_device_attach(dev, &vu_transport_ops, s, &s->map);
-	return 0;
+	for (uint16_t q = 0; q < s->nq; q++) {
+		struct vio_vu_vring *v = &s->vrings[q];
+
+		v->s = s;
+		v->index = q;
+		v->loop = s->workers ? &s->workers[q].loop : cfg->loop;
+		v->kick_watched = -1;
+		v->kick_w.fd = -1;
+		vio_loop_timer_init(&v->poll_t);
+	}
+	ec = (struct vio_vu_engine_config){dev, s->nq, s->rings, &s->ops, s};
+	return vio_vu_engine_init(&s->eng, &ec);
 }
 
 /* Says whether a socket file at path has a listener behind it: 1 yes, 0 stale, < 0 error. */
@@ -467,15 +648,15 @@ static int bind_path(struct vio_vu_server *s, int fd, const char *path)
 		return -errno;
 	live = socket_live(path, &sa);
 	if (live == 1) {
-		vu_log(s, VIO_VU_LOG_ERR, "%s is in use by a running server", path);
+		srv_log(s, VIO_VU_LOG_ERR, "%s is in use by a running server", path);
 		return -EADDRINUSE;
 	}
 	if (live < 0) {
-		vu_log(s, VIO_VU_LOG_ERR, "%s: %s", path,
-		       live == -EEXIST ? "exists and is not a socket" : strerror(-live));
+		srv_log(s, VIO_VU_LOG_ERR, "%s: %s", path,
+			live == -EEXIST ? "exists and is not a socket" : strerror(-live));
 		return live;
 	}
-	vu_log(s, VIO_VU_LOG_INFO, "replacing stale socket %s", path);
+	srv_log(s, VIO_VU_LOG_INFO, "replacing stale socket %s", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
 	return bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 ? 0 : -errno;
@@ -486,7 +667,7 @@ static void listen_close(struct vio_vu_server *s)
 	struct stat st;
 
 	arm_listen(s, false);
-	vu_close_fd(&s->listen_fd);
+	close_fd(&s->listen_fd);
 	/* remove the socket file only if it is still the one this server created */
 	if (s->unlink_path && lstat(s->path, &st) == 0 && st.st_dev == s->path_dev &&
 	    st.st_ino == s->path_ino)
@@ -523,7 +704,7 @@ int vio_vu_server_listen(struct vio_vu_server *s, const char *path)
 		listen_close(s);
 		return rc;
 	}
-	vu_log(s, VIO_VU_LOG_INFO, "listening on %s", path);
+	srv_log(s, VIO_VU_LOG_INFO, "listening on %s", path);
 	return 0;
 }
 
@@ -573,17 +754,15 @@ void vio_vu_server_fini(struct vio_vu_server *s)
 	conn_close(s, false);
 	listen_close(s);
 	stop_workers(s);
-	if (s->vrings != NULL) {
+	if (s->vrings != NULL && s->rings != NULL)
 		for (uint16_t q = 0; q < s->nq; q++)
-			vu_vring_release(s, &s->vrings[q]);
-		free(s->vrings);
-		s->vrings = NULL;
-	}
+			vring_release(s, &s->vrings[q]);
 	free_workers(s);
-	if (s->dev != NULL && s->dev->transport == s) {
-		vio_device_reset(s->dev);
-		vio_device_attach(s->dev, NULL, NULL, NULL);
-	}
+	vio_vu_engine_fini(&s->eng);
+	free(s->vrings);
+	free(s->rings);
+	s->vrings = NULL;
+	s->rings = NULL;
 	if (s->lock_ready)
 		pthread_mutex_destroy(&s->lock);
 	s->lock_ready = false;

@@ -1,101 +1,228 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fuzz target: the vhost-user backend's message parser and state machine,
- * through its real socket, with a virtio-blk device on a RAM disk behind it.
+ * Fuzz target: the vhost-user protocol engine (src/vu) -- framing, message
+ * checks, handlers, the session and ring state machines -- behind an
+ * in-memory glue, with a virtio-blk device on a RAM disk.
  *
- * Each input is a script of frontend actions: messages with any request,
- * flags, size, payload and attached descriptors (guest memory memfd,
- * eventfds, sockets), kicks, writes into guest memory (where rings and
- * requests may be laid out) and reconnections. The server must never crash
- * or touch memory it was not given (ASan), must answer or drop every message,
- * and must close every descriptor it received: the process holds the same
- * number of descriptors after each input as before it.
+ * The glue here plays the operating system: handles are entries of a table
+ * (guest memory, event handles, channels), mapping hands out the fuzzer's
+ * guest memory, signals and sends are checked and counted. Without sockets
+ * and system calls every input runs in microseconds, and the glue checks
+ * more than a kernel would: the engine must never signal, map, send on or
+ * close a handle that is not open (so no double close), must answer with
+ * well-formed replies, must close or keep every handle it is given, and
+ * after the session ends must hold no handle, no mapping and no device state.
  *
  * Input layout, a sequence of operations until the input ends:
  *   op (u8):
  *     0 mod 4, 1 mod 4  message: u8 request, u8 flags selector (bit 7 set:
  *                       the next byte is used as raw flags; else bit 0 is
  *                       need_reply and the version is 1), le16 payload size
- *                       (mod 320), u8 descriptors (bits 0-2 count, 7 meaning
- *                       9; bits 3-7 kinds, two bits per descriptor cycling:
- *                       0 guest memfd, 1 eventfd, 2 socket, 3 guest memfd),
+ *                       (mod 320), u8 handles (bits 0-2 count, 7 meaning
+ *                       9; bits 3-7 kinds, two bits per handle cycling:
+ *                       0 guest memory, 1 event, 2 channel, 3 guest memory),
  *                       then the payload bytes
- *     2 mod 4           kick: signal every eventfd handed over so far
+ *     2 mod 4           kick: every ring with a kick handle or polling
  *     3 mod 4           u8 selector: bit 2 set reconnects; else write guest
  *                       memory: le16 offset (times 4), u8 length, the bytes
- * The guest memory is a 256 KiB memfd; a region describing it uses mmap
- * offset 0 and any guest and user address the input chooses.
+ * The guest memory is 256 KiB; a region describing it uses offset 0 and any
+ * guest and user address the input chooses.
  */
 #include "fuzz_util.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <stdlib.h>
 
 #include "vioport/blk.h"
+#include "vioport/errno.h"
 #include "vioport/sim_ramdisk.h"
-#include "vioport/vhost_user.h"
+#include "vioport/vhost_user_engine.h"
 
-#define MEM_SIZE  (256u * 1024u)
-#define DISK_SIZE (64u * 1024u)
-#define MAX_HELD  64
-#define MAX_OPS	  256
+#define MEM_SIZE    (256u * 1024u)
+#define MEM_ALIGN   4096u
+#define DISK_SIZE   (64u * 1024u)
+#define MAX_HANDLES 4096
+#define MAX_OPS	    256
+#define NQ	    2
+
+enum kind { K_FREE, K_MEM, K_EVENT, K_CHANNEL, K_SHARED };
+
+struct handle {
+	uint8_t kind;
+	bool open;
+	uint32_t signals;
+	void *shared; /* K_SHARED: the region alloc_shared made */
+};
 
 static struct {
 	bool ready;
-	struct vio_loop loop;
-	struct vio_vu_server srv;
+	struct vio_vu_engine eng;
+	struct vio_vu_ering rings[NQ];
 	struct vio_blk blk;
-	struct vio_queue queues[2];
+	struct vio_queue queues[NQ];
 	struct vio_blk_req slots[4];
 	struct vio_sim_ramdisk rd;
 	uint8_t disk[DISK_SIZE];
-	int memfd;
-	uint8_t *mem;
-	int fe;
-	int held[MAX_HELD]; /* eventfds and socket ends the frontend keeps */
-	bool held_event[MAX_HELD];
-	unsigned nheld;
+	uint8_t *mem; /* MEM_SIZE, and an aligned tail a mapping may round up into */
+	struct handle h[MAX_HANDLES];
+	int nh;
+	int conn;
+	int maps; /* mappings the engine holds */
+	bool trace;
 } F;
 
-static int count_fds(void)
+static struct handle *get(int h)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	FZ_CHECK(d != NULL);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	FZ_CHECK(h >= 0 && h < F.nh);
+	return &F.h[h];
 }
 
-/* With FUZZ_VU_TRACE set, the server's log goes to stderr (to check what a seed reaches). */
-static void trace(void *ctx, int level, const char *msg)
+static int new_handle(uint8_t kind)
+{
+	if (F.nh == MAX_HANDLES)
+		return -1;
+	F.h[F.nh] = (struct handle){.kind = kind, .open = true};
+	return F.nh++;
+}
+
+static int op_describe(void *ctx, int h, uint64_t *size, uint64_t *align)
+{
+	struct handle *x = get(h);
+
+	(void) ctx;
+	FZ_CHECK(x->open);
+	if (x->kind != K_MEM)
+		return -VIO_EINVAL;
+	*size = MEM_SIZE;
+	*align = MEM_ALIGN;
+	return 0;
+}
+
+static int op_map(void *ctx, int h, uint64_t offset, uint64_t len, void **map)
 {
 	(void) ctx;
-	fprintf(stderr, "vu %d: %s\n", level, msg);
+	FZ_CHECK(get(h)->open && get(h)->kind == K_MEM);
+	/* what describe said: offset aligned and inside, the length whole pages */
+	FZ_CHECK(offset % MEM_ALIGN == 0 && len % MEM_ALIGN == 0 && offset < MEM_SIZE &&
+		 len <= MEM_SIZE - offset);
+	*map = F.mem + offset;
+	F.maps++;
+	return 0;
 }
+
+static void op_unmap(void *ctx, void *map, size_t len)
+{
+	(void) ctx;
+	(void) len;
+	FZ_CHECK(F.maps > 0);
+	F.maps--;
+	if ((uint8_t *) map < F.mem || (uint8_t *) map >= F.mem + MEM_SIZE)
+		free(map);
+}
+
+static int op_alloc_shared(void *ctx, uint64_t bytes, void **map)
+{
+	int h;
+
+	(void) ctx;
+	FZ_CHECK(bytes > 0 && bytes <= 64u << 20);
+	h = new_handle(K_SHARED);
+	if (h < 0)
+		return -VIO_ENOMEM;
+	*map = calloc(1, (size_t) bytes);
+	FZ_CHECK(*map != NULL);
+	F.maps++;
+	return h;
+}
+
+static void op_own_event(void *ctx, int h)
+{
+	(void) ctx;
+	FZ_CHECK(get(h)->open);
+}
+
+static void op_signal(void *ctx, int h)
+{
+	(void) ctx;
+	FZ_CHECK(get(h)->open);
+	get(h)->signals++;
+}
+
+static void op_close(void *ctx, int h)
+{
+	(void) ctx;
+	FZ_CHECK(get(h)->open && h != F.conn);
+	get(h)->open = false;
+}
+
+static int op_send(void *ctx, int h, const struct vio_vu_hdr *hdr, const void *payload, int fd,
+		   int timeout_ms)
+{
+	(void) ctx;
+	(void) timeout_ms;
+	FZ_CHECK(get(h)->open);
+	FZ_CHECK((hdr->flags & VIO_VU_VERSION_MASK) == VIO_VU_VERSION);
+	FZ_CHECK(hdr->size <= VIO_VU_MAX_PAYLOAD && (hdr->size == 0 || payload != NULL));
+	if (h == F.conn)
+		FZ_CHECK(hdr->flags & VIO_VU_FLAG_REPLY);
+	else
+		FZ_CHECK(get(h)->kind != K_FREE &&
+			 hdr->request == VIO_VU_BACKEND_CONFIG_CHANGE_MSG);
+	if (fd >= 0)
+		FZ_CHECK(get(fd)->open);
+	return 0;
+}
+
+/* As the POSIX glue does: the old kick handle is closed once nothing watches it. */
+static void op_kick(void *ctx, uint16_t q, int old)
+{
+	(void) ctx;
+	FZ_CHECK(q < NQ);
+	if (old >= 0 && old != F.rings[q].kick)
+		op_close(NULL, old);
+}
+
+/* The RAM disk completes every request at once: there is never anything to wait for. */
+static void op_quiesce(void *ctx)
+{
+	(void) ctx;
+	FZ_CHECK(vio_blk_inflight(&F.blk) == 0);
+}
+
+/* With FUZZ_VU_TRACE set, the engine's log goes to stderr (to check what a seed reaches). */
+static void op_log(void *ctx, int level, const char *msg)
+{
+	(void) ctx;
+	if (F.trace)
+		fprintf(stderr, "vu %d: %s\n", level, msg);
+}
+
+static const struct vio_vu_engine_ops ops = {
+    .describe = op_describe,
+    .map = op_map,
+    .unmap = op_unmap,
+    .alloc_shared = op_alloc_shared,
+    .own_event = op_own_event,
+    .signal = op_signal,
+    .close = op_close,
+    .send = op_send,
+    .kick = op_kick,
+    .quiesce = op_quiesce,
+    .log = op_log,
+};
 
 static void setup_once(void)
 {
 	struct vio_blk_params p;
-	struct vio_vu_server_config cfg = {.dev = &F.blk.dev, .loop = &F.loop};
+	struct vio_vu_engine_config cfg = {.dev = &F.blk.dev, .rings = F.rings, .ops = &ops};
 
-	if (getenv("FUZZ_VU_TRACE") != NULL)
-		cfg.log = trace;
-
+	F.trace = getenv("FUZZ_VU_TRACE") != NULL;
 	memset(&p, 0, sizeof(p));
 	p.capacity = DISK_SIZE / 512;
 	p.features = VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
 		     VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_BLK_F_FLUSH) |
 		     VIO_BIT(VIO_BLK_F_CONFIG_WCE) | VIO_BIT(VIO_BLK_F_MQ) |
 		     VIO_BIT(VIO_BLK_F_DISCARD) | VIO_BIT(VIO_BLK_F_WRITE_ZEROES);
-	p.num_queues = 2;
+	p.num_queues = NQ;
 	p.queue_size = 64;
 	p.max_discard_sectors = 16;
 	p.max_discard_seg = 2;
@@ -103,164 +230,108 @@ static void setup_once(void)
 	p.max_write_zeroes_seg = 2;
 	vio_sim_ramdisk_init(&F.rd, F.disk, sizeof(F.disk));
 	FZ_CHECK(vio_blk_init(&F.blk, &p, &vio_sim_ramdisk_ops, &F.rd, F.queues, F.slots, 4) == 0);
-	FZ_CHECK(vio_loop_init(&F.loop) == 0);
-	FZ_CHECK(vio_vu_server_init(&F.srv, &cfg) == 0);
-	F.memfd = memfd_create("fuzz-guest", MFD_CLOEXEC);
-	FZ_CHECK(F.memfd >= 0 && ftruncate(F.memfd, MEM_SIZE) == 0);
-	F.mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, F.memfd, 0);
-	FZ_CHECK(F.mem != MAP_FAILED);
-	F.fe = -1;
+	FZ_CHECK(vio_vu_engine_init(&F.eng, &cfg) == 0);
+	F.mem = aligned_alloc(MEM_ALIGN, MEM_SIZE + MEM_ALIGN);
+	FZ_CHECK(F.mem != NULL);
 	F.ready = true;
 }
 
 static void connect_fe(void)
 {
-	int sv[2];
-
-	FZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	FZ_CHECK(vio_vu_server_adopt_fd(&F.srv, sv[0]) == 0);
-	F.fe = sv[1];
+	F.conn = new_handle(K_CHANNEL);
+	FZ_CHECK(F.conn >= 0);
+	vio_vu_engine_connect(&F.eng, F.conn);
 }
 
-/* Reads and drops whatever the server sent on sock, closing descriptors that came along. */
-static void drain(int sock)
+/* Ends the session as the glue does when the frontend goes, and checks nothing is left. */
+static void disconnect(void)
 {
-	for (;;) {
-		uint8_t buf[512];
-		union {
-			char b[CMSG_SPACE(sizeof(int) * 8)];
-			struct cmsghdr align;
-		} ctl;
-		struct iovec iov = {buf, sizeof(buf)};
-		struct msghdr mh = {.msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = ctl.b,
-				    .msg_controllen = sizeof(ctl.b)};
-		ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
-		if (n <= 0)
-			return;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (size_t i = 0; i < k; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-				close(fd);
-			}
-		}
-	}
+	vio_vu_engine_disconnect(&F.eng);
+	F.h[F.conn].open = false;
+	FZ_CHECK(F.eng.nregions == 0 && F.eng.inflight == NULL && F.maps == 0);
+	FZ_CHECK(F.eng.backend < 0 && F.eng.rx_nfds == 0 && F.blk.dev.status == 0);
+	for (int q = 0; q < NQ; q++)
+		FZ_CHECK(F.rings[q].kick < 0 && F.rings[q].call < 0 && F.rings[q].err < 0 &&
+			 !F.rings[q].started && !F.blk.dev.queues[q].enabled);
+	/* every handle the engine was given is closed, none twice (op_close checks) */
+	for (int i = 0; i < F.nh; i++)
+		FZ_CHECK(!F.h[i].open);
 }
 
-static void pump(void)
+/* A handle of the given kind for a message. */
+static int make_handle(unsigned kind)
 {
-	for (int i = 0; i < 64; i++)
-		if (vio_loop_run_once(&F.loop, 0) <= 0)
-			break;
-	if (F.fe >= 0)
-		drain(F.fe);
-	for (unsigned i = 0; i < F.nheld; i++)
-		if (!F.held_event[i])
-			drain(F.held[i]);
-}
-
-/* A descriptor of the given kind to send; the frontend keeps its own ends in held[]. */
-static int make_fd(unsigned kind)
-{
-	int fd = -1, sv[2];
-
 	switch (kind & 3u) {
 	case 1:
-		fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (fd >= 0 && F.nheld < MAX_HELD) {
-			F.held[F.nheld] = dup(fd);
-			F.held_event[F.nheld++] = true;
-		}
-		return fd;
+		return new_handle(K_EVENT);
 	case 2:
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
-			return -1;
-		if (F.nheld < MAX_HELD) {
-			F.held[F.nheld] = sv[1];
-			F.held_event[F.nheld++] = false;
-		} else {
-			close(sv[1]);
-		}
-		return sv[0];
+		return new_handle(K_CHANNEL);
 	default:
-		return dup(F.memfd);
+		return new_handle(K_MEM);
 	}
 }
 
-static void send_message(struct fz_in *in)
+/* Feeds one message through the engine's framing as a byte stream; false: session over. */
+static bool deliver(const uint8_t *bytes, size_t len, const int *hs, unsigned nh)
+{
+	struct vio_vu_msg m;
+	size_t off = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < nh; i++)
+		if (vio_vu_engine_rx_handle(&F.eng, hs[i]) < 0)
+			rc = -VIO_EPROTO;
+	while (rc == 0 && off < len) {
+		size_t want;
+		uint8_t *dst = vio_vu_engine_rx_space(&F.eng, &want);
+
+		FZ_CHECK(want > 0 && want <= VIO_VU_MSG_MAX);
+		if (want > len - off)
+			want = len - off;
+		memcpy(dst, bytes + off, want);
+		off += want;
+		rc = vio_vu_engine_rx_done(&F.eng, want);
+	}
+	if (rc == 1) {
+		vio_vu_engine_rx_take(&F.eng, &m);
+		rc = vio_vu_engine_handle(&F.eng, &m);
+	}
+	return rc >= 0;
+}
+
+static bool send_message(struct fz_in *in)
 {
 	uint8_t buf[sizeof(struct vio_vu_hdr) + 320];
 	struct vio_vu_hdr h;
-	uint8_t sel, fdspec;
-	int fds[9];
-	unsigned nfds;
-	union {
-		char b[CMSG_SPACE(sizeof(int) * 9)];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = {buf, 0};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	uint8_t sel, spec;
+	int hs[9];
+	unsigned nh;
 
 	h.request = fz_u8(in);
 	sel = fz_u8(in);
 	h.flags =
 	    (sel & 0x80) ? fz_u8(in) : VIO_VU_VERSION | ((sel & 1) ? VIO_VU_FLAG_NEED_REPLY : 0);
 	h.size = fz_u16(in) % 320u;
-	fdspec = fz_u8(in);
+	spec = fz_u8(in);
 	memcpy(buf, &h, sizeof(h));
 	for (uint32_t i = 0; i < h.size; i++)
 		buf[sizeof(h) + i] = fz_u8(in);
-	iov.iov_len = sizeof(h) + h.size;
-	nfds = fdspec & 7u;
-	if (nfds == 7)
-		nfds = 9;
-	for (unsigned i = 0; i < nfds; i++) {
-		fds[i] = make_fd(fdspec >> (3 + 2 * (i % 2)));
-		if (fds[i] < 0)
-			nfds = i;
+	nh = spec & 7u;
+	if (nh == 7)
+		nh = 9;
+	for (unsigned i = 0; i < nh; i++) {
+		hs[i] = make_handle(spec >> (3 + 2 * (i % 2)));
+		if (hs[i] < 0)
+			nh = i;
 	}
-	if (nfds > 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
-	(void) sendmsg(F.fe, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	pump();
+	return deliver(buf, sizeof(h) + h.size, hs, nh);
 }
 
 static void kick_all(void)
 {
-	uint64_t one = 1;
-
-	for (unsigned i = 0; i < F.nheld; i++)
-		if (F.held_event[i])
-			(void) !write(F.held[i], &one, sizeof(one));
-	pump();
-}
-
-static void reconnect(void)
-{
-	if (F.fe >= 0)
-		close(F.fe);
-	F.fe = -1;
-	pump();
-	FZ_CHECK(!vio_vu_server_connected(&F.srv));
-	connect_fe();
+	for (uint16_t q = 0; q < NQ; q++)
+		if (F.rings[q].kick >= 0 || (F.rings[q].kick_poll && F.rings[q].started))
+			vio_vu_engine_kick(&F.eng, q);
 }
 
 static void write_mem(struct fz_in *in)
@@ -275,45 +346,38 @@ static void write_mem(struct fz_in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_in in = {data, size};
-	int fds_before;
 
 	if (!F.ready)
 		setup_once();
-	fds_before = count_fds();
+	F.nh = 0;
 	memset(F.mem, 0, MEM_SIZE);
 	connect_fe();
-	for (int ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
+	for (int ops_done = 0; in.n > 0 && ops_done < MAX_OPS; ops_done++) {
 		uint8_t op = fz_u8(&in);
+		bool alive = true;
 
-		if (!vio_vu_server_connected(&F.srv))
-			reconnect();
 		switch (op & 3u) {
 		case 2:
 			kick_all();
 			break;
 		case 3:
 			if (fz_u8(&in) & 4u)
-				reconnect();
+				alive = false;
 			else
 				write_mem(&in);
 			break;
 		default:
-			send_message(&in);
+			alive = send_message(&in);
 			break;
 		}
+		if (!alive) {
+			disconnect();
+			connect_fe();
+		}
 	}
-	close(F.fe);
-	F.fe = -1;
-	pump();
-	FZ_CHECK(!vio_vu_server_connected(&F.srv));
-	for (unsigned i = 0; i < F.nheld; i++)
-		close(F.held[i]);
-	F.nheld = 0;
-	/* every descriptor the server received was closed or is gone with the connection */
-	FZ_CHECK(count_fds() == fds_before);
-	if (getenv("FUZZ_VU_TRACE") != NULL)
+	disconnect();
+	if (F.trace)
 		fprintf(stderr, "flushes %u writes %u reads %u\n", F.rd.flushes, F.rd.writes,
 			F.rd.reads);
-	FZ_CHECK(F.blk.dev.status == 0 && F.srv.nregions == 0 && F.srv.inflight == NULL);
 	return 0;
 }

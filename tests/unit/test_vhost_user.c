@@ -875,8 +875,8 @@ static void test_mem_slots(void **state)
 	fe_negotiate(true, NO_STATUS, 0);
 	fe_ok(VIO_VU_ADD_MEM_REG, &lo, sizeof(lo), &F.memfd, 1);
 	fe_ok(VIO_VU_ADD_MEM_REG, &hi, sizeof(hi), &F.memfd, 1);
-	assert_int_equal(F.srv.nregions, 2);
-	assert_int_equal(F.srv.map.count, 2);
+	assert_int_equal(F.srv.eng.nregions, 2);
+	assert_int_equal(F.srv.eng.map.count, 2);
 	/* overlapping, and past the end of the file */
 	assert_int_equal(fe_ack(VIO_VU_ADD_MEM_REG, &over, sizeof(over), &F.memfd, 1), EBUSY);
 	assert_int_equal(fe_ack(VIO_VU_ADD_MEM_REG, &bad_off, sizeof(bad_off), &F.memfd, 1),
@@ -888,7 +888,7 @@ static void test_mem_slots(void **state)
 	blk_roundtrip(0, 11);
 	/* removing the high region: QEMU sends a descriptor along, which must be closed */
 	fe_ok(VIO_VU_REM_MEM_REG, &hi, sizeof(hi), &F.memfd, 1);
-	assert_int_equal(F.srv.nregions, 1);
+	assert_int_equal(F.srv.eng.nregions, 1);
 	assert_int_equal(fe_ack(VIO_VU_REM_MEM_REG, &hi, sizeof(hi), NULL, 0), ENOENT);
 	/* the ring lives in the low region and keeps running */
 	F.brk = 8192 * 4;
@@ -904,7 +904,7 @@ static void test_mem_slots_need_feature(void **state)
 	(void) state;
 	fe_negotiate(true, ALL_PF & ~PF(CONFIGURE_MEM_SLOTS), 0);
 	assert_int_equal(fe_ack(VIO_VU_ADD_MEM_REG, &lo, sizeof(lo), &F.memfd, 1), EPERM);
-	assert_int_equal(F.srv.nregions, 0);
+	assert_int_equal(F.srv.eng.nregions, 0);
 }
 
 static void test_set_mem_table_replaces(void **state)
@@ -914,7 +914,7 @@ static void test_set_mem_table_replaces(void **state)
 	blk_roundtrip(0, 13);
 	/* the same memory again (QEMU resends the table): rings are set up anew and keep going */
 	fe_mem_table();
-	assert_int_equal(F.srv.nregions, 1);
+	assert_int_equal(F.srv.eng.nregions, 1);
 	blk_roundtrip(0, 14);
 }
 
@@ -1023,7 +1023,7 @@ static void test_reset_device(void **state)
 	assert_int_equal(F.blk.dev.status, 0);
 	assert_int_equal(get_vring_base(0).num, 0);
 	/* memory stays; a new session works */
-	assert_int_equal(F.srv.nregions, 1);
+	assert_int_equal(F.srv.eng.nregions, 1);
 	F.brk = 0;
 	fe_u64(VIO_VU_SET_FEATURES, V1 | PBIT);
 	fe_queue(0);
@@ -1109,9 +1109,9 @@ static void test_disconnect_resets(void **state)
 	pump();
 	assert_false(vio_vu_server_connected(&F.srv));
 	assert_int_equal(F.blk.dev.status, 0);
-	assert_int_equal(F.srv.nregions, 0);
-	assert_int_equal(F.srv.map.count, 0);
-	assert_int_equal(F.srv.vrings[0].call_fd, -1);
+	assert_int_equal(F.srv.eng.nregions, 0);
+	assert_int_equal(F.srv.eng.map.count, 0);
+	assert_int_equal(F.srv.eng.rings[0].call, -1);
 	assert_true(F.quiesces > quiesces);
 	assert_int_equal(F.disconnects, 1);
 	assert_false(F.disc_listening); /* an adopted connection: nothing to accept after it */
@@ -1462,7 +1462,7 @@ static void mem_table_fails(struct vio_vu_mem_table *t, uint32_t size, const int
 			    unsigned nfds, uint64_t err)
 {
 	assert_int_equal(fe_ack(VIO_VU_SET_MEM_TABLE, t, size, fds, nfds), err);
-	assert_int_equal(F.srv.nregions, 0);
+	assert_int_equal(F.srv.eng.nregions, 0);
 }
 
 static void test_mem_table_errors(void **state)
@@ -1513,7 +1513,7 @@ static void test_mem_table_errors(void **state)
 	expect_alive();
 	/* and a good one still works */
 	fe_mem_table();
-	assert_int_equal(F.srv.nregions, 1);
+	assert_int_equal(F.srv.eng.nregions, 1);
 }
 
 static void test_config_errors(void **state)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vhost-user backend: message checks and handlers.
+ * vhost-user engine: message checks and handlers.
  *
  * A table gives, per request, the payload size it must have, how many file
  * descriptors it carries, the protocol feature it needs and whether it has a
@@ -10,14 +10,9 @@
  * asked for a reply; otherwise the connection ends, since the frontend would
  * carry on believing something that is not so.
  */
-#include "server_internal.h"
+#include "engine_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
-
-#include "vioport/errno.h"
 
 #define SIZE_ANY  0xffffu /* the handler checks the size */
 #define FDS_ANY	  0xffu	  /* the handler checks the descriptors */
@@ -34,21 +29,21 @@ enum vu_answer {
 
 struct vu_req_type {
 	const char *name;
-	int (*handle)(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r);
+	int (*handle)(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r);
 	uint16_t size;
 	uint8_t fds;
 	uint8_t pf;
 	uint8_t answer;
 };
 
-static struct vio_vu_vring *vring_at(struct vio_vu_server *s, uint32_t index, const char *what)
+static struct vio_vu_ering *vring_at(struct vio_vu_engine *e, uint32_t index, const char *what)
 {
-	if (index >= s->nq) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s: queue %u out of range (%u queues)", what, index,
-		       s->nq);
+	if (index >= e->nq) {
+		vu_log(e, VIO_VU_LOG_WARN, "%s: queue %u out of range (%u queues)", what,
+		       (unsigned) index, (unsigned) e->nq);
 		return NULL;
 	}
-	return &s->vrings[index];
+	return &e->rings[index];
 }
 
 static void reply_u64(struct vu_reply *r, uint64_t v)
@@ -58,7 +53,7 @@ static void reply_u64(struct vu_reply *r, uint64_t v)
 }
 
 /* Takes descriptor i of the message for keeping: it is no longer closed after the handler. */
-static int take_fd(struct vu_msg *m, unsigned i)
+static int take_fd(struct vio_vu_msg *m, unsigned i)
 {
 	int fd = m->fds[i];
 
@@ -66,149 +61,150 @@ static int take_fd(struct vu_msg *m, unsigned i)
 	return fd;
 }
 
-static int h_get_features(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_features(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) m;
-	reply_u64(r, s->dev->host_features | VIO_BIT(VIO_VU_F_PROTOCOL_FEATURES));
+	reply_u64(r, e->dev->host_features | VIO_BIT(VIO_VU_F_PROTOCOL_FEATURES));
 	return 0;
 }
 
 /* ACKNOWLEDGE, DRIVER, the features, FEATURES_OK: what a driver would do, in one go. */
-static int negotiate(struct vio_vu_server *s, uint64_t features)
+static int negotiate(struct vio_vu_engine *e, uint64_t features)
 {
-	struct vio_device *dev = s->dev;
+	struct vio_device *dev = e->dev;
 
 	vio_device_set_status(dev, dev->status | VIO_STATUS_ACKNOWLEDGE);
 	vio_device_set_status(dev, dev->status | VIO_STATUS_DRIVER);
 	if (vio_device_set_features(dev, features) < 0 ||
 	    vio_device_set_status(dev, dev->status | VIO_STATUS_FEATURES_OK) < 0 ||
 	    !(dev->status & VIO_STATUS_FEATURES_OK)) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_FEATURES: device refused features 0x%llx",
+		vu_log(e, VIO_VU_LOG_WARN, "SET_FEATURES: device refused features 0x%llx",
 		       (unsigned long long) features);
-		return -EINVAL;
+		return -VIO_EINVAL;
 	}
 	return 0;
 }
 
-static bool any_started(const struct vio_vu_server *s)
+static bool any_started(const struct vio_vu_engine *e)
 {
-	for (uint16_t q = 0; q < s->nq; q++)
-		if (s->vrings[q].started)
+	for (uint16_t q = 0; q < e->nq; q++)
+		if (e->rings[q].started)
 			return true;
 	return false;
 }
 
-static int h_set_features(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_features(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	struct vio_device *dev = s->dev;
+	struct vio_device *dev = e->dev;
 	uint64_t f = m->p.u64, pbit = VIO_BIT(VIO_VU_F_PROTOCOL_FEATURES);
 	uint64_t virtio = f & ~pbit;
 	int rc = 0;
 
 	(void) r;
 	if ((f & ~(dev->host_features | pbit)) != 0) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_FEATURES: 0x%llx were not offered",
+		vu_log(e, VIO_VU_LOG_WARN, "SET_FEATURES: 0x%llx were not offered",
 		       (unsigned long long) (f & ~(dev->host_features | pbit)));
-		return -EINVAL;
+		return -VIO_EINVAL;
 	}
 	if (dev->status & VIO_STATUS_FEATURES_OK) {
 		if (virtio == dev->driver_features && !(dev->status & VIO_STATUS_NEEDS_RESET))
 			goto done;
 		/* new features (or a broken device) after the rings stopped: a new session */
-		if (any_started(s))
-			return -EBUSY;
-		vu_dev_reset(s);
+		if (any_started(e))
+			return -VIO_EBUSY;
+		vu_dev_reset(e);
 	}
-	rc = negotiate(s, virtio);
+	rc = negotiate(e, virtio);
 done:
-	s->features = f;
-	s->features_set = true;
+	e->features = f;
+	e->features_set = true;
 	if (!(f & pbit))
-		for (uint16_t q = 0; q < s->nq; q++)
-			s->vrings[q].enabled = true;
+		for (uint16_t q = 0; q < e->nq; q++)
+			e->rings[q].enabled = true;
 	return rc;
 }
 
-static int h_set_owner(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_owner(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) m;
 	(void) r;
-	s->owner = true;
+	e->owner = true;
 	return 0;
 }
 
 /* RESET_DEVICE, and RESET_OWNER which frontends send instead when RESET_DEVICE is missing. */
-static int h_reset_device(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_reset_device(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) m;
 	(void) r;
-	vu_dev_reset(s);
-	for (uint16_t q = 0; q < s->nq; q++)
-		vu_vring_forget(s, &s->vrings[q]);
-	s->features = 0;
-	s->features_set = false;
+	vu_dev_reset(e);
+	for (uint16_t q = 0; q < e->nq; q++)
+		vu_vring_forget(e, &e->rings[q]);
+	e->features = 0;
+	e->features_set = false;
 	return 0;
 }
 
-static int h_set_mem_table(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_mem_table(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) r;
-	return vu_mem_set_table(s, m);
+	return vu_mem_set_table(e, m);
 }
 
-static bool packed(const struct vio_vu_server *s)
+static bool packed(const struct vio_vu_engine *e)
 {
-	return vio_device_has(s->dev, VIO_F_RING_PACKED);
+	return vio_device_has(e->dev, VIO_F_RING_PACKED);
 }
 
-static int h_set_vring_num(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_num(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	struct vio_vu_vring *v = vring_at(s, m->p.state.index, "SET_VRING_NUM");
+	struct vio_vu_ering *v = vring_at(e, m->p.state.index, "SET_VRING_NUM");
 	uint32_t num = m->p.state.num;
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
-	if (num == 0 || num > s->dev->queues[v->index].max_size ||
-	    (!packed(s) && (num & (num - 1)) != 0)) {
-		vu_log(s, VIO_VU_LOG_WARN,
-		       "SET_VRING_NUM: queue %u: size %u not supported (max %u)", v->index, num,
-		       s->dev->queues[v->index].max_size);
-		return -EINVAL;
+		return -VIO_EINVAL;
+	if (num == 0 || num > e->dev->queues[v->index].max_size ||
+	    (!packed(e) && (num & (num - 1)) != 0)) {
+		vu_log(e, VIO_VU_LOG_WARN,
+		       "SET_VRING_NUM: queue %u: size %u not supported (max %u)",
+		       (unsigned) v->index, (unsigned) num,
+		       (unsigned) e->dev->queues[v->index].max_size);
+		return -VIO_EINVAL;
 	}
 	if (v->started)
-		return num == v->num ? 0 : -EBUSY;
+		return num == v->num ? 0 : -VIO_EBUSY;
 	v->num = (uint16_t) num;
 	v->dirty = true;
 	return 0;
 }
 
-static int h_set_vring_addr(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_addr(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	const struct vio_vu_vring_addr *a = &m->p.addr;
-	struct vio_vu_vring *v = vring_at(s, a->index, "SET_VRING_ADDR");
+	struct vio_vu_ering *v = vring_at(e, a->index, "SET_VRING_ADDR");
 	uint64_t gpa;
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
+		return -VIO_EINVAL;
 	if (a->flags != 0) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_VRING_ADDR: flags 0x%x (no dirty logging here)",
-		       a->flags);
-		return a->flags == VIO_VU_VRING_F_LOG ? -ENOTSUP : -EINVAL;
+		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_ADDR: flags 0x%x (no dirty logging here)",
+		       (unsigned) a->flags);
+		return a->flags == VIO_VU_VRING_F_LOG ? -VIO_ENOTSUP : -VIO_EINVAL;
 	}
-	if (vu_ua_to_gpa(s, a->desc_user_addr, &gpa) < 0 ||
-	    vu_ua_to_gpa(s, a->avail_user_addr, &gpa) < 0 ||
-	    vu_ua_to_gpa(s, a->used_user_addr, &gpa) < 0) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_VRING_ADDR: queue %u: ring outside guest memory",
+	if (vu_ua_to_gpa(e, a->desc_user_addr, &gpa) < 0 ||
+	    vu_ua_to_gpa(e, a->avail_user_addr, &gpa) < 0 ||
+	    vu_ua_to_gpa(e, a->used_user_addr, &gpa) < 0) {
+		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_ADDR: queue %u: ring outside guest memory",
 		       v->index);
-		return -EFAULT;
+		return -VIO_EFAULT;
 	}
 	if (v->started)
 		return (v->addr_set && v->desc_ua == a->desc_user_addr &&
 			v->avail_ua == a->avail_user_addr && v->used_ua == a->used_user_addr)
 			   ? 0
-			   : -EBUSY;
+			   : -VIO_EBUSY;
 	v->desc_ua = a->desc_user_addr;
 	v->avail_ua = a->avail_user_addr;
 	v->used_ua = a->used_user_addr;
@@ -222,35 +218,36 @@ static int h_set_vring_addr(struct vio_vu_server *s, struct vu_msg *m, struct vu
  * counter in bits 0-15, the used side in bits 16-31; nothing is in flight
  * when a ring stops here, so the used side is the avail side.
  */
-static int h_set_vring_base(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_base(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	struct vio_vu_vring *v = vring_at(s, m->p.state.index, "SET_VRING_BASE");
+	struct vio_vu_ering *v = vring_at(e, m->p.state.index, "SET_VRING_BASE");
 	uint32_t num = m->p.state.num;
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
-	if (!packed(s) && num > 0xffffu) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_VRING_BASE: queue %u: base %u", v->index, num);
-		return -EINVAL;
+		return -VIO_EINVAL;
+	if (!packed(e) && num > 0xffffu) {
+		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_BASE: queue %u: base %u", (unsigned) v->index,
+		       (unsigned) num);
+		return -VIO_EINVAL;
 	}
 	if (v->started)
-		return v->base_set && v->base == (uint16_t) num ? 0 : -EBUSY;
+		return v->base_set && v->base == (uint16_t) num ? 0 : -VIO_EBUSY;
 	v->base = (uint16_t) num;
 	v->base_set = true;
 	v->dirty = true;
 	return 0;
 }
 
-static int h_get_vring_base(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_vring_base(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	struct vio_vu_vring *v = vring_at(s, m->p.state.index, "GET_VRING_BASE");
+	struct vio_vu_ering *v = vring_at(e, m->p.state.index, "GET_VRING_BASE");
 	uint32_t base;
 
 	if (v == NULL)
-		return -EINVAL;
-	base = vu_vring_stop(s, v);
-	if (packed(s))
+		return -VIO_EINVAL;
+	base = vu_vring_stop(e, v);
+	if (packed(e))
 		base |= base << 16;
 	r->p.state.index = v->index;
 	r->p.state.num = base;
@@ -259,166 +256,166 @@ static int h_get_vring_base(struct vio_vu_server *s, struct vu_msg *m, struct vu
 }
 
 /* Parses the u64 of SET_VRING_KICK/CALL/ERR: queue, and a descriptor unless NOFD. */
-static struct vio_vu_vring *vring_fd_arg(struct vio_vu_server *s, struct vu_msg *m,
+static struct vio_vu_ering *vring_fd_arg(struct vio_vu_engine *e, struct vio_vu_msg *m,
 					 const char *what, int *fd)
 {
 	uint64_t u = m->p.u64;
 	bool nofd = (u & VIO_VU_VRING_NOFD) != 0;
-	struct vio_vu_vring *v;
+	struct vio_vu_ering *v;
 
 	if ((u & ~(uint64_t) (VIO_VU_VRING_IDX_MASK | VIO_VU_VRING_NOFD)) != 0 ||
 	    m->nfds != (nofd ? 0u : 1u)) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s: argument 0x%llx with %u fds", what,
+		vu_log(e, VIO_VU_LOG_WARN, "%s: argument 0x%llx with %u fds", what,
 		       (unsigned long long) u, m->nfds);
 		return NULL;
 	}
-	v = vring_at(s, (uint32_t) (u & VIO_VU_VRING_IDX_MASK), what);
+	v = vring_at(e, (uint32_t) (u & VIO_VU_VRING_IDX_MASK), what);
 	if (v == NULL)
 		return NULL;
 	*fd = -1;
 	if (!nofd) {
 		*fd = take_fd(m, 0);
 		/* QEMU's eventfds are non-blocking already; a pipe must not block us either */
-		int fl = fcntl(*fd, F_GETFL);
-
-		if (fl >= 0)
-			(void) fcntl(*fd, F_SETFL, fl | O_NONBLOCK);
+		e->ops->own_event(e->ctx, *fd);
 	}
 	return v;
 }
 
-static int h_set_vring_kick(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_kick(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	int fd;
-	struct vio_vu_vring *v = vring_fd_arg(s, m, "SET_VRING_KICK", &fd);
+	struct vio_vu_ering *v = vring_fd_arg(e, m, "SET_VRING_KICK", &fd);
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
+		return -VIO_EINVAL;
 	/* the ring starts now; without a descriptor it is polled */
 	v->started = true;
 	v->kick_poll = fd < 0;
-	vu_vring_set_kick(s, v, fd);
+	vu_vring_set_kick(e, v, fd);
 	return 0;
 }
 
-static int h_set_vring_call(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_call(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	int fd;
-	struct vio_vu_vring *v = vring_fd_arg(s, m, "SET_VRING_CALL", &fd);
+	struct vio_vu_ering *v = vring_fd_arg(e, m, "SET_VRING_CALL", &fd);
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
-	vu_close_fd(&v->call_fd);
-	v->call_fd = fd;
+		return -VIO_EINVAL;
+	vu_close(e, &v->call);
+	v->call = fd;
 	/* an interrupt lost while the frontend swapped descriptors would hang the guest */
-	if (v->started)
-		vu_signal_fd(fd);
+	if (v->started && fd >= 0)
+		e->ops->signal(e->ctx, fd);
 	return 0;
 }
 
-static int h_set_vring_err(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_err(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	int fd;
-	struct vio_vu_vring *v = vring_fd_arg(s, m, "SET_VRING_ERR", &fd);
+	struct vio_vu_ering *v = vring_fd_arg(e, m, "SET_VRING_ERR", &fd);
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
-	vu_close_fd(&v->err_fd);
-	v->err_fd = fd;
+		return -VIO_EINVAL;
+	vu_close(e, &v->err);
+	v->err = fd;
 	return 0;
 }
 
 /* CONFIG only for a device with a config space: QEMU warns about it otherwise (rng). */
-static uint64_t offered_pf(const struct vio_vu_server *s)
+static uint64_t offered_pf(const struct vio_vu_engine *e)
 {
 	uint64_t pf = VU_PROTOCOL_FEATURES;
 
-	if (s->dev->config_len == 0)
+	if (e->dev->config_len == 0)
 		pf &= ~VIO_BIT(VIO_VU_PF_CONFIG);
 	return pf;
 }
 
-static int h_get_protocol_features(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_protocol_features(struct vio_vu_engine *e, struct vio_vu_msg *m,
+				   struct vu_reply *r)
 {
 	(void) m;
-	reply_u64(r, offered_pf(s));
+	reply_u64(r, offered_pf(e));
 	return 0;
 }
 
-static int h_set_protocol_features(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_protocol_features(struct vio_vu_engine *e, struct vio_vu_msg *m,
+				   struct vu_reply *r)
 {
-	uint64_t extra = m->p.u64 & ~offered_pf(s);
+	uint64_t extra = m->p.u64 & ~offered_pf(e);
 
 	(void) r;
 	if (extra != 0) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_PROTOCOL_FEATURES: 0x%llx were not offered",
+		vu_log(e, VIO_VU_LOG_WARN, "SET_PROTOCOL_FEATURES: 0x%llx were not offered",
 		       (unsigned long long) extra);
-		return -EINVAL;
+		return -VIO_EINVAL;
 	}
-	s->protocol_features = m->p.u64;
+	e->protocol_features = m->p.u64;
 	return 0;
 }
 
-static int h_get_queue_num(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_queue_num(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) m;
-	reply_u64(r, s->nq);
+	reply_u64(r, e->nq);
 	return 0;
 }
 
-static int h_set_vring_enable(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_vring_enable(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	struct vio_vu_vring *v = vring_at(s, m->p.state.index, "SET_VRING_ENABLE");
+	struct vio_vu_ering *v = vring_at(e, m->p.state.index, "SET_VRING_ENABLE");
 
 	(void) r;
 	if (v == NULL)
-		return -EINVAL;
-	if (!vu_has_protocol(s) || m->p.state.num > 1) {
-		vu_log(s, VIO_VU_LOG_WARN, "SET_VRING_ENABLE: %u%s", m->p.state.num,
-		       vu_has_protocol(s) ? "" : " without protocol features");
-		return -EINVAL;
+		return -VIO_EINVAL;
+	if (!vu_has_protocol(e) || m->p.state.num > 1) {
+		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_ENABLE: %u%s", (unsigned) m->p.state.num,
+		       vu_has_protocol(e) ? "" : " without protocol features");
+		return -VIO_EINVAL;
 	}
 	v->enabled = m->p.state.num == 1;
 	return 0;
 }
 
-static int h_set_backend_req_fd(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_backend_req_fd(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) r;
-	vu_close_fd(&s->backend_fd);
-	s->backend_fd = take_fd(m, 0);
+	vu_close(e, &e->backend);
+	e->backend = take_fd(m, 0);
 	return 0;
 }
 
 /* Checks a config message: header plus size bytes, inside 256 bytes. */
-static int config_args(struct vio_vu_server *s, const struct vu_msg *m, const char *what)
+static int config_args(struct vio_vu_engine *e, const struct vio_vu_msg *m, const char *what)
 {
 	const struct vio_vu_config *c = &m->p.config;
 
 	if (m->hdr.size < VIO_VU_CONFIG_HDR || c->size > VIO_VU_MAX_CONFIG ||
 	    c->offset > VIO_VU_MAX_CONFIG - c->size || m->hdr.size != VIO_VU_CONFIG_HDR + c->size) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s: offset %u size %u in a %u-byte message", what,
-		       m->hdr.size >= VIO_VU_CONFIG_HDR ? c->offset : 0,
-		       m->hdr.size >= VIO_VU_CONFIG_HDR ? c->size : 0, m->hdr.size);
-		return -EINVAL;
+		vu_log(e, VIO_VU_LOG_WARN, "%s: offset %u size %u in a %u-byte message", what,
+		       (unsigned) (m->hdr.size >= VIO_VU_CONFIG_HDR ? c->offset : 0),
+		       (unsigned) (m->hdr.size >= VIO_VU_CONFIG_HDR ? c->size : 0),
+		       (unsigned) m->hdr.size);
+		return -VIO_EINVAL;
 	}
 	return 0;
 }
 
-static int h_get_config(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_config(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	const struct vio_vu_config *c = &m->p.config;
-	int rc = config_args(s, m, "GET_CONFIG");
+	int rc = config_args(e, m, "GET_CONFIG");
 
 	if (rc < 0)
 		return rc;
-	rc = vio_device_read_config(s->dev, c->offset, r->p.config.payload, c->size);
+	rc = vio_device_read_config(e->dev, c->offset, r->p.config.payload, c->size);
 	if (rc < 0) {
-		vu_log(s, VIO_VU_LOG_WARN, "GET_CONFIG: [%u, +%u) outside the %u-byte config",
-		       c->offset, c->size, s->dev->config_len);
+		vu_log(e, VIO_VU_LOG_WARN, "GET_CONFIG: [%u, +%u) outside the %u-byte config",
+		       (unsigned) c->offset, (unsigned) c->size, (unsigned) e->dev->config_len);
 		return rc;
 	}
 	r->p.config.offset = c->offset;
@@ -429,64 +426,64 @@ static int h_get_config(struct vio_vu_server *s, struct vu_msg *m, struct vu_rep
 }
 
 /* Flags 0 (a driver write) and 1 (migration): the device decides what is writable either way. */
-static int h_set_config(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_config(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	const struct vio_vu_config *c = &m->p.config;
-	int rc = config_args(s, m, "SET_CONFIG");
+	int rc = config_args(e, m, "SET_CONFIG");
 
 	(void) r;
 	if (rc < 0)
 		return rc;
 	if (c->flags > 1)
-		return -EINVAL;
-	rc = vio_device_write_config(s->dev, c->offset, c->payload, c->size);
+		return -VIO_EINVAL;
+	rc = vio_device_write_config(e->dev, c->offset, c->payload, c->size);
 	if (rc < 0)
-		vu_log(s, VIO_VU_LOG_WARN, "SET_CONFIG: [%u, +%u) refused: %s", c->offset, c->size,
-		       strerror(-rc));
+		vu_log(e, VIO_VU_LOG_WARN, "SET_CONFIG: [%u, +%u) refused: %s",
+		       (unsigned) c->offset, (unsigned) c->size, vu_errstr(e, -rc));
 	return rc;
 }
 
-static int h_get_inflight_fd(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_inflight_fd(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	return vu_inflight_get(s, m, r);
+	return vu_inflight_get(e, m, r);
 }
 
-static int h_set_inflight_fd(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_inflight_fd(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) r;
-	return vu_inflight_set(s, m);
+	return vu_inflight_set(e, m);
 }
 
 /* In-band kicks are not offered: the message does nothing (and says so when asked). */
-static int h_vring_kick(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_vring_kick(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) m;
 	(void) r;
-	vu_log(s, VIO_VU_LOG_DEBUG, "VRING_KICK ignored: in-band notifications not negotiated");
-	return -ENOTSUP;
+	vu_log(e, VIO_VU_LOG_DEBUG, "VRING_KICK ignored: in-band notifications not negotiated");
+	return -VIO_ENOTSUP;
 }
 
-static int h_get_max_mem_slots(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_max_mem_slots(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	(void) s;
+	(void) e;
 	(void) m;
 	reply_u64(r, VIO_VU_MAX_MEM_SLOTS);
 	return 0;
 }
 
-static int h_add_mem_reg(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_add_mem_reg(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) r;
-	return vu_mem_add(s, m);
+	return vu_mem_add(e, m);
 }
 
 /* The spec says no descriptor, but accepts one (QEMU sends it) and it must be closed. */
-static int h_rem_mem_reg(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_rem_mem_reg(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) r;
 	if (m->nfds > 1)
-		return -EINVAL;
-	return vu_mem_remove(s, m);
+		return -VIO_EINVAL;
+	return vu_mem_remove(e, m);
 }
 
 /*
@@ -494,17 +491,17 @@ static int h_rem_mem_reg(struct vio_vu_server *s, struct vu_msg *m, struct vu_re
  * sends it as a bit), so it is kept; 0 resets the device but not the ring
  * positions, which GET_VRING_BASE may still ask for after it.
  */
-static int h_set_status(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_set_status(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
-	struct vio_device *dev = s->dev;
+	struct vio_device *dev = e->dev;
 	uint8_t st;
 	int rc;
 
 	(void) r;
 	if (m->p.u64 > 0xffu)
-		return -EINVAL;
+		return -VIO_EINVAL;
 	if (m->p.u64 == 0) {
-		vu_dev_reset(s);
+		vu_dev_reset(e);
 		return 0;
 	}
 	st = (uint8_t) m->p.u64;
@@ -512,14 +509,14 @@ static int h_set_status(struct vio_vu_server *s, struct vu_msg *m, struct vu_rep
 		st |= VIO_STATUS_FEATURES_OK;
 	rc = vio_device_set_status(dev, st);
 	if (rc < 0)
-		vu_log(s, VIO_VU_LOG_WARN, "SET_STATUS: 0x%x after 0x%x refused", st, dev->status);
+		vu_log(e, VIO_VU_LOG_WARN, "SET_STATUS: 0x%x after 0x%x refused", st, dev->status);
 	return rc;
 }
 
-static int h_get_status(struct vio_vu_server *s, struct vu_msg *m, struct vu_reply *r)
+static int h_get_status(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
 	(void) m;
-	reply_u64(r, s->dev->status);
+	reply_u64(r, e->dev->status);
 	return 0;
 }
 
@@ -583,37 +580,37 @@ static const struct vu_req_type req_types[REQ_COUNT] = {
 };
 
 /* Checks what the table says about a request: known, handled, size, descriptors, feature. */
-static int check_request(struct vio_vu_server *s, const struct vu_req_type *t,
-			 const struct vu_msg *m)
+static int check_request(struct vio_vu_engine *e, const struct vu_req_type *t,
+			 const struct vio_vu_msg *m)
 {
 	if (t == NULL || t->name == NULL) {
-		vu_log(s, VIO_VU_LOG_WARN, "unknown request %u", m->hdr.request);
-		return -ENOSYS;
+		vu_log(e, VIO_VU_LOG_WARN, "unknown request %u", (unsigned) m->hdr.request);
+		return -VIO_ENOSYS;
 	}
 	if (t->handle == NULL) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s is not supported", t->name);
-		return -ENOTSUP;
+		vu_log(e, VIO_VU_LOG_WARN, "%s is not supported", t->name);
+		return -VIO_ENOTSUP;
 	}
 	if (t->size != SIZE_ANY && m->hdr.size != t->size) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s: payload of %u bytes, expected %u", t->name,
-		       m->hdr.size, t->size);
-		return -EINVAL;
+		vu_log(e, VIO_VU_LOG_WARN, "%s: payload of %u bytes, expected %u", t->name,
+		       (unsigned) m->hdr.size, (unsigned) t->size);
+		return -VIO_EINVAL;
 	}
 	if (t->fds != FDS_ANY && m->nfds != t->fds) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s: %u file descriptors, expected %u", t->name, m->nfds,
+		vu_log(e, VIO_VU_LOG_WARN, "%s: %u file descriptors, expected %u", t->name, m->nfds,
 		       t->fds);
-		return -EINVAL;
+		return -VIO_EINVAL;
 	}
-	if (t->pf != NO_PF && !vu_has_pf(s, t->pf)) {
-		vu_log(s, VIO_VU_LOG_WARN, "%s: protocol feature %u not negotiated", t->name,
+	if (t->pf != NO_PF && !vu_has_pf(e, t->pf)) {
+		vu_log(e, VIO_VU_LOG_WARN, "%s: protocol feature %u not negotiated", t->name,
 		       t->pf);
-		return -EPERM;
+		return -VIO_EPERM;
 	}
 	return 0;
 }
 
 /* Sends the request's own reply, the REPLY_ACK, or nothing; returns < 0 to end the connection. */
-static int answer(struct vio_vu_server *s, const struct vu_req_type *t, const struct vu_msg *m,
+static int answer(struct vio_vu_engine *e, const struct vu_req_type *t, const struct vio_vu_msg *m,
 		  struct vu_reply *r, int rc)
 {
 	struct vio_vu_hdr hdr = {m->hdr.request, VIO_VU_VERSION | VIO_VU_FLAG_REPLY, 0};
@@ -625,19 +622,19 @@ static int answer(struct vio_vu_server *s, const struct vu_req_type *t, const st
 		if (rc < 0 && answer == ANS_REPLY)
 			return rc;
 		hdr.size = rc < 0 ? 0 : r->size;
-		sent = vu_send_on(s->conn_fd, &hdr, &r->p, r->fd, 1000);
-		vu_close_fd(&r->fd);
+		sent = e->ops->send(e->ctx, e->conn, &hdr, &r->p, r->fd, VU_REPLY_TIMEOUT_MS);
+		vu_close(e, &r->fd);
 		return sent;
 	}
 	if (m->hdr.flags & VIO_VU_FLAG_NEED_REPLY) {
 		ack = rc < 0 ? (uint64_t) -rc : 0;
 		hdr.size = sizeof(ack);
-		return vu_send_on(s->conn_fd, &hdr, &ack, -1, 1000);
+		return e->ops->send(e->ctx, e->conn, &hdr, &ack, -1, VU_REPLY_TIMEOUT_MS);
 	}
 	return rc < 0 && answer != ANS_SOFT ? rc : 0;
 }
 
-int vu_handle_message(struct vio_vu_server *s, struct vu_msg *m)
+int vio_vu_engine_handle(struct vio_vu_engine *e, struct vio_vu_msg *m)
 {
 	uint32_t req = m->hdr.request;
 	const struct vu_req_type *t = req < REQ_COUNT ? &req_types[req] : NULL;
@@ -646,18 +643,18 @@ int vu_handle_message(struct vio_vu_server *s, struct vu_msg *m)
 
 	memset(&r, 0, sizeof(r));
 	r.fd = -1;
-	rc = check_request(s, t, m);
+	rc = check_request(e, t, m);
 	if (rc == 0) {
-		vu_log(s, VIO_VU_LOG_DEBUG, "%s", t->name);
-		rc = t->handle(s, m, &r);
+		vu_log(e, VIO_VU_LOG_DEBUG, "%s", t->name);
+		rc = t->handle(e, m, &r);
 	}
 	for (unsigned i = 0; i < m->nfds; i++)
-		vu_close_fd(&m->fds[i]);
+		vu_close(e, &m->fds[i]);
 	/* whatever changed, the device model follows */
-	vu_vring_sync_all(s);
+	vu_vring_sync_all(e);
 	if (rc < 0 && t != NULL && t->name != NULL && t->answer != ANS_SOFT)
-		vu_log(s, VIO_VU_LOG_WARN, "%s failed: %s", t->name, strerror(-rc));
-	rc = answer(s, t, m, &r, rc);
-	vu_close_fd(&r.fd);
+		vu_log(e, VIO_VU_LOG_WARN, "%s failed: %s", t->name, vu_errstr(e, -rc));
+	rc = answer(e, t, m, &r, rc);
+	vu_close(e, &r.fd);
 	return rc;
 }
