@@ -171,6 +171,26 @@ static void test_bell_parse(void **state)
 	assert_int_equal(b.peer_efd, -1);
 	assert_false(vio_vmsg_bell_connected(&b));
 	assert_non_null(vio_vmsg_bell_doorbell(&b).ring);
+	assert_int_equal(b.spin_us, VIO_VMSG_BELL_EVENTFD_SPIN_US);
+
+	/* The spin before blocking: a suffix; a path with another comma is kept whole. */
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/x.sock,spin=0", err, sizeof(err)),
+			 0);
+	assert_string_equal(b.sock, "/tmp/x.sock");
+	assert_int_equal(b.spin_us, 0);
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/a,b.sock", err, sizeof(err)), 0);
+	assert_string_equal(b.sock, "/tmp/a,b.sock");
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/x,spin=50", err, sizeof(err)), 0);
+	assert_int_equal(b.spin_us, 50);
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/x,spin=", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "spin is a number of microseconds"));
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/x,spin=5x", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/x,spin=2000000", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:,spin=3", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "socket path is missing"));
 
 	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "socket path is missing"));

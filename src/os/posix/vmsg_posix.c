@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -277,7 +278,34 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 		return -ENAMETOOLONG;
 	}
 	b->kind = VIO_VMSG_BELL_EVENTFD;
+	b->spin_us = VIO_VMSG_BELL_EVENTFD_SPIN_US;
 	snprintf(b->sock, sizeof(b->sock), "%s", spec);
+	/* An optional ",spin=US" suffix; a path that merely contains a comma is kept. */
+	{
+		char *opt = strrchr(b->sock, ',');
+		char *end;
+		unsigned long us;
+
+		if (opt != NULL && strncmp(opt, ",spin=", 6) == 0) {
+			errno = 0;
+			us = strtoul(opt + 6, &end, 10);
+			if (opt[6] < '0' || opt[6] > '9' || *end != '\0' || errno != 0 ||
+			    us > 1000000) {
+				vio_errmsg(err, errlen,
+					   "doorbell '%s': spin is a number of microseconds, 0 to "
+					   "1000000",
+					   spec);
+				return -EINVAL;
+			}
+			b->spin_us = (uint32_t) us;
+			*opt = '\0';
+			if (b->sock[0] == '\0') {
+				vio_errmsg(err, errlen,
+					   "doorbell 'eventfd:': the socket path is missing");
+				return -EINVAL;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -625,6 +653,19 @@ int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us)
 
 	if (b->kind == VIO_VMSG_BELL_POLL)
 		return poll_step(b, timeout_us);
+	if (b->spin_us > 0 && b->peer_efd >= 0) {
+		uint64_t now = vio_vmsg_now_us();
+
+		if (b->idle == 0) {
+			b->idle = 1;
+			b->spin_since = now;
+		}
+		if (now - b->spin_since < b->spin_us) {
+			for (int i = 0; i < 8; i++)
+				cpu_relax();
+			return 0;
+		}
+	}
 	pfd[n++] = (struct pollfd){.fd = b->own_efd, .events = POLLIN};
 	if (b->conn_fd >= 0)
 		pfd[n++] = (struct pollfd){.fd = b->conn_fd, .events = POLLIN};
