@@ -671,6 +671,9 @@ static int check_gpio_list(struct vp_group *g)
 			break;
 		p += len + 1;
 	}
+	/* On a virtio-msg bus the list alone says how many chips there are. */
+	if (g->transport == TRANSPORT_VMSG)
+		g->socket_count = n;
 	if (n != g->socket_count)
 		return vp_usage_error("--device-list names %u chip%s for %u socket%s", n,
 				      n == 1 ? "" : "s", g->socket_count,
@@ -699,59 +702,53 @@ static int check_i2c_list(struct vp_group *g)
 	return -1;
 }
 
-static int check_group(struct vp_group *g, bool print_caps);
-
 /*
- * Checks a virtio-msg group: a window instead of sockets; its devices are one
- * per --image (blk) or per chip (gpio), all on the window's bus.
+ * Checks how a group reaches its driver: sockets for vhost-user, or a window
+ * for virtio-msg, whose devices are one per --image (blk) or per chip (gpio,
+ * counted by check_gpio_list), all on the window's bus.
  */
-static int check_vmsg_group(struct vp_group *g)
+static int check_transport(struct vp_group *g)
 {
-	int rc;
-
-	if (g->shm == NULL)
-		return vp_usage_error("--transport vmsg needs --shm PATH (the window file)");
-	if (strlen(g->shm) >= VIO_VMSG_PATH_MAX)
-		return vp_usage_error("window path too long: '%s'", g->shm);
-	if (g->socket_path != NULL || g->fd >= 0 || g->socket_count != 1)
-		return vp_usage_error("--socket-path, --fd and --socket-count are for vhost-user; "
-				      "with --transport vmsg the devices share the window's bus");
-	if (g->kind == KIND_BLK) {
-		if (g->nimages == 0)
+	if (g->transport == TRANSPORT_VMSG) {
+		if (g->shm == NULL)
+			return vp_usage_error(
+			    "--transport vmsg needs --shm PATH (the window file)");
+		if (strlen(g->shm) >= VIO_VMSG_PATH_MAX)
+			return vp_usage_error("window path too long: '%s'", g->shm);
+		if (g->socket_path != NULL || g->fd >= 0 || g->socket_count != 1)
+			return vp_usage_error("--socket-path, --fd and --socket-count are for "
+					      "vhost-user; with --transport vmsg the devices share "
+					      "the window's bus");
+		if (g->kind == KIND_BLK && g->nimages == 0)
 			return vp_usage_error("blk needs --image");
-		g->socket_count = g->nimages;
-	}
-	if (g->kind == KIND_GPIO && g->device_list != NULL) {
-		/* One device per chip in the list. */
-		unsigned n = 1;
-
-		for (const char *p = g->device_list; *p != '\0'; p++)
-			n += *p == ',' || *p == ':';
-		g->socket_count = n;
-	}
-	/* The rest as for vhost-user, with a socket standing in. */
-	g->socket_path = "";
-	rc = check_group(g, false);
-	g->socket_path = NULL;
-	return rc;
-}
-
-/* Checks one group; -1 to go on, else an exit status. */
-static int check_group(struct vp_group *g, bool print_caps)
-{
-	if (g->kind == KIND_NONE)
-		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
-	if (print_caps)
+		if (g->kind == KIND_BLK)
+			g->socket_count = g->nimages;
 		return -1;
-	if (g->transport == TRANSPORT_VMSG && g->socket_path == NULL)
-		return check_vmsg_group(g);
-	if (g->transport != TRANSPORT_VMSG &&
-	    (g->shm != NULL || g->shm_size != 0 || g->doorbell != NULL))
+	}
+	if (g->shm != NULL || g->shm_size != 0 || g->doorbell != NULL)
 		return vp_usage_error("--shm, --shm-size and --doorbell need --transport vmsg");
 	if ((g->socket_path == NULL) == (g->fd < 0))
 		return vp_usage_error("give exactly one of --socket-path and --fd");
 	if (g->fd >= 0 && g->socket_count != 1)
 		return vp_usage_error("--fd serves one device; --socket-count needs --socket-path");
+	if (g->socket_path != NULL &&
+	    strlen(g->socket_path) + 3 > sizeof(((struct instance *) 0)->path))
+		return vp_usage_error("socket path too long: '%s'", g->socket_path);
+	return -1;
+}
+
+/* Checks one group; -1 to go on, else an exit status. */
+static int check_group(struct vp_group *g, bool print_caps)
+{
+	int rc;
+
+	if (g->kind == KIND_NONE)
+		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+	if (print_caps)
+		return -1;
+	rc = check_transport(g);
+	if (rc >= 0)
+		return rc;
 	if (g->kind == KIND_BLK && g->nimages != g->socket_count)
 		return vp_usage_error("blk needs one --image per socket (%u socket%s, %u image%s)",
 				      g->socket_count, g->socket_count == 1 ? "" : "s", g->nimages,
@@ -760,9 +757,6 @@ static int check_group(struct vp_group *g, bool print_caps)
 	    (g->nimages || g->read_only || g->direct || g->sync || g->serial || g->num_queues != 1))
 		return vp_usage_error("--image, --read-only, --num-queues, --serial, --direct and "
 				      "--sync are blk options");
-	if (g->socket_path != NULL &&
-	    strlen(g->socket_path) + 3 > sizeof(((struct instance *) 0)->path))
-		return vp_usage_error("socket path too long: '%s'", g->socket_path);
 	if (g->kind != KIND_GPIO && g->kind != KIND_I2C && g->device_list)
 		return vp_usage_error("--device-list is a gpio and i2c option");
 	if (g->kind != KIND_I2C && g->eeprom_file)

@@ -389,12 +389,6 @@ static int start_server(struct instance *in, struct vio_loop *loop)
 		return rc;
 	}
 	in->server_ready = true;
-	if (blk) {
-		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
-				  disk_event, in);
-		if (rc < 0)
-			return rc;
-	}
 	if (o->fd >= 0) {
 		rc = vio_vu_server_adopt_fd(&in->server, o->fd);
 		if (rc < 0)
@@ -428,11 +422,10 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 	default:
 		rc = setup_rng(in);
 	}
-	if (rc == 0 && in->ep != NULL)
-		rc = vp_vmsg_add(in);
-	else if (rc == 0)
-		rc = start_server(in, loop);
-	if (rc == 0 && in->ep != NULL && o->kind == KIND_BLK)
+	if (rc == 0)
+		rc = in->ep != NULL ? vp_vmsg_add(in) : start_server(in, loop);
+	/* Disk completions arrive on the loop whatever the transport. */
+	if (rc == 0 && o->kind == KIND_BLK)
 		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
 				  disk_event, in);
 	if (rc == 0 && in->hchip_open) {

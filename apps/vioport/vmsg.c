@@ -15,9 +15,7 @@
 
 static void endpoint_log(void *ctx, int level, const char *msg)
 {
-	struct vp_endpoint *e = ctx;
-
-	(void) e;
+	(void) ctx;
 	vp_say(level, "vmsg", "%s", msg);
 }
 
@@ -105,7 +103,7 @@ int vp_vmsg_add(struct instance *in)
 	if (rc < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot add the device to the bus of %s (%d)",
 		       in->opt->shm, rc);
-		return rc < -4095 ? -EINVAL : rc;
+		return rc;
 	}
 	in->dev_num = rc;
 	vp_say(VIO_VU_LOG_INFO, in->name, "device %d on the virtio-msg bus of %s", rc,
