@@ -24,6 +24,7 @@ DEB_PACKAGES := \
 	pkg-config \
 	libcmocka-dev \
 	liburing-dev \
+	libseccomp-dev \
 	qemu-system-x86 \
 	qemu-system-common \
 	qemu-utils \

@@ -3,8 +3,11 @@
 #
 # deps.sh PACKAGE...
 #
-# Installs the Debian packages among PACKAGE that are not installed yet.
-# A machine that already has them all is left alone and needs no network.
+# Installs the Debian packages among PACKAGE that are not installed yet, with
+# their dependencies but without recommended packages (--no-install-recommends:
+# the tests need none of the desktop libraries QEMU and clang recommend), and
+# prints what it installed. A machine that already has them all is left alone
+# and needs no network.
 # Installs as root, or through sudo when that is available; never prompts
 # when CI=true.
 set -euo pipefail
@@ -37,6 +40,12 @@ find_root() {
 	fi
 }
 
+# Prints every installed package as name=version, sorted.
+installed_list() {
+	dpkg-query -W -f='${db:Status-Status} ${Package}=${Version}\n' |
+		awk '$1 == "installed" { print $2 }' | LC_ALL=C sort
+}
+
 main() {
 	if [[ $# -eq 0 ]]; then
 		echo "usage: $0 PACKAGE..." >&2
@@ -60,10 +69,26 @@ main() {
 		exit 1
 	fi
 
-	echo "deps: installing ${missing[*]}"
+	echo "deps: installing ${missing[*]} (and their dependencies, no recommends)"
 	# The package lists may be old or absent on a new machine; refresh them first.
 	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -q -y "${missing[@]}"
+	local before after
+	before=$(mktemp)
+	after=$(mktemp)
+	installed_list >"$before"
+	local status=0
+	"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -q -y \
+		--no-install-recommends "${missing[@]}" || status=$?
+	installed_list >"$after"
+	local -a added
+	mapfile -t added < <(comm -13 "$before" "$after")
+	rm -f "$before" "$after"
+	if [[ $status -ne 0 ]]; then
+		echo "deps: apt-get install failed (exit status $status)" >&2
+		exit "$status"
+	fi
+	echo "deps: installed ${#added[@]} packages: ${added[*]}"
+	df -h / | awk 'NR == 2 { print "deps: " $4 " free on / afterwards" }'
 }
 
 main "$@"

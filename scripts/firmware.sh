@@ -300,22 +300,25 @@ kill_bg() {
 trap kill_bg EXIT
 trap 'kill_bg; exit 130' INT TERM
 
-# Waits up to secs seconds for the background emulator; prints its exit status
-# (124 when it had to be killed).
+# Waits up to secs seconds for the background emulator and sets BG_STATUS to
+# its exit status (124 when it had to be killed). It must run in this shell,
+# never in $(...): only the shell that started the emulator can reap it and
+# read its status.
+BG_STATUS=0
 wait_bg() {
-	local secs=$1 status=0 i
+	local secs=$1 i
+	BG_STATUS=0
 	for ((i = 0; i < secs * 10; i++)); do
 		kill -0 "$BG_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$BG_PID" 2>/dev/null; then
 		kill_bg
-		echo 124
-		return
+		BG_STATUS=124
+		return 0
 	fi
-	wait "$BG_PID" || status=$?
+	wait "$BG_PID" || BG_STATUS=$?
 	BG_PID=
-	echo "$status"
 }
 
 # Makes sure the host driver exists (meson builds it with everything else).
@@ -362,7 +365,8 @@ run_amp() {
 	BG_PID=$!
 	timeout --kill-after=5 "$FW_TIMEOUT" "$FW_HOST_TEST" --ram "$ram" --offset "$off" \
 		--size "$size" --exit-status "$EXIT_AMP" --timeout-ms 20000 >"$hlog" 2>&1 || hstatus=$?
-	status=$(wait_bg 20)
+	wait_bg 20
+	status=$BG_STATUS
 	while read -r name verdict detail; do
 		ncase=$((ncase + 1))
 		result "$target" "$name" "$verdict" "$detail" || ok=1
