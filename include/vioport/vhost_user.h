@@ -51,6 +51,14 @@
  * operations as it waits. It must not run the loop the server is on. A device
  * that completes everything synchronously (rng, the RAM disk) needs no hook.
  *
+ * Guest memory the frontend shrinks. Every mapping of a frontend's descriptor
+ * is guarded (vioport/memguard.h): when the frontend truncates the file under
+ * a live mapping, the access that faults gets zero memory instead of killing
+ * the process, and the server ends that connection from its loop's thread
+ * (device reset, memory unmapped) and logs where the fault was. A region that
+ * does not fit in its file is refused when it is mapped. Threads that touch
+ * guest memory must not block SIGBUS; the queue threads do not.
+ *
  * Not supported: migration (dirty logging, postcopy), IOMMU (IOTLB), in-band
  * notifications, host notifiers. In-flight descriptors are not tracked in the
  * INFLIGHT_SHMFD region: the server allocates, hands out and maps it in the
@@ -123,6 +131,10 @@ struct vio_vu_server {
 
 	int conn_fd;
 	struct vio_loop_watch conn_w;
+
+	/* written by the SIGBUS handler when guest memory faulted (vioport/memguard.h) */
+	int fault_fd;
+	struct vio_loop_watch fault_w;
 
 	struct vio_vu_engine_ops ops;  /* quiesce only with a hook */
 	struct vio_vu_engine eng;      /* the protocol state; guarded by lock */

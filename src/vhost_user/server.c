@@ -20,12 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vioport/memguard.h"
 #include "vioport/vhost_user.h"
 
 /* A queue thread: its loop handles its queue's kicks. */
@@ -293,7 +295,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Starts the queue threads with every signal blocked: signals are the application's. */
+/*
+ * Starts the queue threads with every signal blocked, signals being the
+ * application's, except the ones an access raises on the thread that made
+ * it: the kernel ends the process on a blocked one, and SIGBUS on guest
+ * memory is for the guard (memguard.h) to handle.
+ */
 static int start_workers(struct vio_vu_server *s)
 {
 	sigset_t all, old;
@@ -303,6 +310,10 @@ static int start_workers(struct vio_vu_server *s)
 	if (s->workers == NULL)
 		return -ENOMEM;
 	sigfillset(&all);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (uint16_t q = 0; q < s->nq && rc == 0; q++) {
 		struct vio_vu_worker *w = &s->workers[q];
@@ -365,18 +376,93 @@ static int op_describe(void *ctx, int fd, uint64_t *size, uint64_t *align)
 	return 0;
 }
 
+/*
+ * Maps the frontend's object and guards the mapping: the frontend keeps the
+ * descriptor and may truncate the file under it (see memguard.h). A memfd
+ * sealed against shrinking cannot; the log says so, but it is guarded too,
+ * since other faults (a hugetlbfs file out of pages, say) stay possible.
+ */
 static int op_map(void *ctx, int fd, uint64_t offset, uint64_t len, void **map)
 {
-	(void) ctx;
+	struct vio_vu_server *s = ctx;
+	int seals = fcntl(fd, F_GET_SEALS);
+	int rc;
+
 	*map = mmap(NULL, (size_t) len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd,
 		    (off_t) offset);
-	return *map == MAP_FAILED ? -errno : 0;
+	if (*map == MAP_FAILED)
+		return -errno;
+	rc = vio_memguard_add(*map, (size_t) len, s, s->fault_fd);
+	if (rc < 0) {
+		srv_log(s, VIO_VU_LOG_WARN, "cannot guard guest memory against truncation: %s",
+			strerror(-rc));
+		munmap(*map, (size_t) len);
+		return rc;
+	}
+	srv_log(s, VIO_VU_LOG_DEBUG, "mapped 0x%llx bytes at offset 0x%llx, %s",
+		(unsigned long long) len, (unsigned long long) offset,
+		seals >= 0 && (seals & F_SEAL_SHRINK) ? "sealed against shrinking"
+						      : "not sealed: the frontend can shrink it");
+	return 0;
 }
 
 static void op_unmap(void *ctx, void *map, size_t map_len)
 {
 	(void) ctx;
+	vio_memguard_remove(map);
 	munmap(map, map_len);
+}
+
+/* Says where a faulting address was: the guest address and its region, or the inflight area. */
+static void fault_where(struct vio_vu_server *s, const struct vio_memguard_fault *f, char *buf,
+			size_t cap)
+{
+	const struct vio_vu_engine *e = &s->eng;
+
+	snprintf(buf, cap, "at offset 0x%llx of the inflight region",
+		 (unsigned long long) (f->addr - (uintptr_t) f->map));
+	for (uint32_t i = 0; i < e->nregions; i++) {
+		const struct vio_vu_mapping *r = &e->regions[i];
+		uintptr_t local = (uintptr_t) r->local;
+
+		if (r->map != f->map)
+			continue;
+		if (f->addr >= local && f->addr - local < r->size)
+			snprintf(buf, cap, "at gpa 0x%llx (region gpa 0x%llx size 0x%llx)",
+				 (unsigned long long) (r->gpa + (f->addr - local)),
+				 (unsigned long long) r->gpa, (unsigned long long) r->size);
+		else
+			snprintf(buf, cap, "next to the region at gpa 0x%llx size 0x%llx",
+				 (unsigned long long) r->gpa, (unsigned long long) r->size);
+		break;
+	}
+}
+
+/*
+ * The guard cured a fault in this connection's memory: the frontend shrank a
+ * file it shared. The memory reads as zeros now; the session cannot go on.
+ */
+static void fault_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	struct vio_vu_server *s = w->ctx;
+	struct vio_memguard_fault f;
+	uint64_t n;
+	char where[128];
+
+	(void) revents;
+	while (read(s->fault_fd, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+	/* a count left from a connection already ended finds no faulted mapping */
+	if (s->conn_fd < 0 || !vio_memguard_faulted(s, &f))
+		return;
+	pthread_mutex_lock(&s->lock);
+	fault_where(s, &f, where, sizeof(where));
+	pthread_mutex_unlock(&s->lock);
+	srv_log(s, VIO_VU_LOG_ERR,
+		"bus error on guest memory %s: the frontend shrank the file it shared; "
+		"ending the connection",
+		where);
+	conn_close(s, true);
 }
 
 /* A sealed memfd of bytes, mapped at *map; the frontend cannot shrink it under the mapping. */
@@ -584,11 +670,20 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 	s->ops.log = cfg->log != NULL ? op_log : NULL;
 	s->eng.ops = &s->ops; /* for the log until the engine starts */
 	s->listen_fd = s->conn_fd = -1;
-	s->listen_w.fd = s->conn_w.fd = -1;
+	s->listen_w.fd = s->conn_w.fd = s->fault_w.fd = -1;
+	s->fault_fd = -1;
 	rc = -pthread_mutex_init(&s->lock, NULL);
 	if (rc < 0)
 		return rc;
 	s->lock_ready = true;
+	s->fault_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	rc = s->fault_fd < 0 ? -errno : vio_memguard_install();
+	if (rc == 0)
+		rc = vio_loop_add(cfg->loop, &s->fault_w, s->fault_fd, VIO_LOOP_IN, fault_cb, s);
+	if (rc < 0) {
+		vio_vu_server_fini(s);
+		return rc;
+	}
 	s->vrings = calloc(s->nq, sizeof(*s->vrings));
 	s->rings = calloc(s->nq, sizeof(*s->rings));
 	if (s->vrings == NULL || s->rings == NULL) {
@@ -763,6 +858,9 @@ void vio_vu_server_fini(struct vio_vu_server *s)
 	free(s->rings);
 	s->vrings = NULL;
 	s->rings = NULL;
+	if (s->fault_w.loop != NULL)
+		vio_loop_remove(&s->fault_w);
+	close_fd(&s->fault_fd);
 	if (s->lock_ready)
 		pthread_mutex_destroy(&s->lock);
 	s->lock_ready = false;

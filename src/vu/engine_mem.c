@@ -5,9 +5,10 @@
  * Each region the frontend shares is mapped from its handle and becomes a
  * window of the device's winmap, keyed by guest-physical address; the same
  * region table translates the frontend's virtual addresses (ring addresses in
- * SET_VRING_ADDR) to guest-physical ones. A region must lie inside the
- * object behind its handle: on POSIX, touching a mapping past the end of a
- * file raises SIGBUS, which would take the whole process down.
+ * SET_VRING_ADDR) to guest-physical ones. A region (and the inflight
+ * area) must lie inside the object behind its handle: on POSIX, touching a
+ * mapping past the end of a file raises SIGBUS. A file the frontend shrinks
+ * later is the glue's to survive (src/os/posix/memguard.c on POSIX).
  */
 #include "engine_internal.h"
 
@@ -58,8 +59,9 @@ static int map_range(struct vio_vu_engine *e, int h, uint64_t offset, uint64_t s
 		return rc;
 	if (offset > obj || size > obj - offset) {
 		vu_log(e, VIO_VU_LOG_WARN,
-		       "memory region [0x%llx, +0x%llx) is past the end of its file (0x%llx)",
-		       (unsigned long long) offset, (unsigned long long) size,
+		       "refused: 0x%llx bytes at offset 0x%llx run past the end of their file "
+		       "(0x%llx bytes); mapping them would fault",
+		       (unsigned long long) size, (unsigned long long) offset,
 		       (unsigned long long) obj);
 		return -VIO_EINVAL;
 	}

@@ -319,7 +319,9 @@ static void regions_checked_against_object(void **state)
 {
 	(void) state;
 	assert_int_equal(mem_table(H_MEM, 0, OBJ_SIZE + 1), VIO_EINVAL);
-	assert_non_null(strstr(T.all, "past the end"));
+	assert_non_null(strstr(T.all, "refused: 0x10001 bytes at offset 0x0 run past the end of "
+				      "their file (0x10000 bytes)"));
+	assert_non_null(strstr(T.all, "SET_MEM_TABLE failed"));
 	assert_int_equal(mem_table(H_MEM, OBJ_SIZE - 4096, 8192), VIO_EINVAL);
 	assert_int_equal(mem_table(H_BAD, 0, 4096), VIO_EINVAL);
 	assert_int_equal(T.e.nregions, 0);
@@ -332,6 +334,101 @@ static void regions_checked_against_object(void **state)
 	assert_int_equal(T.maps, 1);
 }
 
+/* Negotiates the protocol features the refusals below need. */
+static void negotiate_pf(uint64_t pf)
+{
+	uint64_t f = VIO_BIT(VIO_VU_F_PROTOCOL_FEATURES) | VIO_BIT(VIO_F_VERSION_1);
+
+	assert_int_equal(request(VIO_VU_SET_FEATURES, 0, &f, sizeof(f), NULL, 0), 0);
+	assert_int_equal(request(VIO_VU_SET_PROTOCOL_FEATURES, 0, &pf, sizeof(pf), NULL, 0), 0);
+}
+
+static uint64_t ack(void)
+{
+	uint64_t v;
+
+	assert_int_equal(T.reply.size, sizeof(v));
+	memcpy(&v, T.reply_payload, sizeof(v));
+	return v;
+}
+
+static void add_mem_reg_checked_against_object(void **state)
+{
+	struct vio_vu_mem_reg r = {0};
+	int h = H_MEM;
+
+	(void) state;
+	negotiate_pf(VIO_BIT(VIO_VU_PF_REPLY_ACK) | VIO_BIT(VIO_VU_PF_CONFIGURE_MEM_SLOTS));
+	r.region.guest_phys_addr = 0x100000;
+	r.region.userspace_addr = 0x7f0000000000ull;
+	/* one page past the end, then an offset past it: error replies, nothing mapped */
+	r.region.memory_size = OBJ_SIZE;
+	r.region.mmap_offset = 4096;
+	T.all[0] = '\0';
+	assert_int_equal(request(VIO_VU_ADD_MEM_REG, VIO_VU_FLAG_NEED_REPLY, &r, sizeof(r), &h, 1),
+			 0);
+	assert_int_equal(ack(), VIO_EINVAL);
+	assert_non_null(strstr(T.all, "refused: 0x10000 bytes at offset 0x1000 run past the end "
+				      "of their file (0x10000 bytes)"));
+	assert_non_null(strstr(T.all, "ADD_MEM_REG failed"));
+	T.open[h] = true;
+	r.region.memory_size = 4096;
+	r.region.mmap_offset = OBJ_SIZE;
+	assert_int_equal(request(VIO_VU_ADD_MEM_REG, VIO_VU_FLAG_NEED_REPLY, &r, sizeof(r), &h, 1),
+			 0);
+	assert_int_equal(ack(), VIO_EINVAL);
+	assert_int_equal(T.e.nregions, 0);
+	assert_int_equal(T.maps, 0);
+	/* without REPLY_ACK's flag the refusal ends the session instead */
+	T.open[h] = true;
+	assert_int_equal(request(VIO_VU_ADD_MEM_REG, 0, &r, sizeof(r), &h, 1), -VIO_EINVAL);
+	/* the whole object fits */
+	T.open[h] = true;
+	r.region.memory_size = OBJ_SIZE;
+	r.region.mmap_offset = 0;
+	assert_int_equal(request(VIO_VU_ADD_MEM_REG, VIO_VU_FLAG_NEED_REPLY, &r, sizeof(r), &h, 1),
+			 0);
+	assert_int_equal(ack(), 0);
+	assert_int_equal(T.e.nregions, 1);
+	assert_false(T.open[h]);
+}
+
+static void inflight_checked_against_object(void **state)
+{
+	struct vio_vu_inflight in = {.num_queues = 1, .queue_size = 16};
+	int h = H_MEM;
+
+	(void) state;
+	negotiate_pf(VIO_BIT(VIO_VU_PF_REPLY_ACK) | VIO_BIT(VIO_VU_PF_INFLIGHT_SHMFD));
+	/* big enough for one queue of 16, but starting one page before the end of the object */
+	in.mmap_size = 8192;
+	in.mmap_offset = OBJ_SIZE - 4096;
+	T.all[0] = '\0';
+	assert_int_equal(
+	    request(VIO_VU_SET_INFLIGHT_FD, VIO_VU_FLAG_NEED_REPLY, &in, sizeof(in), &h, 1), 0);
+	assert_int_equal(ack(), VIO_EINVAL);
+	assert_non_null(strstr(T.all, "run past the end of their file"));
+	assert_non_null(strstr(T.all, "SET_INFLIGHT_FD failed"));
+	assert_null(T.e.inflight);
+	assert_int_equal(T.maps, 0);
+	assert_false(T.open[h]);
+	/* a handle that cannot be mapped at all */
+	h = H_BAD;
+	in.mmap_offset = 0;
+	assert_int_equal(
+	    request(VIO_VU_SET_INFLIGHT_FD, VIO_VU_FLAG_NEED_REPLY, &in, sizeof(in), &h, 1), 0);
+	assert_int_equal(ack(), VIO_EINVAL);
+	assert_null(T.e.inflight);
+	/* inside the object: mapped */
+	h = H_MEM;
+	T.open[h] = true;
+	assert_int_equal(
+	    request(VIO_VU_SET_INFLIGHT_FD, VIO_VU_FLAG_NEED_REPLY, &in, sizeof(in), &h, 1), 0);
+	assert_int_equal(ack(), 0);
+	assert_non_null(T.e.inflight);
+	assert_int_equal(T.maps, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +438,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(framing_rejects_bad_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(framing_limits_handles, setup, teardown),
 	    cmocka_unit_test_setup_teardown(regions_checked_against_object, setup, teardown),
+	    cmocka_unit_test_setup_teardown(add_mem_reg_checked_against_object, setup, teardown),
+	    cmocka_unit_test_setup_teardown(inflight_checked_against_object, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
