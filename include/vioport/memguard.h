@@ -25,8 +25,10 @@
  * - notify_fd stays open while its mapping is guarded;
  * - a thread that may touch guarded memory must not block SIGBUS (the
  *   kernel kills the process on a blocked synchronous fault);
- * - the handler is installed on the first add; an application that installs
- *   its own SIGBUS handler later must chain to the one it replaces.
+ * - the handler is installed by vio_memguard_install() or any add, which
+ *   installs it again when something replaced it; the handler found in place
+ *   is the one bus errors that are not the guard's go to. An application
+ *   with a SIGBUS handler of its own installs it before the first add.
  *
  * The table is process-wide and lock-free for the handler; add and remove
  * take a mutex among themselves. The per-access fast path costs nothing.
@@ -48,7 +50,7 @@ struct vio_memguard_fault {
 	uintptr_t addr; /* the first address that faulted */
 };
 
-/* Installs the SIGBUS handler, once per process; 0 or a negative errno. */
+/* Installs the SIGBUS handler unless it is in place already; 0 or a negative errno. */
 int vio_memguard_install(void);
 
 /*

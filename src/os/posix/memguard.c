@@ -43,8 +43,6 @@ static atomic_uint live;      /* guarded mappings */
 static uintptr_t page_mask;   /* set before the handler is installed */
 static struct sigaction prev; /* the handler before ours: chained to */
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
-static int install_err;
 
 /* Replaces the slot's mapping (or at least addr's page) with zero memory; false if impossible. */
 static bool cure(struct slot *s, uintptr_t addr)
@@ -138,24 +136,34 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
-static void install(void)
+/* With reg_lock held. */
+static int install_locked(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, cur;
 	long page = sysconf(_SC_PAGESIZE);
 
+	if (sigaction(SIGBUS, NULL, &cur) < 0)
+		return -errno;
+	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)
+		return 0;
 	page_mask = ~((uintptr_t) (page > 0 ? page : 4096) - 1);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_sigbus;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGBUS, &sa, &prev) < 0)
-		install_err = -errno;
+	/* whatever was there before becomes the handler bus errors not ours go to */
+	prev = cur;
+	return sigaction(SIGBUS, &sa, NULL) < 0 ? -errno : 0;
 }
 
 int vio_memguard_install(void)
 {
-	pthread_once(&install_once, install);
-	return install_err;
+	int rc;
+
+	pthread_mutex_lock(&reg_lock);
+	rc = install_locked();
+	pthread_mutex_unlock(&reg_lock);
+	return rc;
 }
 
 static bool overlaps(uintptr_t a, size_t alen, uintptr_t b, size_t blen)
@@ -168,13 +176,16 @@ int vio_memguard_add(void *map, size_t len, const void *owner, int notify_fd)
 	uintptr_t start = (uintptr_t) map;
 	unsigned n, free_slot = VIO_MEMGUARD_MAX;
 	struct slot *s;
-	int rc = vio_memguard_install();
+	int rc;
 
-	if (rc < 0)
-		return rc;
 	if (len == 0 || owner == NULL || start + len < start)
 		return -EINVAL;
 	pthread_mutex_lock(&reg_lock);
+	rc = install_locked();
+	if (rc < 0) {
+		pthread_mutex_unlock(&reg_lock);
+		return rc;
+	}
 	n = atomic_load(&used);
 	for (unsigned i = 0; i < n; i++) {
 		s = &slots[i];
