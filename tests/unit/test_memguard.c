@@ -26,7 +26,7 @@
 
 #include "vioport/memguard.h"
 
-#define PAGES 4
+#define PAGES	 4
 #define SURVIVED 42 /* a child's exit status when the access did not end it */
 
 static long page;
@@ -252,8 +252,7 @@ static void table_limits(void **state)
 	(void) state;
 	assert_int_equal(vio_memguard_add(area, 0, &owner_a, -1), -EINVAL);
 	assert_int_equal(vio_memguard_add(area, sizeof(area), NULL, -1), -EINVAL);
-	assert_int_equal(vio_memguard_add((void *) (UINTPTR_MAX - 10), 100, &owner_a, -1),
-			 -EINVAL);
+	assert_int_equal(vio_memguard_add((void *) (UINTPTR_MAX - 10), 100, &owner_a, -1), -EINVAL);
 	assert_int_equal(vio_memguard_add(area, sizeof(area), &owner_a, -1), 0);
 	assert_int_equal(vio_memguard_add(area + 4096, 1, &owner_a, -1), -EEXIST);
 	assert_int_equal(vio_memguard_add(area + sizeof(area) - 1, 4096, &owner_b, -1), -EEXIST);
