@@ -555,6 +555,21 @@ static void m_inflight(void **state)
 		     "SET_INFLIGHT_FD with an eventfd");
 	refuse_fresh(VIO_VU_SET_INFLIGHT_FD, sizeof(in), &in, sizeof(in), NULL, 0,
 		     "SET_INFLIGHT_FD without a descriptor");
+	{
+		/* an area that does not fit in its memfd: mapping it would fault later */
+		int mfd = memfd_create("vio-inflight", MFD_CLOEXEC);
+
+		assert_true(mfd >= 0);
+		assert_int_equal(ftruncate(mfd, 4096), 0);
+		in.mmap_size = 8192;
+		refuse_fresh(VIO_VU_SET_INFLIGHT_FD, sizeof(in), &in, sizeof(in), &mfd, 1,
+			     "SET_INFLIGHT_FD larger than its memfd");
+		in.mmap_size = 4096;
+		in.mmap_offset = 4096;
+		refuse_fresh(VIO_VU_SET_INFLIGHT_FD, sizeof(in), &in, sizeof(in), &mfd, 1,
+			     "SET_INFLIGHT_FD at an offset past its memfd");
+		close(mfd);
+	}
 	in = (struct vio_vu_inflight){.num_queues = 0, .queue_size = 128};
 	refuse_fresh(VIO_VU_GET_INFLIGHT_FD, sizeof(in), &in, sizeof(in), NULL, 0,
 		     "GET_INFLIGHT_FD for 0 queues");
