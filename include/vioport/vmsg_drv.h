@@ -10,10 +10,12 @@
  * ready-made binding to the shared-memory bus (vmsg_shm.h).
  *
  * The device is not trusted: every response is checked against the request
- * (token, ID, device number, exact size, echoed ranges); a mismatch marks the
- * device broken for this driver (requests fail with -VIO_EPROTO until it is
- * reset). A device that reports DEVICE_NEEDS_RESET (EVENT_CONFIG) fails
- * requests with -VIO_EIO until it is reset and brought up again. Used entries
+ * (token, ID, device number, exact size, echoed ranges). A response whose
+ * token is not the one outstanding (left over from an earlier session of the
+ * window, late or duplicated) is discarded and counted in dropped, as the
+ * draft says; any other mismatch marks the device broken for this driver
+ * (requests fail with -VIO_EPROTO until it is reset). A device that reports DEVICE_NEEDS_RESET
+ * (EVENT_CONFIG) fails requests with -VIO_EIO until it is reset and brought up again. Used entries
  * are checked by the driver-side queue (drvq.h).
  *
  * Data the caller holds outside the window is bounced: each request segment

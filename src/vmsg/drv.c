@@ -99,8 +99,12 @@ static void handle_event(struct vio_vmsg_drv *drv, const struct vio_vmsg_hdr *h,
 
 /*
  * Sorts one received message: 1 when it is the response want describes, 0
- * when it was an event or a stray (handled or counted), -VIO_EPROTO when it is
- * a response that does not match the request outstanding.
+ * when it was an event or a stray (handled or counted), -VIO_EPROTO when it
+ * carries the outstanding request's token but answers something else.
+ * A response whose token this driver has not outstanding (an answer left
+ * over from an earlier session of the window, a late one, a duplicate) is a
+ * stray: the draft has the driver discard it, and the request goes on waiting
+ * for its own answer.
  */
 static int classify(struct vio_vmsg_drv *drv, const void *msg, uint32_t len,
 		    const struct vio_vmsg_hdr *want, struct vio_vmsg_hdr *h)
@@ -119,11 +123,11 @@ static int classify(struct vio_vmsg_drv *drv, const void *msg, uint32_t len,
 		drv->dropped++;
 		return 0;
 	}
-	if (want == NULL) {
+	if (want == NULL || h->token != want->token) {
 		drv->dropped++;
 		return 0;
 	}
-	if (h->token != want->token || h->id != want->id || h->dev_num != want->dev_num ||
+	if (h->id != want->id || h->dev_num != want->dev_num ||
 	    (h->type & VIO_VMSG_TYPE_BUS) != (want->type & VIO_VMSG_TYPE_BUS))
 		return -VIO_EPROTO;
 	return 1;
