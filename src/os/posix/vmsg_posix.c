@@ -1129,6 +1129,8 @@ static int drv_format(struct vio_vmsg_posix_drv *p, int timeout_ms, char *err, s
 			   p->win.path, p->win.size);
 		return -EINVAL;
 	}
+	/* A device that left for the re-format attaches at once instead of at its next look. */
+	vio_vmsg_bell_ring(&p->bell);
 	p->generation = gen;
 	p->seen_head = 0;
 	p->binding = (struct vio_vmsg_drv_shm){
