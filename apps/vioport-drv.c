@@ -218,6 +218,12 @@ static int session_open(struct session *s, const struct options *o)
 
 static void session_close(struct session *s)
 {
+	/* Answers to no request of ours (an earlier session's, say) were discarded: say so. */
+	if (s->drv.dropped > 0)
+		fprintf(stderr,
+			"vioport-drv: %u stray message%s dropped (malformed, or answering no "
+			"request of this driver)\n",
+			s->drv.dropped, s->drv.dropped == 1 ? "" : "s");
 	vio_vmsg_posix_drv_close(&s->p);
 }
 

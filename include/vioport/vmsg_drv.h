@@ -9,12 +9,16 @@
  * with WFI, or in a test with an in-memory pipe; vio_vmsg_drv_shm_ops is the
  * ready-made binding to the shared-memory bus (vmsg_shm.h).
  *
- * The device is not trusted: every response is checked against the request
- * (token, ID, device number, exact size, echoed ranges); a mismatch marks the
- * device broken for this driver (requests fail with -VIO_EPROTO until it is
- * reset). A device that reports DEVICE_NEEDS_RESET (EVENT_CONFIG) fails
- * requests with -VIO_EIO until it is reset and brought up again. Used entries
- * are checked by the driver-side queue (drvq.h).
+ * The device is not trusted: every response is checked against the request.
+ * One that does not answer the request outstanding (another token: left over
+ * from an earlier session of the window, late or duplicated; or another ID,
+ * device number or bus) is discarded and counted in dropped, as the draft
+ * says, and the request goes on waiting. An answer of the wrong size or with
+ * wrong echoed ranges marks the device broken for this driver (requests fail
+ * with -VIO_EPROTO until it is reset). Tokens start at a value derived from
+ * the window's driver generation, so consecutive sessions use far-apart ones. A device that reports
+ * DEVICE_NEEDS_RESET (EVENT_CONFIG) fails requests with -VIO_EIO until it is reset and brought up
+ * again. Used entries are checked by the driver-side queue (drvq.h).
  *
  * Data the caller holds outside the window is bounced: each request segment
  * gets a buffer in the area, filled before the request is made available

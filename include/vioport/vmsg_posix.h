@@ -195,7 +195,7 @@ struct vio_vmsg_endpoint {
 	int state;	      /* internal: detached, attached, stopped */
 	uint32_t stopped_gen; /* driver generation the window was stopped under */
 	uint32_t refused_gen; /* driver generation whose header was refused (logged) */
-	bool logged_full;     /* the current tx-full episode was logged */
+	bool logged_full;     /* the tx FIFO stayed full and a message was lost (logged once) */
 	struct vio_vmsg_endpoint_stats stats;
 };
 

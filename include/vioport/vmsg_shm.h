@@ -82,7 +82,9 @@ struct vio_vmsg_shm { /* a window as one side sees it */
 	bool is_device;		     /* which side this is */
 	struct vio_vmsg_fifo tx, rx; /* this side's producer and consumer FIFOs */
 	uint32_t area_off, area_size;
-	uint32_t peer_generation;		/* last generation seen from the peer */
+	uint32_t peer_generation; /* last generation seen from the peer */
+	uint32_t session_gen;	  /* device: driver generation of the last attach (0: none yet) */
+	bool session_over;	  /* device: the driver left or re-formatted since that attach */
 	struct vio_vmsg_doorbell bell;		/* rung after tx messages were published */
 	const struct vio_vmsg_cache_ops *cache; /* NULL: coherent window */
 };
@@ -98,19 +100,46 @@ struct vio_vmsg_shm { /* a window as one side sees it */
 int vio_vmsg_shm_format(struct vio_vmsg_shm *s, void *base, uint32_t size, uint32_t fifo_size,
 			uint32_t gen);
 
+/*
+ * Driver side, the first step of a re-format of the window at base (size bytes)
+ * that a device may still serve: stores RESET in the driver state and tells
+ * whether the device has left the FIFOs (its state is not READY). Call it
+ * until it says so, or until a bound passed (a device that died never
+ * answers), then vio_vmsg_shm_format; only the two state words are touched,
+ * with s->cache. 1 (the device left), 0 (not yet) or -VIO_EINVAL.
+ */
+int vio_vmsg_shm_driver_leave(struct vio_vmsg_shm *s, void *base, uint32_t size);
+
+/*
+ * Device side, once before the first attach: marks the device state of the
+ * window at base RESET, so a driver waiting for an earlier device of this
+ * window (one that died serving it) to leave goes on. 0 or -VIO_EINVAL.
+ */
+int vio_vmsg_shm_device_init(struct vio_vmsg_shm *s, void *base, uint32_t size);
+
 /* Device side: checks the header of the window at base (every field against size) and
  * attaches, setting the device state READY with a new device generation;
  * 0, -VIO_EAGAIN (not formatted / driver not ready yet) or -VIO_EINVAL (bad). */
 int vio_vmsg_shm_attach(struct vio_vmsg_shm *s, void *base, uint32_t size);
 
+/*
+ * Device side: whether the driver ended the session of the last attach (its
+ * state left READY or its generation changed), looked up in the window. Once
+ * true it stays true until the next attach, and send and recv fail with
+ * -VIO_ECONNRESET without touching the FIFOs: nothing of an old session
+ * reaches a new one. Always false on the driver side.
+ */
+bool vio_vmsg_shm_session_over(struct vio_vmsg_shm *s);
+
 /* Queues one message (len bytes, 8 <= len <= max_msg, its msg_size field equal to len);
- * 0, -VIO_EINVAL (bad message), -VIO_ENOSPC (full), -VIO_EIO (broken). */
+ * 0, -VIO_EINVAL (bad message), -VIO_ENOSPC (full), -VIO_EIO (broken), -VIO_ECONNRESET
+ * (device side: the driver's session is over, see vio_vmsg_shm_session_over). */
 int vio_vmsg_shm_send(struct vio_vmsg_shm *s, const void *msg, uint32_t len);
 
 /* Takes the next message into buf (cap >= max_msg); returns its length, 0 when empty,
  * -VIO_EINVAL when cap is too small (nothing taken), -VIO_EIO when the FIFO is corrupt
  * (the side stops: every later call fails) or when the message's size field is out of
- * range (that message is dropped, the FIFO stays usable). */
+ * range (that message is dropped, the FIFO stays usable), -VIO_ECONNRESET as for send. */
 int vio_vmsg_shm_recv(struct vio_vmsg_shm *s, void *buf, uint32_t cap);
 
 /* Rings the peer's doorbell (after one or more sends). */

@@ -2,6 +2,7 @@
 /* virtio-msg driver side: enumeration, bring-up and bounced requests over one bus. */
 #include "vioport/blk.h"
 #include "vioport/byteorder.h"
+#include "vioport/compiler.h"
 #include "vioport/errno.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
@@ -99,8 +100,12 @@ static void handle_event(struct vio_vmsg_drv *drv, const struct vio_vmsg_hdr *h,
 
 /*
  * Sorts one received message: 1 when it is the response want describes, 0
- * when it was an event or a stray (handled or counted), -VIO_EPROTO when it is
- * a response that does not match the request outstanding.
+ * when it was an event or a stray (handled or counted). A response that is
+ * not the answer to the request outstanding (another token: left over from an
+ * earlier session of the window, late, duplicated; or the right token on
+ * another ID, device number or bus, which no request of ours asked for) is a
+ * stray: the draft has the driver discard it, and the request goes on waiting
+ * for its own answer. A malformed answer is the caller's to judge.
  */
 static int classify(struct vio_vmsg_drv *drv, const void *msg, uint32_t len,
 		    const struct vio_vmsg_hdr *want, struct vio_vmsg_hdr *h)
@@ -119,13 +124,12 @@ static int classify(struct vio_vmsg_drv *drv, const void *msg, uint32_t len,
 		drv->dropped++;
 		return 0;
 	}
-	if (want == NULL) {
+	if (want == NULL || h->token != want->token || h->id != want->id ||
+	    h->dev_num != want->dev_num ||
+	    (h->type & VIO_VMSG_TYPE_BUS) != (want->type & VIO_VMSG_TYPE_BUS)) {
 		drv->dropped++;
 		return 0;
 	}
-	if (h->token != want->token || h->id != want->id || h->dev_num != want->dev_num ||
-	    (h->type & VIO_VMSG_TYPE_BUS) != (want->type & VIO_VMSG_TYPE_BUS))
-		return -VIO_EPROTO;
 	return 1;
 }
 
@@ -206,11 +210,8 @@ static int transact(struct vio_vmsg_drv *drv, struct vio_vmsg_drv_dev *d, const 
 		if (n < 0)
 			return n;
 		if (n > 0) {
-			rc = classify(drv, resp, (uint32_t) n, want, rh);
-			if (rc == 1)
+			if (classify(drv, resp, (uint32_t) n, want, rh) == 1)
 				return 0;
-			if (rc < 0)
-				return broken(d);
 			continue;
 		}
 		if (!wait_until(drv, deadline)) {
@@ -478,12 +479,25 @@ int vio_vmsg_drv_init_shm(struct vio_vmsg_drv *drv, struct vio_vmsg_drv_shm *bin
 {
 	struct vio_vmsg_shm *s = binding != NULL ? binding->shm : NULL;
 
+	int rc;
+
 	if (s == NULL || binding->now_us == NULL || s->is_device) {
 		memset(drv, 0, sizeof(*drv));
 		return -VIO_EINVAL;
 	}
-	return vio_vmsg_drv_init(drv, &vio_vmsg_drv_shm_ops, binding, s->base, s->size, s->area_off,
-				 s->area_size, map, map_words, s->tx.max_msg);
+	rc = vio_vmsg_drv_init(drv, &vio_vmsg_drv_shm_ops, binding, s->base, s->size, s->area_off,
+			       s->area_size, map, map_words, s->tx.max_msg);
+	/*
+	 * Tokens start far apart in consecutive generations of the window (an odd
+	 * multiplier spreads them), so an answer left over from the previous session
+	 * rarely carries a token this one uses; it would be discarded anyway.
+	 */
+	if (rc == 0)
+		drv->next_token =
+		    (uint16_t) (vio_le32(VIO_LOAD_ACQUIRE32(
+				    (uint32_t *) (void *) (s->base + VIO_VMSG_SHM_OFF_DRV_GEN))) *
+				0x9E37u);
+	return rc;
 }
 
 int vio_vmsg_drv_dev_init(struct vio_vmsg_drv_dev *d, struct vio_vmsg_drv *drv, uint16_t dev_num,

@@ -158,6 +158,36 @@ int vio_vmsg_shm_format(struct vio_vmsg_shm *s, void *base, uint32_t size, uint3
 	return 0;
 }
 
+int vio_vmsg_shm_driver_leave(struct vio_vmsg_shm *s, void *base, uint32_t size)
+{
+	uint8_t *b = base;
+
+	if (s == NULL || !base_ok(base) || size < VIO_VMSG_SHM_HDR_SIZE)
+		return -VIO_EINVAL;
+	store_shared(s, b, VIO_VMSG_SHM_OFF_DRV_STATE, VIO_VMSG_SHM_STATE_RESET);
+	/*
+	 * A store, then a load of the peer's word: only a full barrier keeps the load
+	 * from passing the store, and a device that still reads READY here has not
+	 * yet acknowledged (its release store of RESET follows its last FIFO write).
+	 */
+	vio_mb();
+	return load_shared(s, b, VIO_VMSG_SHM_OFF_DEV_STATE) != VIO_VMSG_SHM_STATE_READY;
+}
+
+int vio_vmsg_shm_device_init(struct vio_vmsg_shm *s, void *base, uint32_t size)
+{
+	if (s == NULL || !base_ok(base) || size < VIO_VMSG_SHM_HDR_SIZE)
+		return -VIO_EINVAL;
+	s->base = base;
+	s->size = size;
+	s->is_device = true;
+	s->tx.broken = s->rx.broken = true; /* until attached */
+	s->session_gen = 0;
+	s->session_over = true;
+	store_shared(s, s->base, VIO_VMSG_SHM_OFF_DEV_STATE, VIO_VMSG_SHM_STATE_RESET);
+	return 0;
+}
+
 /* Checks a header copied out of the window; fills s on success. */
 static int check_header(struct vio_vmsg_shm *s, const uint8_t *h, uint32_t size)
 {
@@ -222,16 +252,29 @@ int vio_vmsg_shm_attach(struct vio_vmsg_shm *s, void *base, uint32_t size)
 	if (r < 0)
 		return r;
 
-	/* Carry on from the indices this side owns, so a device restart loses no slot. */
-	tail = load_shared(s, s->rx.base, VIO_VMSG_SHM_FIFO_TAIL);
-	head = load_shared(s, s->tx.base, 0);
-	if (tail >= s->rx.nslots || head >= s->tx.nslots) {
-		s->tx.broken = s->rx.broken = true;
-		return -VIO_EINVAL;
+	if (s->session_gen != 0 && s->session_gen != gen) {
+		/*
+		 * Re-formatted since this side's last session: the format left the indices
+		 * this side owns at 0, and a write of the old session that raced with it
+		 * must not survive into the new one.
+		 */
+		tail = head = 0;
+		store_shared(s, s->rx.base, VIO_VMSG_SHM_FIFO_TAIL, 0);
+		store_shared(s, s->tx.base, 0, 0);
+	} else {
+		/* Carry on from the indices this side owns, so a device restart loses no slot. */
+		tail = load_shared(s, s->rx.base, VIO_VMSG_SHM_FIFO_TAIL);
+		head = load_shared(s, s->tx.base, 0);
+		if (tail >= s->rx.nslots || head >= s->tx.nslots) {
+			s->tx.broken = s->rx.broken = true;
+			return -VIO_EINVAL;
+		}
 	}
 	s->rx.pos = tail;
 	s->tx.pos = head;
 	s->peer_generation = gen;
+	s->session_gen = gen;
+	s->session_over = false;
 
 	dev_gen = vio_get_le32(hdr + VIO_VMSG_SHM_OFF_DEV_GEN) + 1;
 	if (dev_gen == 0)
@@ -239,6 +282,22 @@ int vio_vmsg_shm_attach(struct vio_vmsg_shm *s, void *base, uint32_t size)
 	store_shared(s, b, VIO_VMSG_SHM_OFF_DEV_GEN, dev_gen);
 	store_shared(s, b, VIO_VMSG_SHM_OFF_DEV_STATE, VIO_VMSG_SHM_STATE_READY);
 	return 0;
+}
+
+bool vio_vmsg_shm_session_over(struct vio_vmsg_shm *s)
+{
+	if (!s->is_device)
+		return false;
+	if (s->session_over)
+		return true;
+	/* The driver's state and generation words share a cache line: one invalidate. */
+	cache_invalidate(s, s->base + VIO_VMSG_SHM_OFF_DRV_STATE,
+			 VIO_VMSG_SHM_OFF_DRV_GEN + 4 - VIO_VMSG_SHM_OFF_DRV_STATE);
+	if (vio_le32(VIO_LOAD_ACQUIRE32(word(s->base, VIO_VMSG_SHM_OFF_DRV_STATE))) !=
+		VIO_VMSG_SHM_STATE_READY ||
+	    vio_le32(VIO_LOAD_ACQUIRE32(word(s->base, VIO_VMSG_SHM_OFF_DRV_GEN))) != s->session_gen)
+		s->session_over = true;
+	return s->session_over;
 }
 
 /* A corrupt index: this side stops touching the FIFOs until the peer re-formats. */
@@ -259,6 +318,9 @@ int vio_vmsg_shm_send(struct vio_vmsg_shm *s, const void *msg, uint32_t len)
 	if (msg == NULL || len < VIO_VMSG_SHM_MSG_HDR || len > f->max_msg ||
 	    vio_get_le16((const uint8_t *) msg + VIO_VMSG_SHM_MSG_SIZE_OFF) != len)
 		return -VIO_EINVAL;
+	/* Checked before the full test, so a device waiting for room sees a re-format. */
+	if (vio_vmsg_shm_session_over(s))
+		return -VIO_ECONNRESET;
 	/* Acquire: the consumer's reads of the slot we are about to reuse are done. */
 	tail = load_shared(s, f->base, VIO_VMSG_SHM_FIFO_TAIL);
 	if (tail >= f->nslots)
@@ -273,6 +335,9 @@ int vio_vmsg_shm_send(struct vio_vmsg_shm *s, const void *msg, uint32_t len)
 	for (uint32_t i = len; i < VIO_VMSG_SHM_SLOT_SIZE; i++)
 		slot[i] = 0;
 	cache_clean(s, slot, VIO_VMSG_SHM_SLOT_SIZE);
+	/* The driver may have begun a re-format meanwhile: then publish nothing. */
+	if (vio_vmsg_shm_session_over(s))
+		return -VIO_ECONNRESET;
 	/* Release: the slot's contents are visible before the new head. */
 	store_shared(s, f->base, 0, next);
 	f->pos = next;
@@ -290,6 +355,8 @@ int vio_vmsg_shm_recv(struct vio_vmsg_shm *s, void *buf, uint32_t cap)
 		return -VIO_EIO;
 	if (buf == NULL || cap < f->max_msg)
 		return -VIO_EINVAL;
+	if (vio_vmsg_shm_session_over(s))
+		return -VIO_ECONNRESET;
 	/* Acquire: the slot reads below see what the producer wrote before this head. */
 	head = load_shared(s, f->base, 0);
 	if (head >= f->nslots)
@@ -302,6 +369,9 @@ int vio_vmsg_shm_recv(struct vio_vmsg_shm *s, void *buf, uint32_t cap)
 	/* One copy, then checks on the copy: the peer may rewrite the slot meanwhile. */
 	VIO_COPY(msg, slot, f->max_msg);
 	len = vio_get_le16(msg + VIO_VMSG_SHM_MSG_SIZE_OFF);
+	/* Re-formatted while the slot was copied: the copy belongs to no session. */
+	if (vio_vmsg_shm_session_over(s))
+		return -VIO_ECONNRESET;
 	f->pos = next_slot(f, tail);
 	/* Release: our reads of the slot are done before the producer may reuse it. */
 	store_shared(s, f->base, VIO_VMSG_SHM_FIFO_TAIL, f->pos);

@@ -24,8 +24,9 @@
  *       the length byte writes the length into the message's size field
  *     1 recv: a capacity byte (below 64 is refused)
  *     2 peer write: le16 offset, a count byte (modulo 9), then that many bytes
- *     3 peer_restarted  4 peer_state and ring  5 stop
- *     6 driver: re-format with a generation byte; device: re-attach
+ *     3 peer_restarted (and session_over)  4 peer_state and ring  5 stop
+ *     6 driver: leave, then re-format with a generation byte; device:
+ *       re-attach (the same instance, so it knows its last session)
  */
 #include "fuzz_util.h"
 
@@ -61,7 +62,14 @@ static void reset_refs(void)
 
 static void up_driver(uint32_t fifo_size, uint32_t gen)
 {
+	int r;
+
 	memset(&F.side[0], 0, sizeof(F.side[0]));
+	/* As a driver does: RESET first; a device serving untouched FIFOs is READY. */
+	r = vio_vmsg_shm_driver_leave(&F.side[0].shm, F.win, F.size);
+	FZ_CHECK(r == 0 || r == 1);
+	if (F.exact && F.side[1].up)
+		FZ_CHECK(r == 0);
 	F.side[0].up = vio_vmsg_shm_format(&F.side[0].shm, F.win, F.size, fifo_size, gen) == 0;
 	F.side[1].up = false;
 	reset_refs();
@@ -71,7 +79,6 @@ static void up_device(void)
 {
 	int r;
 
-	memset(&F.side[1], 0, sizeof(F.side[1]));
 	r = vio_vmsg_shm_attach(&F.side[1].shm, F.win, F.size);
 	FZ_CHECK(r == 0 || r == -VIO_EAGAIN || r == -VIO_EINVAL);
 	F.side[1].up = r == 0;
@@ -105,7 +112,8 @@ static void op_send(struct fz_in *in, unsigned who)
 	if (!s->up)
 		return;
 	r = vio_vmsg_shm_send(&s->shm, m, len);
-	FZ_CHECK(r == 0 || r == -VIO_EINVAL || r == -VIO_ENOSPC || r == -VIO_EIO);
+	FZ_CHECK(r == 0 || r == -VIO_EINVAL || r == -VIO_ENOSPC || r == -VIO_EIO ||
+		 (r == -VIO_ECONNRESET && who == 1));
 	valid = len >= 8 && len <= s->shm.tx.max_msg && vio_get_le16(m + 6) == len;
 	if (r == 0)
 		FZ_CHECK(valid);
@@ -142,7 +150,7 @@ static void op_recv(struct fz_in *in, unsigned who)
 	FZ_CHECK(buf != NULL);
 	was_stopped = vio_vmsg_shm_stopped(&s->shm);
 	r = vio_vmsg_shm_recv(&s->shm, buf, cap);
-	FZ_CHECK(r >= 0 || r == -VIO_EIO || r == -VIO_EINVAL);
+	FZ_CHECK(r >= 0 || r == -VIO_EIO || r == -VIO_EINVAL || (r == -VIO_ECONNRESET && who == 1));
 	if (was_stopped)
 		FZ_CHECK(r == -VIO_EIO);
 	else if (cap < s->shm.rx.max_msg)
@@ -232,6 +240,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 */
 				if (F.exact && who == 1)
 					FZ_CHECK(!restarted);
+				/* Only the driver ends a session, and only on the device side. */
+				if (F.exact || who == 0)
+					FZ_CHECK(!vio_vmsg_shm_session_over(&s->shm));
 			}
 			break;
 		case 4:

@@ -5,8 +5,9 @@
  * program maps the window inside that file (at --offset) and drives the four
  * devices through the driver library: blk, rng, gpio and i2c, a driver
  * restart, and a hostile driver (a ring outside the window, overlapping rings,
- * oversize and undersize messages, a corrupt FIFO index) after which the
- * firmware must serve the next driver. Finally it asks the firmware to exit
+ * oversize and undersize messages, a corrupt FIFO index, a re-format while
+ * the firmware waits for room in a full FIFO) after which the firmware must
+ * serve the next driver. Finally it asks the firmware to exit
  * with --exit-status through the control words (vmsg_ctl.h).
  *
  *   test_fw_vmsg --ram FILE --offset N --size N [--exit-status S] [--timeout-ms MS]
@@ -441,6 +442,48 @@ static bool case_corrupt_fifo(void)
 	return true;
 }
 
+/*
+ * The driver sets the device-to-driver tail so the FIFO looks full, leaves
+ * PINGs unanswered (the firmware waits for room) and re-formats: the firmware
+ * leaves at once and the new session gets nothing of the old one.
+ */
+static bool case_full_reformat(void)
+{
+	struct vio_vmsg_fifo *rx = &T.p.shm.rx, *tx = &T.p.shm.tx;
+	uint64_t deadline = vio_vmsg_now_us() + (uint64_t) T.timeout_ms * 1000u;
+	uint8_t msg[VIO_VMSG_MAX_SIZE], bitmap[4];
+	uint32_t head = vio_get_le32(rx->base), from = tx->pos;
+	char err[256];
+
+	vio_put_le32(rx->base + VIO_VMSG_SHM_FIFO_TAIL, (head + 1) % rx->nslots);
+	for (unsigned i = 0; i < 8; i++) {
+		struct vio_vmsg_hdr h = {.type = VIO_VMSG_TYPE_BUS,
+					 .id = VIO_VMSG_BUS_PING,
+					 .token = (uint16_t) (900u + i)};
+		int len = vio_vmsg_encode_u32(msg, sizeof(msg), &h, i);
+
+		OK(vio_vmsg_shm_send(&T.p.shm, msg, (uint32_t) len));
+	}
+	vio_vmsg_shm_ring(&T.p.shm);
+	/* Once the firmware took a PING its answer finds no room. */
+	while (__atomic_load_n((uint32_t *) (void *) (tx->base + VIO_VMSG_SHM_FIFO_TAIL),
+			       __ATOMIC_ACQUIRE) == vio_le32(from)) {
+		EXPECT(vio_vmsg_now_us() < deadline, "the firmware took no PING within %d ms",
+		       T.timeout_ms);
+		usleep(1000);
+	}
+	EXPECT(vio_vmsg_posix_drv_reformat(&T.p, T.timeout_ms, err, sizeof(err)) == 0,
+	       "re-format: %s", err);
+	if (!driver_init())
+		return false;
+	OK(vio_vmsg_drv_ping(&T.drv, 0x0f0f));
+	EXPECT(vio_vmsg_drv_get_devices(&T.drv, bitmap, sizeof(bitmap)) == NDEV,
+	       "enumeration after the re-format");
+	EXPECT(T.drv.dropped == 0, "%u messages of the old session reached the new one",
+	       T.drv.dropped);
+	return true;
+}
+
 /* Every device once more, as the next driver after the hostile ones. */
 static bool case_after_hostile(void)
 {
@@ -538,6 +581,8 @@ int main(int argc, char **argv)
 	    "wrong-size, oversize, undersize, unknown-device messages dropped; bus answers");
 	run("vmsg-corrupt-fifo", case_corrupt_fifo,
 	    "corrupt FIFO index: firmware STOPPED, re-format served");
+	run("vmsg-full-reformat", case_full_reformat,
+	    "re-format while the firmware waits for room: nothing of the old session came");
 	run("vmsg-next-driver", case_after_hostile, "all devices served after the hostile cases");
 	run("vmsg-stop", case_stop, "exit request written to the control words");
 	vio_vmsg_posix_drv_close(&T.p);

@@ -8,7 +8,11 @@
  * back; a hostile driver hands out rings outside the window and overlapping
  * ones, oversize and wrong-sized messages, and corrupts a FIFO index: the
  * device refuses, reports DEVICE_NEEDS_RESET, stops the bus cleanly, and
- * serves the next driver. The daemon is $VIOPORT_BIN.
+ * serves the next driver. A driver that leaves the device-to-driver FIFO full
+ * (62 requests unanswered, or its tail set so the FIFO looks full) and goes
+ * away or re-formats: the next session gets nothing of the old one, quickly,
+ * even with disk requests in flight. The daemon is $VIOPORT_BIN, the
+ * command-line driver $VIOPORT_DRV_BIN.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +30,7 @@
 #include "itest.h"
 #include "vioport/blk.h"
 #include "vioport/byteorder.h"
+#include "vioport/errno.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
 #include "vioport/virtio.h"
@@ -41,6 +47,7 @@ enum { DEV_BLK, DEV_RNG, DEV_GPIO, DEV_I2C, NDEV };
 
 static struct {
 	char bin[IT_PATH];
+	char drv_bin[IT_PATH]; /* vioport-drv, or empty when it is not there */
 	char dir[IT_PATH];
 	const char *skip;
 } T;
@@ -76,6 +83,18 @@ static int group_setup(void **state)
 		return 0;
 	}
 	snprintf(T.bin, sizeof(T.bin), "%s", b);
+	/* $VIOPORT_DRV_BIN, else the vioport-drv built next to the daemon. */
+	b = getenv("VIOPORT_DRV_BIN");
+	if (b != NULL && *b != '\0') {
+		snprintf(T.drv_bin, sizeof(T.drv_bin), "%s", b);
+	} else {
+		const char *slash = strrchr(T.bin, '/');
+
+		snprintf(T.drv_bin, sizeof(T.drv_bin), "%.*svioport-drv",
+			 slash != NULL ? (int) (slash - T.bin + 1) : 0, T.bin);
+	}
+	if (access(T.drv_bin, X_OK) != 0)
+		T.drv_bin[0] = '\0';
 	return it_tmpdir(T.dir, "vmsg") < 0 ? -1 : 0;
 }
 
@@ -485,6 +504,271 @@ static void vmsg_hostile_driver(void **state)
 	}
 }
 
+/* --- a full device-to-driver FIFO, then a new session ---------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000u + (uint64_t) ts.tv_nsec / 1000000u;
+}
+
+/* A FIFO index word of the window (head at 0, tail at 64 of a FIFO). */
+static uint32_t fifo_word(const uint8_t *fifo, uint32_t off)
+{
+	return vio_le32(
+	    __atomic_load_n((const uint32_t *) (const void *) (fifo + off), __ATOMIC_ACQUIRE));
+}
+
+/* Waits up to WAIT_MS for the device to take every request queued so far. */
+static void wait_requests_taken(void)
+{
+	const uint8_t *tx = S.p.shm.tx.base;
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (fifo_word(tx, VIO_VMSG_SHM_FIFO_TAIL) != fifo_word(tx, 0)) {
+		if (now_ms() > end)
+			fail_msg("the device took no request for %d ms", WAIT_MS);
+		usleep(1000);
+	}
+}
+
+/* Queues n PINGs (tokens from 1000 on) and reads no answer, as a driver that hung would. */
+static void unanswered_pings(unsigned n)
+{
+	uint8_t msg[VIO_VMSG_MAX_SIZE];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vio_vmsg_hdr h = {.type = VIO_VMSG_TYPE_BUS,
+					 .id = VIO_VMSG_BUS_PING,
+					 .token = (uint16_t) (1000u + i)};
+		int len = vio_vmsg_encode_u32(msg, sizeof(msg), &h, i);
+		int r;
+
+		assert_true(len > 0);
+		r = vio_vmsg_shm_send(&S.p.shm, msg, (uint32_t) len);
+		if (r == -VIO_ENOSPC) {
+			/* Our FIFO to the device is full: let it take what it can. */
+			vio_vmsg_shm_ring(&S.p.shm);
+			wait_requests_taken();
+			r = vio_vmsg_shm_send(&S.p.shm, msg, (uint32_t) len);
+		}
+		assert_int_equal(r, 0);
+	}
+	vio_vmsg_shm_ring(&S.p.shm);
+}
+
+/* Waits up to WAIT_MS until the device-to-driver FIFO is full (the device waits for room). */
+static void wait_answers_full(void)
+{
+	const struct vio_vmsg_fifo *rx = &S.p.shm.rx;
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while ((fifo_word(rx->base, 0) + 1) % rx->nslots !=
+	       fifo_word(rx->base, VIO_VMSG_SHM_FIFO_TAIL)) {
+		if (now_ms() > end)
+			fail_msg("the device-to-driver FIFO did not fill within %d ms", WAIT_MS);
+		usleep(1000);
+	}
+}
+
+/* The driver process dies: its doorbell closes, the window stays as it left it (READY). */
+static void abandon_driver(void)
+{
+	vio_vmsg_bell_close(&S.p.bell);
+	vio_vmsg_window_close(&S.p.win);
+	S.open = false;
+}
+
+/*
+ * Runs `vioport-drv list` on the window as a process of its own; it must list
+ * the four devices and drop no stray message. Returns how long it took in ms.
+ */
+static uint64_t drv_list(void)
+{
+	char timeout[16], log[4096];
+	char *argv[] = {T.drv_bin,   "--shm", S.win,  "--doorbell", S.doorbell,
+			"--timeout", timeout, "list", NULL};
+	struct it_proc p = {0};
+	uint64_t t0 = now_ms(), took;
+	size_t got;
+	FILE *f;
+	int st;
+
+	snprintf(timeout, sizeof(timeout), "%d", 5000);
+	assert_int_equal(it_path(p.log, T.dir, "drv.log"), 0);
+	assert_int_equal(it_spawn(&p, argv, -1, -1), 0);
+	st = it_wait_exit(&p, WAIT_MS);
+	took = now_ms() - t0;
+	f = fopen(p.log, "r");
+	assert_non_null(f);
+	got = fread(log, 1, sizeof(log) - 1, f);
+	log[got] = '\0';
+	fclose(f);
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || strstr(log, "4 devices") == NULL ||
+	    strstr(log, "stray") != NULL) {
+		it_print_log(p.log, 20);
+		it_print_log(S.proc.log, 20);
+		fail_msg("vioport-drv list failed after the old driver left its FIFO full "
+			 "(status %d)",
+			 st);
+	}
+	return took;
+}
+
+/* A new session on the window in this process: enumeration sees no message of the old one. */
+static void clean_session(void)
+{
+	uint8_t bitmap[8] = {0};
+
+	assert_int_equal(vio_vmsg_drv_ping(&S.drv, 0x5eed), 0);
+	assert_int_equal(vio_vmsg_drv_get_devices(&S.drv, bitmap, sizeof(bitmap)), NDEV);
+	assert_int_equal(bitmap[0], 0x0f);
+	assert_int_equal(vio_vmsg_drv_ping(&S.drv, 0x5eee), 0);
+	if (S.drv.dropped != 0)
+		fail_msg("%u messages of the old session reached the new one", S.drv.dropped);
+}
+
+/*
+ * A driver leaves 62+ PINGs unanswered (the device waits for room for the 62nd
+ * answer) and dies; the next driver formats the window and lists the devices.
+ */
+static void unanswered_then_list(const char *bell)
+{
+	uint64_t took;
+
+	start_daemon(bell);
+	open_driver();
+	/* Off slot 0, so the old head is a slot a new, empty FIFO has room for. */
+	assert_int_equal(vio_vmsg_drv_ping(&S.drv, 1), 0);
+	assert_int_equal(vio_vmsg_drv_ping(&S.drv, 2), 0);
+	unanswered_pings(S.p.shm.rx.nslots + 8);
+	wait_answers_full();
+	abandon_driver();
+	took = drv_list();
+	print_message("# %s: vioport-drv list after a driver left 70 requests unanswered: %llu "
+		      "ms\n",
+		      bell, (unsigned long long) took);
+	/* A generous bound: it takes a few hundred ms at most; vioport-drv waits 5 s. */
+	if (took >= 2500)
+		fail_msg("vioport-drv list took %llu ms", (unsigned long long) took);
+	open_driver();
+	clean_session();
+	stop_all();
+}
+
+static void vmsg_unanswered_then_list(void **state)
+{
+	(void) state;
+	BEGIN();
+	if (T.drv_bin[0] == '\0') {
+		print_message("# no vioport-drv at $VIOPORT_DRV_BIN or next to the daemon\n");
+		skip();
+	}
+	unanswered_then_list("poll");
+	unanswered_then_list("eventfd");
+}
+
+/*
+ * A driver sets the device-to-driver tail so the FIFO looks full, has disk
+ * writes (as many as the queue holds) and 24 PINGs in flight, then re-formats: the device notices
+ * at once, drops what the old session still had pending, and serves the new session well within a
+ * driver's timeout. The time is printed, the bound is generous (vioport-drv waits 5 s).
+ */
+#define IO_REQS	 16
+#define IO_BYTES (64u * 1024u)
+
+/*
+ * One round of vmsg_reattach_under_io: disk writes queued, the FIFO made to
+ * look full, PINGs queued; settle: re-format once the device took a PING (its
+ * answers and completions then wait for room), else right away (the writes
+ * may still be in the kernel). Returns the re-attach time in ms.
+ */
+static uint64_t reattach_round(bool settle, unsigned *writes)
+{
+	static uint8_t data[IO_REQS][IO_BYTES];
+	uint8_t hdr[IO_REQS][VIO_BLK_REQ_HDR], status[IO_REQS];
+	const uint8_t *tx = S.p.shm.tx.base;
+	struct vio_vmsg_fifo *rx = &S.p.shm.rx;
+	uint32_t n = S.p.shm.tx.nslots, from, taken;
+	uint32_t head = fifo_word(rx->base, 0);
+	uint64_t t0, took, end;
+	char err[256];
+
+	device_up(DEV_BLK, 1, 0);
+	__atomic_store_n((uint32_t *) (void *) (rx->base + VIO_VMSG_SHM_FIFO_TAIL),
+			 vio_le32((head + 1) % rx->nslots), __ATOMIC_RELEASE);
+	*writes = 0;
+	from = fifo_word(tx, 0); /* after the bring-up's requests */
+	for (unsigned i = 0; i < IO_REQS; i++) {
+		struct vio_vmsg_drv_seg out[2] = {{hdr[i], VIO_BLK_REQ_HDR}, {data[i], IO_BYTES}};
+		struct vio_vmsg_drv_seg in = {&status[i], 1};
+
+		memset(hdr[i], 0, sizeof(hdr[i]));
+		vio_put_le32(hdr[i], VIO_BLK_T_OUT);
+		vio_put_le64(hdr[i] + 8, (uint64_t) i * (IO_BYTES / 512u));
+		it_fill(data[i], IO_BYTES, i);
+		/* As many as the queue holds (each takes three descriptors). */
+		if (vio_vmsg_drv_submit(&S.dev, 0, out, 2, &in, 1, data[i]) != 0)
+			break;
+		(*writes)++;
+	}
+	assert_true(*writes >= 4);
+	/* PINGs whose answers find no room. */
+	unanswered_pings(24);
+	end = now_ms() + WAIT_MS;
+	while (settle) {
+		taken = (fifo_word(tx, VIO_VMSG_SHM_FIFO_TAIL) + n - from) % n;
+		if (taken > (uint32_t) *writes && taken <= (uint32_t) *writes + 24u)
+			break;
+		if (now_ms() > end)
+			fail_msg("the device took no PING within %d ms", WAIT_MS);
+		usleep(1000);
+	}
+
+	t0 = now_ms();
+	if (vio_vmsg_posix_drv_reformat(&S.p, WAIT_MS, err, sizeof(err)) != 0)
+		fail_msg("re-format: %s", err);
+	assert_int_equal(vio_vmsg_drv_init_shm(&S.drv, &S.p.binding, S.map, MAP_WORDS), 0);
+	S.drv.timeout_us = WAIT_MS * 1000u;
+	clean_session();
+	took = now_ms() - t0;
+	/* The disk is served again in the new session. */
+	device_up(DEV_BLK, 1, 0);
+	assert_int_equal(vio_vmsg_drv_blk_read(&S.dev, 16, data[0], 16), 0);
+	vio_vmsg_drv_dev_fini(&S.dev);
+	return took;
+}
+
+/*
+ * A driver sets the device-to-driver tail so the FIFO looks full, has 64 KiB
+ * disk writes (as many as the queue holds) and 24 PINGs in flight, then
+ * re-formats: the device notices at once, drops what the old session still
+ * had pending, and serves the new session well within a driver's timeout.
+ * The times are printed; the bound is generous (vioport-drv waits 5 s).
+ */
+static void vmsg_reattach_under_io(void **state)
+{
+	(void) state;
+	BEGIN();
+	start_daemon("eventfd");
+	open_driver();
+	for (int settle = 1; settle >= 0; settle--) {
+		unsigned writes;
+		uint64_t took = reattach_round(settle, &writes);
+
+		print_message("# re-attach with %u disk writes of 64 KiB and 24 PINGs pending on a "
+			      "full FIFO (%s): %llu ms\n",
+			      writes, settle ? "answers waiting for room" : "re-format at once",
+			      (unsigned long long) took);
+		if (took >= 2000)
+			fail_msg("re-attach took %llu ms: not well under a driver's 5 s timeout",
+				 (unsigned long long) took);
+	}
+	stop_all();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +776,8 @@ int main(void)
 	    cmocka_unit_test_teardown(vmsg_devices_eventfd, teardown),
 	    cmocka_unit_test_teardown(vmsg_peer_restart, teardown),
 	    cmocka_unit_test_teardown(vmsg_hostile_driver, teardown),
+	    cmocka_unit_test_teardown(vmsg_unanswered_then_list, teardown),
+	    cmocka_unit_test_teardown(vmsg_reattach_under_io, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

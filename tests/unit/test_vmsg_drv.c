@@ -3,7 +3,8 @@
  * virtio-msg driver side against the real device side over one shared-memory
  * window in this process: the driver's wait hook runs the device bus, so one
  * thread plays both. Devices: rng (0), blk (1), gpio with interrupts (2), i2c
- * (3). A fake device (the same hook answering wrongly) covers protocol errors.
+ * (3). A fake device (the same hook answering wrongly) covers protocol errors
+ * and answers to requests this driver did not make (discarded).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,7 +40,14 @@
 #define I2C	     3
 #define MAP_WORDS    64u
 
-enum fake { FAKE_NONE, FAKE_SILENT, FAKE_WRONG_TOKEN, FAKE_WRONG_SIZE, FAKE_WRONG_ID };
+enum fake {
+	FAKE_NONE,
+	FAKE_SILENT,
+	FAKE_WRONG_TOKEN, /* answers with a token that was not sent */
+	FAKE_STALE_FIRST, /* an answer of an earlier session first, then the right one */
+	FAKE_WRONG_SIZE,
+	FAKE_WRONG_ID,
+};
 
 static struct {
 	_Alignas(64) uint8_t win[WIN_SIZE];
@@ -101,6 +109,13 @@ static void fake_answer(const uint8_t *msg, uint32_t len)
 	case FAKE_WRONG_TOKEN:
 		vio_put_le16(out + 4, (uint16_t) (vio_get_le16(msg + 4) + 1u));
 		break;
+	case FAKE_STALE_FIRST:
+		/* What a device of the old session left in the FIFO: another token, another ID. */
+		vio_put_le16(out + 4, (uint16_t) (vio_get_le16(msg + 4) + 1000u));
+		out[1] = VIO_VMSG_GET_DEVICE_INFO;
+		assert_int_equal(vio_vmsg_shm_send(&F.vshm, out, n), 0);
+		vio_vmsg_dev_bus_handle(&F.bus, msg, len);
+		return;
 	case FAKE_WRONG_SIZE:
 		/* One byte more than any body of that shape. */
 		n = len + 1u > VIO_VMSG_MAX_SIZE ? 8u : len + 1u;
@@ -449,9 +464,54 @@ static void timeout(void **state)
 	assert_true(st & VIO_STATUS_DRIVER_OK);
 }
 
+/*
+ * Answers whose token this driver has not outstanding are discarded (the
+ * draft's rule), not a protocol error: the request waits for its own answer.
+ */
+static void foreign_tokens_discarded(void **state)
+{
+	struct vio_vmsg_drv_dev *d;
+	uint8_t st, buf[16];
+
+	(void) state;
+	d = dev_up(RNG, 1, 0);
+	F.fake = FAKE_STALE_FIRST;
+	assert_int_equal(vio_vmsg_drv_get_status(d, &st), 0);
+	assert_true(st & VIO_STATUS_DRIVER_OK);
+	assert_int_equal(F.drv.dropped, 1);
+	assert_false(d->broken);
+	/* Only foreign answers: the request times out, the device is not broken. */
+	F.drv.timeout_us = 1000;
+	F.fake = FAKE_WRONG_TOKEN;
+	assert_int_equal(vio_vmsg_drv_get_status(d, &st), -VIO_ETIMEDOUT);
+	assert_false(d->broken);
+	assert_int_equal(F.drv.dropped, 2);
+	/* The right token on another ID answers nothing this driver asked: discarded too. */
+	F.fake = FAKE_WRONG_ID;
+	assert_int_equal(vio_vmsg_drv_get_status(d, &st), -VIO_ETIMEDOUT);
+	assert_false(d->broken);
+	assert_int_equal(F.drv.dropped, 3);
+	/* Bus requests (PING, GET_DEVICES) too. */
+	F.fake = FAKE_NONE;
+	assert_int_equal(vio_vmsg_drv_rng_read(d, buf, sizeof(buf)), sizeof(buf));
+	{
+		uint8_t stale[VIO_VMSG_MAX_SIZE], bitmap[4];
+		struct vio_vmsg_hdr h = {.type = VIO_VMSG_TYPE_BUS | VIO_VMSG_TYPE_RESPONSE,
+					 .id = VIO_VMSG_BUS_PING,
+					 .token = 0xBEEF};
+		int n = vio_vmsg_encode_u32(stale, sizeof(stale), &h, 1);
+
+		assert_int_equal(vio_vmsg_shm_send(&F.vshm, stale, (uint32_t) n), 0);
+		assert_int_equal(vio_vmsg_drv_ping(&F.drv, 77), 0);
+		assert_int_equal(vio_vmsg_shm_send(&F.vshm, stale, (uint32_t) n), 0);
+		assert_int_equal(vio_vmsg_drv_get_devices(&F.drv, bitmap, sizeof(bitmap)), 4);
+		assert_int_equal(F.drv.dropped, 5);
+	}
+}
+
 static void protocol_errors(void **state)
 {
-	static const enum fake kinds[] = {FAKE_WRONG_TOKEN, FAKE_WRONG_SIZE, FAKE_WRONG_ID};
+	static const enum fake kinds[] = {FAKE_WRONG_SIZE};
 	uint8_t buf[16];
 
 	(void) state;
@@ -548,6 +608,7 @@ int main(void)
 	    cmocka_unit_test_setup(bounce_and_async, setup),
 	    cmocka_unit_test_setup(area_exhaustion, setup),
 	    cmocka_unit_test_setup(timeout, setup),
+	    cmocka_unit_test_setup(foreign_tokens_discarded, setup),
 	    cmocka_unit_test_setup(protocol_errors, setup),
 	    cmocka_unit_test_setup(needs_reset, setup),
 	    cmocka_unit_test_setup(raw_and_hostile_driver, setup),

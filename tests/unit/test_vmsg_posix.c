@@ -3,8 +3,9 @@
  * virtio-msg on POSIX: window files (create, reopen, refusals), doorbell specs,
  * the eventfd exchange between two processes, and an endpoint serving the rng
  * device to the driver library over a real window file: bring-up, requests,
- * a driver restart, and a corrupt FIFO head that stops the endpoint until the
- * driver formats the window again. Both doorbells.
+ * a driver restart, a corrupt FIFO head that stops the endpoint until the
+ * driver formats the window again, and a re-format while the device waits for
+ * room in a full FIFO. Both doorbells.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -550,6 +551,129 @@ static void test_endpoint_next_driver_process(void **state)
 	free(s);
 }
 
+/* Queues n PINGs (tokens 500 + i) straight into the FIFO and reads no answer. */
+static void unanswered_pings(struct driver *d, unsigned n)
+{
+	uint8_t msg[VIO_VMSG_MAX_SIZE];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vio_vmsg_hdr h = {.type = VIO_VMSG_TYPE_BUS,
+					 .id = VIO_VMSG_BUS_PING,
+					 .token = (uint16_t) (500u + i)};
+		int len = vio_vmsg_encode_u32(msg, sizeof(msg), &h, i);
+
+		assert_int_equal(vio_vmsg_shm_send(&d->p.shm, msg, (uint32_t) len), 0);
+	}
+	vio_vmsg_shm_ring(&d->p.shm);
+}
+
+static bool lost_one(struct rng_side *s)
+{
+	return vio_vmsg_endpoint_stats(&s->ep).lost > 0;
+}
+
+/*
+ * The driver leaves the device-to-driver FIFO full (its tail set one past the
+ * device's head) with requests waiting, then re-formats: the endpoint drops
+ * what the old session had pending at once, and the new session sees none of
+ * it. The re-attach is timed with a bound far above what it takes.
+ */
+static void endpoint_full_fifo_reformat(const char *bell_kind)
+{
+	struct rng_side *s = calloc(1, sizeof(*s));
+	struct driver *d = calloc(1, sizeof(*d));
+	struct vio_sim_entropy expect;
+	char path[128], bell[160], err[256] = "";
+	struct vio_vmsg_endpoint_stats st;
+	struct vio_vmsg_fifo *rx;
+	uint64_t t0, t1, took;
+	uint32_t head;
+
+	assert_non_null(s);
+	assert_non_null(d);
+	path_of(path, sizeof(path), "full.win");
+	if (strcmp(bell_kind, "poll") == 0)
+		snprintf(bell, sizeof(bell), "poll");
+	else
+		snprintf(bell, sizeof(bell), "eventfd:%s/full.sock", dir);
+	unlink(path);
+	rng_side_start(s, path, bell);
+	vio_sim_entropy_init(&expect, SEED);
+	if (vio_vmsg_posix_drv_open(&d->p, path, 0, bell, TIMEOUT_MS, err, sizeof(err)) != 0)
+		fail_msg("driver open: %s", err);
+	driver_bring_up(d);
+	driver_read_rng(d, &expect, 16);
+
+	rx = &d->p.shm.rx;
+	head = vio_le32(__atomic_load_n((uint32_t *) (void *) rx->base, __ATOMIC_ACQUIRE));
+	__atomic_store_n((uint32_t *) (void *) (rx->base + VIO_VMSG_SHM_FIFO_TAIL),
+			 vio_le32((head + 1) % rx->nslots), __ATOMIC_RELEASE);
+	unanswered_pings(d, 40);
+	wait_for(lost_one, s); /* the first answer waited 100 ms and was lost */
+
+	t0 = vio_vmsg_now_us();
+	if (vio_vmsg_posix_drv_reformat(&d->p, TIMEOUT_MS, err, sizeof(err)) != 0)
+		fail_msg("re-format: %s", err);
+	t1 = vio_vmsg_now_us();
+	driver_bring_up(d);
+	took = (vio_vmsg_now_us() - t0) / 1000u;
+	print_message("# %s: re-attach with 40 requests pending on a full FIFO: %llu ms (re-format "
+		      "%llu ms)\n",
+		      bell_kind, (unsigned long long) took, (unsigned long long) (t1 - t0) / 1000u);
+	if (took >= 2000)
+		fail_msg("re-attach took %llu ms", (unsigned long long) took);
+	if (d->drv.dropped != 0)
+		fail_msg("%u messages of the old session reached the new one", d->drv.dropped);
+	driver_read_rng(d, &expect, 32);
+	st = vio_vmsg_endpoint_stats(&s->ep);
+	assert_int_equal(st.attaches, 2);
+	assert_int_equal(st.driver_restarts, 1);
+	assert_int_equal(st.stops, 0);
+	/* One FIFO-full episode logged, not one per message. */
+	assert_int_equal(__atomic_load_n(&s->errors, __ATOMIC_RELAXED), 1);
+
+	vio_vmsg_posix_drv_close(&d->p);
+	vio_vmsg_endpoint_fini(&s->ep);
+	unlink(path);
+	free(s);
+	free(d);
+}
+
+static void test_endpoint_full_fifo_reformat_poll(void **state)
+{
+	(void) state;
+	endpoint_full_fifo_reformat("poll");
+}
+
+static void test_endpoint_full_fifo_reformat_eventfd(void **state)
+{
+	(void) state;
+	endpoint_full_fifo_reformat("eventfd");
+}
+
+/* A device side that starts marks the window's device state RESET: an earlier one may have died
+ * READY. */
+static void test_endpoint_init_marks_reset(void **state)
+{
+	struct rng_side *s = calloc(1, sizeof(*s));
+	struct vio_vmsg_window w;
+	char path[128], err[256] = "";
+
+	(void) state;
+	assert_non_null(s);
+	path_of(path, sizeof(path), "dead.win");
+	unlink(path);
+	assert_int_equal(vio_vmsg_window_open(&w, path, WIN_SIZE, err, sizeof(err)), 0);
+	vio_put_le32(w.base + VIO_VMSG_SHM_OFF_DEV_STATE, VIO_VMSG_SHM_STATE_READY);
+	rng_side_start(s, path, "poll");
+	assert_int_equal(vio_get_le32(w.base + VIO_VMSG_SHM_OFF_DEV_STATE),
+			 VIO_VMSG_SHM_STATE_RESET);
+	vio_vmsg_endpoint_fini(&s->ep);
+	vio_vmsg_window_close(&w);
+	unlink(path);
+	free(s);
+}
+
 /* The driver gives up with a clear message when no device side attaches. */
 static void test_driver_open_no_device(void **state)
 {
@@ -583,6 +707,9 @@ int main(void)
 	    cmocka_unit_test(test_endpoint_rng_poll),
 	    cmocka_unit_test(test_endpoint_rng_eventfd),
 	    cmocka_unit_test(test_endpoint_next_driver_process),
+	    cmocka_unit_test(test_endpoint_full_fifo_reformat_poll),
+	    cmocka_unit_test(test_endpoint_full_fifo_reformat_eventfd),
+	    cmocka_unit_test(test_endpoint_init_marks_reset),
 	    cmocka_unit_test(test_driver_open_no_device),
 	};
 

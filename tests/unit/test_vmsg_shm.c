@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-msg shared-memory bus: format and attach, header checks, FIFO order, full,
- * corrupt indices, bad message sizes, restarts, doorbells and cache hooks. */
+ * corrupt indices, bad message sizes, restarts, the end of a session on a driver reset
+ * or re-format, doorbells and cache hooks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -433,6 +434,189 @@ static void generation_change_detected(void **state)
 	assert_int_equal(vio_get_le32(win + VIO_VMSG_SHM_OFF_DEV_GEN), 1);
 }
 
+/* The device-to-driver FIFO (right after the driver-to-device one) and its words. */
+#define DEV2D (128u + 4096u)
+
+static uint32_t dev2d_head(void)
+{
+	return vio_get_le32(win + DEV2D);
+}
+
+/* A device waiting for room sees the driver's RESET: it stops, nothing is written. */
+static void session_ends_on_driver_reset(void **state)
+{
+	uint8_t m[64], before[64];
+	struct pair p;
+
+	(void) state;
+	make_pair(&p);
+	send_ok(&p.drv, 16, 1);
+	send_ok(&p.dev, 16, 2);
+	recv_ok(&p.drv, 16, 2);
+	for (uint32_t i = 0; i < NSLOTS - 1; i++)
+		send_ok(&p.dev, 16, 10 + i);
+	make_msg(m, 16, 999);
+	assert_int_equal(vio_vmsg_shm_send(&p.dev, m, 16), -VIO_ENOSPC);
+	assert_false(vio_vmsg_shm_session_over(&p.dev));
+
+	/* The driver begins a re-format: the device is still READY, so it must wait. */
+	assert_int_equal(vio_vmsg_shm_driver_leave(&p.drv, win, WIN_SIZE), 0);
+	assert_int_equal(vio_get_le32(win + VIO_VMSG_SHM_OFF_DRV_STATE), VIO_VMSG_SHM_STATE_RESET);
+	/* Room appears (a driver may still drain while it leaves): the device publishes nothing. */
+	put32(DEV2D + VIO_VMSG_SHM_FIFO_TAIL, 5);
+	memcpy(before, win + DEV2D + 128 + p.dev.tx.pos * 64, sizeof(before));
+	assert_int_equal(vio_vmsg_shm_send(&p.dev, m, 16), -VIO_ECONNRESET);
+	assert_memory_equal(win + DEV2D + 128 + p.dev.tx.pos * 64, before, sizeof(before));
+	assert_int_equal(dev2d_head(), p.dev.tx.pos);
+	assert_true(vio_vmsg_shm_session_over(&p.dev));
+	/* Nor is the request waiting for it taken. */
+	assert_int_equal(vio_vmsg_shm_recv(&p.dev, m, sizeof(m)), -VIO_ECONNRESET);
+	assert_int_equal(vio_get_le32(win + 128 + VIO_VMSG_SHM_FIFO_TAIL), 0);
+	/* The session stays over even if the driver's words look right again. */
+	put32(VIO_VMSG_SHM_OFF_DRV_STATE, VIO_VMSG_SHM_STATE_READY);
+	assert_true(vio_vmsg_shm_session_over(&p.dev));
+	assert_int_equal(vio_vmsg_shm_send(&p.dev, m, 16), -VIO_ECONNRESET);
+	assert_false(vio_vmsg_shm_stopped(&p.dev)); /* not a corrupt window */
+
+	/* The device leaves (RESET): the driver may re-format; the device attaches again. */
+	vio_vmsg_shm_detach(&p.dev);
+	assert_int_equal(vio_vmsg_shm_driver_leave(&p.drv, win, WIN_SIZE), 1);
+	assert_int_equal(vio_vmsg_shm_format(&p.drv, win, WIN_SIZE, 0, 8), 0);
+	assert_int_equal(vio_vmsg_shm_attach(&p.dev, win, WIN_SIZE), 0);
+	assert_false(vio_vmsg_shm_session_over(&p.dev));
+	send_ok(&p.dev, 16, 3);
+	recv_ok(&p.drv, 16, 3);
+	assert_int_equal(vio_vmsg_shm_recv(&p.drv, m, sizeof(m)), 0);
+}
+
+/* A re-format without a RESET first (a driver that does not wait): also the end. */
+static void session_ends_on_new_generation(void **state)
+{
+	uint8_t m[64];
+	struct pair p;
+
+	(void) state;
+	make_pair(&p);
+	for (uint32_t i = 0; i < 3; i++)
+		send_ok(&p.dev, 16, i);
+	assert_int_equal(vio_vmsg_shm_format(&p.drv, win, WIN_SIZE, 0, 8), 0);
+	make_msg(m, 16, 5);
+	/* The new FIFO has room at the old head (3), but nothing goes there. */
+	assert_int_equal(vio_vmsg_shm_send(&p.dev, m, 16), -VIO_ECONNRESET);
+	assert_int_equal(dev2d_head(), 0);
+	assert_int_equal(vio_vmsg_shm_recv(&p.drv, m, sizeof(m)), 0);
+	/* A driver-side view never ends this way: the driver owns the session. */
+	assert_false(vio_vmsg_shm_session_over(&p.drv));
+}
+
+/*
+ * A head store of the old session that lands after the format (a driver that
+ * gave up waiting for the device): the next attach starts the indices it owns
+ * at 0 again, so the driver never reads the old slots.
+ */
+static void attach_after_reformat_restarts_indices(void **state)
+{
+	uint8_t m[64];
+	struct pair p;
+
+	(void) state;
+	make_pair(&p);
+	for (uint32_t i = 0; i < 4; i++)
+		send_ok(&p.dev, 16, i);
+	send_ok(&p.drv, 16, 9);
+	recv_ok(&p.dev, 16, 9);
+	assert_int_equal(vio_vmsg_shm_format(&p.drv, win, WIN_SIZE, 0, 8), 0);
+	put32(DEV2D, 4);			/* the late head */
+	put32(128 + VIO_VMSG_SHM_FIFO_TAIL, 1); /* the late tail */
+	assert_int_equal(vio_vmsg_shm_attach(&p.dev, win, WIN_SIZE), 0);
+	assert_int_equal(p.dev.tx.pos, 0);
+	assert_int_equal(p.dev.rx.pos, 0);
+	assert_int_equal(dev2d_head(), 0);
+	assert_int_equal(vio_get_le32(win + 128 + VIO_VMSG_SHM_FIFO_TAIL), 0);
+	assert_int_equal(vio_vmsg_shm_recv(&p.drv, m, sizeof(m)), 0);
+	send_ok(&p.dev, 16, 6);
+	recv_ok(&p.drv, 16, 6);
+}
+
+/* Cache hooks that play a driver re-formatting while the device copies a slot. */
+static void reformat_on_slot(void *ctx, const void *ptr, uint32_t len)
+{
+	struct vio_vmsg_shm *drv = ctx;
+	uint32_t next = vio_get_le32(win + VIO_VMSG_SHM_OFF_DRV_GEN) + 1u;
+
+	(void) ptr;
+	if (len == VIO_VMSG_SHM_SLOT_SIZE)
+		assert_int_equal(vio_vmsg_shm_format(drv, win, WIN_SIZE, 0, next), 0);
+}
+
+/* The race the checks around the slot copy close: nothing of it is published or taken. */
+static void reformat_during_copy(void **state)
+{
+	struct vio_vmsg_cache_ops ops = {.ctx = NULL};
+	uint8_t m[64];
+	struct pair p;
+
+	(void) state;
+	make_pair(&p);
+	send_ok(&p.dev, 16, 1);
+	recv_ok(&p.drv, 16, 1);
+	ops.ctx = &p.drv;
+	/* Send: the slot is written and cleaned, the driver re-formats, head stays 0. */
+	ops.clean = reformat_on_slot;
+	p.dev.cache = &ops;
+	make_msg(m, 16, 2);
+	assert_int_equal(vio_vmsg_shm_send(&p.dev, m, 16), -VIO_ECONNRESET);
+	assert_int_equal(dev2d_head(), 0);
+	assert_int_equal(vio_vmsg_shm_recv(&p.drv, m, sizeof(m)), 0);
+
+	/* Receive: the driver re-formats while the slot is read; the tail stays 0. */
+	p.dev.cache = NULL;
+	assert_int_equal(vio_vmsg_shm_attach(&p.dev, win, WIN_SIZE), 0);
+	send_ok(&p.drv, 16, 3);
+	ops.clean = NULL;
+	ops.invalidate = reformat_on_slot;
+	p.dev.cache = &ops;
+	assert_int_equal(vio_vmsg_shm_recv(&p.dev, m, sizeof(m)), -VIO_ECONNRESET);
+	assert_int_equal(vio_get_le32(win + 128 + VIO_VMSG_SHM_FIFO_TAIL), 0);
+	assert_int_equal(p.dev.rx.pos, 0);
+}
+
+static void driver_leave_and_device_init(void **state)
+{
+	struct vio_vmsg_shm s, d;
+	uint8_t m[64];
+
+	(void) state;
+	memset(win, 0xEE, sizeof(win));
+	memset(&s, 0, sizeof(s));
+	memset(&d, 0, sizeof(d));
+	/* A device that died READY, then a new one starts: it marks itself RESET. */
+	put32(VIO_VMSG_SHM_OFF_DEV_STATE, VIO_VMSG_SHM_STATE_READY);
+	assert_int_equal(vio_vmsg_shm_driver_leave(&s, win, WIN_SIZE), 0);
+	assert_int_equal(vio_vmsg_shm_device_init(&d, win, WIN_SIZE), 0);
+	assert_int_equal(vio_get_le32(win + VIO_VMSG_SHM_OFF_DEV_STATE), VIO_VMSG_SHM_STATE_RESET);
+	assert_int_equal(vio_vmsg_shm_driver_leave(&s, win, WIN_SIZE), 1);
+	/* Not attached yet: nothing is sent or taken. */
+	make_msg(m, 16, 1);
+	assert_int_equal(vio_vmsg_shm_send(&d, m, 16), -VIO_EIO);
+	assert_int_equal(vio_vmsg_shm_recv(&d, m, sizeof(m)), -VIO_EIO);
+	/* A stopped device has left the FIFOs too. */
+	put32(VIO_VMSG_SHM_OFF_DEV_STATE, VIO_VMSG_SHM_STATE_STOPPED);
+	assert_int_equal(vio_vmsg_shm_driver_leave(&s, win, WIN_SIZE), 1);
+	/* Bad arguments. */
+	assert_int_equal(vio_vmsg_shm_driver_leave(NULL, win, WIN_SIZE), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_shm_driver_leave(&s, win + 1, WIN_SIZE), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_shm_driver_leave(&s, win, 64), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_shm_device_init(NULL, win, WIN_SIZE), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_shm_device_init(&d, win + 2, WIN_SIZE), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_shm_device_init(&d, win, 100), -VIO_EINVAL);
+	/* After init the device attaches once the driver formats. */
+	assert_int_equal(vio_vmsg_shm_format(&s, win, WIN_SIZE, 0, 3), 0);
+	assert_int_equal(vio_vmsg_shm_attach(&d, win, WIN_SIZE), 0);
+	send_ok(&d, 16, 2);
+	recv_ok(&s, 16, 2);
+}
+
 static void stop_and_detach(void **state)
 {
 	struct pair p;
@@ -519,8 +703,10 @@ static void cache_hooks(void **state)
 	assert_ptr_equal(dl.last_clean, win + 128);
 	assert_int_equal(dl.invalidate, 1); /* the tail */
 	recv_ok(&p.dev, 40, 3);
-	assert_int_equal(vl.invalidate, 2); /* the head, then the slot */
-	assert_int_equal(vl.clean, 1);	    /* the tail */
+	/* The driver's state and generation (one line), the head, the slot, the driver's words
+	 * again (a re-format meanwhile: the copy is not taken). */
+	assert_int_equal(vl.invalidate, 4);
+	assert_int_equal(vl.clean, 1); /* the tail */
 	assert_ptr_equal(vl.last_clean, win + 128 + 64);
 }
 
@@ -540,6 +726,11 @@ int main(void)
 	    cmocka_unit_test(tail_out_of_range_breaks),
 	    cmocka_unit_test(bad_message_size_dropped),
 	    cmocka_unit_test(generation_change_detected),
+	    cmocka_unit_test(session_ends_on_driver_reset),
+	    cmocka_unit_test(session_ends_on_new_generation),
+	    cmocka_unit_test(attach_after_reformat_restarts_indices),
+	    cmocka_unit_test(reformat_during_copy),
+	    cmocka_unit_test(driver_leave_and_device_init),
 	    cmocka_unit_test(stop_and_detach),
 	    cmocka_unit_test(doorbell),
 	    cmocka_unit_test(cache_hooks),

@@ -106,8 +106,10 @@ static struct {
 	uint32_t stopped_gen; /* driver generation the window was stopped or refused under */
 	uint32_t idle_us;
 	bool pending_ring; /* messages were sent since the last doorbell */
+	bool full;	   /* the tx FIFO stayed full and a message was lost */
 	/* What was served, for the report. */
 	uint32_t received, sent, lost, bad_messages;
+	uint32_t dropped_old; /* messages of a session the driver had ended */
 	uint32_t attaches, restarts, stops, refused;
 } A;
 
@@ -172,16 +174,22 @@ static void bus_log(void *ctx, const char *msg, int err)
 		platform_printf("amp: %s\n", msg);
 }
 
-/* Queues a message for the driver; a full FIFO is waited out for a bounded time. */
+/*
+ * Queues a message for the driver; a full FIFO is waited out for a bounded
+ * time. Each try also looks for a driver reset or re-format (-VIO_ECONNRESET):
+ * the message belongs to a session that is over and is dropped at once.
+ */
 static int bus_send(void *ctx, const void *msg, uint32_t len)
 {
 	int r = -VIO_EIO;
 
 	(void) ctx;
 	if (A.state == ST_ATTACHED) {
+		/* After a loss, one try each until a send gets through: the driver is not draining.
+		 */
 		for (uint32_t tries = 0;; tries++) {
 			r = vio_vmsg_shm_send(&A.shm, msg, len);
-			if (r != -VIO_ENOSPC || tries >= FULL_TRIES)
+			if (r != -VIO_ENOSPC || tries >= FULL_TRIES || A.full)
 				break;
 			if (tries == 0)
 				vio_vmsg_shm_ring(
@@ -192,8 +200,14 @@ static int bus_send(void *ctx, const void *msg, uint32_t len)
 	if (r == 0) {
 		A.sent++;
 		A.pending_ring = true;
+		A.full = false;
 		return 0;
 	}
+	if (r == -VIO_ECONNRESET) {
+		A.dropped_old++;
+		return r;
+	}
+	A.full = r == -VIO_ENOSPC;
 	if (A.lost++ == 0 || r != -VIO_ENOSPC)
 		platform_printf("amp: a message to the driver was lost (error %d)\n", r);
 	return r;
@@ -271,6 +285,11 @@ static int setup(void)
 
 	A.win = platform_shm_base();
 	A.win_size = (uint32_t) platform_shm_size();
+	/* Not serving yet: a driver waiting for an earlier run of this image goes on. */
+	A.shm.cache = &window_cache;
+	rc = vio_vmsg_shm_device_init(&A.shm, A.win, A.win_size);
+	if (rc < 0)
+		return rc;
 	vio_winmap_init(&A.map, A.map_win, 1);
 	rc = vio_vmsg_dev_bus_init(&A.bus, &bus_ops, NULL, &A.map, VIO_VMSG_SHM_MAX_MSG);
 	if (rc == 0)
@@ -331,6 +350,7 @@ static void try_attach(void)
 	}
 	A.attaches++;
 	A.state = ST_ATTACHED;
+	A.full = false;
 	platform_printf("amp: attached (driver generation %lu, area %lu bytes at %lu)\n",
 			(unsigned long) A.shm.peer_generation, (unsigned long) A.shm.area_size,
 			(unsigned long) A.shm.area_off);
@@ -347,35 +367,49 @@ static void jumper(void)
 	}
 }
 
+/*
+ * When the driver ended the session (its state left READY, or a new
+ * generation): devices reset and this side's state RESET, which a
+ * re-formatting driver waits for; then attaches to the new generation or
+ * waits for one. Whether it happened.
+ */
+static bool driver_gone(void)
+{
+	if (!vio_vmsg_shm_session_over(&A.shm))
+		return false;
+	A.restarts++;
+	if (vio_vmsg_shm_peer_restarted(&A.shm)) {
+		platform_printf("amp: the driver restarted: devices reset\n");
+		leave(ST_DETACHED, false);
+		try_attach();
+		return true;
+	}
+	/* Re-formatting (RESET first), gone or stopped: off the FIFOs until a new generation. */
+	platform_printf("amp: the driver left the window: devices reset\n");
+	leave(ST_STOPPED, false);
+	return true;
+}
+
 /* Handles up to a batch of messages; returns how many there were. */
 static int serve_batch(void)
 {
 	uint8_t msg[VIO_VMSG_SHM_SLOT_SIZE];
 	int n = 0, r;
 
-	if (vio_vmsg_shm_peer_restarted(&A.shm)) {
-		A.restarts++;
-		platform_printf("amp: the driver restarted: devices reset\n");
-		leave(ST_DETACHED, false);
-		try_attach();
+	if (driver_gone())
 		return 1;
-	}
-	if (vio_vmsg_shm_peer_state(&A.shm) != VIO_VMSG_SHM_STATE_READY) {
-		/* Formatting (RESET) or stopped: off the FIFOs until a new generation. */
-		A.restarts++;
-		platform_printf("amp: the driver left the window: devices reset\n");
-		leave(ST_STOPPED, false);
-		return 1;
-	}
 	while (n < SERVE_BATCH && A.state == ST_ATTACHED) {
 		r = vio_vmsg_shm_recv(&A.shm, msg, sizeof(msg));
-		if (r == 0)
+		if (r == 0 || r == -VIO_ECONNRESET)
 			break;
 		n++;
 		if (r > 0) {
 			A.received++;
 			vio_vmsg_dev_bus_handle(&A.bus, msg, (uint32_t) r);
 			jumper();
+			/* A message whose answer found the session over ends the batch. */
+			if (vio_vmsg_shm_session_over(&A.shm))
+				break;
 		} else if (!vio_vmsg_shm_stopped(&A.shm)) {
 			A.bad_messages++;
 		}
@@ -386,16 +420,20 @@ static int serve_batch(void)
 			leave(ST_STOPPED, true);
 		}
 	}
+	/* Leaves at once, so a driver waiting to re-format is not kept waiting. */
+	if (A.state == ST_ATTACHED && driver_gone())
+		n++;
 	return n;
 }
 
 /* Prints what was served, once, before the exit. */
 static void report(int status)
 {
-	platform_printf("amp: served %lu messages, sent %lu (%lu lost), %lu malformed dropped "
-			"(%lu by the bus)\n",
+	platform_printf("amp: served %lu messages, sent %lu (%lu lost, %lu of ended sessions "
+			"dropped), %lu malformed dropped (%lu by the bus)\n",
 			(unsigned long) A.received, (unsigned long) A.sent, (unsigned long) A.lost,
-			(unsigned long) A.bad_messages, (unsigned long) A.bus.dropped);
+			(unsigned long) A.dropped_old, (unsigned long) A.bad_messages,
+			(unsigned long) A.bus.dropped);
 #ifdef AMP_GPIO_ONLY
 	platform_printf("amp: gpio %lu operations %lu interrupts\n", (unsigned long) D.chip.ops,
 			(unsigned long) D.gpio.irqs);

@@ -32,6 +32,8 @@
 /* Waiting for room in a full tx FIFO: tries and the pause between them. */
 #define FULL_TRIES    2000
 #define FULL_PAUSE_US 50
+/* Longest wait of a re-formatting driver for a device still serving the window to leave it. */
+#define DEVICE_LEAVE_MS 1000
 
 uint64_t vio_vmsg_now_us(void)
 {
@@ -730,7 +732,11 @@ static void bus_log_cb(void *ctx, const char *msg, int err)
 /*
  * The bus answers through here, always with the lock held. A full FIFO is
  * waited out (the driver is ringed first, so it drains) for a bounded time; a
- * message that still does not fit is lost and said so.
+ * message that still does not fit is lost and said so (once per episode: the
+ * loop below explains why the next ones are not waited for). Each try looks for a
+ * driver reset or re-format too (vio_vmsg_shm_send fails with -VIO_ECONNRESET
+ * then): the message belongs to a session that is over and is dropped at once,
+ * as is every later one until the next attach.
  */
 static int bus_send_cb(void *ctx, const void *msg, uint32_t len)
 {
@@ -741,9 +747,14 @@ static int bus_send_cb(void *ctx, const void *msg, uint32_t len)
 		ep->stats.lost++;
 		return -VIO_EIO;
 	}
+	/*
+	 * Once a message was lost, the driver evidently does not drain: later ones
+	 * get one try each until a send gets through again, so a driver that hangs
+	 * or died with the FIFO full costs 100 ms once, not per message.
+	 */
 	for (int tries = 0;; tries++) {
 		r = vio_vmsg_shm_send(&ep->shm, msg, len);
-		if (r != -VIO_ENOSPC || tries >= FULL_TRIES)
+		if (r != -VIO_ENOSPC || tries >= FULL_TRIES || ep->logged_full)
 			break;
 		if (tries == 0)
 			vio_vmsg_shm_ring(&ep->shm);
@@ -790,6 +801,8 @@ int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_e
 		vio_vmsg_window_close(&ep->win);
 		return -EINVAL;
 	}
+	/* Not serving yet: a driver waiting for an earlier device of this window goes on. */
+	vio_vmsg_shm_device_init(&ep->shm, ep->win.base, ep->win.size);
 	r = vio_vmsg_bell_listen(&ep->bell, err, errlen);
 	if (r < 0) {
 		vio_vmsg_window_close(&ep->win);
@@ -873,6 +886,7 @@ static void try_attach(struct vio_vmsg_endpoint *ep)
 	}
 	ep->stats.attaches++;
 	ep->state = EP_ATTACHED;
+	ep->logged_full = false;
 	ep_log(ep, VIO_VU_LOG_INFO, "%s: attached (driver generation %u, area %u bytes at %u)",
 	       ep->win.path, ep->shm.peer_generation, ep->shm.area_size, ep->shm.area_off);
 }
@@ -895,6 +909,31 @@ static void leave(struct vio_vmsg_endpoint *ep, int next, bool corrupt)
 	ep->state = next;
 }
 
+/*
+ * When the driver ended the session (its state left READY, or a new
+ * generation): devices reset, this side's state RESET, which is what a
+ * re-formatting driver waits for; then attaches to the new generation, or
+ * waits for one. Whether it happened.
+ */
+static bool driver_gone(struct vio_vmsg_endpoint *ep)
+{
+	if (!vio_vmsg_shm_session_over(&ep->shm))
+		return false;
+	ep->stats.driver_restarts++;
+	if (vio_vmsg_shm_peer_restarted(&ep->shm)) {
+		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver restarted: devices reset",
+		       ep->win.path);
+		leave(ep, EP_DETACHED, false);
+		try_attach(ep);
+		return true;
+	}
+	/* Re-formatting (RESET first), gone or stopped: off the FIFOs until a new generation. */
+	ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver left the window: devices reset", ep->win.path);
+	ep->stopped_gen = ep->shm.peer_generation;
+	leave(ep, EP_STOPPED, false);
+	return true;
+}
+
 /* Handles up to a batch of messages under the lock; how many there were. */
 static int serve_batch(struct vio_vmsg_endpoint *ep)
 {
@@ -902,32 +941,18 @@ static int serve_batch(struct vio_vmsg_endpoint *ep)
 	int n = 0, r;
 
 	vio_vmsg_endpoint_lock(ep);
-	if (vio_vmsg_shm_peer_restarted(&ep->shm)) {
-		ep->stats.driver_restarts++;
-		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver restarted: devices reset",
-		       ep->win.path);
-		leave(ep, EP_DETACHED, false);
-		try_attach(ep);
+	if (driver_gone(ep))
 		goto out;
-	}
-	if (vio_vmsg_shm_peer_state(&ep->shm) != VIO_VMSG_SHM_STATE_READY) {
-		/* Formatting (RESET) or stopped: keep off the FIFOs until a new generation. */
-		ep->stats.driver_restarts++;
-		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver left the window: devices reset",
-		       ep->win.path);
-		ep->stopped_gen = ep->shm.peer_generation;
-		leave(ep, EP_STOPPED, false);
-		goto out;
-	}
 	while (n < SERVE_BATCH) {
 		r = vio_vmsg_shm_recv(&ep->shm, msg, sizeof(msg));
-		if (r == 0)
+		if (r == 0 || r == -VIO_ECONNRESET)
 			break;
 		n++;
 		if (r > 0) {
 			ep->stats.received++;
 			vio_vmsg_dev_bus_handle(&ep->bus, msg, (uint32_t) r);
-			if (ep->state != EP_ATTACHED)
+			/* A message whose answer found the session over ends the batch. */
+			if (ep->state != EP_ATTACHED || vio_vmsg_shm_session_over(&ep->shm))
 				break;
 			continue;
 		}
@@ -952,6 +977,9 @@ static int serve_batch(struct vio_vmsg_endpoint *ep)
 		ep->stopped_gen = ep->shm.peer_generation;
 		leave(ep, EP_STOPPED, true);
 	}
+	/* Leaves at once, so a driver waiting to re-format is not kept waiting. */
+	if (ep->state == EP_ATTACHED && driver_gone(ep))
+		n++;
 out:
 	vio_vmsg_endpoint_unlock(ep);
 	return n;
@@ -1075,16 +1103,34 @@ static int drv_format(struct vio_vmsg_posix_drv *p, int timeout_ms, char *err, s
 	uint64_t deadline =
 	    vio_vmsg_now_us() + (uint64_t) (timeout_ms < 0 ? 0 : timeout_ms) * 1000u;
 	uint32_t gen = window_word(p->win.base, VIO_VMSG_SHM_OFF_DRV_GEN) + 1;
+	int leave_ms = timeout_ms < DEVICE_LEAVE_MS ? timeout_ms : DEVICE_LEAVE_MS;
+	uint64_t leave_by = vio_vmsg_now_us() + (uint64_t) (leave_ms < 0 ? 0 : leave_ms) * 1000u;
 
 	if (gen == 0)
 		gen = 1;
 	p->shm.bell = vio_vmsg_bell_doorbell(&p->bell);
 	p->shm.cache = NULL;
+	/*
+	 * A device still serving the window leaves its FIFOs first (it answers the
+	 * RESET with its own), so nothing of the old session lands in the new one;
+	 * one that died never answers, hence the bound.
+	 */
+	for (bool rung = false;; rung = true) {
+		int r = vio_vmsg_shm_driver_leave(&p->shm, p->win.base, p->win.size);
+
+		if (r != 0 || vio_vmsg_now_us() >= leave_by)
+			break;
+		if (!rung)
+			vio_vmsg_bell_ring(&p->bell);
+		sleep_us(100);
+	}
 	if (vio_vmsg_shm_format(&p->shm, p->win.base, p->win.size, 0, gen) < 0) {
 		vio_errmsg(err, errlen, "%s: cannot format a window of %u bytes (too small?)",
 			   p->win.path, p->win.size);
 		return -EINVAL;
 	}
+	/* A device that left for the re-format attaches at once instead of at its next look. */
+	vio_vmsg_bell_ring(&p->bell);
 	p->generation = gen;
 	p->seen_head = 0;
 	p->binding = (struct vio_vmsg_drv_shm){
