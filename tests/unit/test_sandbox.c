@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -38,6 +39,7 @@
 #include <unistd.h>
 
 #include <cmocka.h> /* after the headers it needs */
+#include <seccomp.h>
 
 #include "vioport/sandbox.h"
 
@@ -300,6 +302,32 @@ struct user {
 	gid_t gid;
 };
 
+/*
+ * A kernel without Landlock (arg: the errno its probe gives, ENOSYS when not
+ * built, EOPNOTSUPP when not enabled at boot), made by a filter of the test's
+ * own loaded first: the sandbox notes it and applies the rest.
+ */
+static int child_no_landlock(void *arg)
+{
+	int e = *(const int *) arg;
+	static struct vio_sandbox sb;
+	char err[200];
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+
+	CHECK(9, f != NULL && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+		     seccomp_rule_add(f, SCMP_ACT_ERRNO((unsigned) e),
+				      SCMP_SYS(landlock_create_ruleset), 0) == 0 &&
+		     seccomp_load(f) == 0);
+	seccomp_release(f);
+	vio_sandbox_init(&sb, VIO_SANDBOX_ON, "test");
+	CHECK(10, vio_sandbox_enter(&sb, err, sizeof(err)) == 0);
+	CHECK(11, sb.landlock_abi == 0);
+	fprintf(stderr, "note: %s\n", sb.landlock_note);
+	/* The filter is in force all the same. */
+	(void) socket(AF_INET, SOCK_STREAM, 0);
+	return 10;
+}
+
 /* --user: every id is the user's, and root cannot be regained. */
 static int child_user(void *arg)
 {
@@ -436,6 +464,26 @@ static void test_landlock_limits_removal(void **state)
 	assert_exit(&c, 0);
 }
 
+static void test_without_landlock(void **state)
+{
+	static const int errs[] = {ENOSYS, EOPNOTSUPP};
+	static const char *const why[] = {"not in this kernel", "disabled at boot"};
+	char want[160];
+	struct child c;
+
+	(void) state;
+	for (int i = 0; i < 2; i++) {
+		run_child(child_no_landlock, (void *) &errs[i], &c);
+		snprintf(want, sizeof(want),
+			 "note: Landlock unavailable (%s): the file system is not restricted",
+			 why[i]);
+		if (strstr(c.err, want) == NULL)
+			fail_msg("no line '%s' in the child's stderr", want);
+		assert_exit(&c, VIO_SANDBOX_EXIT);
+		assert_refusal(&c, SYS_socket, "socket", "stopping");
+	}
+}
+
 static void test_user_drop(void **state)
 {
 	struct passwd *pw;
@@ -521,6 +569,7 @@ int main(void)
 	    cmocka_unit_test(test_serving_calls_allowed),
 	    cmocka_unit_test(test_no_exec_memory_nor_other_ioctls),
 	    cmocka_unit_test(test_landlock_limits_removal),
+	    cmocka_unit_test(test_without_landlock),
 	    cmocka_unit_test(test_user_drop),
 	    cmocka_unit_test(test_user_root_refused),
 #ifdef VIO_SANDBOX_NO_SANITIZER_RULES

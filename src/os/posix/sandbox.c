@@ -456,7 +456,9 @@ static int enter_landlock(struct vio_sandbox *sb, char *err, size_t errlen)
 		sb->landlock_abi = 0;
 		snprintf(sb->landlock_note, sizeof(sb->landlock_note),
 			 "Landlock unavailable (%s): the file system is not restricted",
-			 errno == EOPNOTSUPP ? "disabled at boot" : strerror(errno));
+			 errno == EOPNOTSUPP ? "disabled at boot"
+			 : errno == ENOSYS   ? "not in this kernel"
+					     : strerror(errno));
 		return 0;
 	}
 	if (abi > LL_ABI_KNOWN)
