@@ -122,6 +122,10 @@ static const char *const calls_signals[] = {"rt_sigaction", "rt_sigprocmask", "r
 /* Entropy for virtio-rng. */
 static const char *const calls_entropy[] = {"getrandom", NULL};
 
+/* A virtio-msg doorbell peer's descriptor is checked to be an eventfd: the link in
+ * /proc/self/fd (Landlock does not restrict reading a link). */
+static const char *const calls_doorbell[] = {"readlink", "readlinkat", NULL};
+
 /* Removing the process's own sockets when it stops; Landlock limits where. */
 static const char *const calls_cleanup[] = {"unlink", "unlinkat", NULL};
 
@@ -129,12 +133,11 @@ static const char *const calls_cleanup[] = {"unlink", "unlinkat", NULL};
 /*
  * AddressSanitizer and LeakSanitizer, only in sanitized builds: the leak check
  * at exit stops the world from a clone without CLONE_THREAD that ptraces each
- * thread, lists /proc/self/task and reads /proc/self/maps; reports read
- * /proc/self/exe.
+ * thread, lists /proc/self/task and reads /proc/self/maps.
  */
 static const char *const calls_sanitizer[] = {
-    "open",  "openat", "getdents", "getdents64", "readlink", "readlinkat",
-    "clone", "ptrace", "wait4",	   "prctl",	 "getppid",  NULL,
+    "open",   "openat", "getdents", "getdents64", "clone",
+    "ptrace", "wait4",	"prctl",    "getppid",	  NULL,
 };
 #endif
 
@@ -148,6 +151,7 @@ static const struct call_group groups[] = {
     {"threads", calls_threads},
     {"signals", calls_signals},
     {"entropy", calls_entropy},
+    {"doorbell peers", calls_doorbell},
     {"clean-up", calls_cleanup},
 #if SANITIZED
     {"sanitizer runtime", calls_sanitizer},
