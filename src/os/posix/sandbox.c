@@ -202,7 +202,7 @@ static int add_conditional(scmp_filter_ctx f)
 	/* Signals to the process's own threads only (raise, abort, pthread_kill). */
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) getpid()));
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) getpid(), 0));
 	/* The kernel reads an ioctl's request as 32 bits: compare those. */
 	for (size_t i = 0; rc == 0 && i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
