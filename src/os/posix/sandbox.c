@@ -178,25 +178,37 @@ static const unsigned long allowed_ioctls[] = {
     TCGETS,
 };
 
+/* The argument of clone that holds its flags: the first, except on s390. */
+#if defined(__s390__)
+#define SCMP_CLONE_FLAGS SCMP_A1
+#else
+#define SCMP_CLONE_FLAGS SCMP_A0
+#endif
+
 /* Adds the rules that look at arguments; 0 or a negative errno from libseccomp. */
 static int add_conditional(scmp_filter_ctx f)
 {
-	int rc;
+	/* mmap2 is the 32-bit architectures' mmap. */
+	static const char *const maps[] = {"mmap", "mmap2", "mprotect"};
+	int rc = 0;
 
 	/* No new executable memory: mappings and protection changes without PROT_EXEC. */
-	rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-			      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	if (rc == 0)
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	for (size_t i = 0; rc == 0 && i < sizeof(maps) / sizeof(maps[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(maps[i]);
+
+		if (nr >= 0)
+			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 1,
+					      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	}
 	/*
 	 * Threads, never processes: clone only with CLONE_THREAD. clone3 passes its
 	 * flags in memory a filter cannot read, so it answers ENOSYS and the C
 	 * library falls back to clone. Sanitized builds allow any clone (above).
 	 */
 	if (rc == 0 && !SANITIZED)
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+		rc = seccomp_rule_add(
+		    f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		    SCMP_CLONE_FLAGS(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	/* Signals to the process's own threads only (raise, abort, pthread_kill). */
