@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vioport's sandbox seen from outside: a serving daemon has no_new_privs and
- * one more seccomp filter than the test (/proc/PID/status), --sandbox off has
- * neither, --user nobody serves as nobody with no way back (run as root;
- * skipped otherwise), and bad --sandbox and --user values are usage errors.
+ * one more seccomp filter than the test (/proc/PID/status), --sandbox off (on
+ * the command line or in a configuration file) has neither, --user nobody serves as nobody with no
+ * way back (run as root; skipped otherwise), and bad --sandbox and --user values are usage errors.
  * Every other integration test runs its daemon with the sandbox on too (it is
  * the default). The daemon is $VIOPORT_BIN; without it every case skips.
  */
@@ -196,6 +196,29 @@ static void sandbox_off(void **state)
 	stop_clean(&p);
 }
 
+/* The same from a configuration file: options before the first section are the process's. */
+static void sandbox_off_in_config(void **state)
+{
+	struct it_proc p = {0};
+	char conf[IT_PATH];
+	FILE *f;
+
+	(void) state;
+	if (T.skip != NULL) {
+		print_message("# %s\n", T.skip);
+		skip();
+	}
+	assert_int_equal(it_path(conf, T.dir, "off.conf"), 0);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("# no sandbox, for debugging\nsandbox = off\n", f);
+	assert_int_equal(fclose(f), 0);
+	start_and_serve(&p, "conf", "--config", conf);
+	assert_int_equal(status_num(p.pid, "Seccomp"), status_num(getpid(), "Seccomp"));
+	assert_true(log_has(&p, "sandbox off"));
+	stop_clean(&p);
+}
+
 static void sandbox_user_nobody(void **state)
 {
 	struct passwd *pw;
@@ -286,9 +309,8 @@ static void sandbox_usage_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(sandbox_on_by_default),
-	    cmocka_unit_test(sandbox_off),
-	    cmocka_unit_test(sandbox_user_nobody),
+	    cmocka_unit_test(sandbox_on_by_default), cmocka_unit_test(sandbox_off),
+	    cmocka_unit_test(sandbox_off_in_config), cmocka_unit_test(sandbox_user_nobody),
 	    cmocka_unit_test(sandbox_usage_errors),
 	};
 
