@@ -53,6 +53,11 @@ void vp_usage(FILE *f)
 	    "Options for the whole process:\n"
 	    "      --config FILE       read groups (and these options) from FILE; see vioport(1)\n"
 	    "      --control PATH      a unix socket taking commands to the simulations\n"
+	    "      --sandbox MODE      on (default): once set up, no_new_privs, a system call\n"
+	    "                          allowlist and Landlock; a call outside the list is\n"
+	    "                          logged and stops the daemon; log: logged and fails\n"
+	    "                          with EPERM; off: no sandbox (see docs/security.md)\n"
+	    "      --user USER         once set up, run as USER (needs root to start)\n"
 	    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
 	    "      --log-level LEVEL   error, warn (default), info or debug\n"
 	    "  -v, --verbose           same as --log-level info\n"
@@ -198,6 +203,8 @@ enum {
 	OPT_SHM,
 	OPT_SHM_SIZE,
 	OPT_DOORBELL,
+	OPT_SANDBOX,
+	OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -224,6 +231,8 @@ static const struct option long_opts[] = {
     {"shm", required_argument, NULL, OPT_SHM},
     {"shm-size", required_argument, NULL, OPT_SHM_SIZE},
     {"doorbell", required_argument, NULL, OPT_DOORBELL},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
+    {"user", required_argument, NULL, OPT_USER},
     {NULL, 0, NULL, 0},
 };
 
@@ -282,6 +291,13 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_CONTROL:
 		o->control = arg;
+		return -1;
+	case OPT_SANDBOX:
+		if (!vio_sandbox_parse_mode(arg, &o->sandbox.mode))
+			return vp_usage_error("--sandbox is on, off or log, not '%s'", arg);
+		return -1;
+	case OPT_USER:
+		o->user = arg;
 		return -1;
 	case OPT_CONFIG:
 		if (in_config)
@@ -528,6 +544,7 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->log_level = VIO_VU_LOG_WARN;
+	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:c:vqhVi:rl:", long_opts, NULL)) != -1 ||
 	       optind < argc) {
@@ -781,6 +798,13 @@ int vp_check_args(struct vp_options *o)
 		return vp_usage_error("--print-capabilities takes one device");
 	if (o->control != NULL && strlen(o->control) >= sizeof(((struct control *) 0)->path))
 		return vp_usage_error("control socket path too long: '%s'", o->control);
+	/* The user database is read now: the sandbox has no access to it later. */
+	if (o->user != NULL && !o->print_caps) {
+		char err[160];
+
+		if (vio_sandbox_set_user(&o->sandbox, o->user, err, sizeof(err)) < 0)
+			return vp_usage_error("--user: %s", err);
+	}
 	for (unsigned i = 0; i < o->ngroups; i++) {
 		struct vp_group *g = &o->groups[i];
 

@@ -139,6 +139,9 @@ int main(int argc, char **argv)
 		rc = vp_ctl_start(&ctl, o->control, &loop, inst, n);
 	for (unsigned i = 0; rc == 0 && i < n; i++)
 		rc = vp_start_instance(&inst[i], &loop);
+	/* Everything is open and no thread runs yet: from here on, only what serving needs. */
+	if (rc == 0)
+		rc = vp_sandbox_enter(o, inst, n);
 	if (rc == 0)
 		rc = vp_vmsg_start(eps, neps);
 	if (rc == 0) {

@@ -37,6 +37,7 @@
 #include "vioport/i2c.h"
 #include "vioport/loop.h"
 #include "vioport/rng.h"
+#include "vioport/sandbox.h"
 #include "vioport/sim_gpio.h"
 #include "vioport/sim_i2c.h"
 #include "vioport/vhost_user.h"
@@ -110,6 +111,8 @@ struct vp_options {
 	struct vp_group groups[MAX_GROUPS];
 	unsigned ngroups;
 	char *config_text; /* the configuration file's contents, which option strings point into */
+	const char *user;  /* --user: the user to become once set up */
+	struct vio_sandbox sandbox; /* --sandbox, and the user looked up by vp_check_args */
 };
 
 /* One served device: the device model, its provider and its vhost-user server. */
@@ -217,6 +220,10 @@ int vp_vmsg_add(struct instance *in);
 int vp_vmsg_start(struct vp_endpoint *eps, unsigned neps);
 /* vmsg.c: stops every bus and unmaps its window. */
 void vp_vmsg_fini(struct vp_endpoint *eps, unsigned neps);
+
+/* sandbox.c: enters the sandbox once every socket, image, window and device is open, before
+ * any thread starts; 0 or -errno after logging why. */
+int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned n);
 
 /* control.c: listens at path for commands on the simulations of inst; 0 or -errno. */
 int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
