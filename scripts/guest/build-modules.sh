@@ -312,6 +312,11 @@ main() {
 		command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 	done
 
+	# Two runs on one machine share the cache: one fills it, the other waits.
+	mkdir -p "$CACHE_ROOT"
+	exec 9>"$CACHE_ROOT/.lock"
+	flock -w 900 9 || die "$CACHE_ROOT/.lock held by another run for 15 minutes"
+
 	[[ -n $kver ]] || kver=$(resolve_kver "$offline")
 	[[ -n $kver ]] || die "no kernel release (fetch-kernel.sh found none)"
 	dir=$CACHE_ROOT/$kver

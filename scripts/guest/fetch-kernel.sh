@@ -184,6 +184,11 @@ main() {
 			die "'$tool' not found: this script needs a Debian system with apt"
 	done
 
+	# Two runs on one machine share the cache: one fills it, the other waits.
+	mkdir -p "$CACHE_ROOT"
+	exec 9>"$CACHE_ROOT/.lock"
+	flock -w 900 9 || die "$CACHE_ROOT/.lock held by another run for 15 minutes"
+
 	if [[ $offline == true ]]; then
 		kver=$(newest_cached)
 		[[ -n $kver ]] || die "--offline: no kernel in $CACHE_ROOT yet"
