@@ -302,6 +302,84 @@ static inline bool walk_split_fast(const struct vio_vq *vq, struct vio_req *req,
 	return true;
 }
 
+/*
+ * Inflight recording, split layout (docs/inflight.md). The region is shared
+ * with the frontend, which keeps it across a crash of this process: stores
+ * go in the spec's order so that a successor reading the region after a kill
+ * at any instruction finds each request either in flight or published.
+ */
+static inline void ifl_record(struct vio_vq *vq, uint16_t head)
+{
+	struct vio_ifl_desc *d = &vq->ifl->desc[head];
+
+	d->counter = vq->ifl_counter++;
+	VIO_COMPILER_BARRIER();
+	d->inflight = 1;
+}
+
+/* After used.idx went out: clears the marks of the batch it published, then says so. */
+static inline void ifl_published(struct vio_vq *vq, uint16_t old_used)
+{
+	struct vio_ifl_queue *r = vq->ifl;
+	uint16_t n = (uint16_t) (vq->used_idx - old_used), i = r->last_batch_head;
+
+	if (n > vq->size)
+		n = vq->size;
+	VIO_COMPILER_BARRIER();
+	for (; n != 0 && i < vq->size; n--) {
+		r->desc[i].inflight = 0;
+		i = r->desc[i].next;
+	}
+	VIO_COMPILER_BARRIER();
+	r->used_idx = vq->used_idx;
+}
+
+static int walk_head(struct vio_vq *vq, struct vio_req *req, uint16_t head);
+
+/*
+ * Hands out again the oldest recorded request not yet handed out since the
+ * attach. Its mark and order number stay as they were. Returns 0 when none is
+ * left.
+ */
+VIO_COLD static int pop_resubmit(struct vio_vq *vq, struct vio_req *req)
+{
+	const struct vio_ifl_queue *r = vq->ifl;
+	uint32_t head = vq->size;
+	uint64_t best = UINT64_MAX;
+	int rc;
+
+	for (uint32_t i = 0; i < vq->size; i++) {
+		const struct vio_ifl_desc *d = &r->desc[i];
+
+		if (d->inflight == 1 && d->counter >= vq->ifl_resubmit_lo &&
+		    d->counter < vq->ifl_resubmit_hi && d->counter < best) {
+			best = d->counter;
+			head = i;
+		}
+	}
+	if (head == vq->size) {
+		vq->ifl_resubmit = 0;
+		return 0;
+	}
+	vq->ifl_resubmit--;
+	vq->ifl_resubmit_lo = best + 1;
+	rc = walk_head(vq, req, (uint16_t) head);
+	if (rc < 0)
+		return vq_fail(vq, rc);
+	req->id = (uint16_t) head;
+	req->ndesc = 1;
+	return 1;
+}
+
+/* Walks the chain at head into req: the fast walker, or the full one to decide. */
+static int walk_head(struct vio_vq *vq, struct vio_req *req, uint16_t head)
+{
+	if (VIO_LIKELY(walk_split_fast(vq, req, head)))
+		return 0;
+	req_begin(req);
+	return walk_split(vq, req, head);
+}
+
 static int pop_split(struct vio_vq *vq, struct vio_req *req)
 {
 	uint16_t head;
@@ -331,6 +409,8 @@ static int pop_split(struct vio_vq *vq, struct vio_req *req)
 	req->ndesc = 1;
 	vq->last_avail++;
 	vq->inflight++;
+	if (vq->ifl != NULL)
+		ifl_record(vq, head);
 	if (vq->event_idx && !vq->notify_off)
 		vio_store_relaxed_le16(avail_event(vq), vq->last_avail);
 	return 1;
@@ -395,8 +475,15 @@ VIO_COLD static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 
 int vio_vq_pop(struct vio_vq *vq, struct vio_req *req)
 {
-	if (VIO_LIKELY(vq->mode == VIO_VQ_MODE_SPLIT))
+	if (VIO_LIKELY(vq->mode == VIO_VQ_MODE_SPLIT)) {
+		if (VIO_UNLIKELY(vq->ifl_resubmit != 0)) {
+			int rc = pop_resubmit(vq, req);
+
+			if (rc != 0)
+				return rc;
+		}
 		return pop_split(vq, req);
+	}
 	if (HAVE_PACKED && vq->mode == VIO_VQ_MODE_PACKED)
 		return pop_packed(vq, req);
 	return vq->error;
@@ -438,6 +525,10 @@ void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	e->id = vio_le32(id);
 	e->len = vio_le32(len);
 	vq->used_idx++;
+	if (vq->ifl != NULL && id < vq->size) {
+		vq->ifl->desc[id].next = vq->ifl->last_batch_head;
+		vq->ifl->last_batch_head = id;
+	}
 }
 
 static bool split_should_notify(struct vio_vq *vq)
@@ -490,10 +581,14 @@ bool vio_vq_flush(struct vio_vq *vq)
 			return false;
 		return packed_should_notify(vq);
 	}
-	if (vq->used_idx == vq->published_used)
+	uint16_t old = vq->published_used;
+
+	if (vq->used_idx == old)
 		return false;
 	vq->published_used = vq->used_idx;
 	vio_store_release_le16(&vq->used[1], vq->used_idx);
+	if (vq->ifl != NULL)
+		ifl_published(vq, old);
 	return split_should_notify(vq);
 }
 
@@ -645,4 +740,93 @@ uint16_t vio_vq_get_base(const struct vio_vq *vq)
 	if (IS_PACKED(vq))
 		return (uint16_t) (vq->last_avail | (vq->avail_wrap ? 0x8000u : 0));
 	return vq->last_avail;
+}
+
+/* A region share as one queue of size entries may use it: 0, or -VIO_EINVAL. */
+static int ifl_check(struct vio_ifl_queue *r, uint64_t len, uint16_t size)
+{
+	if (r == NULL || ((uintptr_t) r & 7u) != 0 || len < VIO_IFL_QUEUE_BYTES(size))
+		return -VIO_EINVAL;
+	if (r->version == 0) {
+		/* blank: nothing was recorded, nothing is in flight */
+		memset(r->desc, 0, sizeof(r->desc[0]) * size);
+		r->desc_num = size;
+		r->last_batch_head = 0;
+		r->used_idx = 0;
+		r->version = VIO_IFL_VERSION;
+	}
+	if (r->version != VIO_IFL_VERSION || r->desc_num < size)
+		return -VIO_EINVAL;
+	return 0;
+}
+
+int vio_vq_inflight_attach(struct vio_vq *vq, void *region, uint64_t len)
+{
+	struct vio_ifl_queue *r = region;
+	uint16_t used, inuse = 0;
+	uint64_t next = 0;
+	int rc;
+
+	vio_vq_inflight_detach(vq);
+	if (vq->mode == VIO_VQ_MODE_PACKED)
+		return -VIO_ENOTSUP;
+	if (vq->mode != VIO_VQ_MODE_SPLIT)
+		return -VIO_EINVAL;
+	rc = ifl_check(r, len, vq->size);
+	if (rc < 0)
+		return rc;
+	used = vio_load_acquire_le16(&vq->used[1]);
+	/* A batch went out but its marks were not all cleared: clear them now. */
+	if (r->used_idx != used) {
+		uint16_t n = (uint16_t) (used - r->used_idx), i = r->last_batch_head;
+
+		for (uint32_t k = 0; k < n && k < vq->size && i < vq->size; k++) {
+			r->desc[i].inflight = 0;
+			i = r->desc[i].next;
+		}
+		r->used_idx = used;
+	}
+	for (uint32_t i = 0; i < r->desc_num && VIO_IFL_QUEUE_BYTES(i + 1) <= len; i++) {
+		struct vio_ifl_desc *d = &r->desc[i];
+
+		if (d->inflight == 0)
+			continue;
+		if (i >= vq->size || d->inflight != 1) {
+			d->inflight = 0; /* no head of this ring: nothing to hand out */
+			continue;
+		}
+		inuse++;
+		if (d->counter >= next)
+			next = d->counter + 1;
+	}
+	/* Every pop took one avail entry and every request published one used entry. */
+	vq->last_avail = (uint16_t) (used + inuse);
+	vq->shadow_avail = vq->last_avail;
+	vq->used_idx = used;
+	vq->published_used = used;
+	vq->signalled_used = used;
+	vq->signalled_valid = false;
+	vq->inflight = inuse;
+	vq->ifl_counter = next;
+	vq->ifl_resubmit_lo = 0;
+	vq->ifl_resubmit_hi = next;
+	vq->ifl_resubmit = inuse;
+	vq->ifl = r;
+	return inuse;
+}
+
+void vio_vq_inflight_detach(struct vio_vq *vq)
+{
+	vq->ifl = NULL;
+	vq->ifl_resubmit = 0;
+}
+
+void vio_vq_inflight_forget(void *region, uint64_t len)
+{
+	struct vio_ifl_queue *r = region;
+
+	if (r == NULL || ((uintptr_t) r & 7u) != 0 || len < VIO_IFL_QUEUE_BYTES(0))
+		return;
+	for (uint32_t i = 0; i < r->desc_num && VIO_IFL_QUEUE_BYTES(i + 1) <= len; i++)
+		r->desc[i].inflight = 0;
 }

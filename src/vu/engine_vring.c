@@ -107,6 +107,7 @@ static int vring_push(struct vio_vu_engine *e, struct vio_vu_ering *v)
 	v->mem_warned = false;
 	if (dq->enabled)
 		vio_device_queue_enable(dev, v->index, false);
+	vu_inflight_give(e, v->index);
 	rc = vio_device_queue_set(dev, v->index, v->num ? v->num : dq->max_size, desc, avail, used);
 	if (rc == 0 && v->base_set)
 		rc = vio_device_queue_set_base(dev, v->index, v->base);

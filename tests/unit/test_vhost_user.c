@@ -834,8 +834,9 @@ static void test_inflight(void **state)
 	assert_true(p != MAP_FAILED);
 	memcpy(&version, p + 8, 2);
 	memcpy(&num, p + 10, 2);
-	assert_int_equal(version, 1);
-	assert_int_equal(num, 128);
+	/* blank: the device model formats a queue's share when its ring starts */
+	assert_int_equal(version, 0);
+	assert_int_equal(num, 0);
 	munmap(p, in.mmap_size);
 	/* the frontend hands it back (after a reconnect, say) */
 	fe_ok(VIO_VU_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1);

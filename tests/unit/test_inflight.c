@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Inflight recording of the device-side split ring (vhost-user INFLIGHT_SHMFD
+ * layout): a device pops, completes out of order and "dies" (its queue state
+ * is thrown away) at each point of the protocol; a successor set up on the
+ * same rings and region must hand out again exactly the requests the driver
+ * has not seen completed, oldest first, and nothing else.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vioport/byteorder.h"
+#include "vioport/errno.h"
+#include "vioport/virtq.h"
+
+#define BUS	  0x40000ull
+#define QS	  8
+#define DESC_OFF  0x0000u
+#define AVAIL_OFF 0x1000u
+#define USED_OFF  0x2000u
+#define DATA_OFF  0x8000u
+#define MEM_SIZE  0x10000u
+#define IFL_BYTES VIO_IFL_QUEUE_BYTES(QS)
+
+struct fx {
+	_Alignas(4096) uint8_t mem[MEM_SIZE];
+	_Alignas(64) uint8_t region[IFL_BYTES + 64];
+	struct vio_window w[1];
+	struct vio_winmap m;
+	struct vio_vq vq;
+	struct vio_iov iov[4];
+	struct vio_req req;
+	uint16_t avail_idx;
+	uint16_t used_seen; /* used entries the "driver" read */
+	unsigned completed[QS];
+};
+
+static struct fx F;
+
+static struct vio_ifl_queue *ifl(void)
+{
+	return (struct vio_ifl_queue *) F.region;
+}
+
+static uint16_t *avail(void)
+{
+	return (uint16_t *) (F.mem + AVAIL_OFF);
+}
+
+static uint16_t *used(void)
+{
+	return (uint16_t *) (F.mem + USED_OFF);
+}
+
+/* Descriptor head gets one readable buffer of 16 bytes that says head. */
+static void offer(uint16_t head)
+{
+	struct vio_desc *d = (struct vio_desc *) (F.mem + DESC_OFF) + head;
+
+	vio_put_le64(&d->addr, BUS + DATA_OFF + 16u * head);
+	vio_put_le32(&d->len, 16);
+	vio_put_le16(&d->flags, 0);
+	memset(F.mem + DATA_OFF + 16u * head, head, 16);
+	vio_put_le16(&avail()[2 + (F.avail_idx % QS)], head);
+	F.avail_idx++;
+	vio_put_le16(&avail()[1], F.avail_idx);
+}
+
+/* A device's queue, set up as a transport does it: rings, base, then the region. */
+static int start_device(uint16_t base)
+{
+	memset(&F.vq, 0, sizeof(F.vq));
+	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS + DESC_OFF, BUS + AVAIL_OFF,
+					    BUS + USED_OFF, 0),
+			 0);
+	assert_int_equal(vio_vq_set_base(&F.vq, base), 0);
+	return vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES);
+}
+
+static void setup_all(void)
+{
+	memset(&F, 0, sizeof(F));
+	vio_winmap_init(&F.m, F.w, 1);
+	assert_int_equal(vio_winmap_add(&F.m, BUS, MEM_SIZE, F.mem, VIO_ACCESS_RW), 0);
+	F.req.iov = F.iov;
+	F.req.cap = 4;
+	assert_int_equal(start_device(0), 0);
+}
+
+/* Pops one request and checks it is head's, buffer and all. */
+static void pop_expect(uint16_t head)
+{
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 1);
+	assert_int_equal(F.req.id, head);
+	assert_int_equal(F.req.nread, 1);
+	assert_int_equal(F.req.read_len, 16);
+	assert_int_equal(F.req.iov[0].base[0], head);
+}
+
+/* The driver reads what the device published, counting completions per head. */
+static void driver_reap(void)
+{
+	uint16_t idx = vio_le16(used()[1]);
+	const struct vio_used_elem *ring = (const struct vio_used_elem *) (used() + 2);
+
+	for (; F.used_seen != idx; F.used_seen++) {
+		uint32_t id = vio_le32(ring[F.used_seen % QS].id);
+
+		assert_true(id < QS);
+		F.completed[id]++;
+	}
+}
+
+static void complete(uint16_t head)
+{
+	vio_vq_push(&F.vq, head, 1, 0);
+}
+
+/* What QEMU does when the backend died: the next one starts at the used index. */
+static int restart_after_crash(void)
+{
+	driver_reap();
+	return start_device(vio_le16(used()[1]));
+}
+
+static void fresh_region_is_formatted(void **state)
+{
+	(void) state;
+	setup_all();
+	assert_int_equal(ifl()->version, VIO_IFL_VERSION);
+	assert_int_equal(ifl()->desc_num, QS);
+	offer(5);
+	pop_expect(5);
+	assert_int_equal(ifl()->desc[5].inflight, 1);
+	complete(5);
+	/* pushed, not published: still in flight for a successor */
+	assert_int_equal(ifl()->desc[5].inflight, 1);
+	assert_int_equal(ifl()->last_batch_head, 5);
+	vio_vq_flush(&F.vq);
+	assert_int_equal(ifl()->desc[5].inflight, 0);
+	assert_int_equal(ifl()->used_idx, 1);
+}
+
+/* Completed out of order, then killed: the rest comes back oldest first, once each. */
+static void out_of_order_then_crash(void **state)
+{
+	(void) state;
+	setup_all();
+	for (uint16_t h = 0; h < 5; h++)
+		offer(h);
+	for (uint16_t h = 0; h < 5; h++)
+		pop_expect(h);
+	complete(3);
+	complete(1);
+	vio_vq_flush(&F.vq);
+
+	assert_int_equal(restart_after_crash(), 3);
+	pop_expect(0);
+	pop_expect(2);
+	pop_expect(4);
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+	offer(6);
+	pop_expect(6);
+	complete(4);
+	complete(0);
+	complete(6);
+	complete(2);
+	vio_vq_flush(&F.vq);
+	driver_reap();
+	for (uint16_t h = 0; h < 7; h++)
+		assert_int_equal(F.completed[h], h == 5 ? 0 : 1);
+	for (uint16_t h = 0; h < QS; h++)
+		assert_int_equal(ifl()->desc[h].inflight, 0);
+}
+
+/* Killed between the used index store and the clearing of the batch's marks. */
+static void crash_after_used_index(void **state)
+{
+	(void) state;
+	setup_all();
+	for (uint16_t h = 0; h < 3; h++)
+		offer(h);
+	for (uint16_t h = 0; h < 3; h++)
+		pop_expect(h);
+	complete(2);
+	complete(1);
+	/* what flush stores first, and then nothing more */
+	vio_put_le16(&used()[1], 2);
+
+	assert_int_equal(restart_after_crash(), 1);
+	assert_int_equal(ifl()->used_idx, 2);
+	pop_expect(0);
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+	complete(0);
+	vio_vq_flush(&F.vq);
+	driver_reap();
+	assert_int_equal(F.completed[0], 1);
+	assert_int_equal(F.completed[1], 1);
+	assert_int_equal(F.completed[2], 1);
+}
+
+/* Killed after pushing, before publishing: the driver saw nothing, all comes back. */
+static void crash_before_publish(void **state)
+{
+	(void) state;
+	setup_all();
+	for (uint16_t h = 0; h < 3; h++)
+		offer(h);
+	for (uint16_t h = 0; h < 3; h++)
+		pop_expect(h);
+	complete(1);
+
+	assert_int_equal(restart_after_crash(), 3);
+	pop_expect(0);
+	pop_expect(1);
+	pop_expect(2);
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+}
+
+/* Killed inside a pop, before the mark: the request is taken from the ring again. */
+static void crash_inside_pop(void **state)
+{
+	(void) state;
+	setup_all();
+	offer(4);
+	offer(7);
+	pop_expect(4);
+	pop_expect(7);
+	ifl()->desc[7].inflight = 0; /* its order number was stored, its mark not */
+
+	assert_int_equal(restart_after_crash(), 1);
+	pop_expect(4);
+	pop_expect(7);
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+	assert_int_equal(ifl()->desc[7].inflight, 1);
+	assert_true(ifl()->desc[7].counter > ifl()->desc[4].counter);
+}
+
+/* Two successive crashes: order numbers keep growing across the successors. */
+static void crash_twice(void **state)
+{
+	(void) state;
+	setup_all();
+	for (uint16_t h = 0; h < 4; h++)
+		offer(h);
+	for (uint16_t h = 0; h < 4; h++)
+		pop_expect(h);
+	complete(2);
+	vio_vq_flush(&F.vq);
+	assert_int_equal(restart_after_crash(), 3);
+	pop_expect(0);
+	offer(5);
+	pop_expect(1);
+	pop_expect(3);
+	pop_expect(5);
+	complete(3);
+	vio_vq_flush(&F.vq);
+	assert_int_equal(restart_after_crash(), 3);
+	pop_expect(0);
+	pop_expect(1);
+	pop_expect(5);
+	for (uint16_t h = 0; h < QS; h++)
+		if (ifl()->desc[h].inflight)
+			complete(h);
+	vio_vq_flush(&F.vq);
+	driver_reap();
+	for (uint16_t h = 0; h < 6; h++)
+		assert_int_equal(F.completed[h], h == 4 ? 0 : 1);
+}
+
+/* A driver reset: what it had in flight never comes back on its new rings. */
+static void forget_after_reset(void **state)
+{
+	(void) state;
+	setup_all();
+	offer(2);
+	pop_expect(2);
+	vio_vq_inflight_forget(F.region, IFL_BYTES);
+	assert_int_equal(start_device(vio_le16(used()[1])), 0);
+	pop_expect(2); /* from the ring, as a new request */
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+}
+
+/* A clean stop and start at the base the device gave leaves nothing to resubmit. */
+static void clean_restart(void **state)
+{
+	uint16_t base;
+
+	(void) state;
+	setup_all();
+	offer(0);
+	offer(1);
+	pop_expect(0);
+	pop_expect(1);
+	complete(1);
+	complete(0);
+	vio_vq_flush(&F.vq);
+	base = vio_vq_get_base(&F.vq);
+	assert_int_equal(start_device(base), 0);
+	assert_int_equal(vio_vq_get_base(&F.vq), base);
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+}
+
+/* Regions that cannot serve the queue are refused, and nothing is recorded. */
+static void bad_regions(void **state)
+{
+	(void) state;
+	setup_all();
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES - 1), -VIO_EINVAL);
+	assert_null(F.vq.ifl);
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region + 4, IFL_BYTES), -VIO_EINVAL);
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, NULL, IFL_BYTES), -VIO_EINVAL);
+	ifl()->version = 2;
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES), -VIO_EINVAL);
+	ifl()->version = VIO_IFL_VERSION;
+	ifl()->desc_num = QS / 2;
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES), -VIO_EINVAL);
+	ifl()->desc_num = QS;
+	offer(1);
+	pop_expect(1);
+	assert_int_equal(ifl()->desc[1].inflight, 0); /* not recorded */
+}
+
+/* A packed queue is refused: only the split layout is recorded. */
+static void packed_refused(void **state)
+{
+	struct vio_vq pq;
+
+	(void) state;
+	setup_all();
+	memset(&pq, 0, sizeof(pq));
+	assert_int_equal(vio_vq_setup_packed(&pq, &F.m, QS, BUS + DESC_OFF, BUS + AVAIL_OFF,
+					     BUS + USED_OFF, VIO_BIT(VIO_F_RING_PACKED)),
+			 0);
+	assert_int_equal(vio_vq_inflight_attach(&pq, F.region, IFL_BYTES), -VIO_ENOTSUP);
+	assert_null(pq.ifl);
+}
+
+/* A region written by someone else: marks past the ring, a bad batch list, stay bounded. */
+static void hostile_region(void **state)
+{
+	(void) state;
+	setup_all();
+	ifl()->desc_num = QS;
+	ifl()->desc[QS - 1].inflight = 7; /* not 1: not a head */
+	ifl()->last_batch_head = 3;
+	ifl()->desc[3].next = 3; /* a loop */
+	ifl()->desc[3].inflight = 1;
+	ifl()->used_idx = 0x8000; /* far from the ring's 0 */
+	assert_int_equal(start_device(0), 0);
+	assert_int_equal(ifl()->desc[QS - 1].inflight, 0);
+	assert_int_equal(ifl()->desc[3].inflight, 0);
+	assert_int_equal(ifl()->used_idx, 0);
+}
+
+/* Detached, the queue runs on without recording. */
+static void detach_stops_recording(void **state)
+{
+	(void) state;
+	setup_all();
+	vio_vq_inflight_detach(&F.vq);
+	offer(3);
+	pop_expect(3);
+	assert_int_equal(ifl()->desc[3].inflight, 0);
+	complete(3);
+	vio_vq_flush(&F.vq);
+	assert_int_equal(ifl()->used_idx, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(fresh_region_is_formatted),
+	    cmocka_unit_test(out_of_order_then_crash),
+	    cmocka_unit_test(crash_after_used_index),
+	    cmocka_unit_test(crash_before_publish),
+	    cmocka_unit_test(crash_inside_pop),
+	    cmocka_unit_test(crash_twice),
+	    cmocka_unit_test(forget_after_reset),
+	    cmocka_unit_test(clean_restart),
+	    cmocka_unit_test(bad_regions),
+	    cmocka_unit_test(packed_refused),
+	    cmocka_unit_test(hostile_region),
+	    cmocka_unit_test(detach_stops_recording),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
