@@ -9,10 +9,9 @@
  * and protocol features, checks memory tables and turns them into the
  * device's window map, reads and writes config space, follows and sets the
  * device status, and hands each queue its share of the inflight region, in
- * which the device model records the requests in flight (docs/inflight.md). It is freestanding, like
- * src/core: a firmware that carries vhost-user messages over its own channel
- * (a mailbox, a shared-memory FIFO) links the same engine the Linux daemon
- * does.
+ * which the device model records the requests in flight (docs/inflight.md). It is freestanding,
+ * like src/core: a firmware that carries vhost-user messages over its own channel (a mailbox, a
+ * shared-memory FIFO) links the same engine the Linux daemon does.
  *
  * The operating system comes in through struct vio_vu_engine_ops. File
  * descriptors are opaque integer handles to the engine (negative: none); it

@@ -77,7 +77,8 @@ struct vio_ifl_queue {
 
 #define VIO_IFL_VERSION 1u
 
-/* Bytes of one queue's share for a queue of n entries (64-byte aligned, as libvhost-user sizes it). */
+/* Bytes of one queue's share for a queue of n entries (64-byte aligned, as libvhost-user sizes it).
+ */
 #define VIO_IFL_QUEUE_BYTES(n) ((16ull + 16ull * (uint64_t) (n) + 63ull) & ~63ull)
 
 /* Device-side queue state. Zero it, then set it up; no storage of its own. */

@@ -75,9 +75,9 @@ static void offer(uint16_t head)
 static int start_device(uint16_t base)
 {
 	memset(&F.vq, 0, sizeof(F.vq));
-	assert_int_equal(vio_vq_setup_split(&F.vq, &F.m, QS, BUS + DESC_OFF, BUS + AVAIL_OFF,
-					    BUS + USED_OFF, 0),
-			 0);
+	assert_int_equal(
+	    vio_vq_setup_split(&F.vq, &F.m, QS, BUS + DESC_OFF, BUS + AVAIL_OFF, BUS + USED_OFF, 0),
+	    0);
 	assert_int_equal(vio_vq_set_base(&F.vq, base), 0);
 	return vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES);
 }
