@@ -51,11 +51,14 @@
  * operations as it waits. It must not run the loop the server is on. A device
  * that completes everything synchronously (rng, the RAM disk) needs no hook.
  *
+ * Requests in flight survive a restart of the backend (INFLIGHT_SHMFD): the
+ * server allocates the region at GET_INFLIGHT_FD and maps the one a frontend
+ * hands back at SET_INFLIGHT_FD; the device model records each split ring's
+ * requests in it and resubmits, oldest first, what a killed predecessor left
+ * there (docs/inflight.md). Packed rings are not recorded.
+ *
  * Not supported: migration (dirty logging, postcopy), IOMMU (IOTLB), in-band
- * notifications, host notifiers. In-flight descriptors are not tracked in the
- * INFLIGHT_SHMFD region: the server allocates, hands out and maps it in the
- * split-ring layout so frontends that require it work, but resubmits nothing
- * after a backend restart.
+ * notifications, host notifiers.
  */
 #ifndef VIOPORT_VHOST_USER_H
 #define VIOPORT_VHOST_USER_H
