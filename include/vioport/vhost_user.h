@@ -53,9 +53,9 @@
  *
  * Requests in flight survive a restart of the backend (INFLIGHT_SHMFD): the
  * server allocates the region at GET_INFLIGHT_FD and maps the one a frontend
- * hands back at SET_INFLIGHT_FD; the device model records each split ring's
- * requests in it and resubmits, oldest first, what a killed predecessor left
- * there (docs/inflight.md). Packed rings are not recorded.
+ * hands back at SET_INFLIGHT_FD; the device model records each ring's
+ * requests in it (split and packed layouts) and resubmits, oldest first,
+ * what a killed predecessor left there (docs/inflight.md).
  *
  * Not supported: migration (dirty logging, postcopy), IOMMU (IOTLB), in-band
  * notifications, host notifiers.

@@ -249,10 +249,7 @@ int vio_device_queue_enable(struct vio_device *dev, uint16_t q, bool enable)
 		/* Without a usable region the queue runs, unrecorded, as without one. */
 		rc = vio_vq_inflight_attach(&vq->vq, vq->inflight, vq->inflight_len);
 		if (rc < 0)
-			dev_log(dev,
-				rc == -VIO_ENOTSUP ? "packed ring: requests in flight not recorded"
-						   : "inflight region does not fit the queue",
-				rc);
+			dev_log(dev, "inflight region does not fit the queue", rc);
 	}
 	vq->changed = false;
 	vq->enabled = true;

@@ -8,7 +8,8 @@
  *
  * Input layout (missing bytes read as zero):
  *   0   queue size as log2 (1 .. 64)
- *   1   how many device lives (1 .. 4): each attaches, works, then "dies"
+ *   1   bits 0-1: how many device lives (1 .. 4), each attaches, works, then
+ *       "dies"; bit 7: a packed ring instead of a split one
  *   2   ops: per life, u8 pops then u8 push mask (bit k: push the k-th
  *       outstanding request) and u8 flush, 3 bytes a life, 12 bytes
  *   14  the region (VIO_IFL_QUEUE_BYTES(64) bytes), then the ring memory
@@ -33,11 +34,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vio_iov iov[8];
 	struct vio_req req = {.iov = iov, .cap = 8};
 	uint16_t qsize, lives, out[QMAX];
+	bool packed;
 	size_t off = size < HDR ? size : HDR;
 
 	memcpy(hdr, data, off);
 	qsize = (uint16_t) (1u << (fz_u8(&h) % 7u));
-	lives = (uint16_t) (fz_u8(&h) % 4u + 1u);
+	lives = hdr[1] & 3u;
+	lives++;
+	packed = (hdr[1] & 0x80u) != 0;
+	fz_u8(&h);
 	memset(region, 0, sizeof(region));
 	memset(ring, 0, sizeof(ring));
 	for (size_t i = 0; i < sizeof(region) && off < size; i++)
@@ -50,14 +55,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint16_t life = 0; life < lives; life++) {
 		struct vio_vq vq;
 		uint8_t pops = fz_u8(&h), mask = fz_u8(&h), flush = fz_u8(&h);
-		uint16_t nout = 0, resub;
+		uint16_t nout = 0, resub, nd[QMAX];
 		bool seen[QMAX] = {false};
 		int rc;
 
 		memset(&vq, 0, sizeof(vq));
-		/* desc at 0, avail at 1024, used at 2048: room for 64 entries each */
-		if (vio_vq_setup_split(&vq, &map, qsize, 0x10000, 0x10000 + 1024, 0x10000 + 2048,
-				       VIO_BIT(VIO_F_INDIRECT_DESC)) != 0)
+		/* desc at 0, avail (driver area) at 1024, used (device area) at 2048 */
+		if (packed)
+			rc = vio_vq_setup_packed(
+			    &vq, &map, qsize, 0x10000, 0x10000 + 1024, 0x10000 + 2048,
+			    VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_RING_PACKED));
+		else
+			rc = vio_vq_setup_split(&vq, &map, qsize, 0x10000, 0x10000 + 1024,
+						0x10000 + 2048, VIO_BIT(VIO_F_INDIRECT_DESC));
+		if (rc != 0)
 			return 0;
 		rc = vio_vq_inflight_attach(&vq, region, sizeof(region));
 		FZ_CHECK(rc == -VIO_EINVAL || (rc >= 0 && rc <= qsize));
@@ -69,17 +80,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			FZ_CHECK(req.id < qsize && !seen[req.id]);
 			seen[req.id] = true;
+			nd[nout] = req.ndesc;
 			out[nout++] = req.id;
 		}
 		for (uint8_t k = 0; k < pops % 32u && nout < QMAX; k++) {
 			if (vio_vq_pop(&vq, &req) != 1)
 				break;
 			FZ_CHECK(req.id < qsize);
+			nd[nout] = req.ndesc;
 			out[nout++] = req.id;
 		}
 		for (uint16_t k = 0; k < nout && k < 8; k++)
 			if (mask & (1u << k))
-				vio_vq_push(&vq, out[k], 1, 0);
+				vio_vq_push(&vq, out[k], nd[k], 0);
 		if (flush & 1u)
 			vio_vq_flush(&vq);
 	}
