@@ -16,6 +16,7 @@
 #   crash  virtio-blk with two queues, image opened O_DIRECT, two CPUs: the
 #          backend is killed with SIGKILL and started again on the same socket
 #          once per guest write pass (QEMU reconnect=1, INFLIGHT_SHMFD)
+#   crash-packed  the same on packed rings (packed=on), fewer passes
 #   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
 #          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
 #          simulated bus) and i2c-stub, driven by test_host_providers
@@ -30,7 +31,7 @@
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
-#                      i2c-gpio providers)
+#                      crash-packed i2c-gpio providers)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -58,7 +59,9 @@ GUEST_GPIO_OUT=3        # the line the guest sets high
 GUEST_I2C_GPIO_DOWN=""  # why the i2c-gpio variant cannot run, if it cannot
 GUEST_PROV_LM75_MC=31500  # the LM75 temperature the providers variant reads, in m°C
 GUEST_PROVIDERS_DOWN=""   # why the providers variant cannot run, if it cannot
-GUEST_CRASH_PASSES=${GUEST_CRASH_PASSES:-8}  # crash variant: guest passes, one kill each
+GUEST_CRASH_PASSES=${GUEST_CRASH_PASSES:-8}  # crash variant: guest passes, one kill each (crash-packed: half)
+GUEST_CRASH_RING=""       # crash variants: ",packed=on" for packed rings
+GUEST_CRASH_N=0           # passes of the crash variant running
 GUEST_CRASH_DISK_MB=16
 # Seconds from a pass's start to its kill, one after the other: spread over
 # the pass's writes, whatever the machine's speed.
@@ -532,7 +535,7 @@ guest_variant_tests() {
 			rng-current rng-read backend-blk backend-rng
 		;;
 	mq) echo blk-mq-queues blk-mq-rw blk-host-image backend-blk ;;
-	crash) echo blk-crash-rw blk-crash-kills blk-host-image backend-blk ;;
+	crash | crash-packed) echo blk-crash-rw blk-crash-kills blk-host-image backend-blk ;;
 	ro) echo blk-ro-flag blk-ro-write blk-ro-read blk-host-unchanged backend-blk ;;
 	i2c-gpio)
 		echo i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host \
@@ -645,7 +648,7 @@ guest_setup_crash() {
 	if GUEST_BLK_LOG_LEVEL=${GUEST_BLK_LOG_LEVEL:-info} guest_start_blk vioport blk "$image" "$GUEST_MQ_QUEUES" false "" "$direct"; then
 		GUEST_CRASH_CMD=("${GUEST_LAST_CMD[@]}")
 		GUEST_QEMU+=(-chardev "socket,id=blk,path=$GUEST_TMP/blk.sock,reconnect=1"
-			-device "vhost-user-blk-pci,chardev=blk,num-queues=$GUEST_MQ_QUEUES")
+			-device "vhost-user-blk-pci,chardev=blk,num-queues=$GUEST_MQ_QUEUES$GUEST_CRASH_RING")
 		GUEST_TESTS+=(blk-crash)
 		GUEST_ON_LINE=guest_crash_on_line
 	else
@@ -659,8 +662,8 @@ guest_check_crash() {
 	GUEST_ON_LINE=""
 	if [[ -n $GUEST_CRASH_FAIL ]]; then
 		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_FAIL"
-	elif [[ $GUEST_CRASH_KILLS -ne $GUEST_CRASH_PASSES ]]; then
-		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_KILLS kills, $GUEST_CRASH_PASSES passes announced"
+	elif [[ $GUEST_CRASH_KILLS -ne $GUEST_CRASH_N ]]; then
+		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_KILLS kills, $GUEST_CRASH_N passes announced"
 	else
 		local n
 		n=$(grep -c 'requests in flight before are resubmitted' "$GUEST_TMP/blk.log") || true
@@ -807,9 +810,15 @@ guest_variant() {
 		guest_add_blk "$backend" "$GUEST_MQ_QUEUES" false "" "$direct" blk-mq
 		append="vioport.queues=$GUEST_MQ_QUEUES"
 		;;
-	crash)
+	crash | crash-packed)
 		# The daemon is killed and started again: vioport's only (qsd hangs the guest).
 		smp=$GUEST_MQ_QUEUES
+		GUEST_CRASH_RING=""
+		GUEST_CRASH_N=$GUEST_CRASH_PASSES
+		if [[ $v == crash-packed ]]; then
+			GUEST_CRASH_RING=,packed=on
+			GUEST_CRASH_N=$(((GUEST_CRASH_PASSES + 1) / 2))
+		fi
 		if [[ $backend == vioport ]]; then
 			guest_setup_crash "$image"
 		else
@@ -819,7 +828,7 @@ guest_variant() {
 				GUEST_HOST[$t]="SKIP ${GUEST_DOWN[blk]}"
 			done
 		fi
-		append="vioport.passes=$GUEST_CRASH_PASSES"
+		append="vioport.passes=$GUEST_CRASH_N"
 		;;
 	ro)
 		head -c "$((GUEST_RO_DISK_MB << 20))" /dev/urandom >"$image"
@@ -859,10 +868,10 @@ guest_variant() {
 		guest_check_backend blk backend-blk
 	fi
 	[[ -z ${GUEST_BACKEND_PID[rng]:-} ]] || guest_check_backend rng backend-rng
-	[[ $v != crash || -n ${GUEST_DOWN[blk]:-} ]] || guest_check_crash
+	[[ $v != crash* || -n ${GUEST_DOWN[blk]:-} ]] || guest_check_crash
 	if [[ -z ${GUEST_DOWN[blk]:-} ]]; then
 		case $v in
-		basic | mq | crash) guest_check_image "$image" "$serial" ;;
+		basic | mq | crash | crash-packed) guest_check_image "$image" "$serial" ;;
 		ro)
 			after=$(guest_md5 "$image")
 			if [[ $after == "$before" ]]; then
@@ -905,7 +914,7 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash i2c-gpio providers)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

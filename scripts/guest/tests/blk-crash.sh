@@ -32,7 +32,9 @@ mib=$(($(cat "$SYS/size") / 2048))
 # kill finds some in the backend's hands, some behind others completed.
 nw=$((cpus * ${VIOPORT_WRITERS:-8}))
 part=$((mib / nw))
-say "found $DEV ($mib MiB, $(count_entries "$SYS/mq") queues); $passes passes of $nw writers of $part MiB on $cpus CPUs, O_DIRECT"
+ring=split
+case " $(virtio_features virtio_blk)" in *" 34 "*) ring=packed ;; esac
+say "found $DEV ($mib MiB, $(count_entries "$SYS/mq") queues, $ring rings); $passes passes of $nw writers of $part MiB on $cpus CPUs, O_DIRECT"
 
 # wait_pids SECONDS PID...: true when every PID ended within SECONDS.
 wait_pids() {
@@ -84,7 +86,7 @@ while [ "$pass" -le "$passes" ] && [ -z "$verdict" ]; do
 	pass=$((pass + 1))
 done
 if [ -z "$verdict" ]; then
-	result blk-crash-rw PASS "$passes passes of $((part * nw)) MiB written and read back intact"
+	result blk-crash-rw PASS "$passes passes of $((part * nw)) MiB written and read back intact ($ring rings)"
 	info blk-md5 "$(md5_of "$DEV")"
 else
 	result blk-crash-rw FAIL "$verdict"
