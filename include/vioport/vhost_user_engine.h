@@ -174,9 +174,9 @@ struct vio_vu_engine {
 
 	void *inflight; /* the glue's mapping of the inflight region */
 	size_t inflight_len;
-	uint8_t *inflight_base; /* queue 0's share in it */
-	uint16_t inflight_nq;	/* queues it has shares for */
-	uint16_t inflight_qsize;
+	uint8_t *inflight_base;	  /* queue 0's share in it */
+	uint16_t inflight_nq;	  /* queues it has shares for */
+	uint64_t inflight_stride; /* bytes of each share */
 
 	/* the message being received; only the glue's receiving thread touches these */
 	uint32_t rx_have;

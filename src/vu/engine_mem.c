@@ -261,18 +261,29 @@ int vu_ua_to_gpa(const struct vio_vu_engine *e, uint64_t ua, uint64_t *gpa)
 
 /*
  * The inflight region: per queue a share of VIO_IFL_QUEUE_BYTES(queue_size)
- * bytes in the split-ring layout of the vhost-user spec, which the device
- * model formats and records in (src/core/virtq.c, docs/inflight.md).
+ * bytes, room for the split or the packed layout of the vhost-user spec,
+ * which the device model formats and records in (src/core/virtq.c,
+ * docs/inflight.md).
  */
 static uint64_t inflight_queue_bytes(uint16_t queue_size)
 {
 	return VIO_IFL_QUEUE_BYTES(queue_size);
 }
 
+/*
+ * The share of a region sized for the split layout alone, as libvhost-user
+ * and earlier vioport versions hand it out: a frontend may bring one back
+ * after an upgrade by restart. Split rings record in it; packed ones do not fit.
+ */
+static uint64_t inflight_split_bytes(uint16_t queue_size)
+{
+	return (VIO_IFL_SPLIT_BYTES(queue_size) + 63u) & ~(uint64_t) 63u;
+}
+
 /* Queue q's share of the region, or NULL when it has none. */
 static void *inflight_share(const struct vio_vu_engine *e, uint16_t q, uint64_t *len)
 {
-	*len = inflight_queue_bytes(e->inflight_qsize);
+	*len = e->inflight_stride;
 	if (e->inflight_base == NULL || q >= e->inflight_nq)
 		return NULL;
 	return e->inflight_base + *len * q;
@@ -297,16 +308,16 @@ void vu_inflight_forget(struct vio_vu_engine *e)
 	}
 }
 
-/* Makes base (len bytes, for nq queues of qsize entries) the region, after the old one. */
+/* Makes base (nq shares of stride bytes) the region, after the old one. */
 static void inflight_use(struct vio_vu_engine *e, void *map, size_t map_len, uint8_t *base,
-			 uint16_t nq, uint16_t qsize)
+			 uint16_t nq, uint64_t stride)
 {
 	vu_inflight_unmap(e);
 	e->inflight = map;
 	e->inflight_len = map_len;
 	e->inflight_base = base;
 	e->inflight_nq = nq;
-	e->inflight_qsize = qsize;
+	e->inflight_stride = stride;
 }
 
 void vu_inflight_unmap(struct vio_vu_engine *e)
@@ -320,7 +331,7 @@ void vu_inflight_unmap(struct vio_vu_engine *e)
 	e->inflight_len = 0;
 	e->inflight_base = NULL;
 	e->inflight_nq = 0;
-	e->inflight_qsize = 0;
+	e->inflight_stride = 0;
 }
 
 static int inflight_args(struct vio_vu_engine *e, const struct vio_vu_inflight *in, uint64_t *bytes)
@@ -359,7 +370,7 @@ int vu_inflight_get(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_rep
 		return 0;
 	}
 	/* a fresh object reads as zeros: every share blank, nothing in flight */
-	inflight_use(e, p, (size_t) bytes, p, in->num_queues, in->queue_size);
+	inflight_use(e, p, (size_t) bytes, p, in->num_queues, inflight_queue_bytes(in->queue_size));
 	r->p.inflight.mmap_size = bytes;
 	r->fd = fd;
 	return 0;
@@ -368,12 +379,17 @@ int vu_inflight_get(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_rep
 int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m)
 {
 	const struct vio_vu_inflight *in = &m->p.inflight;
-	uint64_t bytes;
+	uint64_t bytes, stride;
 	struct vio_vu_mapping mp;
 	int rc = inflight_args(e, in, &bytes);
 
 	if (rc < 0)
 		return rc;
+	stride = inflight_queue_bytes(in->queue_size);
+	if (in->mmap_size < bytes) {
+		stride = inflight_split_bytes(in->queue_size);
+		bytes = stride * in->num_queues;
+	}
 	if (in->mmap_size < bytes || in->mmap_size > SIZE_MAX / 2 ||
 	    in->mmap_offset + in->mmap_size < in->mmap_offset) {
 		vu_log(e, VIO_VU_LOG_WARN, "SET_INFLIGHT_FD: size 0x%llx, need 0x%llx",
@@ -384,6 +400,6 @@ int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	if (rc < 0)
 		return rc;
 	/* kept by the frontend across our restart: what it records is taken over at ring start */
-	inflight_use(e, mp.map, mp.map_len, mp.local, in->num_queues, in->queue_size);
+	inflight_use(e, mp.map, mp.map_len, mp.local, in->num_queues, stride);
 	return 0;
 }

@@ -843,7 +843,13 @@ static void test_inflight(void **state)
 	munmap(p, in.mmap_size);
 	/* the frontend hands it back (after a reconnect, say) */
 	fe_ok(VIO_VU_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1);
+	/* sized for split rings alone (libvhost-user's size, an earlier vioport's): taken */
+	in.mmap_size = 2112;
+	fe_ok(VIO_VU_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1);
+	assert_int_equal(F.srv.eng.inflight_stride, 2112);
 	/* too small for what it claims to hold */
+	in.mmap_size = 2111;
+	assert_int_equal(fe_ack(VIO_VU_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1), EINVAL);
 	in.mmap_size = 64;
 	assert_int_equal(fe_ack(VIO_VU_SET_INFLIGHT_FD, &in, sizeof(in), &fd, 1), EINVAL);
 	/* without a descriptor */
