@@ -294,6 +294,7 @@ static void nothing_more(uint16_t nq)
 static void kill_with_requests_in_flight(uint16_t nq)
 {
 	struct vio_vu_fe_params p = {.num_queues = nq, .queue_size = 64};
+	struct stat st0, st1;
 
 	T.child = spawn_child(true, nq);
 	assert_true(T.child > 0);
@@ -306,10 +307,14 @@ static void kill_with_requests_in_flight(uint16_t nq)
 	for (unsigned i = 0; i < NREQ; i++)
 		assert_int_equal(T.done[i], i % 2);
 
+	assert_int_equal(fstat(T.b.fe.inflight_fd, &st0), 0);
 	kill_child();
 	T.child = spawn_child(false, nq);
 	assert_true(T.child > 0);
 	assert_int_equal(vio_vu_fe_reconnect(&T.b.fe, T.sock, WAIT_MS), 0);
+	/* the same area went back (SET_INFLIGHT_FD), not a fresh one */
+	assert_int_equal(fstat(T.b.fe.inflight_fd, &st1), 0);
+	assert_true(st0.st_ino == st1.st_ino && st0.st_dev == st1.st_dev);
 	reap(nq, NREQ / 2);
 	check_results();
 	nothing_more(nq);
