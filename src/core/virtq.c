@@ -475,21 +475,24 @@ static bool pifl_record(struct vio_vq *vq, const struct vio_pdesc *d, bool head,
 
 /*
  * Before the used entry of buffer id goes out: its chain's entries back on
- * the free list and the new used position. Returns the chain's head entry,
- * or UINT16_MAX when id has no record (nothing more to do).
+ * the free list, and the new used position (which the region follows even
+ * for a buffer it has no record of). Returns the chain's head entry, or
+ * UINT16_MAX when id has no record.
  */
 static uint16_t pifl_unrecord(struct vio_vq *vq, uint16_t id, uint16_t used, bool wrap)
 {
 	struct vio_ifl_pqueue *r = vq->pifl;
-	uint16_t n = r->desc_num, e, last;
+	uint16_t n = r->desc_num, e = UINT16_MAX, last;
 
-	if (id >= vq->size)
-		return UINT16_MAX;
-	e = vq->ifl_slot[id];
-	if (e >= n || r->desc[e].inflight != 1 || (last = r->desc[e].last) >= n)
-		return UINT16_MAX;
-	r->desc[last].next = r->free_head;
-	r->free_head = e;
+	if (id < vq->size) {
+		e = vq->ifl_slot[id];
+		if (e >= n || r->desc[e].inflight != 1 || (last = r->desc[e].last) >= n) {
+			e = UINT16_MAX;
+		} else {
+			r->desc[last].next = r->free_head;
+			r->free_head = e;
+		}
+	}
 	r->used_idx = used;
 	r->used_wrap_counter = wrap;
 	VIO_COMPILER_BARRIER();
@@ -502,7 +505,8 @@ static void pifl_published(struct vio_vq *vq, uint16_t e)
 	struct vio_ifl_pqueue *r = vq->pifl;
 
 	VIO_COMPILER_BARRIER();
-	r->desc[e].inflight = 0;
+	if (e != UINT16_MAX)
+		r->desc[e].inflight = 0;
 	VIO_COMPILER_BARRIER();
 	r->old_free_head = r->free_head;
 	r->old_used_idx = r->used_idx;
@@ -649,6 +653,7 @@ VIO_COLD static void push_packed(struct vio_vq *vq, uint16_t id, uint16_t ndesc,
 {
 	struct vio_pdesc *d = &vq->pdesc[vq->used_idx];
 	uint16_t flags = vq->used_wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0;
+	struct vio_ifl_pqueue *rec = vq->pifl;
 	uint16_t next, slot = UINT16_MAX;
 	bool next_wrap = vq->used_wrap;
 
@@ -660,12 +665,12 @@ VIO_COLD static void push_packed(struct vio_vq *vq, uint16_t id, uint16_t ndesc,
 		next = (uint16_t) (next - vq->size);
 		next_wrap = !next_wrap;
 	}
-	if (vq->pifl != NULL)
+	if (rec != NULL)
 		slot = pifl_unrecord(vq, id, next, next_wrap);
 	d->id = vio_le16(id);
 	d->len = vio_le32(len);
 	vio_store_release_le16(&d->flags, flags);
-	if (slot != UINT16_MAX)
+	if (rec != NULL)
 		pifl_published(vq, slot);
 	vq->used_idx = next;
 	vq->used_wrap = next_wrap;
