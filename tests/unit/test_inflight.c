@@ -528,6 +528,33 @@ static void packed_crash_inside_pop(void **state)
 	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
 }
 
+/* Packed shares that cannot serve the ring are refused; broken chains are dropped. */
+static void packed_bad_region(void **state)
+{
+	(void) state;
+	setup_packed();
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, VIO_IFL_PACKED_BYTES(PQS) - 1),
+			 -VIO_EINVAL);
+	pifl()->used_idx = PQS;
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES), -VIO_EINVAL);
+	pifl()->used_idx = 0;
+	pifl()->desc_num = PQS - 1;
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES), -VIO_EINVAL);
+	pifl()->desc_num = PQS;
+	assert_int_equal(vio_vq_inflight_attach(&F.vq, F.region, IFL_BYTES), 0);
+
+	poffer(0, 2);
+	poffer(1, 1);
+	ppop_expect(0);
+	ppop_expect(1);
+	/* buffer 0's chain claims more entries than it links, buffer 1's is intact */
+	pifl()->desc[F.vq.ifl_slot[0]].num = 3;
+	pifl()->desc[F.vq.ifl_slot[0]].last = 7;
+	assert_int_equal(prestart(), 1);
+	ppop_expect(1);
+	assert_int_equal(vio_vq_pop(&F.vq, &F.req), 0);
+}
+
 /* A region written by someone else: marks past the ring, a bad batch list, stay bounded. */
 static void hostile_region(void **state)
 {
@@ -574,6 +601,7 @@ int main(void)
 	    cmocka_unit_test(packed_out_of_order_then_crash),
 	    cmocka_unit_test(packed_crash_inside_push),
 	    cmocka_unit_test(packed_crash_inside_pop),
+	    cmocka_unit_test(packed_bad_region),
 	    cmocka_unit_test(hostile_region),
 	    cmocka_unit_test(detach_stops_recording),
 	};
