@@ -1014,11 +1014,13 @@ static int pifl_attach(struct vio_vq *vq, struct vio_ifl_pqueue *r, uint64_t len
 
 		if (r->desc[i].inflight == 0)
 			continue;
+		/*
+		 * A chain that cannot be walked leaves no way to know where the
+		 * ring stands: the region is refused, the queue runs unrecorded.
+		 */
 		num = r->desc[i].inflight == 1 ? pifl_chain(vq, r, i, slot) : 0;
-		if (num == 0 || total + num > vq->size) {
-			r->desc[i].inflight = 0; /* nothing that could be handed out */
-			continue;
-		}
+		if (num == 0 || total + num > vq->size)
+			return -VIO_EINVAL;
 		total += num;
 		inuse++;
 		if (r->desc[i].counter >= next)
