@@ -612,7 +612,9 @@ guest_add_rng() {
 # what went wrong.
 guest_crash_on_line() {
 	local pid=${GUEST_BACKEND_PID[blk]:-} sock=$GUEST_TMP/blk.sock
-	[[ $1 == "VIOPORT-INFO crash-pass "* && -z $GUEST_CRASH_FAIL ]] || return 0
+	[[ $1 == "VIOPORT-INFO crash-pass "* ]] || return 0
+	GUEST_CRASH_SEEN=$((GUEST_CRASH_SEEN + 1))
+	[[ -z $GUEST_CRASH_FAIL ]] || return 0
 	sleep "${GUEST_CRASH_DELAYS[GUEST_CRASH_KILLS % ${#GUEST_CRASH_DELAYS[@]}]}"
 	if [[ -z $pid ]] || ! guest_alive "$pid"; then
 		GUEST_CRASH_FAIL="the daemon was gone before kill $((GUEST_CRASH_KILLS + 1))"
@@ -643,6 +645,7 @@ guest_setup_crash() {
 	fi
 	rm -f "$GUEST_TMP/direct.probe"
 	GUEST_CRASH_KILLS=0
+	GUEST_CRASH_SEEN=0
 	GUEST_CRASH_FAIL=""
 	# info: each restart says how many requests it resubmitted
 	if GUEST_BLK_LOG_LEVEL=${GUEST_BLK_LOG_LEVEL:-info} guest_start_blk vioport blk "$image" "$GUEST_MQ_QUEUES" false "" "$direct"; then
@@ -662,12 +665,12 @@ guest_check_crash() {
 	GUEST_ON_LINE=""
 	if [[ -n $GUEST_CRASH_FAIL ]]; then
 		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_FAIL"
-	elif [[ $GUEST_CRASH_KILLS -ne $GUEST_CRASH_N ]]; then
-		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_KILLS kills, $GUEST_CRASH_N passes announced"
+	elif [[ $GUEST_CRASH_KILLS -ne $GUEST_CRASH_SEEN ]]; then
+		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_KILLS kills for $GUEST_CRASH_SEEN passes announced"
 	else
 		local n
 		n=$(grep -c 'requests in flight before are resubmitted' "$GUEST_TMP/blk.log") || true
-		GUEST_HOST[blk-crash-kills]="PASS killed with SIGKILL and started again $GUEST_CRASH_KILLS times; $n rings resumed with requests resubmitted"
+		GUEST_HOST[blk-crash-kills]="PASS killed with SIGKILL and started again $GUEST_CRASH_KILLS times ($GUEST_CRASH_SEEN of $GUEST_CRASH_N passes announced); $n rings resumed with requests resubmitted"
 	fi
 }
 
