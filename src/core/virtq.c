@@ -977,6 +977,17 @@ static uint16_t pifl_chain(const struct vio_vq *vq, const struct vio_ifl_pqueue 
 	return num;
 }
 
+/* After a take-over: inuse requests are handed out again, numbered below next. */
+static void ifl_resume(struct vio_vq *vq, uint16_t inuse, uint64_t next)
+{
+	vq->signalled_valid = false;
+	vq->inflight = inuse;
+	vq->ifl_counter = next;
+	vq->ifl_resubmit_lo = 0;
+	vq->ifl_resubmit_hi = next;
+	vq->ifl_resubmit = inuse;
+}
+
 static int pifl_attach(struct vio_vq *vq, struct vio_ifl_pqueue *r, uint64_t len)
 {
 	uint16_t *slot, inuse = 0, n, i;
@@ -1037,13 +1048,8 @@ static int pifl_attach(struct vio_vq *vq, struct vio_ifl_pqueue *r, uint64_t len
 	}
 	vq->last_avail = (uint16_t) pos;
 	vq->signalled_used = vq->used_idx;
-	vq->signalled_valid = false;
 	vq->unsignalled = 0;
-	vq->inflight = inuse;
-	vq->ifl_counter = next;
-	vq->ifl_resubmit_lo = 0;
-	vq->ifl_resubmit_hi = next;
-	vq->ifl_resubmit = inuse;
+	ifl_resume(vq, inuse, next);
 	vq->ifl_slot = slot;
 	vq->pifl = r;
 	return inuse;
@@ -1094,12 +1100,7 @@ int vio_vq_inflight_attach(struct vio_vq *vq, void *region, uint64_t len)
 	vq->used_idx = used;
 	vq->published_used = used;
 	vq->signalled_used = used;
-	vq->signalled_valid = false;
-	vq->inflight = inuse;
-	vq->ifl_counter = next;
-	vq->ifl_resubmit_lo = 0;
-	vq->ifl_resubmit_hi = next;
-	vq->ifl_resubmit = inuse;
+	ifl_resume(vq, inuse, next);
 	vq->ifl = r;
 	return inuse;
 }
