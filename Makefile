@@ -12,6 +12,8 @@
 #   make firmware      firmware images for Cortex-R5F and Cortex-M4, booted under QEMU
 #   make demo-amp      the amp firmware on a ZCU102 R5 under QEMU, driven from the host
 #   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
+#   make kmod          vioport_vmsg.ko (linux/) for the guest tier's Debian kernel,
+#                      or against KDIR=<kernel headers>; in build-kmod/<release>/
 #   make format        clang-format every .c and .h in place
 #   make format-check  fail if any file is not formatted
 #   make clean         remove every build directory
@@ -44,7 +46,7 @@ SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
 FORMAT_DIRS := include src apps tests firmware
 
-.PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz format format-check clean
+.PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz kmod format format-check clean
 
 all: build
 
@@ -93,6 +95,9 @@ fuzz: deps
 		echo "make fuzz: no scripts/fuzz.sh, nothing to run"; \
 	fi
 
+kmod:
+	bash scripts/guest/build-kmod.sh $(if $(KDIR),--headers $(KDIR))
+
 # Sources to format: every .c and .h under FORMAT_DIRS that exists.
 FORMAT_FILES = $(if $(wildcard $(FORMAT_DIRS)),$(shell find $(wildcard $(FORMAT_DIRS)) \
 	-type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort))
@@ -109,4 +114,4 @@ format-check:
 	if [ $$bad -ne 0 ]; then echo "make format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
-	rm -rf build build-release build-fuzz build-cross build-fw
+	rm -rf build build-release build-fuzz build-cross build-fw build-kmod

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The PCI binding: QEMU's ivshmem function (1af4:1110, ivshmem-plain or
+ * ivshmem-doorbell) whose shared-memory BAR (BAR 2) holds the window. The
+ * window is window_size bytes at window_offset in the BAR (by default the
+ * whole BAR). Doorbells are not used: the device-to-driver FIFO is polled.
+ */
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+
+#include "vmsg_priv.h"
+
+#define IVSHMEM_VENDOR	0x1af4
+#define IVSHMEM_DEVICE	0x1110
+#define IVSHMEM_SHM_BAR 2
+
+static unsigned long window_offset;
+module_param(window_offset, ulong, 0444);
+MODULE_PARM_DESC(window_offset, "Offset of the window in the shared-memory BAR (page aligned)");
+
+static unsigned long window_size;
+module_param(window_size, ulong, 0444);
+MODULE_PARM_DESC(window_size, "Bytes of the window (0: the rest of the BAR; below 4 GiB)");
+
+unsigned int vmsg_fifo_size = VIO_VMSG_SHM_FIFO_DEFAULT;
+module_param_named(fifo_size, vmsg_fifo_size, uint, 0444);
+MODULE_PARM_DESC(fifo_size, "Bytes of each message FIFO (a multiple of 64, at least 256)");
+
+unsigned int vmsg_poll_min_us = 50;
+module_param_named(poll_min_us, vmsg_poll_min_us, uint, 0444);
+MODULE_PARM_DESC(poll_min_us, "Poll interval after activity, in microseconds");
+
+unsigned int vmsg_poll_max_us = 2000;
+module_param_named(poll_max_us, vmsg_poll_max_us, uint, 0444);
+MODULE_PARM_DESC(poll_max_us, "Longest poll interval when idle, in microseconds");
+
+unsigned int vmsg_timeout_ms = 2000;
+module_param_named(timeout_ms, vmsg_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(timeout_ms, "How long a request waits for its answer before the device breaks");
+
+unsigned int vmsg_vq_size_max = 256;
+module_param_named(vq_size_max, vmsg_vq_size_max, uint, 0444);
+MODULE_PARM_DESC(vq_size_max, "Largest virtqueue set up (the device's maximum if lower)");
+
+struct vmsg_pci {
+	struct vmsg_bus bus;
+	void *map;
+};
+
+static int vmsg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	resource_size_t start, len;
+	struct vmsg_pci *vp;
+	u64 size;
+	int rc;
+
+	if (vmsg_poll_min_us == 0 || vmsg_poll_max_us < vmsg_poll_min_us) {
+		dev_err(&pdev->dev, "poll_min_us must be above 0 and at most poll_max_us\n");
+		return -EINVAL;
+	}
+	rc = pcim_enable_device(pdev);
+	if (rc < 0)
+		return rc;
+	start = pci_resource_start(pdev, IVSHMEM_SHM_BAR);
+	len = pci_resource_len(pdev, IVSHMEM_SHM_BAR);
+	if (len == 0) {
+		dev_err(&pdev->dev, "no shared-memory BAR\n");
+		return -ENODEV;
+	}
+	if (window_offset >= len || !PAGE_ALIGNED(window_offset)) {
+		dev_err(&pdev->dev, "window_offset %#lx outside the %pa bytes of BAR 2 or not page aligned\n",
+			window_offset, &len);
+		return -EINVAL;
+	}
+	size = window_size != 0 ? window_size : len - window_offset;
+	if (size > len - window_offset || size > U32_MAX) {
+		dev_err(&pdev->dev, "a window of %llu bytes at %#lx does not fit BAR 2 (%pa bytes) or 32 bits\n",
+			size, window_offset, &len);
+		return -EINVAL;
+	}
+	if (!devm_request_mem_region(&pdev->dev, start + window_offset, size, KBUILD_MODNAME))
+		return -EBUSY;
+
+	vp = devm_kzalloc(&pdev->dev, sizeof(*vp), GFP_KERNEL);
+	if (vp == NULL)
+		return -ENOMEM;
+	/* Shared RAM on the other side: ordinary cached memory, as coherent as the host's. */
+	vp->map = devm_memremap(&pdev->dev, start + window_offset, size, MEMREMAP_WB);
+	if (IS_ERR(vp->map))
+		return PTR_ERR(vp->map);
+	rc = vmsg_bus_init(&vp->bus, &pdev->dev, vp->map, (u32)size);
+	if (rc < 0)
+		return rc;
+	pci_set_drvdata(pdev, vp);
+	vmsg_bus_start(&vp->bus);
+	return 0;
+}
+
+static void vmsg_pci_remove(struct pci_dev *pdev)
+{
+	struct vmsg_pci *vp = pci_get_drvdata(pdev);
+
+	vmsg_bus_fini(&vp->bus);
+}
+
+static const struct pci_device_id vmsg_pci_ids[] = {
+	{PCI_DEVICE(IVSHMEM_VENDOR, IVSHMEM_DEVICE)},
+	{},
+};
+MODULE_DEVICE_TABLE(pci, vmsg_pci_ids);
+
+static struct pci_driver vmsg_pci_driver = {
+	.name = KBUILD_MODNAME,
+	.id_table = vmsg_pci_ids,
+	.probe = vmsg_pci_probe,
+	.remove = vmsg_pci_remove,
+};
+module_pci_driver(vmsg_pci_driver);
+
+MODULE_DESCRIPTION("virtio-msg over a shared-memory window (vioport), driver side");
+MODULE_LICENSE("Dual BSD/GPL");
