@@ -16,6 +16,9 @@
 #   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
 #          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
 #          simulated bus) and i2c-stub, driven by test_host_providers
+#   vmsg-linux  blk, rng, i2c and gpio served by one vioport process over a
+#          virtio-msg window (ivshmem-plain), driven through vioport_vmsg.ko
+#          (built by build-kmod.sh) by the same unmodified drivers
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -54,6 +57,10 @@ GUEST_GPIO_OUT=3        # the line the guest sets high
 GUEST_I2C_GPIO_DOWN=""  # why the i2c-gpio variant cannot run, if it cannot
 GUEST_PROV_LM75_MC=31500  # the LM75 temperature the providers variant reads, in m°C
 GUEST_PROVIDERS_DOWN=""   # why the providers variant cannot run, if it cannot
+GUEST_WITH_VMSG=false     # whether the vmsg-linux variant runs (its initramfs extras)
+
+# shellcheck source=scripts/guest/vmsg-linux.sh
+. "$GUEST_DIR/vmsg-linux.sh"
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -154,6 +161,12 @@ guest_prepare() {
 	fi
 	if [[ $with_providers == true && -z $GUEST_PROVIDERS_DOWN ]]; then
 		guest_providers_extra
+		extra+=("${GUEST_EXTRA[@]}")
+	fi
+	if [[ $GUEST_WITH_VMSG == true ]]; then
+		local have=false
+		[[ ${#extra[@]} -eq 0 ]] || have=true
+		guest_vmsg_extra "$have"
 		extra+=("${GUEST_EXTRA[@]}")
 	fi
 	GUEST_INITRD=$GUEST_TMP/initrd.gz
@@ -531,6 +544,7 @@ guest_variant_tests() {
 			gpio-bad-line gpio-daemon i2c-rdwr-eeprom i2c-rdwr-lm75 i2c-rdwr-absent \
 			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon backend-i2c
 		;;
+	vmsg-linux) guest_vmsg_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -742,6 +756,10 @@ guest_variant() {
 		guest_setup_providers
 		append=$GUEST_APPEND
 		;;
+	vmsg-linux)
+		guest_vmsg_setup
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -762,6 +780,8 @@ guest_variant() {
 		guest_check_backend gpio backend-gpio
 	elif [[ $v == providers ]]; then
 		guest_check_backend i2c backend-i2c
+	elif [[ $v == vmsg-linux ]]; then
+		guest_vmsg_check "$serial"
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -854,6 +874,24 @@ guest_main() {
 		fi
 	fi
 	[[ ${#variants[@]} -gt 0 ]] || return 0
+	if [[ " ${variants[*]} " == *" vmsg-linux "* ]]; then
+		if [[ $backend == vioport ]]; then
+			GUEST_WITH_VMSG=true
+		else
+			local -a rest=()
+			for v in "${variants[@]}"; do
+				if [[ $v == vmsg-linux ]]; then
+					for t in $(guest_variant_tests "$v"); do
+						guest_emit "$v/$t" SKIP "only vioport serves devices over virtio-msg"
+					done
+				else
+					rest+=("$v")
+				fi
+			done
+			variants=("${rest[@]}")
+			[[ ${#variants[@]} -gt 0 ]] || return 0
+		fi
+	fi
 
 	guest_init
 	if ! guest_prepare "$with_i2c_gpio" "$with_providers"; then

@@ -1,0 +1,175 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The guest tier's vmsg-linux variant, sourced by run-guest.sh: Linux's own
+# virtio_blk, virtio_rng, i2c-virtio and gpio-virtio drivers over vioport's
+# virtio-msg window, through vioport_vmsg.ko (linux/, docs/linux-module.md).
+#
+# One vioport process serves a disk, an entropy source, the simulated I2C bus
+# and the simulated GPIO chip with --transport vmsg on one window file; QEMU
+# gives the guest that file as an ivshmem-plain device (memory-backend-file,
+# share=on) and nothing else of the daemon's: there is no vhost-user socket,
+# and the daemon never sees guest memory. The guest loads vioport_vmsg.ko,
+# which formats the window and registers the four devices, and runs the same
+# blk, rng and i2c-gpio tests as the vhost-user variants, then vmsg (the
+# transport itself) and vmsg-gpio-irq (gpiomon receiving an edge the host
+# drives on the daemon's control socket). The host checks the image, the
+# EEPROM file and the line the guest set, and that the daemon maps the window
+# file and no guest memory (/proc/PID/maps).
+
+GUEST_VMSG_WINDOW_MB=16 # a power of two: ivshmem-plain needs one
+GUEST_VMSG_IRQ_LINE=1   # the line the host toggles for gpiomon
+GUEST_VMSG_KO=""        # vioport_vmsg.ko, from build-kmod.sh
+GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
+
+guest_vmsg_tests() {
+	echo vmsg-probe vmsg-dma blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
+		blk-intact blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
+		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-maps backend-vmsg
+}
+
+# Sets GUEST_EXTRA to the mkinitramfs.sh arguments the variant adds, or
+# GUEST_VMSG_DOWN to why it cannot run. HAVE_I2C_GPIO (true|false) says
+# whether the i2c-gpio variant's drivers and tools are in already.
+guest_vmsg_extra() {
+	local have_i2c_gpio=$1 out line bin
+	local -a mine=()
+	GUEST_EXTRA=()
+	if ! out=$("$GUEST_DIR/build-kmod.sh"); then
+		GUEST_VMSG_DOWN="build-kmod.sh could not build vioport_vmsg.ko (see its messages)"
+		return 0
+	fi
+	while IFS= read -r line; do
+		case $line in VIOPORT_VMSG=*) GUEST_VMSG_KO=${line#VIOPORT_VMSG=} ;; esac
+	done <<<"$out"
+	if [[ ! -f $GUEST_VMSG_KO ]]; then
+		GUEST_VMSG_DOWN="build-kmod.sh printed no module path"
+		return 0
+	fi
+	if ! bin=$(command -v gpiomon); then
+		GUEST_VMSG_DOWN="no gpiomon on the host: install Debian's gpiod"
+		return 0
+	fi
+	mine=(--module-file "$GUEST_VMSG_KO" --host-bin "$bin")
+	if [[ $have_i2c_gpio == false ]]; then
+		guest_i2c_gpio_extra
+		if [[ -n $GUEST_I2C_GPIO_DOWN ]]; then
+			GUEST_VMSG_DOWN=$GUEST_I2C_GPIO_DOWN
+			GUEST_EXTRA=()
+			return 0
+		fi
+		mine+=("${GUEST_EXTRA[@]}")
+	fi
+	GUEST_EXTRA=("${mine[@]}")
+}
+
+# Starts the one daemon that serves all four devices on the window, and waits
+# until it serves them and its control sockets are up.
+guest_vmsg_start() {
+	local win=$1 log=$GUEST_TMP/vmsg.log pid i
+	local -a cmd=("$VIOPORT_BIN"
+		blk --transport vmsg --shm "$win" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
+		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL"
+		+ rng --transport vmsg --shm "$win"
+		+ i2c --transport vmsg --shm "$win" --device-list sim
+		--eeprom-file "$GUEST_TMP/eeprom.bin" --control "$GUEST_TMP/i2c.ctl"
+		+ gpio --transport vmsg --shm "$win" --device-list s8 --control "$GUEST_TMP/gpio.ctl"
+		-v)
+	echo "+ ${cmd[*]}" >"$log"
+	"${cmd[@]}" >>"$log" 2>&1 </dev/null &
+	pid=$!
+	GUEST_PIDS+=("$pid")
+	GUEST_BACKEND_PID[vmsg]=$pid
+	for ((i = 0; i < 100; i++)); do
+		if grep -q 'serving 4 devices' "$log" && [[ -S $GUEST_TMP/i2c.ctl && -S $GUEST_TMP/gpio.ctl ]]; then
+			return 0
+		fi
+		guest_alive "$pid" || break
+		sleep 0.1
+	done
+	guest_say "vmsg: the daemon did not come up (see its log below)"
+	sed 's/^/  | /' "$log" >&2
+	return 1
+}
+
+# Toggles the GPIO line on the control socket from the moment the guest says
+# gpiomon waits until it reports the result (or the boot's time is up): the
+# guest takes the first rising edge after its request, whenever that is.
+guest_vmsg_edges() {
+	local serial=$1 end=$((SECONDS + GUEST_TIMEOUT)) v=0
+	while ! grep -qa '^VIOPORT-INFO gpio-irq-ready' "$serial"; do
+		((SECONDS < end)) || return 0
+		sleep 0.2
+	done
+	while ((SECONDS < end)) && ! grep -qa '^VIOPORT-RESULT gpio-irq-edge' "$serial"; do
+		v=$((1 - v))
+		guest_control gpio "gpio set $GUEST_VMSG_IRQ_LINE $v" >/dev/null || true
+		sleep 0.3
+	done
+}
+
+# Prepares the variant: disk, EEPROM file, daemon, the LM75's temperature and
+# the line the guest reads high. Sets GUEST_QEMU, GUEST_TESTS, GUEST_APPEND.
+guest_vmsg_setup() {
+	local win=$GUEST_TMP/window reply
+	GUEST_EEPROM_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
+	GUEST_APPEND="vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
+	GUEST_APPEND+=" vioport.temp=$GUEST_LM75_MC vioport.eeprom=$GUEST_EEPROM_TEXT"
+	GUEST_APPEND+=" vioport.gpio_in=$GUEST_GPIO_IN vioport.gpio_out=$GUEST_GPIO_OUT"
+	GUEST_APPEND+=" vioport.gpio_irq=$GUEST_VMSG_IRQ_LINE vioport.vmsg_devices=4"
+	local why=$GUEST_VMSG_DOWN dev
+	if [[ -z $why ]]; then
+		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
+		head -c 256 /dev/zero | tr '\0' '\377' >"$GUEST_TMP/eeprom.bin"
+		rm -f "$win"
+		if ! guest_vmsg_start "$win"; then
+			why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+		elif ! reply=$(guest_control i2c "i2c temp $GUEST_LM75_MC"); then
+			why="control 'i2c temp $GUEST_LM75_MC': $reply"
+		elif ! reply=$(guest_control gpio "gpio set $GUEST_GPIO_IN 1"); then
+			why="control 'gpio set $GUEST_GPIO_IN 1': $reply"
+		elif ! reply=$(guest_control gpio "gpio get $GUEST_GPIO_OUT") ||
+			[[ $reply != *output=0* ]]; then
+			why="control 'gpio get $GUEST_GPIO_OUT' before boot: $reply"
+		fi
+		[[ -z $why ]] || GUEST_HOST[backend-vmsg]="FAIL $why"
+	fi
+	if [[ -n $why ]]; then
+		for dev in blk rng i2c gpio; do
+			GUEST_DOWN[$dev]=$why
+		done
+		return 0
+	fi
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
+		-device ivshmem-plain,memdev=win)
+	GUEST_TESTS+=(vmsg blk rng i2c-gpio vmsg-gpio-irq)
+	# The edge driver ends by itself: on the guest's result or the boot's bound.
+	guest_vmsg_edges "$GUEST_TMP/vmsg-linux-serial.log" &
+	GUEST_PIDS+=("$!")
+}
+
+# The host side once the guest is gone, the daemon still running: image,
+# EEPROM file and GPIO line; what the daemon maps; then the daemon's health.
+guest_vmsg_check() {
+	local serial=$1 pid=${GUEST_BACKEND_PID[vmsg]:-} maps win=$GUEST_TMP/window bad
+	if [[ -n $pid ]]; then
+		guest_check_i2c_gpio "$serial"
+		guest_check_image "$GUEST_TMP/disk.img" "$serial"
+		maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
+		# Guest memory is QEMU's memfd; the daemon must map only its own
+		# files (its program and libraries) and the window.
+		bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
+			grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" | sort -u | tr '\n' ' ')
+		if [[ -z $maps ]]; then
+			GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
+		elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
+			GUEST_HOST[vmsg-maps]="FAIL the daemon does not map the window $win"
+		elif grep -q 'memfd:' <<<"$maps" || [[ -n $bad ]]; then
+			GUEST_HOST[vmsg-maps]="FAIL the daemon maps more than the window: ${bad:-a memfd}"
+		else
+			GUEST_HOST[vmsg-maps]="PASS the daemon maps the window file and no guest memory ($(grep -c "$win" <<<"$maps") mapping of the window, no memfd)"
+		fi
+	fi
+	guest_check_backend vmsg backend-vmsg
+	# guest_check_backend names the daemon's log vmsg.log: keep it as such.
+}
