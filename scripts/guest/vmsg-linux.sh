@@ -72,8 +72,8 @@ guest_vmsg_start() {
 		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL"
 		+ rng --transport vmsg --shm "$win"
 		+ i2c --transport vmsg --shm "$win" --device-list sim
-		--eeprom-file "$GUEST_TMP/eeprom.bin" --control "$GUEST_TMP/i2c.ctl"
-		+ gpio --transport vmsg --shm "$win" --device-list s8 --control "$GUEST_TMP/gpio.ctl"
+		--eeprom-file "$GUEST_TMP/eeprom.bin"
+		+ gpio --transport vmsg --shm "$win" --device-list s8 --control "$GUEST_TMP/vmsg.ctl"
 		-v)
 	echo "+ ${cmd[*]}" >"$log"
 	"${cmd[@]}" >>"$log" 2>&1 </dev/null &
@@ -81,7 +81,11 @@ guest_vmsg_start() {
 	GUEST_PIDS+=("$pid")
 	GUEST_BACKEND_PID[vmsg]=$pid
 	for ((i = 0; i < 100; i++)); do
-		if grep -q 'serving 4 devices' "$log" && [[ -S $GUEST_TMP/i2c.ctl && -S $GUEST_TMP/gpio.ctl ]]; then
+		if grep -q 'serving 4 devices' "$log" && [[ -S $GUEST_TMP/vmsg.ctl ]]; then
+			# One control socket serves the process; guest_control names
+			# it by device.
+			ln -sf vmsg.ctl "$GUEST_TMP/i2c.ctl"
+			ln -sf vmsg.ctl "$GUEST_TMP/gpio.ctl"
 			return 0
 		fi
 		guest_alive "$pid" || break
@@ -159,7 +163,8 @@ guest_vmsg_check() {
 		# Guest memory is QEMU's memfd; the daemon must map only its own
 		# files (its program and libraries) and the window.
 		bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
-			grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" | sort -u | tr '\n' ' ')
+			{ grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" || true; } |
+			sort -u | tr '\n' ' ')
 		if [[ -z $maps ]]; then
 			GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
 		elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
