@@ -25,7 +25,8 @@ GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
 		blk-intact blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
-		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-maps backend-vmsg
+		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
+		backend-vmsg
 }
 
 # Sets GUEST_EXTRA to the mkinitramfs.sh arguments the variant adds, or

@@ -8,7 +8,11 @@
 # as a used eventq buffer: the device side's EVENT_USED, then gpio-virtio's
 # interrupt handler, then the GPIO character device.
 #
-# Result: gpio-irq-edge.
+# It runs last in the vmsg-linux variant, so it also looks back at the whole
+# run: the module must have logged no dropped message, no broken device and
+# no kernel warning.
+#
+# Results: gpio-irq-edge vmsg-clean.
 
 line=${VIOPORT_GPIO_IRQ:-1}
 chip=$(gpiofind sim-gpio-0 2>/dev/null | cut -d' ' -f1) || true
@@ -31,4 +35,14 @@ elif grep -q "RISING EDGE offset: $line " /tmp/gpiomon.out; then
 	result gpio-irq-edge PASS "gpiomon: $(head -n 1 /tmp/gpiomon.out | tr -s ' ')"
 else
 	result gpio-irq-edge FAIL "gpiomon said: $(tr '\n' ' ' </tmp/gpiomon.out)"
+fi
+
+# What the module said during the whole run.
+log=$(dmesg | grep -e vioport_vmsg -e 'WARNING' -e 'BUG' -e 'Call Trace')
+bad=$(echo "$log" | grep -i -e dropped -e broken -e WARNING -e BUG -e 'Call Trace' | head -n 3 | tr '\n' ';')
+say "vioport_vmsg: $(echo "$log" | grep -c .) kernel log lines"
+if [ -n "$bad" ]; then
+	result vmsg-clean FAIL "$bad"
+else
+	result vmsg-clean PASS "no dropped message, broken device or kernel warning: $(echo "$log" | grep 'devices on the window' | sed 's/.*: //')"
 fi
