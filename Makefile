@@ -44,7 +44,7 @@ DEB_PACKAGES := \
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
-FORMAT_DIRS := include src apps tests firmware
+FORMAT_DIRS := include src apps tests firmware linux
 
 .PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz kmod format format-check clean
 

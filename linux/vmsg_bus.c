@@ -49,7 +49,7 @@ int vmsg_send_async(struct vmsg_bus *bus, const void *msg, int len)
 	if (len < 0)
 		return len;
 	spin_lock_irqsave(&bus->fifo_lock, flags);
-	rc = vio_vmsg_shm_send(&bus->shm, msg, (u32)len);
+	rc = vio_vmsg_shm_send(&bus->shm, msg, (u32) len);
 	if (rc == 0)
 		vio_vmsg_shm_ring(&bus->shm);
 	spin_unlock_irqrestore(&bus->fifo_lock, flags);
@@ -62,9 +62,9 @@ int vmsg_send_async(struct vmsg_bus *bus, const void *msg, int len)
 struct vio_vmsg_hdr vmsg_req_hdr(struct vmsg_bus *bus, bool busmsg, u16 dev_num, u8 id)
 {
 	struct vio_vmsg_hdr h = {
-		.type = busmsg ? VIO_VMSG_TYPE_BUS : 0,
-		.id = id,
-		.dev_num = dev_num,
+	    .type = busmsg ? VIO_VMSG_TYPE_BUS : 0,
+	    .id = id,
+	    .dev_num = dev_num,
 	};
 
 	return h;
@@ -75,8 +75,9 @@ struct vio_vmsg_hdr vmsg_req_hdr(struct vmsg_bus *bus, bool busmsg, u16 dev_num,
 void vmsg_break(struct vmsg_vdev *vd, const char *why)
 {
 	if (!vd->broken)
-		dev_err(vd->bus->dev, "device %u: %s: the device is broken until the bus restarts\n",
-			vd->dev_num, why);
+		dev_err(vd->bus->dev,
+			"device %u: %s: the device is broken until the bus restarts\n", vd->dev_num,
+			why);
 	vd->broken = true;
 	if (vd->registered)
 		virtio_break_device(&vd->vdev);
@@ -151,7 +152,7 @@ int vmsg_transact(struct vmsg_bus *bus, struct vmsg_vdev *vd, u8 *req, int len,
 		usleep_range(50, 200);
 	}
 	if (rc == 0) {
-		long left = (long)deadline - (long)jiffies;
+		long left = (long) deadline - (long) jiffies;
 
 		wait_for_completion_timeout(&bus->done, left > 0 ? left : 1);
 	}
@@ -247,9 +248,10 @@ static void handle_message(struct vmsg_bus *bus, const u8 *msg, u32 len)
 
 		if (h.id == VIO_VMSG_BUS_EVENT_DEVICE &&
 		    vio_vmsg_decode_event_device(&h, msg, &ev) == 0)
-			dev_info(bus->dev, "device %u %s (devices are not added or removed at run time yet)\n",
-				 ev.dev_num,
-				 ev.state == VIO_VMSG_DEVICE_ADDED ? "added" : "removed");
+			dev_info(
+			    bus->dev,
+			    "device %u %s (devices are not added or removed at run time yet)\n",
+			    ev.dev_num, ev.state == VIO_VMSG_DEVICE_ADDED ? "added" : "removed");
 		else
 			drop(bus, "an unknown bus message");
 		return;
@@ -288,7 +290,7 @@ static bool poll_fifo(struct vmsg_bus *bus)
 			drop(bus, "a message with a size out of range");
 			continue;
 		}
-		handle_message(bus, msg, (u32)n);
+		handle_message(bus, msg, (u32) n);
 	}
 	return any;
 }
@@ -306,8 +308,8 @@ static void check_peer(struct vmsg_bus *bus)
 static enum hrtimer_restart poll_timer(struct hrtimer *t)
 {
 	struct vmsg_bus *bus = container_of(t, struct vmsg_bus, timer);
-	u64 min_ns = (u64)vmsg_poll_min_us * NSEC_PER_USEC;
-	u64 max_ns = (u64)vmsg_poll_max_us * NSEC_PER_USEC;
+	u64 min_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
+	u64 max_ns = (u64) vmsg_poll_max_us * NSEC_PER_USEC;
 	unsigned long flags;
 	unsigned int i;
 	bool busy;
@@ -341,7 +343,7 @@ static int get_devices(struct vmsg_bus *bus, unsigned long *map, unsigned int nb
 
 	for (page = 0; page < 64; page++) {
 		struct vio_vmsg_hdr h = vmsg_req_hdr(bus, true, 0, VIO_VMSG_BUS_GET_DEVICES), rh;
-		struct vio_vmsg_devices req = {.offset = offset, .count = (u16)fit}, r;
+		struct vio_vmsg_devices req = {.offset = offset, .count = (u16) fit}, r;
 		u8 out[VIO_VMSG_MAX_SIZE], in[VIO_VMSG_MAX_SIZE];
 		u32 i;
 		int rc;
@@ -354,7 +356,7 @@ static int get_devices(struct vmsg_bus *bus, unsigned long *map, unsigned int nb
 		if (vio_vmsg_decode_devices(&rh, in, &r) < 0 || r.offset != offset || r.count > fit)
 			return -EPROTO;
 		for (i = 0; i < r.count; i++) {
-			u32 n = (u32)offset + i;
+			u32 n = (u32) offset + i;
 
 			if (((r.bitmap[i / 8u] >> (i % 8u)) & 1u) && n < nbits)
 				__set_bit(n, map);
@@ -393,7 +395,8 @@ static void start_work(struct work_struct *w)
 		dev_err(bus->dev, "GET_DEVICES failed (%d)\n", rc);
 		return;
 	}
-	for_each_set_bit(n, map, 256) {
+	for_each_set_bit(n, map, 256)
+	{
 		struct vmsg_vdev *vd;
 		unsigned long flags;
 
@@ -404,7 +407,7 @@ static void start_work(struct work_struct *w)
 				 VMSG_MAX_DEVS, n);
 			break;
 		}
-		vd = vmsg_vdev_create(bus, (u16)n);
+		vd = vmsg_vdev_create(bus, (u16) n);
 		if (IS_ERR(vd)) {
 			dev_err(bus->dev, "device %u: not added (%ld)\n", n, PTR_ERR(vd));
 			continue;
@@ -458,14 +461,14 @@ int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 		vio_vmsg_shm_detach(&bus->shm);
 		return rc;
 	}
-	dev_info(dev, "window of %u bytes formatted (generation %#x), area %u bytes at %#x\n",
-		 size, gen, bus->shm.area_size, bus->shm.area_off);
+	dev_info(dev, "window of %u bytes formatted (generation %#x), area %u bytes at %#x\n", size,
+		 gen, bus->shm.area_size, bus->shm.area_off);
 	return 0;
 }
 
 void vmsg_bus_start(struct vmsg_bus *bus)
 {
-	bus->interval_ns = (u64)vmsg_poll_min_us * NSEC_PER_USEC;
+	bus->interval_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
 	hrtimer_start(&bus->timer, ns_to_ktime(bus->interval_ns), HRTIMER_MODE_REL);
 	bus->timer_on = true;
 	schedule_work(&bus->start_work);

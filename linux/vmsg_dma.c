@@ -30,7 +30,7 @@ static struct vmsg_bus *bus_of(struct device *dev)
 /* The window offset of a pool address. */
 static dma_addr_t off_of(const struct vmsg_bus *bus, unsigned long va)
 {
-	return (dma_addr_t)(va - (unsigned long)bus->win);
+	return (dma_addr_t) (va - (unsigned long) bus->win);
 }
 
 /* The bounce record of a mapping that starts at dma, or NULL if there is none. */
@@ -41,7 +41,7 @@ static struct vmsg_bounce *bounce_at(struct vmsg_bus *bus, dma_addr_t dma)
 	if (dma < bus->shm.area_off)
 		return NULL;
 	rel = dma - bus->shm.area_off;
-	if (rel >= (u64)bus->nbounce << VMSG_POOL_ORDER ||
+	if (rel >= (u64) bus->nbounce << VMSG_POOL_ORDER ||
 	    (rel & ((1u << VMSG_POOL_ORDER) - 1)) != 0)
 		return NULL;
 	return &bus->bounce[rel >> VMSG_POOL_ORDER];
@@ -79,9 +79,9 @@ static void *vmsg_dma_alloc(struct device *dev, size_t size, dma_addr_t *dma, gf
 	va = gen_pool_alloc_algo(bus->pool, size, gen_pool_first_fit_align, &align);
 	if (va == 0)
 		return NULL;
-	memset((void *)va, 0, size);
+	memset((void *) va, 0, size);
 	*dma = off_of(bus, va);
-	return (void *)va;
+	return (void *) va;
 }
 
 static void vmsg_dma_free(struct device *dev, size_t size, void *vaddr, dma_addr_t dma,
@@ -89,9 +89,9 @@ static void vmsg_dma_free(struct device *dev, size_t size, void *vaddr, dma_addr
 {
 	struct vmsg_bus *bus = bus_of(dev);
 
-	if (WARN_ON_ONCE(vaddr == NULL || off_of(bus, (unsigned long)vaddr) != dma))
+	if (WARN_ON_ONCE(vaddr == NULL || off_of(bus, (unsigned long) vaddr) != dma))
 		return;
-	gen_pool_free(bus->pool, (unsigned long)vaddr, size);
+	gen_pool_free(bus->pool, (unsigned long) vaddr, size);
 }
 
 static dma_addr_t map_phys(struct vmsg_bus *bus, phys_addr_t orig, size_t size,
@@ -105,24 +105,24 @@ static dma_addr_t map_phys(struct vmsg_bus *bus, phys_addr_t orig, size_t size,
 		return DMA_MAPPING_ERROR;
 	va = gen_pool_alloc(bus->pool, size);
 	if (va == 0) {
-		dev_warn_ratelimited(bus->dev, "the window's area is full: a mapping of %zu bytes waits\n",
-				     size);
+		dev_warn_ratelimited(
+		    bus->dev, "the window's area is full: a mapping of %zu bytes waits\n", size);
 		return DMA_MAPPING_ERROR;
 	}
 	dma = off_of(bus, va);
 	b = bounce_at(bus, dma);
 	b->orig = orig;
-	b->size = (u32)size;
-	b->dir = (u8)dir;
+	b->size = (u32) size;
+	b->dir = (u8) dir;
 	/*
 	 * The device reads what goes to it; a buffer it only writes starts
 	 * zeroed, so it neither sees the buffer's old contents nor an earlier
 	 * user's, and bytes it does not write come back as zeros.
 	 */
 	if (dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL)
-		copy_orig(orig, (u8 *)va, size, true);
+		copy_orig(orig, (u8 *) va, size, true);
 	else
-		memset((void *)va, 0, size);
+		memset((void *) va, 0, size);
 	return dma;
 }
 
@@ -139,13 +139,13 @@ static void unmap_one(struct vmsg_bus *bus, dma_addr_t dma, size_t size,
 
 	if (b == NULL || b->size == 0 || b->size != size) {
 		dev_warn_ratelimited(bus->dev, "unmap of %zu bytes at %#llx that is not mapped\n",
-				     size, (unsigned long long)dma);
+				     size, (unsigned long long) dma);
 		return;
 	}
 	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
 		copy_orig(b->orig, bus->win + dma, size, false);
 	b->size = 0;
-	gen_pool_free(bus->pool, (unsigned long)(bus->win + dma), size);
+	gen_pool_free(bus->pool, (unsigned long) (bus->win + dma), size);
 }
 
 static void vmsg_dma_unmap_page(struct device *dev, dma_addr_t dma, size_t size,
@@ -161,7 +161,8 @@ static int vmsg_dma_map_sg(struct device *dev, struct scatterlist *sgl, int nent
 	struct scatterlist *sg, *s;
 	int i, j;
 
-	for_each_sg(sgl, sg, nents, i) {
+	for_each_sg(sgl, sg, nents, i)
+	{
 		sg->dma_address = map_phys(bus, sg_phys(sg), sg->length, dir);
 		if (sg->dma_address == DMA_MAPPING_ERROR)
 			goto undo;
@@ -169,8 +170,7 @@ static int vmsg_dma_map_sg(struct device *dev, struct scatterlist *sgl, int nent
 	}
 	return nents;
 undo:
-	for_each_sg(sgl, s, i, j)
-		unmap_one(bus, s->dma_address, sg_dma_len(s), DMA_NONE);
+	for_each_sg(sgl, s, i, j) unmap_one(bus, s->dma_address, sg_dma_len(s), DMA_NONE);
 	return -ENOMEM;
 }
 
@@ -181,8 +181,7 @@ static void vmsg_dma_unmap_sg(struct device *dev, struct scatterlist *sgl, int n
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sg(sgl, sg, nents, i)
-		unmap_one(bus, sg->dma_address, sg_dma_len(sg), dir);
+	for_each_sg(sgl, sg, nents, i) unmap_one(bus, sg->dma_address, sg_dma_len(sg), dir);
 }
 
 /* Syncs a whole mapping, or the start of one. */
@@ -192,7 +191,7 @@ static void sync_one(struct vmsg_bus *bus, dma_addr_t dma, size_t size, bool for
 
 	if (b == NULL || b->size == 0 || size > b->size) {
 		dev_warn_ratelimited(bus->dev, "sync of %zu bytes at %#llx that is not mapped\n",
-				     size, (unsigned long long)dma);
+				     size, (unsigned long long) dma);
 		return;
 	}
 	if (for_cpu && (b->dir == DMA_FROM_DEVICE || b->dir == DMA_BIDIRECTIONAL))
@@ -219,8 +218,7 @@ static void vmsg_dma_sync_sg_for_cpu(struct device *dev, struct scatterlist *sgl
 	struct scatterlist *sg;
 	int i;
 
-	for_each_sg(sgl, sg, nents, i)
-		sync_one(bus_of(dev), sg->dma_address, sg_dma_len(sg), true);
+	for_each_sg(sgl, sg, nents, i) sync_one(bus_of(dev), sg->dma_address, sg_dma_len(sg), true);
 }
 
 static void vmsg_dma_sync_sg_for_device(struct device *dev, struct scatterlist *sgl, int nents,
@@ -230,7 +228,7 @@ static void vmsg_dma_sync_sg_for_device(struct device *dev, struct scatterlist *
 	int i;
 
 	for_each_sg(sgl, sg, nents, i)
-		sync_one(bus_of(dev), sg->dma_address, sg_dma_len(sg), false);
+	    sync_one(bus_of(dev), sg->dma_address, sg_dma_len(sg), false);
 }
 
 static int vmsg_dma_supported(struct device *dev, u64 mask)
@@ -247,18 +245,18 @@ static size_t vmsg_dma_max_mapping_size(struct device *dev)
 }
 
 static const struct dma_map_ops vmsg_dma_ops = {
-	.alloc = vmsg_dma_alloc,
-	.free = vmsg_dma_free,
-	.map_page = vmsg_dma_map_page,
-	.unmap_page = vmsg_dma_unmap_page,
-	.map_sg = vmsg_dma_map_sg,
-	.unmap_sg = vmsg_dma_unmap_sg,
-	.sync_single_for_cpu = vmsg_dma_sync_for_cpu,
-	.sync_single_for_device = vmsg_dma_sync_for_device,
-	.sync_sg_for_cpu = vmsg_dma_sync_sg_for_cpu,
-	.sync_sg_for_device = vmsg_dma_sync_sg_for_device,
-	.dma_supported = vmsg_dma_supported,
-	.max_mapping_size = vmsg_dma_max_mapping_size,
+    .alloc = vmsg_dma_alloc,
+    .free = vmsg_dma_free,
+    .map_page = vmsg_dma_map_page,
+    .unmap_page = vmsg_dma_unmap_page,
+    .map_sg = vmsg_dma_map_sg,
+    .unmap_sg = vmsg_dma_unmap_sg,
+    .sync_single_for_cpu = vmsg_dma_sync_for_cpu,
+    .sync_single_for_device = vmsg_dma_sync_for_device,
+    .sync_sg_for_cpu = vmsg_dma_sync_sg_for_cpu,
+    .sync_sg_for_device = vmsg_dma_sync_sg_for_device,
+    .dma_supported = vmsg_dma_supported,
+    .max_mapping_size = vmsg_dma_max_mapping_size,
 };
 
 int vmsg_pool_init(struct vmsg_bus *bus)
@@ -276,8 +274,8 @@ int vmsg_pool_init(struct vmsg_bus *bus)
 		return -ENOMEM;
 	}
 	/* The pool's "physical" addresses are window offsets: the bus addresses. */
-	rc = gen_pool_add_virt(bus->pool, (unsigned long)(bus->win + bus->shm.area_off),
-			       bus->shm.area_off, (size_t)bus->nbounce << VMSG_POOL_ORDER, -1);
+	rc = gen_pool_add_virt(bus->pool, (unsigned long) (bus->win + bus->shm.area_off),
+			       bus->shm.area_off, (size_t) bus->nbounce << VMSG_POOL_ORDER, -1);
 	if (rc < 0) {
 		vmsg_pool_fini(bus);
 		return rc;

@@ -70,14 +70,17 @@ static int vmsg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return -ENODEV;
 	}
 	if (window_offset >= len || !PAGE_ALIGNED(window_offset)) {
-		dev_err(&pdev->dev, "window_offset %#lx outside the %pa bytes of BAR 2 or not page aligned\n",
+		dev_err(&pdev->dev,
+			"window_offset %#lx outside the %pa bytes of BAR 2 or not page aligned\n",
 			window_offset, &len);
 		return -EINVAL;
 	}
 	size = window_size != 0 ? window_size : len - window_offset;
 	if (size > len - window_offset || size > U32_MAX) {
-		dev_err(&pdev->dev, "a window of %llu bytes at %#lx does not fit BAR 2 (%pa bytes) or 32 bits\n",
-			size, window_offset, &len);
+		dev_err(
+		    &pdev->dev,
+		    "a window of %llu bytes at %#lx does not fit BAR 2 (%pa bytes) or 32 bits\n",
+		    size, window_offset, &len);
 		return -EINVAL;
 	}
 	if (!devm_request_mem_region(&pdev->dev, start + window_offset, size, KBUILD_MODNAME))
@@ -90,7 +93,7 @@ static int vmsg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vp->map = devm_memremap(&pdev->dev, start + window_offset, size, MEMREMAP_WB);
 	if (IS_ERR(vp->map))
 		return PTR_ERR(vp->map);
-	rc = vmsg_bus_init(&vp->bus, &pdev->dev, vp->map, (u32)size);
+	rc = vmsg_bus_init(&vp->bus, &pdev->dev, vp->map, (u32) size);
 	if (rc < 0)
 		return rc;
 	pci_set_drvdata(pdev, vp);
@@ -106,16 +109,16 @@ static void vmsg_pci_remove(struct pci_dev *pdev)
 }
 
 static const struct pci_device_id vmsg_pci_ids[] = {
-	{PCI_DEVICE(IVSHMEM_VENDOR, IVSHMEM_DEVICE)},
-	{},
+    {PCI_DEVICE(IVSHMEM_VENDOR, IVSHMEM_DEVICE)},
+    {},
 };
 MODULE_DEVICE_TABLE(pci, vmsg_pci_ids);
 
 static struct pci_driver vmsg_pci_driver = {
-	.name = KBUILD_MODNAME,
-	.id_table = vmsg_pci_ids,
-	.probe = vmsg_pci_probe,
-	.remove = vmsg_pci_remove,
+    .name = KBUILD_MODNAME,
+    .id_table = vmsg_pci_ids,
+    .probe = vmsg_pci_probe,
+    .remove = vmsg_pci_remove,
 };
 module_pci_driver(vmsg_pci_driver);
 

@@ -31,8 +31,8 @@ static u32 max_msg(const struct vmsg_vdev *vd)
 }
 
 /* Sends a request for this device whose encoder produced len bytes; see vmsg_transact. */
-static int dev_request(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, u8 *out, int len,
-		       u8 *in, struct vio_vmsg_hdr *rh)
+static int dev_request(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, u8 *out, int len, u8 *in,
+		       struct vio_vmsg_hdr *rh)
 {
 	return vmsg_transact(vd->bus, vd, out, len, h, in, rh);
 }
@@ -62,9 +62,10 @@ static void vmsg_get(struct virtio_device *vdev, unsigned int offset, void *buf,
 	int attempt;
 
 	memset(buf, 0, len);
-	if ((u64)offset + len > vd->info.config_size) {
-		dev_warn_ratelimited(&vdev->dev, "config read of %u bytes at %u past its %u bytes\n",
-				     len, offset, vd->info.config_size);
+	if ((u64) offset + len > vd->info.config_size) {
+		dev_warn_ratelimited(&vdev->dev,
+				     "config read of %u bytes at %u past its %u bytes\n", len,
+				     offset, vd->info.config_size);
 		return;
 	}
 	for (attempt = 0; attempt <= CONFIG_RETRIES; attempt++) {
@@ -87,7 +88,8 @@ static void vmsg_get(struct virtio_device *vdev, unsigned int offset, void *buf,
 			}
 			if (vio_vmsg_decode_config(&rh, in, &r) < 0 || r.offset != c.offset ||
 			    r.length != n) {
-				vmsg_break(vd, "GET_CONFIG answer for another range or of the wrong size");
+				vmsg_break(
+				    vd, "GET_CONFIG answer for another range or of the wrong size");
 				memset(buf, 0, len);
 				return;
 			}
@@ -117,9 +119,10 @@ static void vmsg_set(struct virtio_device *vdev, unsigned int offset, const void
 	const u8 *src = buf;
 	u32 done = 0;
 
-	if ((u64)offset + len > vd->info.config_size) {
-		dev_warn_ratelimited(&vdev->dev, "config write of %u bytes at %u past its %u bytes\n",
-				     len, offset, vd->info.config_size);
+	if ((u64) offset + len > vd->info.config_size) {
+		dev_warn_ratelimited(&vdev->dev,
+				     "config write of %u bytes at %u past its %u bytes\n", len,
+				     offset, vd->info.config_size);
 		return;
 	}
 	while (done < len) {
@@ -144,8 +147,8 @@ static void vmsg_set(struct virtio_device *vdev, unsigned int offset, const void
 		}
 		vd->generation = r.generation;
 		if (r.length == 0) {
-			dev_warn_ratelimited(&vdev->dev, "the device refused a config write at %u\n",
-					     c.offset);
+			dev_warn_ratelimited(&vdev->dev,
+					     "the device refused a config write at %u\n", c.offset);
 			return;
 		}
 		done += n;
@@ -169,7 +172,7 @@ static int set_status(struct vmsg_vdev *vd, u8 status)
 		vmsg_break(vd, "SET_DEVICE_STATUS answer out of range");
 		return -EPROTO;
 	}
-	vd->status = (u8)st;
+	vd->status = (u8) st;
 	return 0;
 }
 
@@ -188,7 +191,7 @@ static u8 vmsg_get_status(struct virtio_device *vdev)
 		vmsg_break(vd, "GET_DEVICE_STATUS answer out of range");
 		return vd->status;
 	}
-	vd->status = (u8)st;
+	vd->status = (u8) st;
 	return vd->status;
 }
 
@@ -231,7 +234,7 @@ static u64 vmsg_get_features(struct virtio_device *vdev)
 		vmsg_break(vd, "GET_DEVICE_FEATURES answer for other blocks");
 		return 0;
 	}
-	vd->offered = (u64)r.blocks[0] | ((u64)r.blocks[1] << 32);
+	vd->offered = (u64) r.blocks[0] | ((u64) r.blocks[1] << 32);
 	/*
 	 * Split rings only; no per-queue reset (the config ops for it are not
 	 * provided). ACCESS_PLATFORM makes virtio_ring map through the window.
@@ -257,14 +260,15 @@ static int vmsg_finalize_features(struct virtio_device *vdev)
 		return -EINVAL;
 	}
 	if (!__virtio_test_bit(vdev, VIRTIO_F_ACCESS_PLATFORM)) {
-		dev_err(&vdev->dev, "VIRTIO_F_ACCESS_PLATFORM was not accepted: buffers would not bounce\n");
+		dev_err(&vdev->dev,
+			"VIRTIO_F_ACCESS_PLATFORM was not accepted: buffers would not bounce\n");
 		return -EINVAL;
 	}
 	feat = vdev->features;
 	if (!(vd->offered & BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)))
 		feat &= ~BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
-	f.blocks[0] = (u32)feat;
-	f.blocks[1] = (u32)(feat >> 32);
+	f.blocks[0] = (u32) feat;
+	f.blocks[1] = (u32) (feat >> 32);
 	rc = dev_request(vd, &h, out, vio_vmsg_encode_features(out, max_msg(vd), &h, &f), in, &rh);
 	if (rc < 0)
 		return rc;
@@ -333,10 +337,10 @@ void vmsg_vdev_flush_kicks(struct vmsg_vdev *vd)
 {
 	unsigned int q;
 
-	for_each_set_bit(q, vd->kick_pending, VMSG_MAX_VQS) {
-		struct vio_vmsg_hdr h = {.type = 0,
-					 .id = VIO_VMSG_EVENT_AVAIL,
-					 .dev_num = vd->dev_num};
+	for_each_set_bit(q, vd->kick_pending, VMSG_MAX_VQS)
+	{
+		struct vio_vmsg_hdr h = {
+		    .type = 0, .id = VIO_VMSG_EVENT_AVAIL, .dev_num = vd->dev_num};
 		struct vio_vmsg_event_avail ev = {.index = q};
 		u8 out[VIO_VMSG_MAX_SIZE];
 		int rc;
@@ -408,7 +412,8 @@ static void vmsg_del_vqs(struct virtio_device *vdev)
 	struct virtqueue *vq, *n;
 	unsigned long flags;
 
-	list_for_each_entry_safe(vq, n, &vdev->vqs, list) {
+	list_for_each_entry_safe(vq, n, &vdev->vqs, list)
+	{
 		spin_lock_irqsave(&vd->bus->cb_lock, flags);
 		if (vq->index < VMSG_MAX_VQS) {
 			vd->vqs[vq->index] = NULL;
@@ -458,17 +463,17 @@ static const char *vmsg_bus_name(struct virtio_device *vdev)
 }
 
 static const struct virtio_config_ops vmsg_config_ops = {
-	.get = vmsg_get,
-	.set = vmsg_set,
-	.get_status = vmsg_get_status,
-	.set_status = vmsg_set_status,
-	.reset = vmsg_reset,
-	.find_vqs = vmsg_find_vqs,
-	.del_vqs = vmsg_del_vqs,
-	.synchronize_cbs = vmsg_synchronize_cbs,
-	.get_features = vmsg_get_features,
-	.finalize_features = vmsg_finalize_features,
-	.bus_name = vmsg_bus_name,
+    .get = vmsg_get,
+    .set = vmsg_set,
+    .get_status = vmsg_get_status,
+    .set_status = vmsg_set_status,
+    .reset = vmsg_reset,
+    .find_vqs = vmsg_find_vqs,
+    .del_vqs = vmsg_del_vqs,
+    .synchronize_cbs = vmsg_synchronize_cbs,
+    .get_features = vmsg_get_features,
+    .finalize_features = vmsg_finalize_features,
+    .bus_name = vmsg_bus_name,
 };
 
 /* Under bus->cb_lock, from the poller (hard interrupt context). */
@@ -478,7 +483,8 @@ void vmsg_vdev_event(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, const u
 		u32 q;
 
 		if (vio_vmsg_decode_u32(h, msg, &q) < 0 || q >= vd->info.max_virtqueues) {
-			vmsg_break(vd, "EVENT_USED of the wrong size or for a queue it does not have");
+			vmsg_break(vd,
+				   "EVENT_USED of the wrong size or for a queue it does not have");
 			return;
 		}
 		if (q < VMSG_MAX_VQS && vd->vqs[q] != NULL && !vd->broken)
@@ -490,7 +496,7 @@ void vmsg_vdev_event(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, const u
 			vmsg_break(vd, "EVENT_CONFIG of the wrong size");
 			return;
 		}
-		vd->status = (u8)ec.status;
+		vd->status = (u8) ec.status;
 		vd->generation = ec.generation;
 		if (ec.status & VIRTIO_CONFIG_S_NEEDS_RESET)
 			dev_err_ratelimited(&vd->vdev.dev, "the device needs a reset\n");
