@@ -14,13 +14,13 @@
  * that stops or restarts, or one that stops answering breaks every device:
  * their I/O fails with errors instead of hanging.
  */
-#include <asm/unaligned.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/virtio_config.h>
 
+#include "vioport/byteorder.h"
 #include "vioport/errno.h"
 #include "vmsg_priv.h"
 
@@ -132,7 +132,7 @@ int vmsg_transact(struct vmsg_bus *bus, struct vmsg_vdev *vd, u8 *req, int len,
 	/* The token goes into the encoded header: it is the request's identity. */
 	if (++bus->next_token == 0)
 		bus->next_token = 1;
-	put_unaligned_le16(bus->next_token, req + 4);
+	vio_put_le16(req + 4, bus->next_token);
 
 	spin_lock_irqsave(&bus->pend_lock, flags);
 	bus->pend.want = *want;

@@ -13,6 +13,7 @@
  */
 #include <linux/delay.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
@@ -424,28 +425,55 @@ static void vmsg_del_vqs(struct virtio_device *vdev)
 	}
 }
 
+/*
+ * Sets up queue i of find_vqs: a queue without a name is skipped (NULL) and
+ * takes no index; the others take the next index in order.
+ */
+static int find_vq(struct vmsg_vdev *vd, struct virtqueue *vqs[], unsigned int i,
+		   unsigned int *index, const char *name, vq_callback_t *callback, bool ctx)
+{
+	if (name == NULL) {
+		vqs[i] = NULL;
+		return 0;
+	}
+	vqs[i] = setup_vq(vd, (*index)++, callback, name, ctx);
+	if (IS_ERR(vqs[i])) {
+		int rc = PTR_ERR(vqs[i]);
+
+		vmsg_del_vqs(&vd->vdev);
+		return rc;
+	}
+	return 0;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+/* find_vqs since Linux 6.11: one struct virtqueue_info per queue. */
+static int vmsg_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
+			 struct virtqueue_info vqs_info[], struct irq_affinity *desc)
+{
+	unsigned int i, index = 0;
+	int rc = 0;
+
+	for (i = 0; i < nvqs && rc == 0; i++)
+		rc = find_vq(to_vd(vdev), vqs, i, &index, vqs_info[i].name, vqs_info[i].callback,
+			     vqs_info[i].ctx);
+	return rc;
+}
+#else
+/* find_vqs up to Linux 6.10: parallel arrays of callbacks, names and ctx flags. */
 static int vmsg_find_vqs(struct virtio_device *vdev, unsigned int nvqs, struct virtqueue *vqs[],
 			 vq_callback_t *callbacks[], const char *const names[], const bool *ctx,
 			 struct irq_affinity *desc)
 {
-	struct vmsg_vdev *vd = to_vd(vdev);
 	unsigned int i, index = 0;
+	int rc = 0;
 
-	for (i = 0; i < nvqs; i++) {
-		if (names[i] == NULL) {
-			vqs[i] = NULL;
-			continue;
-		}
-		vqs[i] = setup_vq(vd, index++, callbacks[i], names[i], ctx ? ctx[i] : false);
-		if (IS_ERR(vqs[i])) {
-			int rc = PTR_ERR(vqs[i]);
-
-			vmsg_del_vqs(vdev);
-			return rc;
-		}
-	}
-	return 0;
+	for (i = 0; i < nvqs && rc == 0; i++)
+		rc = find_vq(to_vd(vdev), vqs, i, &index, names[i], callbacks[i],
+			     ctx ? ctx[i] : false);
+	return rc;
 }
+#endif
 
 static void vmsg_synchronize_cbs(struct virtio_device *vdev)
 {
