@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# build-kmod.sh [--kver RELEASE] [--offline] [--headers DIR]
+# build-kmod.sh [--kver RELEASE] [--offline] [--headers DIR] [--release RELEASE]
 #
 # Builds vioport's kernel module, vioport_vmsg.ko (linux/, the driver side of
 # the virtio-msg window: docs/linux-module.md), for the guest tier's kernel
@@ -18,12 +18,22 @@
 # build output, with W=1: any compiler warning fails the build. Its vermagic
 # is checked against the release.
 #
-#   --kver RELEASE  build for this kernel release instead of the one
-#                   fetch-kernel.sh resolves (passed to build-modules.sh)
-#   --offline       never touch the network (passed to build-modules.sh)
-#   --headers DIR   build against these kernel headers (a directory with the
-#                   kernel's Makefile and include/config/kernel.release)
-#                   instead of the guest tier's; no package is fetched
+#   --kver RELEASE     build for this kernel release instead of the one
+#                      fetch-kernel.sh resolves (passed to build-modules.sh)
+#   --offline          never touch the network (passed to build-modules.sh)
+#   --headers DIR      build against these kernel headers (a directory with the
+#                      kernel's Makefile and include/config/kernel.release)
+#                      instead of the guest tier's; no package is fetched
+#   --release RELEASE  build against Debian's headers of any kernel release,
+#                      such as 6.12.115+deb12-amd64 or 6.1.0-57-arm64: the
+#                      headers packages alone are downloaded once (apt's
+#                      candidate version) into
+#                      ${XDG_CACHE_HOME:-~/.cache}/vioport/kmod-headers/. An
+#                      arm64 release is cross-built with gcc-12-aarch64-linux-gnu
+#                      (its packages come through a private arm64 apt state
+#                      there, and linux-kbuild from the host's architecture).
+#                      SERIES-FLAVOUR (6.1-amd64, 6.12-arm64, ...) names the
+#                      newest release of that series apt knows
 #
 # Progress and errors go to standard error.
 set -euo pipefail
@@ -31,6 +41,7 @@ set -euo pipefail
 GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$GUEST_DIR/../.." && pwd)
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/modules
+HEADERS_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/kmod-headers
 
 say() { echo "build-kmod: $*" >&2; }
 die() {
@@ -50,9 +61,100 @@ kernel_compiler() {
 	echo "$cc"
 }
 
+# The options that point apt at a private arm64 package state under
+# HEADERS_ROOT (the host's own apt state and architectures stay untouched).
+arm64_apt_opts() {
+	local st=$HEADERS_ROOT/.apt-arm64
+	mkdir -p "$st/lists/partial" "$st/cache/archives/partial"
+	[[ -f $st/status ]] || : >"$st/status"
+	echo "-o APT::Architecture=arm64 -o APT::Architectures::=arm64" \
+		"-o Dir::State::Lists=$st/lists -o Dir::State::status=$st/status" \
+		"-o Dir::Cache=$st/cache"
+}
+
+# Prints apt's candidate version of a package (OPTS: extra apt options).
+candidate() {
+	local pkg=$1
+	shift
+	apt-cache "$@" policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '^(none)$' || true
+}
+
+# Makes the headers of Debian kernel RELEASE available under HEADERS_ROOT
+# and prints their directory: linux-headers-RELEASE, the -common package it
+# depends on (same version), and linux-kbuild for the host's architecture.
+fetch_release_headers() {
+	local rel=$1 dir=$HEADERS_ROOT/$1 version common kbuild work deb
+	local -a aopts=() dl=(-q)
+	if [[ ! -f $dir/.complete ]]; then
+		[[ $(id -u) -ne 0 ]] || dl+=(-o APT::Sandbox::User=root)
+		if [[ $rel == *-arm64 ]]; then
+			# shellcheck disable=SC2207 # the options are words without blanks
+			aopts=($(arm64_apt_opts))
+			if [[ -z $(candidate "linux-headers-$rel" "${aopts[@]}") ]]; then
+				say "refreshing the private arm64 package lists"
+				apt-get update "${dl[@]}" "${aopts[@]}" >&2 || die "apt-get update (arm64) failed"
+			fi
+		fi
+		version=$(candidate "linux-headers-$rel" "${aopts[@]}")
+		[[ -n $version ]] || die "apt knows no linux-headers-$rel (run apt-get update?)"
+		common=$(apt-cache "${aopts[@]}" depends "linux-headers-$rel" 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-headers-[^ ]*-common[^ ]*\)$/\1/p' | head -n 1)
+		kbuild=$(apt-cache "${aopts[@]}" depends "linux-headers-$rel" 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-kbuild-[^ :]*\).*$/\1/p' | head -n 1)
+		[[ -n $common && -n $kbuild ]] || die "cannot tell what linux-headers-$rel depends on"
+		mkdir -p "$HEADERS_ROOT"
+		work=$(mktemp -d "$HEADERS_ROOT/.fetch-XXXXXX")
+		# shellcheck disable=SC2064 # the path is fixed now, on purpose
+		trap "rm -rf '$work'" EXIT
+		say "downloading linux-headers-$rel, $common and $kbuild ($version)"
+		(cd "$work" && apt-get download "${dl[@]}" "${aopts[@]}" \
+			"linux-headers-$rel=$version" "$common=$version" >&2) ||
+			die "apt-get download failed"
+		# fixdep and modpost run on this machine: the host's linux-kbuild.
+		(cd "$work" && apt-get download "${dl[@]}" "$kbuild=$version" >&2) ||
+			die "apt-get download $kbuild failed"
+		mkdir "$work/root"
+		for deb in "$work"/*.deb; do
+			dpkg -x "$deb" "$work/root"
+		done
+		rm -f "$work"/*.deb
+		echo "linux-headers-$rel=$version" >"$work/root/.complete"
+		rm -rf "$dir"
+		mv "$work/root" "$dir"
+		rm -rf "$work"
+		trap - EXIT
+	fi
+	local hdr=$dir/usr/src/linux-headers-$rel mk
+	mk=$hdr/Makefile
+	[[ -f $mk ]] || die "no $mk in linux-headers-$rel"
+	# Its one line includes the -common package's Makefile by absolute path.
+	if ! grep -q "^include $dir/usr/src/" "$mk"; then
+		sed -i "s|^include .*/usr/src/\(linux-headers-[^/]*-common/Makefile\)$|include $dir/usr/src/\1|" "$mk"
+	fi
+	echo "$hdr"
+}
+
+# Prints the newest release of SERIES-FLAVOUR (such as 6.12-arm64) whose
+# headers apt knows, generic flavour only (not cloud or rt).
+resolve_series() {
+	local series=${1%-*} flavour=${1##*-} re
+	local -a aopts=()
+	if [[ $flavour == arm64 ]]; then
+		# shellcheck disable=SC2207 # the options are words without blanks
+		aopts=($(arm64_apt_opts))
+		if [[ -z $(apt-cache "${aopts[@]}" pkgnames linux-headers- 2>/dev/null | head -n 1) ]]; then
+			say "refreshing the private arm64 package lists"
+			apt-get update -q "${aopts[@]}" >&2 || die "apt-get update (arm64) failed"
+		fi
+	fi
+	re="^linux-headers-${series//./\\.}\\.[0-9][0-9a-z.+-]*[0-9]-$flavour\$"
+	apt-cache "${aopts[@]}" pkgnames linux-headers- 2>/dev/null | grep -E "$re" |
+		sed 's/^linux-headers-//' | sort -V | tail -n 1
+}
+
 main() {
-	local kver="" headers="" line cc out log magic
-	local -a pass=()
+	local kver="" headers="" release="" line cc out log magic
+	local -a pass=() cross=()
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--kver)
@@ -68,8 +170,12 @@ main() {
 			headers=$(cd "${2:?--headers needs a directory}" && pwd)
 			shift 2
 			;;
+		--release)
+			release=${2:?--release needs a kernel release}
+			shift 2
+			;;
 		-h | --help)
-			sed -n '4,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,39s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$1' (try --help)" ;;
@@ -77,10 +183,19 @@ main() {
 	done
 	command -v make >/dev/null 2>&1 || die "'make' not found"
 
+	if [[ $release =~ ^[0-9]+\.[0-9]+-[a-z0-9]+$ ]]; then
+		local series=$release
+		release=$(resolve_series "$series")
+		[[ -n $release ]] || die "apt knows no kernel headers of the $series series"
+	fi
+	if [[ -n $release ]]; then
+		headers=$(fetch_release_headers "$release")
+	fi
 	if [[ -n $headers ]]; then
 		[[ -f $headers/include/config/kernel.release ]] ||
 			die "$headers has no include/config/kernel.release: not configured kernel headers"
-		kver=$(cat "$headers/include/config/kernel.release")
+		kver=$release
+		[[ -n $kver ]] || kver=$(cat "$headers/include/config/kernel.release")
 	else
 		while IFS= read -r line; do
 			case $line in KVER=*) kver=${line#KVER=} ;; esac
@@ -90,6 +205,12 @@ main() {
 	fi
 	[[ -f $headers/Makefile ]] || die "no kernel headers in $headers"
 	cc=$(kernel_compiler "$headers")
+	if grep -q '^CONFIG_ARM64=y' "$headers/.config" && [[ $(uname -m) != aarch64 ]]; then
+		cc=aarch64-linux-gnu-$cc
+		command -v "$cc" >/dev/null 2>&1 ||
+			die "$cc is missing: install Debian's ${cc#aarch64-linux-gnu-}-aarch64-linux-gnu"
+		cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	fi
 
 	out=$ROOT/build-kmod/$kver
 	rm -rf "$out"
@@ -99,7 +220,7 @@ main() {
 	say "building vioport_vmsg.ko for $kver with $cc (W=1)"
 	# CONFIG_DEBUG_INFO_BTF_MODULES= : the kernel's config asks for BTF in
 	# each module, which needs pahole; the module loads without it.
-	if ! make -C "$headers" M="$out" VIOPORT_ROOT="$ROOT" CC="$cc" W=1 \
+	if ! make -C "$headers" M="$out" VIOPORT_ROOT="$ROOT" "${cross[@]}" CC="$cc" W=1 \
 		CONFIG_DEBUG_INFO_BTF_MODULES= -j"$(nproc)" modules >"$log" 2>&1; then
 		cat "$log" >&2
 		die "the build failed (see above)"
@@ -108,8 +229,7 @@ main() {
 		cat "$log" >&2
 		die "the build printed warnings (see above)"
 	fi
-	magic=$(modinfo -F vermagic "$out/vioport_vmsg.ko" 2>/dev/null ||
-		tr '\0' '\n' <"$out/vioport_vmsg.ko" | sed -n 's/^vermagic=//p')
+	magic=$(tr '\0' '\n' <"$out/vioport_vmsg.ko" | sed -n 's/^vermagic=//p')
 	[[ ${magic%% *} == "$kver" ]] ||
 		die "vioport_vmsg.ko has vermagic '$magic', the kernel is $kver"
 	say "built $out/vioport_vmsg.ko"
