@@ -759,6 +759,7 @@ guest_variant() {
 	vmsg-linux)
 		guest_vmsg_setup
 		append=$GUEST_APPEND
+		smp=$GUEST_VMSG_QUEUES
 		;;
 	esac
 

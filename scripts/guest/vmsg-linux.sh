@@ -5,25 +5,27 @@
 # virtio_blk, virtio_rng, i2c-virtio and gpio-virtio drivers over vioport's
 # virtio-msg window, through vioport_vmsg.ko (linux/, docs/linux-module.md).
 #
-# One vioport process serves a disk, an entropy source, the simulated I2C bus
-# and the simulated GPIO chip with --transport vmsg on one window file; QEMU
+# One vioport process serves a disk (two queues; the guest has two CPUs), an
+# entropy source, the simulated I2C bus and the simulated GPIO chip with
+# --transport vmsg on one window file; QEMU
 # gives the guest that file as an ivshmem-plain device (memory-backend-file,
 # share=on) and nothing else of the daemon's: there is no vhost-user socket,
 # and the daemon never sees guest memory. The guest loads vioport_vmsg.ko,
-# which formats the window and registers the four devices, and runs the same
-# blk, rng and i2c-gpio tests as the vhost-user variants, then vmsg (the
-# transport itself) and vmsg-gpio-irq (gpiomon receiving an edge the host
+# which formats the window and registers the four devices, and runs vmsg (the
+# transport itself), the same blk-mq, blk, rng and i2c-gpio tests as the
+# vhost-user variants, and vmsg-gpio-irq (gpiomon receiving an edge the host
 # drives on the daemon's control socket). The host checks the image, the
 # EEPROM file and the line the guest set, and that the daemon maps the window
 # file and no guest memory (/proc/PID/maps).
 
 GUEST_VMSG_WINDOW_MB=16 # a power of two: ivshmem-plain needs one
 GUEST_VMSG_IRQ_LINE=1   # the line the host toggles for gpiomon
+GUEST_VMSG_QUEUES=2     # blk queues, and the guest's CPUs (one queue each)
 GUEST_VMSG_KO=""        # vioport_vmsg.ko, from build-kmod.sh
 GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
 
 guest_vmsg_tests() {
-	echo vmsg-probe vmsg-dma blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
+	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
 		blk-intact blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
 		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
 		backend-vmsg
@@ -70,7 +72,7 @@ guest_vmsg_start() {
 	local win=$1 log=$GUEST_TMP/vmsg.log pid i
 	local -a cmd=("$VIOPORT_BIN"
 		blk --transport vmsg --shm "$win" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
-		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL"
+		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL" --num-queues "$GUEST_VMSG_QUEUES"
 		+ rng --transport vmsg --shm "$win"
 		+ i2c --transport vmsg --shm "$win" --device-list sim
 		--eeprom-file "$GUEST_TMP/eeprom.bin"
@@ -122,6 +124,7 @@ guest_vmsg_setup() {
 	GUEST_APPEND+=" vioport.temp=$GUEST_LM75_MC vioport.eeprom=$GUEST_EEPROM_TEXT"
 	GUEST_APPEND+=" vioport.gpio_in=$GUEST_GPIO_IN vioport.gpio_out=$GUEST_GPIO_OUT"
 	GUEST_APPEND+=" vioport.gpio_irq=$GUEST_VMSG_IRQ_LINE vioport.vmsg_devices=4"
+	GUEST_APPEND+=" vioport.queues=$GUEST_VMSG_QUEUES"
 	local why=$GUEST_VMSG_DOWN dev
 	if [[ -z $why ]]; then
 		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
@@ -147,7 +150,8 @@ guest_vmsg_setup() {
 	fi
 	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
 		-device ivshmem-plain,memdev=win)
-	GUEST_TESTS+=(vmsg blk rng i2c-gpio vmsg-gpio-irq)
+	# blk-mq before blk: blk ends with the checksum the host compares.
+	GUEST_TESTS+=(vmsg blk-mq blk rng i2c-gpio vmsg-gpio-irq)
 	# The edge driver ends by itself: on the guest's result or the boot's bound.
 	guest_vmsg_edges "$GUEST_TMP/vmsg-linux-serial.log" &
 	GUEST_PIDS+=("$!")
