@@ -19,6 +19,8 @@
 #   vmsg-linux  blk, rng, i2c and gpio served by one vioport process over a
 #          virtio-msg window (ivshmem-plain), driven through vioport_vmsg.ko
 #          (built by build-kmod.sh) by the same unmodified drivers
+#   vmsg-hostile  vioport_vmsg.ko against a device side that breaks the
+#          protocol on purpose (tests/integration/hostile_vmsg_dev)
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -545,6 +547,7 @@ guest_variant_tests() {
 			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon backend-i2c
 		;;
 	vmsg-linux) guest_vmsg_tests ;;
+	vmsg-hostile) guest_vmsg_hostile_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -761,6 +764,10 @@ guest_variant() {
 		append=$GUEST_APPEND
 		smp=$GUEST_VMSG_QUEUES
 		;;
+	vmsg-hostile)
+		guest_vmsg_hostile_setup
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -783,6 +790,8 @@ guest_variant() {
 		guest_check_backend i2c backend-i2c
 	elif [[ $v == vmsg-linux ]]; then
 		guest_vmsg_check "$serial"
+	elif [[ $v == vmsg-hostile ]]; then
+		guest_vmsg_hostile_check
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -875,13 +884,13 @@ guest_main() {
 		fi
 	fi
 	[[ ${#variants[@]} -gt 0 ]] || return 0
-	if [[ " ${variants[*]} " == *" vmsg-linux "* ]]; then
+	if [[ " ${variants[*]} " == *" vmsg-linux "* || " ${variants[*]} " == *" vmsg-hostile "* ]]; then
 		if [[ $backend == vioport ]]; then
 			GUEST_WITH_VMSG=true
 		else
 			local -a rest=()
 			for v in "${variants[@]}"; do
-				if [[ $v == vmsg-linux ]]; then
+				if [[ $v == vmsg-linux || $v == vmsg-hostile ]]; then
 					for t in $(guest_variant_tests "$v"); do
 						guest_emit "$v/$t" SKIP "only vioport serves devices over virtio-msg"
 					done

@@ -7,10 +7,10 @@
 #
 # One vioport process serves a disk (two queues; the guest has two CPUs), an
 # entropy source, the simulated I2C bus and the simulated GPIO chip with
-# --transport vmsg on one window file; QEMU
-# gives the guest that file as an ivshmem-plain device (memory-backend-file,
-# share=on) and nothing else of the daemon's: there is no vhost-user socket,
-# and the daemon never sees guest memory. The guest loads vioport_vmsg.ko,
+# --transport vmsg on one window file; QEMU gives the guest that file as an
+# ivshmem-plain device (memory-backend-file, share=on) and nothing else of the
+# daemon's: there is no vhost-user socket, and the daemon never sees guest
+# memory. The guest loads vioport_vmsg.ko,
 # which formats the window and registers the four devices, and runs vmsg (the
 # transport itself), the same blk-mq, blk, rng and i2c-gpio tests as the
 # vhost-user variants, and vmsg-gpio-irq (gpiomon receiving an edge the host
@@ -182,4 +182,70 @@ guest_vmsg_check() {
 	fi
 	guest_check_backend vmsg backend-vmsg
 	# guest_check_backend names the daemon's log vmsg.log: keep it as such.
+}
+
+# ---------------------------------------------------------------- vmsg-hostile
+#
+# The same module against a device side that breaks the protocol on purpose
+# (tests/integration/hostile_vmsg_dev): one scenario per load of the module,
+# each answering as a virtio-rng device with one fault (a wrong size, a bad
+# token, a wrong ID, lying lengths, an out-of-range status, queue index or
+# FIFO index, a device side that stops or restarts). The guest must name
+# each fault in its log, remove the module after each, and survive.
+
+GUEST_VMSG_HOSTILE=(good devices-size bad-token wrong-id config-lie status-range vqueue-index
+	rings-ignored used-queue msg-size fifo-index stopped restart)
+GUEST_VMSG_HOSTILE_BIN=$VIOPORT_ROOT/build/tests/integration/hostile_vmsg_dev
+
+guest_vmsg_hostile_tests() {
+	local s
+	for s in "${GUEST_VMSG_HOSTILE[@]}"; do
+		printf 'hostile-%s ' "$s"
+	done
+	echo hostile-survived backend-hostile
+}
+
+# Starts the hostile device side on a 1 MiB window and adds the ivshmem device.
+guest_vmsg_hostile_setup() {
+	local win=$GUEST_TMP/hostile-window log=$GUEST_TMP/hostile.log pid i why=$GUEST_VMSG_DOWN
+	GUEST_APPEND="vioport.hostile=$(IFS=,; echo "${GUEST_VMSG_HOSTILE[*]}")"
+	if [[ -z $why && ! -x $GUEST_VMSG_HOSTILE_BIN ]]; then
+		why="no $GUEST_VMSG_HOSTILE_BIN: build it first"
+	fi
+	if [[ -z $why ]]; then
+		rm -f "$win"
+		"$GUEST_VMSG_HOSTILE_BIN" --shm "$win" --size $((1 << 20)) --timeout-s "$GUEST_TIMEOUT" \
+			"${GUEST_VMSG_HOSTILE[@]}" >"$log" 2>&1 </dev/null &
+		pid=$!
+		GUEST_PIDS+=("$pid")
+		GUEST_BACKEND_PID[hostile]=$pid
+		for ((i = 0; i < 100; i++)); do
+			grep -q '^READY ' "$log" && break
+			guest_alive "$pid" || break
+			sleep 0.1
+		done
+		grep -q '^READY ' "$log" || why="the hostile device side did not start: $(tail -n 1 "$log")"
+	fi
+	if [[ -n $why ]]; then
+		GUEST_DOWN[blk]=$why
+		GUEST_HOST[backend-hostile]="FAIL $why"
+		return 0
+	fi
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=1M"
+		-device ivshmem-plain,memdev=win)
+	GUEST_TESTS+=(vmsg-hostile)
+}
+
+# The hostile device side served every scenario to its end and exited 0.
+guest_vmsg_hostile_check() {
+	local log=$GUEST_TMP/hostile.log n
+	guest_check_backend hostile backend-hostile
+	n=$(grep -c '^SCENARIO .* done$' "$log" 2>/dev/null || true)
+	if [[ ${GUEST_HOST[backend-hostile]:-} == PASS* ]]; then
+		if [[ $n -eq ${#GUEST_VMSG_HOSTILE[@]} ]]; then
+			GUEST_HOST[backend-hostile]="PASS served all $n scenarios, each to the driver's leaving"
+		else
+			GUEST_HOST[backend-hostile]="FAIL served $n of ${#GUEST_VMSG_HOSTILE[@]} scenarios: $(tail -n 1 "$log")"
+		fi
+	fi
 }
