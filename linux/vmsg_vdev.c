@@ -216,6 +216,13 @@ static void vmsg_reset(struct virtio_device *vdev)
 		if (vd->status != 0)
 			vmsg_break(vd, "the device did not finish its reset");
 	}
+	/*
+	 * A broken device is never reached again: for Linux it is reset now
+	 * (virtio_dev_remove checks that the status reads 0 after the driver's
+	 * remove).
+	 */
+	if (vd->broken)
+		vd->status = 0;
 	bitmap_zero(vd->kick_pending, VMSG_MAX_VQS);
 }
 

@@ -32,7 +32,7 @@
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
 #   --variant NAME     run only these variants (default: basic mq ro i2c-gpio
-#                      providers vmsg-linux)
+#                      providers vmsg-linux vmsg-hostile)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -841,7 +841,7 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers vmsg-linux)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers vmsg-linux vmsg-hostile)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
