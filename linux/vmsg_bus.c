@@ -104,6 +104,11 @@ static void bus_fail(struct vmsg_bus *bus, const char *why)
 		complete(&bus->done);
 	}
 	spin_unlock_irqrestore(&bus->pend_lock, flags);
+	/* The bus work removes the devices, formats the window again and re-adds them. */
+	if (vmsg_recover && !READ_ONCE(bus->stopping)) {
+		WRITE_ONCE(bus->recover, true);
+		schedule_work(&bus->work);
+	}
 }
 
 /* --- synchronous requests ------------------------------------------------ */
@@ -297,11 +302,19 @@ static bool poll_fifo(struct vmsg_bus *bus)
 
 static void check_peer(struct vmsg_bus *bus)
 {
+	unsigned long flags;
+	bool restarted, stopped;
+
 	if (bus->failed)
 		return;
-	if (vio_vmsg_shm_peer_restarted(&bus->shm))
+	/* Under the FIFO lock: a new format resets what was seen of the peer. */
+	spin_lock_irqsave(&bus->fifo_lock, flags);
+	restarted = vio_vmsg_shm_peer_restarted(&bus->shm);
+	stopped = vio_vmsg_shm_peer_state(&bus->shm) == VIO_VMSG_SHM_STATE_STOPPED;
+	spin_unlock_irqrestore(&bus->fifo_lock, flags);
+	if (restarted)
 		bus_fail(bus, "the device side restarted");
-	else if (vio_vmsg_shm_peer_state(&bus->shm) == VIO_VMSG_SHM_STATE_STOPPED)
+	else if (stopped)
 		bus_fail(bus, "the device side stopped (it saw a corrupt window)");
 }
 
@@ -370,9 +383,9 @@ static int get_devices(struct vmsg_bus *bus, unsigned long *map, unsigned int nb
 	return -EPROTO;
 }
 
-static void start_work(struct work_struct *w)
+/* Waits for the device side, enumerates and registers a virtio device for each device. */
+static void bring_up(struct vmsg_bus *bus)
 {
-	struct vmsg_bus *bus = container_of(w, struct vmsg_bus, start_work);
 	DECLARE_BITMAP(map, 256);
 	unsigned long waited = 0;
 	unsigned int n;
@@ -380,7 +393,7 @@ static void start_work(struct work_struct *w)
 
 	/* The device side attaches when it sees the format: wait as long as it takes. */
 	while (vio_vmsg_shm_peer_state(&bus->shm) != VIO_VMSG_SHM_STATE_READY) {
-		if (READ_ONCE(bus->stopping))
+		if (READ_ONCE(bus->stopping) || READ_ONCE(bus->recover))
 			return;
 		if (waited == WAIT_NOTICE_MS)
 			dev_info(bus->dev, "waiting for the device side to attach to the window\n");
@@ -429,6 +442,64 @@ static void start_work(struct work_struct *w)
 	dev_info(bus->dev, "%u device%s on the window\n", bus->ndevs, bus->ndevs == 1 ? "" : "s");
 }
 
+/*
+ * Removes every device (their drivers see I/O errors: the devices are
+ * broken), then formats the window with a new generation, so that the device
+ * side resets its devices and attaches again. False when mappings are still
+ * in the area (the window is then left as it is, broken).
+ */
+static bool reformat(struct vmsg_bus *bus)
+{
+	unsigned int stale;
+	unsigned long flags;
+	u32 gen;
+	int rc;
+
+	dev_info(bus->dev, "removing the devices and formatting the window again\n");
+	while (bus->ndevs > 0)
+		vmsg_vdev_destroy(bus->devs[bus->ndevs - 1]);
+	stale = vmsg_pool_release_bounces(bus);
+	if (stale > 0)
+		dev_info(bus->dev, "%u buffer%s the drivers left in their queues released\n", stale,
+			 stale == 1 ? "" : "s");
+	if (gen_pool_avail(bus->pool) != gen_pool_size(bus->pool)) {
+		dev_err(bus->dev, "%zu bytes of the area still mapped: the window stays broken\n",
+			gen_pool_size(bus->pool) - gen_pool_avail(bus->pool));
+		return false;
+	}
+	do {
+		gen = get_random_u32();
+	} while (gen == 0);
+	spin_lock_irqsave(&bus->fifo_lock, flags);
+	rc = vio_vmsg_shm_format(&bus->shm, bus->win, bus->win_size, vmsg_fifo_size, gen);
+	if (rc == 0)
+		bus->failed = false;
+	spin_unlock_irqrestore(&bus->fifo_lock, flags);
+	if (rc < 0)
+		return false;
+	dev_info(bus->dev, "window formatted again (generation %#x)\n", gen);
+	return true;
+}
+
+/*
+ * The bus's one work item, so that bring-up and recovery never run at once:
+ * bring-up after probe; after a failure, removal, a new format and bring-up
+ * again.
+ */
+static void bus_work(struct work_struct *w)
+{
+	struct vmsg_bus *bus = container_of(w, struct vmsg_bus, work);
+
+	if (READ_ONCE(bus->stopping))
+		return;
+	if (READ_ONCE(bus->recover)) {
+		WRITE_ONCE(bus->recover, false);
+		if (!reformat(bus))
+			return;
+	}
+	bring_up(bus);
+}
+
 int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 {
 	u32 gen;
@@ -442,7 +513,7 @@ int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 	spin_lock_init(&bus->cb_lock);
 	mutex_init(&bus->req_mutex);
 	init_completion(&bus->done);
-	INIT_WORK(&bus->start_work, start_work);
+	INIT_WORK(&bus->work, bus_work);
 	hrtimer_init(&bus->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	bus->timer.function = poll_timer;
 
@@ -471,13 +542,13 @@ void vmsg_bus_start(struct vmsg_bus *bus)
 	bus->interval_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
 	hrtimer_start(&bus->timer, ns_to_ktime(bus->interval_ns), HRTIMER_MODE_REL);
 	bus->timer_on = true;
-	schedule_work(&bus->start_work);
+	schedule_work(&bus->work);
 }
 
 void vmsg_bus_fini(struct vmsg_bus *bus)
 {
 	WRITE_ONCE(bus->stopping, true);
-	cancel_work_sync(&bus->start_work);
+	cancel_work_sync(&bus->work);
 	/*
 	 * Each device stays in the event table while its driver goes away (its
 	 * last I/O completes through events), and leaves it before it is freed.

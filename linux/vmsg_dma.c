@@ -283,8 +283,35 @@ int vmsg_pool_init(struct vmsg_bus *bus)
 	return 0;
 }
 
+/*
+ * Frees the bounce buffers still mapped once every device is gone: a driver
+ * that deletes its queues with buffers in them (virtio_rng does) never
+ * unmaps those. Nothing is copied back. Returns how many there were.
+ */
+unsigned int vmsg_pool_release_bounces(struct vmsg_bus *bus)
+{
+	unsigned int n = 0;
+	u32 i;
+
+	for (i = 0; i < bus->nbounce; i++) {
+		struct vmsg_bounce *b = &bus->bounce[i];
+
+		if (b->size == 0)
+			continue;
+		gen_pool_free(bus->pool,
+			      (unsigned long) (bus->win + bus->shm.area_off +
+					       ((size_t) i << VMSG_POOL_ORDER)),
+			      b->size);
+		b->size = 0;
+		n++;
+	}
+	return n;
+}
+
 void vmsg_pool_fini(struct vmsg_bus *bus)
 {
+	if (bus->pool != NULL)
+		vmsg_pool_release_bounces(bus);
 	if (bus->pool != NULL) {
 		/* gen_pool_destroy BUGs on outstanding allocations: leak rather than crash. */
 		if (gen_pool_avail(bus->pool) == gen_pool_size(bus->pool))

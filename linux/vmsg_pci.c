@@ -44,6 +44,12 @@ unsigned int vmsg_vq_size_max = 256;
 module_param_named(vq_size_max, vmsg_vq_size_max, uint, 0444);
 MODULE_PARM_DESC(vq_size_max, "Largest virtqueue set up (the device's maximum if lower)");
 
+bool vmsg_recover = true;
+module_param_named(recover, vmsg_recover, bool, 0644);
+MODULE_PARM_DESC(
+    recover,
+    "After a failure of the bus, remove the devices, format the window again and re-add them");
+
 struct vmsg_pci {
 	struct vmsg_bus bus;
 	void *map;

@@ -37,6 +37,7 @@ extern unsigned int vmsg_poll_max_us;
 extern unsigned int vmsg_timeout_ms;
 extern unsigned int vmsg_fifo_size;
 extern unsigned int vmsg_vq_size_max;
+extern bool vmsg_recover;
 
 /* One bounce mapping, kept in kernel memory (the window is the device's to write). */
 struct vmsg_bounce {
@@ -86,7 +87,8 @@ struct vmsg_bus {
 	struct vmsg_vdev *devs[VMSG_MAX_DEVS];
 	unsigned int ndevs;
 
-	struct work_struct start_work;
+	struct work_struct work; /* bring-up, and recovery after a failure */
+	bool recover;		 /* the work removes the devices and formats again first */
 	bool stopping;
 	bool timer_on;
 	u32 dropped; /* malformed, unexpected or stale messages */
@@ -133,6 +135,7 @@ void vmsg_vdev_flush_kicks(struct vmsg_vdev *vd);
 /* vmsg_dma.c */
 int vmsg_pool_init(struct vmsg_bus *bus);
 void vmsg_pool_fini(struct vmsg_bus *bus);
+unsigned int vmsg_pool_release_bounces(struct vmsg_bus *bus);
 struct vmsg_dmadev *vmsg_dmadev_create(struct vmsg_bus *bus, u16 dev_num);
 void vmsg_dmadev_destroy(struct vmsg_dmadev *d);
 
