@@ -21,6 +21,8 @@
 #          (built by build-kmod.sh) by the same unmodified drivers
 #   vmsg-hostile  vioport_vmsg.ko against a device side that breaks the
 #          protocol on purpose (tests/integration/hostile_vmsg_dev)
+#   vmsg-restart  the vmsg daemon killed (SIGKILL) and started again while
+#          the guest is idle: the module removes and re-adds the devices
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -32,7 +34,7 @@
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
 #   --variant NAME     run only these variants (default: basic mq ro i2c-gpio
-#                      providers vmsg-linux vmsg-hostile)
+#                      providers vmsg-linux vmsg-hostile vmsg-restart)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -548,6 +550,7 @@ guest_variant_tests() {
 		;;
 	vmsg-linux) guest_vmsg_tests ;;
 	vmsg-hostile) guest_vmsg_hostile_tests ;;
+	vmsg-restart) guest_vmsg_restart_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -768,6 +771,10 @@ guest_variant() {
 		guest_vmsg_hostile_setup
 		append=$GUEST_APPEND
 		;;
+	vmsg-restart)
+		guest_vmsg_restart_setup
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -792,6 +799,8 @@ guest_variant() {
 		guest_vmsg_check "$serial"
 	elif [[ $v == vmsg-hostile ]]; then
 		guest_vmsg_hostile_check
+	elif [[ $v == vmsg-restart ]]; then
+		guest_vmsg_restart_check
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -841,7 +850,8 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers vmsg-linux vmsg-hostile)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers vmsg-linux vmsg-hostile
+		vmsg-restart)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
@@ -884,13 +894,13 @@ guest_main() {
 		fi
 	fi
 	[[ ${#variants[@]} -gt 0 ]] || return 0
-	if [[ " ${variants[*]} " == *" vmsg-linux "* || " ${variants[*]} " == *" vmsg-hostile "* ]]; then
+	if [[ " ${variants[*]} " == *" vmsg-"* ]]; then
 		if [[ $backend == vioport ]]; then
 			GUEST_WITH_VMSG=true
 		else
 			local -a rest=()
 			for v in "${variants[@]}"; do
-				if [[ $v == vmsg-linux || $v == vmsg-hostile ]]; then
+				if [[ $v == vmsg-* ]]; then
 					for t in $(guest_variant_tests "$v"); do
 						guest_emit "$v/$t" SKIP "only vioport serves devices over virtio-msg"
 					done

@@ -66,25 +66,24 @@ guest_vmsg_extra() {
 	GUEST_EXTRA=("${mine[@]}")
 }
 
-# Starts the one daemon that serves all four devices on the window, and waits
-# until it serves them and its control sockets are up.
+# guest_vmsg_start WINDOW [NDEVICES]: starts the one daemon that serves the
+# devices on the window (4: blk, rng, i2c, gpio; 2: blk and rng), and waits
+# until it serves them and its control socket is up.
 guest_vmsg_start() {
-	local win=$1 log=$GUEST_TMP/vmsg.log pid i
-	local -a cmd=("$VIOPORT_BIN"
+	local win=$1 ndev=${2:-4} log=$GUEST_TMP/vmsg.log pid i
+	local -a cmd=("$VIOPORT_BIN" --control "$GUEST_TMP/vmsg.ctl" -v
 		blk --transport vmsg --shm "$win" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
 		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL" --num-queues "$GUEST_VMSG_QUEUES"
-		+ rng --transport vmsg --shm "$win"
-		+ i2c --transport vmsg --shm "$win" --device-list sim
-		--eeprom-file "$GUEST_TMP/eeprom.bin"
-		+ gpio --transport vmsg --shm "$win" --device-list s8 --control "$GUEST_TMP/vmsg.ctl"
-		-v)
+		+ rng --transport vmsg --shm "$win")
+	[[ $ndev -eq 2 ]] || cmd+=(+ i2c --transport vmsg --shm "$win" --device-list sim
+		--eeprom-file "$GUEST_TMP/eeprom.bin" + gpio --transport vmsg --shm "$win" --device-list s8)
 	echo "+ ${cmd[*]}" >"$log"
 	"${cmd[@]}" >>"$log" 2>&1 </dev/null &
 	pid=$!
 	GUEST_PIDS+=("$pid")
 	GUEST_BACKEND_PID[vmsg]=$pid
 	for ((i = 0; i < 100; i++)); do
-		if grep -q 'serving 4 devices' "$log" && [[ -S $GUEST_TMP/vmsg.ctl ]]; then
+		if grep -q "serving $ndev devices" "$log" && [[ -S $GUEST_TMP/vmsg.ctl ]]; then
 			# One control socket serves the process; guest_control names
 			# it by device.
 			ln -sf vmsg.ctl "$GUEST_TMP/i2c.ctl"
@@ -263,4 +262,57 @@ guest_vmsg_hostile_check() {
 			GUEST_HOST[backend-hostile]="FAIL served $n of $want scenarios: $(tail -n 1 "$log")"
 		fi
 	fi
+}
+
+# ---------------------------------------------------------------- vmsg-restart
+#
+# The device side killed and restarted: the daemon serves blk and rng; when
+# the guest says it is idle, the host kills it with SIGKILL and starts it
+# again on the same window file and image (from GUEST_ON_LINE, as the console
+# lines arrive). The module must remove the devices, format the window again
+# and re-add them, with the disk's contents intact.
+
+guest_vmsg_restart_tests() {
+	echo vmsg-probe vmsg-dma vmsg-restart-readd vmsg-restart-data vmsg-restart-clean \
+		vmsg-restarted backend-vmsg
+}
+
+guest_vmsg_restart_setup() {
+	local win=$GUEST_TMP/window why=$GUEST_VMSG_DOWN
+	GUEST_APPEND="vioport.vmsg_devices=2"
+	if [[ -z $why ]]; then
+		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
+		rm -f "$win"
+		guest_vmsg_start "$win" 2 || why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+	fi
+	if [[ -n $why ]]; then
+		GUEST_DOWN[blk]=$why
+		GUEST_HOST[backend-vmsg]="FAIL $why"
+		return 0
+	fi
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
+		-device ivshmem-plain,memdev=win)
+	GUEST_TESTS+=(vmsg vmsg-restart)
+	GUEST_HOST[vmsg-restarted]="FAIL the guest never said it was ready for the restart"
+	GUEST_ON_LINE=guest_vmsg_restart_line
+}
+
+# GUEST_ON_LINE: on the guest's "vmsg-kill-ready", SIGKILL the daemon and
+# start it again (its first log kept as vmsg-first.log).
+guest_vmsg_restart_line() {
+	local pid=${GUEST_BACKEND_PID[vmsg]:-}
+	[[ $1 == "VIOPORT-INFO vmsg-kill-ready"* && -n $pid ]] || return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	guest_stop_pid "$pid" 1
+	mv "$GUEST_TMP/vmsg.log" "$GUEST_TMP/vmsg-first.log"
+	if guest_vmsg_start "$GUEST_TMP/window" 2; then
+		GUEST_HOST[vmsg-restarted]="PASS killed PID $pid (SIGKILL) while the guest was idle; PID ${GUEST_BACKEND_PID[vmsg]} serves the window again"
+	else
+		GUEST_HOST[vmsg-restarted]="FAIL the daemon did not start again: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+	fi
+}
+
+guest_vmsg_restart_check() {
+	GUEST_ON_LINE=""
+	guest_check_backend vmsg backend-vmsg
 }
