@@ -21,6 +21,7 @@
 #include <linux/virtio_config.h>
 
 #include "vioport/byteorder.h"
+#include "vioport/compiler.h"
 #include "vioport/errno.h"
 #include "vmsg_priv.h"
 
@@ -318,6 +319,39 @@ static void check_peer(struct vmsg_bus *bus)
 		bus_fail(bus, "the device side stopped (it saw a corrupt window)");
 }
 
+/*
+ * A device side that died without a word (killed) leaves its state READY and
+ * its generation as they were: it is noticed when it stops taking messages.
+ * Messages waiting in the driver-to-device FIFO whose tail has not moved for
+ * timeout_ms fail the bus.
+ */
+static void check_consumer(struct vmsg_bus *bus)
+{
+	unsigned long flags;
+	u32 head, tail;
+
+	if (bus->failed)
+		return;
+	spin_lock_irqsave(&bus->fifo_lock, flags);
+	head = bus->shm.tx.pos;
+	tail =
+	    vio_le32(VIO_LOAD_ACQUIRE32((const u32 *) (bus->shm.tx.base + VIO_VMSG_SHM_FIFO_TAIL)));
+	spin_unlock_irqrestore(&bus->fifo_lock, flags);
+	if (tail == head) {
+		bus->stall_since = 0;
+		return;
+	}
+	if (bus->stall_since == 0 || tail != bus->stall_tail) {
+		bus->stall_tail = tail;
+		bus->stall_since = jiffies | 1; /* 0 means "not waiting" */
+		return;
+	}
+	if (time_after(jiffies, bus->stall_since + msecs_to_jiffies(vmsg_timeout_ms))) {
+		bus->stall_since = 0;
+		bus_fail(bus, "the device side stopped taking messages");
+	}
+}
+
 static enum hrtimer_restart poll_timer(struct hrtimer *t)
 {
 	struct vmsg_bus *bus = container_of(t, struct vmsg_bus, timer);
@@ -333,6 +367,7 @@ static enum hrtimer_restart poll_timer(struct hrtimer *t)
 		vmsg_vdev_flush_kicks(bus->devs[i]);
 	spin_unlock_irqrestore(&bus->cb_lock, flags);
 	check_peer(bus);
+	check_consumer(bus);
 
 	/* Fast after activity; the interval doubles while idle, up to the maximum. */
 	if (atomic_xchg(&bus->activity, 0) || busy || READ_ONCE(bus->pend.active))
@@ -472,8 +507,10 @@ static bool reformat(struct vmsg_bus *bus)
 	} while (gen == 0);
 	spin_lock_irqsave(&bus->fifo_lock, flags);
 	rc = vio_vmsg_shm_format(&bus->shm, bus->win, bus->win_size, vmsg_fifo_size, gen);
-	if (rc == 0)
+	if (rc == 0) {
 		bus->failed = false;
+		bus->stall_since = 0;
+	}
 	spin_unlock_irqrestore(&bus->fifo_lock, flags);
 	if (rc < 0)
 		return false;

@@ -72,8 +72,10 @@ struct vmsg_bus {
 	/* Polling. */
 	struct hrtimer timer;
 	u64 interval_ns;
-	atomic_t activity; /* set by kicks and requests: poll fast again */
-	bool failed;	   /* the window is corrupt or the device side restarted */
+	atomic_t activity;	   /* set by kicks and requests: poll fast again */
+	bool failed;		   /* the window is corrupt or the device side restarted */
+	unsigned long stall_since; /* jiffies | 1 since messages wait untaken; 0: none wait */
+	u32 stall_tail;		   /* the driver-to-device tail seen then */
 
 	/* Synchronous requests: one at a time. */
 	struct mutex req_mutex;

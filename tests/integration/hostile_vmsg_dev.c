@@ -26,6 +26,7 @@
  *   fifo-index     the device-to-driver head set to 5000 after GET_DEVICES
  *   stopped        the device state word set to STOPPED after GET_DEVICES
  *   restart        the device generation changed after DRIVER_OK
+ *   mute           no message taken from the driver after DRIVER_OK
  *
  * Prints "SCENARIO <name> attached generation <g>" and "SCENARIO <name> done"
  * lines; exits 0 once every scenario was served, 1 on a setup error or when
@@ -65,16 +66,18 @@ enum fault {
 	F_FIFO_INDEX,
 	F_STOPPED,
 	F_RESTART,
+	F_MUTE,
 };
 
 static const char *const fault_names[] = {
     "good",	    "devices-size", "bad-token",     "wrong-id",   "config-lie",
     "status-range", "vqueue-index", "rings-ignored", "used-queue", "msg-size",
-    "fifo-index",   "stopped",	    "restart",
+    "fifo-index",   "stopped",	    "restart",	     "mute",
 };
 
 /* The one device's state, as the driver set it. */
 struct dev {
+	bool mute; /* F_MUTE after DRIVER_OK: nothing more is taken from the FIFO */
 	uint8_t status;
 	struct vio_vmsg_vqueue q;
 	bool q_enabled;
@@ -217,6 +220,8 @@ static void device_message(struct vio_vmsg_shm *s, enum fault f, struct dev *d,
 
 			send(s, out, vio_vmsg_encode_u32(out, sizeof(out), &e, 7u));
 		}
+		if ((v & VIO_STATUS_DRIVER_OK) && f == F_MUTE)
+			d->mute = true;
 		if ((v & VIO_STATUS_DRIVER_OK) && f == F_RESTART)
 			store32(s->base, VIO_VMSG_SHM_OFF_DEV_GEN,
 				load32(s->base, VIO_VMSG_SHM_OFF_DEV_GEN) + 1u);
@@ -270,7 +275,7 @@ static bool serve(struct vio_vmsg_shm *s, enum fault f, uint64_t deadline)
 		if (load32(s->base, VIO_VMSG_SHM_OFF_DRV_STATE) != VIO_VMSG_SHM_STATE_READY ||
 		    load32(s->base, VIO_VMSG_SHM_OFF_DRV_GEN) != gen)
 			return true;
-		n = vio_vmsg_shm_stopped(s) ? 0 : vio_vmsg_shm_recv(s, msg, sizeof(msg));
+		n = vio_vmsg_shm_stopped(s) || d.mute ? 0 : vio_vmsg_shm_recv(s, msg, sizeof(msg));
 		if (n <= 0) {
 			usleep(200);
 			continue;

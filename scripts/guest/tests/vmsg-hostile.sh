@@ -34,6 +34,7 @@ expect_of() {
 	fifo-index) echo "a FIFO index out of range" ;;
 	stopped) echo "the device side stopped" ;;
 	restart) echo "the device side restarted" ;;
+	mute) echo "the device side stopped taking messages" ;;
 	recover) echo "window formatted again" ;;
 	esac
 }
