@@ -23,6 +23,7 @@ GUEST_VMSG_IRQ_LINE=1   # the line the host toggles for gpiomon
 GUEST_VMSG_QUEUES=2     # blk queues, and the guest's CPUs (one queue each)
 GUEST_VMSG_KO=""        # vioport_vmsg.ko, from build-kmod.sh
 GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
+GUEST_VMSG_MAPS=""      # the files the daemon mapped (vmsg-maps), for demo.sh
 
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
@@ -103,11 +104,11 @@ guest_vmsg_start() {
 # guest takes the first rising edge after its request, whenever that is.
 guest_vmsg_edges() {
 	local serial=$1 end=$((SECONDS + GUEST_TIMEOUT)) v=0
-	while ! grep -qa '^VIOPORT-INFO gpio-irq-ready' "$serial"; do
+	while ! grep -qas '^VIOPORT-INFO gpio-irq-ready' "$serial"; do
 		((SECONDS < end)) || return 0
 		sleep 0.2
 	done
-	while ((SECONDS < end)) && ! grep -qa '^VIOPORT-RESULT gpio-irq-edge' "$serial"; do
+	while ((SECONDS < end)) && ! grep -qas '^VIOPORT-RESULT gpio-irq-edge' "$serial"; do
 		v=$((1 - v))
 		guest_control gpio "gpio set $GUEST_VMSG_IRQ_LINE $v" >/dev/null || true
 		sleep 0.3
@@ -164,6 +165,7 @@ guest_vmsg_check() {
 		guest_check_i2c_gpio "$serial"
 		guest_check_image "$GUEST_TMP/disk.img" "$serial"
 		maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
+		GUEST_VMSG_MAPS=$(awk '$6 ~ /^\// { print $6 }' <<<"$maps" | sort -u)
 		# Guest memory is QEMU's memfd; the daemon must map only its own
 		# files (its program and libraries) and the window.
 		bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
