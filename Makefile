@@ -42,6 +42,7 @@ DEB_PACKAGES := \
 	gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi \
 	qemu-system-arm \
+	gcc-12-aarch64-linux-gnu \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
@@ -104,8 +105,7 @@ kmod:
 # amd64 and (cross-compiled) arm64.
 KMOD_SERIES := 6.1-arm64 6.12-amd64 6.12-arm64
 
-kmod-all:
-	@bash scripts/deps.sh gcc-12-aarch64-linux-gnu
+kmod-all: deps
 	bash scripts/guest/build-kmod.sh
 	@for s in $(KMOD_SERIES); do bash scripts/guest/build-kmod.sh --release $$s || exit 1; done
 

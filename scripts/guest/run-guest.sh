@@ -23,6 +23,8 @@
 #          protocol on purpose (tests/integration/hostile_vmsg_dev)
 #   vmsg-restart  the vmsg daemon killed (SIGKILL) and started again while
 #          the guest is idle: the module removes and re-adds the devices
+#   vmsg-arm64  the module cross-built for Debian's arm64 kernel, in an arm64
+#          guest (qemu-system-aarch64 virt), blk and rng over the window
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -34,7 +36,8 @@
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
 #   --variant NAME     run only these variants (default: basic mq ro i2c-gpio
-#                      providers vmsg-linux vmsg-hostile vmsg-restart)
+#                      providers vmsg-linux vmsg-hostile vmsg-restart
+#                      vmsg-arm64)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -62,6 +65,8 @@ GUEST_I2C_GPIO_DOWN=""  # why the i2c-gpio variant cannot run, if it cannot
 GUEST_PROV_LM75_MC=31500  # the LM75 temperature the providers variant reads, in m°C
 GUEST_PROVIDERS_DOWN=""   # why the providers variant cannot run, if it cannot
 GUEST_WITH_VMSG=false     # whether the vmsg-linux variant runs (its initramfs extras)
+GUEST_MACHINE=(qemu-system-x86_64 -M q35 -accel tcg -m 512) # QEMU and its machine
+GUEST_CONSOLE=ttyS0       # the guest's serial console
 
 # shellcheck source=scripts/guest/vmsg-linux.sh
 . "$GUEST_DIR/vmsg-linux.sh"
@@ -418,13 +423,13 @@ guest_boot() {
 	# -nodefaults: no NIC with its option ROM, no VGA; the serial port is the
 	# only console, and the guest's memory is a shared memfd so that the
 	# vhost-user backends can map it.
-	qemu-system-x86_64 -M q35 -accel tcg -m 512 -smp "$smp" \
+	"${GUEST_MACHINE[@]}" -smp "$smp" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$serial" \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 		"$@" \
 		-kernel "$GUEST_VMLINUZ" -initrd "$GUEST_INITRD" \
-		-append "console=ttyS0 panic=-1 loglevel=4 $append" \
+		-append "console=$GUEST_CONSOLE panic=-1 loglevel=4 $append" \
 		>"$qlog" 2>&1 </dev/null &
 	local pid=$! ended=""
 	GUEST_PIDS+=("$pid")
@@ -551,6 +556,7 @@ guest_variant_tests() {
 	vmsg-linux) guest_vmsg_tests ;;
 	vmsg-hostile) guest_vmsg_hostile_tests ;;
 	vmsg-restart) guest_vmsg_restart_tests ;;
+	vmsg-arm64) guest_vmsg_arm64_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -775,6 +781,10 @@ guest_variant() {
 		guest_vmsg_restart_setup
 		append=$GUEST_APPEND
 		;;
+	vmsg-arm64)
+		guest_vmsg_arm64_setup
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -801,6 +811,8 @@ guest_variant() {
 		guest_vmsg_hostile_check
 	elif [[ $v == vmsg-restart ]]; then
 		guest_vmsg_restart_check
+	elif [[ $v == vmsg-arm64 ]]; then
+		guest_vmsg_arm64_check "$serial"
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -851,7 +863,7 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers vmsg-linux vmsg-hostile
-		vmsg-restart)
+		vmsg-restart vmsg-arm64)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

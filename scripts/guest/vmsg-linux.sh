@@ -157,32 +157,38 @@ guest_vmsg_setup() {
 	GUEST_PIDS+=("$!")
 }
 
+# vmsg-maps: the daemon maps the window file and nothing of the guest (its
+# /proc/PID/maps, read while it still runs).
+guest_vmsg_check_maps() {
+	local pid=${GUEST_BACKEND_PID[vmsg]:-} maps win=$GUEST_TMP/window bad
+	maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
+	GUEST_VMSG_MAPS=$(awk '$6 ~ /^\// { print $6 }' <<<"$maps" | sort -u)
+	# Guest memory is QEMU's memfd; the daemon must map only its own
+	# files (its program and libraries) and the window.
+	bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
+		{ grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" || true; } |
+		sort -u | tr '\n' ' ')
+	if [[ -z $maps ]]; then
+		GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
+	elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
+		GUEST_HOST[vmsg-maps]="FAIL the daemon does not map the window $win"
+	elif grep -q 'memfd:' <<<"$maps" || [[ -n $bad ]]; then
+		GUEST_HOST[vmsg-maps]="FAIL the daemon maps more than the window: ${bad:-a memfd}"
+	else
+		GUEST_HOST[vmsg-maps]="PASS the daemon maps the window file and no guest memory ($(grep -c "$win" <<<"$maps") mapping of the window, no memfd)"
+	fi
+}
+
 # The host side once the guest is gone, the daemon still running: image,
 # EEPROM file and GPIO line; what the daemon maps; then the daemon's health.
 guest_vmsg_check() {
-	local serial=$1 pid=${GUEST_BACKEND_PID[vmsg]:-} maps win=$GUEST_TMP/window bad
+	local serial=$1 pid=${GUEST_BACKEND_PID[vmsg]:-}
 	if [[ -n $pid ]]; then
 		guest_check_i2c_gpio "$serial"
 		guest_check_image "$GUEST_TMP/disk.img" "$serial"
-		maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
-		GUEST_VMSG_MAPS=$(awk '$6 ~ /^\// { print $6 }' <<<"$maps" | sort -u)
-		# Guest memory is QEMU's memfd; the daemon must map only its own
-		# files (its program and libraries) and the window.
-		bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
-			{ grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" || true; } |
-			sort -u | tr '\n' ' ')
-		if [[ -z $maps ]]; then
-			GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
-		elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
-			GUEST_HOST[vmsg-maps]="FAIL the daemon does not map the window $win"
-		elif grep -q 'memfd:' <<<"$maps" || [[ -n $bad ]]; then
-			GUEST_HOST[vmsg-maps]="FAIL the daemon maps more than the window: ${bad:-a memfd}"
-		else
-			GUEST_HOST[vmsg-maps]="PASS the daemon maps the window file and no guest memory ($(grep -c "$win" <<<"$maps") mapping of the window, no memfd)"
-		fi
+		guest_vmsg_check_maps
 	fi
 	guest_check_backend vmsg backend-vmsg
-	# guest_check_backend names the daemon's log vmsg.log: keep it as such.
 }
 
 # ---------------------------------------------------------------- vmsg-hostile
@@ -316,5 +322,84 @@ guest_vmsg_restart_line() {
 
 guest_vmsg_restart_check() {
 	GUEST_ON_LINE=""
+	guest_check_backend vmsg backend-vmsg
+}
+
+# ---------------------------------------------------------------- vmsg-arm64
+#
+# The arm64 build of the module on an arm64 guest: Debian's arm64 kernel
+# under qemu-system-aarch64 (virt, TCG) with an ivshmem-plain device on the
+# window (fetch-arm64.sh: kernel, static busybox and the cross-built module);
+# the daemon serves blk and rng; the guest runs vmsg, blk and rng.
+
+guest_vmsg_arm64_tests() {
+	echo vmsg-probe vmsg-dma blk-probe blk-serial blk-rw blk-discard blk-intact \
+		blk-host-image rng-current rng-read vmsg-maps backend-vmsg
+}
+
+# Builds the arm64 initramfs and points the boot at the arm64 kernel and QEMU
+# (the x86 values are put back by guest_vmsg_arm64_check).
+guest_vmsg_arm64_setup() {
+	local out line kver="" vmlinuz="" modules="" busybox="" ko="" why="" t
+	local -a tests=()
+	GUEST_APPEND="vioport.vmsg_devices=2 vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
+	if ! command -v qemu-system-aarch64 >/dev/null; then
+		why="no qemu-system-aarch64: install Debian's qemu-system-arm"
+	elif ! out=$("$GUEST_DIR/fetch-arm64.sh"); then
+		why="fetch-arm64.sh could not provide the arm64 kernel and module (see its messages)"
+	else
+		while IFS= read -r line; do
+			case $line in
+			KVER=*) kver=${line#KVER=} ;;
+			VMLINUZ=*) vmlinuz=${line#VMLINUZ=} ;;
+			MODULES=*) modules=${line#MODULES=} ;;
+			BUSYBOX=*) busybox=${line#BUSYBOX=} ;;
+			VIOPORT_VMSG=*) ko=${line#VIOPORT_VMSG=} ;;
+			esac
+		done <<<"$out"
+		for t in vmsg blk rng; do
+			tests+=(--test "$GUEST_DIR/tests/$t.sh")
+		done
+		if ! "$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_TMP/initrd-arm64.gz" \
+			--busybox "$busybox" --module-file "$ko" --host-bin none "${tests[@]}" >&2; then
+			why="mkinitramfs.sh could not build the arm64 initramfs"
+		fi
+	fi
+	if [[ -z $why ]]; then
+		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
+		rm -f "$GUEST_TMP/window"
+		guest_vmsg_start "$GUEST_TMP/window" 2 ||
+			why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+	fi
+	if [[ -n $why ]]; then
+		GUEST_DOWN[blk]=$why
+		GUEST_DOWN[rng]=$why
+		GUEST_HOST[backend-vmsg]="FAIL $why"
+		return 0
+	fi
+	GUEST_VMSG_X86=("$GUEST_VMLINUZ" "$GUEST_INITRD")
+	GUEST_VMLINUZ=$vmlinuz
+	GUEST_INITRD=$GUEST_TMP/initrd-arm64.gz
+	GUEST_MACHINE=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel tcg -m 512)
+	GUEST_CONSOLE=ttyAMA0
+	guest_say "vmsg-arm64: Debian $kver, vioport_vmsg.ko cross-built for it"
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$GUEST_TMP/window,size=${GUEST_VMSG_WINDOW_MB}M"
+		-device ivshmem-plain,memdev=win)
+	GUEST_TESTS+=(vmsg blk rng)
+}
+
+guest_vmsg_arm64_check() {
+	local serial=$1
+	if [[ ${#GUEST_VMSG_X86[@]} -eq 2 ]]; then
+		GUEST_VMLINUZ=${GUEST_VMSG_X86[0]}
+		GUEST_INITRD=${GUEST_VMSG_X86[1]}
+		GUEST_VMSG_X86=()
+	fi
+	GUEST_MACHINE=(qemu-system-x86_64 -M q35 -accel tcg -m 512)
+	GUEST_CONSOLE=ttyS0
+	if [[ -n ${GUEST_BACKEND_PID[vmsg]:-} ]]; then
+		guest_check_image "$GUEST_TMP/disk.img" "$serial"
+		guest_vmsg_check_maps
+	fi
 	guest_check_backend vmsg backend-vmsg
 }
