@@ -24,6 +24,7 @@ GUEST_VMSG_QUEUES=2     # blk queues, and the guest's CPUs (one queue each)
 GUEST_VMSG_KO=""        # vioport_vmsg.ko, from build-kmod.sh
 GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
 GUEST_VMSG_MAPS=""      # the files the daemon mapped (vmsg-maps), for demo.sh
+GUEST_VMSG_X86=()       # the x86 kernel and initramfs while vmsg-arm64 boots its own
 
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
