@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034,SC2054,SC2004 # run-guest.sh's variables; QEMU's comma-separated options
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The guest tier's vmsg-linux variant, sourced by run-guest.sh: Linux's own
