@@ -1,14 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The PCI binding: QEMU's ivshmem function (1af4:1110, ivshmem-plain or
- * ivshmem-doorbell) whose shared-memory BAR (BAR 2) holds the window. The
- * window is window_size bytes at window_offset in the BAR (by default the
- * whole BAR). Doorbells are not used: the device-to-driver FIFO is polled.
+ * The bindings and the module's parameters.
+ *
+ * PCI: QEMU's ivshmem function (1af4:1110, ivshmem-plain or ivshmem-doorbell)
+ * whose shared-memory BAR (BAR 2) holds the window. The window is
+ * window_size bytes at window_offset in the BAR (by default the whole BAR).
+ *
+ * Device tree (kernels with CONFIG_OF): a node compatible with
+ * "vioport,vmsg-window" whose memory-region names a reserved-memory
+ * carve-out; the window is the whole carve-out (docs/linux-module.md).
+ *
+ * Doorbells are not used by either: the device-to-driver FIFO is polled.
  */
 #include <linux/io.h>
 #include <linux/module.h>
+#include <linux/of.h>
+#include <linux/of_reserved_mem.h>
 #include <linux/pci.h>
+#include <linux/platform_device.h>
 #include <linux/slab.h>
+#include <linux/version.h>
 
 #include "vmsg_priv.h"
 
@@ -126,7 +137,105 @@ static struct pci_driver vmsg_pci_driver = {
     .probe = vmsg_pci_probe,
     .remove = vmsg_pci_remove,
 };
-module_pci_driver(vmsg_pci_driver);
+
+#ifdef CONFIG_OF
+/* The window is the reserved-memory region the node's memory-region names. */
+static int vmsg_of_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct device_node *mem;
+	struct reserved_mem *rmem;
+	struct vmsg_pci *vp;
+	int rc;
+
+	if (vmsg_poll_min_us == 0 || vmsg_poll_max_us < vmsg_poll_min_us) {
+		dev_err(dev, "poll_min_us must be above 0 and at most poll_max_us\n");
+		return -EINVAL;
+	}
+	mem = of_parse_phandle(dev->of_node, "memory-region", 0);
+	if (mem == NULL) {
+		dev_err(dev, "no memory-region: the node must name the window's carve-out\n");
+		return -EINVAL;
+	}
+	rmem = of_reserved_mem_lookup(mem);
+	of_node_put(mem);
+	if (rmem == NULL || rmem->size == 0 || rmem->size > U32_MAX) {
+		dev_err(dev,
+			"memory-region is not a reserved-memory region of 1 byte to 4 GiB - 1\n");
+		return -EINVAL;
+	}
+	vp = devm_kzalloc(dev, sizeof(*vp), GFP_KERNEL);
+	if (vp == NULL)
+		return -ENOMEM;
+	vp->map = devm_memremap(dev, rmem->base, rmem->size, MEMREMAP_WB);
+	if (IS_ERR(vp->map))
+		return PTR_ERR(vp->map);
+	rc = vmsg_bus_init(&vp->bus, dev, vp->map, (u32) rmem->size);
+	if (rc < 0)
+		return rc;
+	platform_set_drvdata(pdev, vp);
+	vmsg_bus_start(&vp->bus);
+	return 0;
+}
+
+/* platform_driver's remove returns void from Linux 6.11 on. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void vmsg_of_remove(struct platform_device *pdev)
+{
+	struct vmsg_pci *vp = platform_get_drvdata(pdev);
+
+	vmsg_bus_fini(&vp->bus);
+}
+#else
+static int vmsg_of_remove(struct platform_device *pdev)
+{
+	struct vmsg_pci *vp = platform_get_drvdata(pdev);
+
+	vmsg_bus_fini(&vp->bus);
+	return 0;
+}
+#endif
+
+static const struct of_device_id vmsg_of_ids[] = {
+    {.compatible = "vioport,vmsg-window"},
+    {},
+};
+MODULE_DEVICE_TABLE(of, vmsg_of_ids);
+
+static struct platform_driver vmsg_of_driver = {
+    .driver =
+	{
+	    .name = KBUILD_MODNAME,
+	    .of_match_table = vmsg_of_ids,
+	},
+    .probe = vmsg_of_probe,
+    .remove = vmsg_of_remove,
+};
+#endif
+
+static int __init vmsg_init(void)
+{
+	int rc = pci_register_driver(&vmsg_pci_driver);
+
+#ifdef CONFIG_OF
+	if (rc == 0) {
+		rc = platform_driver_register(&vmsg_of_driver);
+		if (rc < 0)
+			pci_unregister_driver(&vmsg_pci_driver);
+	}
+#endif
+	return rc;
+}
+module_init(vmsg_init);
+
+static void __exit vmsg_exit(void)
+{
+#ifdef CONFIG_OF
+	platform_driver_unregister(&vmsg_of_driver);
+#endif
+	pci_unregister_driver(&vmsg_pci_driver);
+}
+module_exit(vmsg_exit);
 
 MODULE_DESCRIPTION("virtio-msg over a shared-memory window (vioport), driver side");
 MODULE_LICENSE("Dual BSD/GPL");
