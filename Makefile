@@ -43,6 +43,7 @@ DEB_PACKAGES := \
 	libnewlib-arm-none-eabi \
 	qemu-system-arm \
 	gcc-12-aarch64-linux-gnu \
+	device-tree-compiler \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false

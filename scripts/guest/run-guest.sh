@@ -25,6 +25,8 @@
 #          the guest is idle: the module removes and re-adds the devices
 #   vmsg-arm64  the module cross-built for Debian's arm64 kernel, in an arm64
 #          guest (qemu-system-aarch64 virt), blk and rng over the window
+#   vmsg-arm64-dt  the same through the device-tree binding: the window is a
+#          reserved-memory carve-out of the guest's second NUMA node
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -37,7 +39,7 @@
 #
 #   --variant NAME     run only these variants (default: basic mq ro i2c-gpio
 #                      providers vmsg-linux vmsg-hostile vmsg-restart
-#                      vmsg-arm64)
+#                      vmsg-arm64 vmsg-arm64-dt)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -556,7 +558,7 @@ guest_variant_tests() {
 	vmsg-linux) guest_vmsg_tests ;;
 	vmsg-hostile) guest_vmsg_hostile_tests ;;
 	vmsg-restart) guest_vmsg_restart_tests ;;
-	vmsg-arm64) guest_vmsg_arm64_tests ;;
+	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -782,7 +784,11 @@ guest_variant() {
 		append=$GUEST_APPEND
 		;;
 	vmsg-arm64)
-		guest_vmsg_arm64_setup
+		guest_vmsg_arm64_setup pci
+		append=$GUEST_APPEND
+		;;
+	vmsg-arm64-dt)
+		guest_vmsg_arm64_setup dt
 		append=$GUEST_APPEND
 		;;
 	esac
@@ -811,7 +817,7 @@ guest_variant() {
 		guest_vmsg_hostile_check
 	elif [[ $v == vmsg-restart ]]; then
 		guest_vmsg_restart_check
-	elif [[ $v == vmsg-arm64 ]]; then
+	elif [[ $v == vmsg-arm64 || $v == vmsg-arm64-dt ]]; then
 		guest_vmsg_arm64_check "$serial"
 	else
 		guest_check_backend blk backend-blk
@@ -863,7 +869,7 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers vmsg-linux vmsg-hostile
-		vmsg-restart vmsg-arm64)
+		vmsg-restart vmsg-arm64 vmsg-arm64-dt)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

@@ -26,6 +26,8 @@ GUEST_VMSG_KO=""        # vioport_vmsg.ko, from build-kmod.sh
 GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
 GUEST_VMSG_MAPS=""      # the files the daemon mapped (vmsg-maps), for demo.sh
 GUEST_VMSG_X86=()       # the x86 kernel and initramfs while vmsg-arm64 boots its own
+GUEST_VMSG_DTB_MACHINE=() # vmsg-arm64-dt: the machine and window arguments of its boot
+GUEST_VMSG_DTB_WIN=()
 
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
@@ -330,9 +332,14 @@ guest_vmsg_restart_check() {
 # ---------------------------------------------------------------- vmsg-arm64
 #
 # The arm64 build of the module on an arm64 guest: Debian's arm64 kernel
-# under qemu-system-aarch64 (virt, TCG) with an ivshmem-plain device on the
-# window (fetch-arm64.sh: kernel, static busybox and the cross-built module);
-# the daemon serves blk and rng; the guest runs vmsg, blk and rng.
+# under qemu-system-aarch64 (virt, TCG) (fetch-arm64.sh: kernel, static
+# busybox and the cross-built module); the daemon serves blk and rng; the
+# guest runs vmsg, blk and rng. vmsg-arm64 gives the guest the window as an
+# ivshmem-plain device (the PCI binding); vmsg-arm64-dt as memory: a second
+# NUMA node backed by the window file, which the device tree reserves
+# (reserved-memory, no-map) and names in a "vioport,vmsg-window" node (the
+# device-tree binding). The device tree is QEMU's own (dumpdtb) with those
+# two nodes added (dtc).
 
 guest_vmsg_arm64_tests() {
 	echo vmsg-probe vmsg-dma blk-probe blk-serial blk-rw blk-discard blk-intact \
@@ -342,9 +349,15 @@ guest_vmsg_arm64_tests() {
 # Builds the arm64 initramfs and points the boot at the arm64 kernel and QEMU
 # (the x86 values are put back by guest_vmsg_arm64_check).
 guest_vmsg_arm64_setup() {
-	local out line kver="" vmlinuz="" modules="" busybox="" ko="" why="" t
-	local -a tests=()
+	local binding=${1:-pci} out line kver="" vmlinuz="" modules="" busybox="" ko="" why="" t
+	local -a tests=() machine=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel tcg)
+	local -a win=()
 	GUEST_APPEND="vioport.vmsg_devices=2 vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
+	if [[ $binding == pci ]]; then
+		GUEST_APPEND+=" vioport.vmsg_window=0000:"
+	else
+		GUEST_APPEND+=" vioport.vmsg_window=vioport-window"
+	fi
 	if ! command -v qemu-system-aarch64 >/dev/null; then
 		why="no qemu-system-aarch64: install Debian's qemu-system-arm"
 	elif ! out=$("$GUEST_DIR/fetch-arm64.sh"); then
@@ -373,6 +386,19 @@ guest_vmsg_arm64_setup() {
 		guest_vmsg_start "$GUEST_TMP/window" 2 ||
 			why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
 	fi
+	win=(-object "memory-backend-file,id=win,share=on,mem-path=$GUEST_TMP/window,size=${GUEST_VMSG_WINDOW_MB}M")
+	if [[ -z $why && $binding == pci ]]; then
+		machine+=(-m 512)
+		win+=(-device ivshmem-plain,memdev=win)
+	elif [[ -z $why ]]; then
+		# guest_boot adds 512 MiB of RAM as NUMA node 0: the window is node 1.
+		machine+=(-m $((512 + GUEST_VMSG_WINDOW_MB))M)
+		win+=(-numa node,memdev=win)
+		GUEST_VMSG_DTB_MACHINE=("${machine[@]}")
+		GUEST_VMSG_DTB_WIN=("${win[@]}")
+		guest_vmsg_dtb "$GUEST_TMP/vmsg.dtb" || why=$GUEST_VMSG_DTB_ERR
+		win+=(-dtb "$GUEST_TMP/vmsg.dtb")
+	fi
 	if [[ -n $why ]]; then
 		GUEST_DOWN[blk]=$why
 		GUEST_DOWN[rng]=$why
@@ -382,12 +408,63 @@ guest_vmsg_arm64_setup() {
 	GUEST_VMSG_X86=("$GUEST_VMLINUZ" "$GUEST_INITRD")
 	GUEST_VMLINUZ=$vmlinuz
 	GUEST_INITRD=$GUEST_TMP/initrd-arm64.gz
-	GUEST_MACHINE=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel tcg -m 512)
+	GUEST_MACHINE=("${machine[@]}")
 	GUEST_CONSOLE=ttyAMA0
-	guest_say "vmsg-arm64: Debian $kver, vioport_vmsg.ko cross-built for it"
-	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$GUEST_TMP/window,size=${GUEST_VMSG_WINDOW_MB}M"
-		-device ivshmem-plain,memdev=win)
+	guest_say "vmsg-arm64: Debian $kver, vioport_vmsg.ko cross-built for it ($binding binding)"
+	GUEST_QEMU+=("${win[@]}")
 	GUEST_TESTS+=(vmsg blk rng)
+}
+
+# guest_vmsg_dtb OUT: QEMU's device tree (dumpdtb) for the machine
+# GUEST_VMSG_DTB_MACHINE with the window GUEST_VMSG_DTB_WIN, arguments in the
+# order guest_boot gives them (so that the NUMA nodes are numbered alike),
+# with the window's node reserved and the vioport node added; sets
+# GUEST_VMSG_DTB_ERR on failure.
+guest_vmsg_dtb() {
+	local out=$1 base size dts=$GUEST_TMP/vmsg.dts
+	GUEST_VMSG_DTB_ERR=""
+	if ! command -v dtc >/dev/null; then
+		GUEST_VMSG_DTB_ERR="no dtc: install Debian's device-tree-compiler"
+		return 1
+	fi
+	if ! "${GUEST_VMSG_DTB_MACHINE[@]}" -smp 1 -nodefaults -no-user-config -display none \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
+		"${GUEST_VMSG_DTB_WIN[@]}" -machine "dumpdtb=$GUEST_TMP/virt.dtb" \
+		>"$GUEST_TMP/dumpdtb.log" 2>&1 ||
+		! dtc -q -I dtb -O dts -o "$dts" "$GUEST_TMP/virt.dtb" 2>>"$GUEST_TMP/dumpdtb.log"; then
+		GUEST_VMSG_DTB_ERR="QEMU's device tree could not be had: $(tail -n 1 "$GUEST_TMP/dumpdtb.log")"
+		return 1
+	fi
+	# The memory node of NUMA node 1 is the window: its address and size.
+	read -r base size < <(awk '/memory@/ { m = 1 } m && /numa-node-id = <0x01>/ { n = 1 }
+		m && /reg = / { r = $0 } /};/ && m { if (n) { print r; exit } m = n = 0 }' "$dts" |
+		sed 's/.*<0x00 \(0x[0-9a-f]*\) 0x00 \(0x[0-9a-f]*\)>.*/\1 \2/')
+	if [[ ! $base =~ ^0x[0-9a-f]+$ || ! $size =~ ^0x[0-9a-f]+$ ]]; then
+		GUEST_VMSG_DTB_ERR="no memory node for NUMA node 1 in QEMU's device tree"
+		return 1
+	fi
+	cat >>"$dts" <<-EOF
+
+		/ {
+			reserved-memory {
+				#address-cells = <2>;
+				#size-cells = <2>;
+				ranges;
+				vmsg_window: window@${base#0x} {
+					reg = <0x0 $base 0x0 $size>;
+					no-map;
+				};
+			};
+			vioport-window {
+				compatible = "vioport,vmsg-window";
+				memory-region = <&vmsg_window>;
+			};
+		};
+	EOF
+	if ! dtc -q -I dts -O dtb -o "$out" "$dts" 2>>"$GUEST_TMP/dumpdtb.log"; then
+		GUEST_VMSG_DTB_ERR="dtc refused the device tree: $(tail -n 1 "$GUEST_TMP/dumpdtb.log")"
+		return 1
+	fi
 }
 
 guest_vmsg_arm64_check() {

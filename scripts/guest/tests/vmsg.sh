@@ -6,6 +6,9 @@
 # for the module to register the devices the host serves.
 #
 #   VIOPORT_VMSG_DEVICES  how many devices the host serves on the window
+#   VIOPORT_VMSG_WINDOW   (optional) how the window device's name starts:
+#                         "0000:" for the PCI binding, "vioport-window" for
+#                         the device-tree binding
 #
 # Results: vmsg-probe (every device registered below the module's window and
 # bound to its driver), vmsg-dma (each negotiated VIRTIO_F_ACCESS_PLATFORM, so
@@ -15,7 +18,7 @@
 want=${VIOPORT_VMSG_DEVICES:-0}
 
 # Prints one line per virtio device whose parent is one of the module's
-# window devices (*.vmsgN): "virtioN device-id driver".
+# window devices (*.vmsgN): "virtioN device-id driver window-device".
 vmsg_devices() {
 	local d path drv
 	for d in /sys/bus/virtio/devices/virtio*; do
@@ -27,7 +30,8 @@ vmsg_devices() {
 		esac
 		drv=-
 		[ -e "$d/driver" ] && drv=$(basename "$(readlink -f "$d/driver")")
-		echo "${d##*/} $(cat "$d/device") $drv"
+		path=${path%/virtio*}
+		echo "${d##*/} $(cat "$d/device") $drv ${path##*/}"
 	done
 }
 
@@ -40,8 +44,11 @@ while [ "$tries" -gt 0 ]; do
 	tries=$((tries - 1))
 done
 list=$(vmsg_devices | tr '\n' ';')
+other=$(vmsg_devices | awk -v w="${VIOPORT_VMSG_WINDOW:-}" 'w != "" && index($4, w) != 1 { print $4 }')
 if ! grep -q '^vioport_vmsg ' /proc/modules; then
 	result vmsg-probe FAIL "vioport_vmsg is not loaded"
+elif [ -n "$other" ]; then
+	result vmsg-probe FAIL "devices below $other, expected a window device named ${VIOPORT_VMSG_WINDOW}*"
 elif [ "$bound" -eq "$want" ] && [ "$want" -gt 0 ]; then
 	result vmsg-probe PASS "$bound devices on the window, each bound: $list"
 else
