@@ -27,6 +27,8 @@
  *   stopped        the device state word set to STOPPED after GET_DEVICES
  *   restart        the device generation changed after DRIVER_OK
  *   mute           no message taken from the driver after DRIVER_OK
+ *   config-length  a virtio-blk device (ID 2, 60 bytes of configuration) whose
+ *                  GET_CONFIG answers carry one byte less than asked
  *
  * Prints "SCENARIO <name> attached generation <g>" and "SCENARIO <name> done"
  * lines; exits 0 once every scenario was served, 1 on a setup error or when
@@ -67,12 +69,13 @@ enum fault {
 	F_STOPPED,
 	F_RESTART,
 	F_MUTE,
+	F_CONFIG_LENGTH,
 };
 
 static const char *const fault_names[] = {
     "good",	    "devices-size", "bad-token",     "wrong-id",   "config-lie",
     "status-range", "vqueue-index", "rings-ignored", "used-queue", "msg-size",
-    "fifo-index",   "stopped",	    "restart",	     "mute",
+    "fifo-index",   "stopped",	    "restart",	     "mute",	   "config-length",
 };
 
 /* The one device's state, as the driver set it. */
@@ -181,6 +184,10 @@ static void device_message(struct vio_vmsg_shm *s, enum fault f, struct dev *d,
 
 		if (f == F_CONFIG_LIE)
 			info.config_size = 1000000u;
+		if (f == F_CONFIG_LENGTH) {
+			info.device_id = VIO_ID_BLK;
+			info.config_size = 60u;
+		}
 		if (f == F_BAD_TOKEN)
 			r.token = (uint16_t) (h->token + 1u);
 		if (f == F_WRONG_ID)
@@ -249,6 +256,21 @@ static void device_message(struct vio_vmsg_shm *s, enum fault f, struct dev *d,
 			    (q.flags & VIO_VMSG_VQ_STATE_MASK) == VIO_VMSG_VQ_STATE_ENABLE;
 		}
 		len = vio_vmsg_encode_empty(out, sizeof(out), &r);
+		break;
+	}
+	case VIO_VMSG_GET_CONFIG: {
+		struct vio_vmsg_config req, rep;
+		static const uint8_t zeros[VIO_VMSG_CONFIG_CHUNK_MAX];
+
+		if (vio_vmsg_decode_config_req(h, msg, &req) < 0 ||
+		    req.length > VIO_VMSG_CONFIG_CHUNK_MAX)
+			return;
+		rep = req;
+		rep.generation = 0;
+		rep.data = zeros;
+		if (f == F_CONFIG_LENGTH && rep.length > 0)
+			rep.length--;
+		len = vio_vmsg_encode_config(out, sizeof(out), &r, &rep);
 		break;
 	}
 	default:

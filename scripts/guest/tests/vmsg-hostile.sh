@@ -35,6 +35,7 @@ expect_of() {
 	stopped) echo "the device side stopped" ;;
 	restart) echo "the device side restarted" ;;
 	mute) echo "the device side stopped taking messages" ;;
+	config-length) echo "GET_CONFIG answer for another range or of the wrong size" ;;
 	recover) echo "window formatted again" ;;
 	esac
 }
