@@ -9,9 +9,9 @@
  * It maps the window file and serves one scenario per driver generation, in
  * the order given: it waits for the driver to format the window, attaches,
  * and answers as one virtio-rng device (number 0: ID 4, one queue, no
- * configuration, VERSION_1) until the driver leaves (its state word leaves
- * READY or its generation changes); then the next scenario waits for the
- * next format. Each scenario answers correctly except for one fault:
+ * configuration, VERSION_1; config-length: a virtio-blk) until the driver leaves (its state word
+ * leaves READY or its generation changes); then the next scenario waits for the next format. Each
+ * scenario answers correctly except for one fault:
  *
  *   good           none: the driver registers the device
  *   devices-size   GET_DEVICES answer one byte longer than its count says
