@@ -43,7 +43,9 @@
 #include "vioport/vhost_user.h"
 #include "vioport/vmsg_posix.h"
 
-#define VIOPORT_VERSION "0.2.0"
+#ifndef VIOPORT_VERSION
+#error "VIOPORT_VERSION comes from meson.build (project version)"
+#endif
 
 #define EXIT_USAGE	    2
 #define MAX_DEVICES	    64 /* devices in one process, all groups together */
