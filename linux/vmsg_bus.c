@@ -82,6 +82,21 @@ void vmsg_break(struct vmsg_vdev *vd, const char *why)
 	vd->broken = true;
 	if (vd->registered)
 		virtio_break_device(&vd->vdev);
+	/* Its requests in flight will never be answered: drain_work fails them. */
+	schedule_work(&vd->bus->drain_work);
+}
+
+/* Completes the requests in flight of every broken device (vmsg_vdev_drain). */
+static void drain_work(struct work_struct *w)
+{
+	struct vmsg_bus *bus = container_of(w, struct vmsg_bus, drain_work);
+	unsigned int i;
+
+	mutex_lock(&bus->devs_mutex);
+	for (i = 0; i < bus->ndevs; i++)
+		if (bus->devs[i]->broken)
+			vmsg_vdev_drain(bus->devs[i]);
+	mutex_unlock(&bus->devs_mutex);
 }
 
 /* The whole bus is unusable: break every device and fail the request in flight. */
@@ -460,15 +475,19 @@ static void bring_up(struct vmsg_bus *bus)
 			dev_err(bus->dev, "device %u: not added (%ld)\n", n, PTR_ERR(vd));
 			continue;
 		}
+		mutex_lock(&bus->devs_mutex);
 		spin_lock_irqsave(&bus->cb_lock, flags);
 		bus->devs[bus->ndevs++] = vd;
 		spin_unlock_irqrestore(&bus->cb_lock, flags);
+		mutex_unlock(&bus->devs_mutex);
 		rc = register_virtio_device(&vd->vdev);
 		if (rc < 0) {
 			dev_err(bus->dev, "device %u: register_virtio_device failed (%d)\n", n, rc);
+			mutex_lock(&bus->devs_mutex);
 			spin_lock_irqsave(&bus->cb_lock, flags);
 			bus->ndevs--;
 			spin_unlock_irqrestore(&bus->cb_lock, flags);
+			mutex_unlock(&bus->devs_mutex);
 			vmsg_vdev_put(vd);
 			continue;
 		}
@@ -549,8 +568,10 @@ int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 	spin_lock_init(&bus->pend_lock);
 	spin_lock_init(&bus->cb_lock);
 	mutex_init(&bus->req_mutex);
+	mutex_init(&bus->devs_mutex);
 	init_completion(&bus->done);
 	INIT_WORK(&bus->work, bus_work);
+	INIT_WORK(&bus->drain_work, drain_work);
 	hrtimer_init(&bus->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	bus->timer.function = poll_timer;
 
@@ -592,6 +613,7 @@ void vmsg_bus_fini(struct vmsg_bus *bus)
 	 */
 	while (bus->ndevs > 0)
 		vmsg_vdev_destroy(bus->devs[bus->ndevs - 1]);
+	cancel_work_sync(&bus->drain_work);
 	if (bus->timer_on)
 		hrtimer_cancel(&bus->timer);
 	bus->timer_on = false;

@@ -48,6 +48,24 @@ struct vmsg_bounce {
 
 struct vmsg_vdev;
 
+/*
+ * What the module knows of one virtqueue's buffers, read from the rings in
+ * the window: heads the driver made available count up, heads the used ring
+ * returned count down; a head whose count is above 0 is in flight. It is what
+ * lets a broken device's requests be completed with an error by the
+ * transport itself (vmsg_vdev_drain), since the device side never will.
+ */
+struct vmsg_track {
+	spinlock_t lock;
+	u16 num;
+	u16 avail_seen; /* avail->idx up to which heads were counted */
+	u16 used_seen;	/* used->idx up to which heads were counted */
+	u8 *desc;	/* the rings, in the window */
+	u8 *avail;
+	u8 *used;
+	s16 count[]; /* per head */
+};
+
 /* The one synchronous request in flight on a bus. */
 struct vmsg_pending {
 	bool active;
@@ -89,7 +107,9 @@ struct vmsg_bus {
 	struct vmsg_vdev *devs[VMSG_MAX_DEVS];
 	unsigned int ndevs;
 
-	struct work_struct work; /* bring-up, and recovery after a failure */
+	struct work_struct work;       /* bring-up, and recovery after a failure */
+	struct work_struct drain_work; /* completes a broken device's requests in flight */
+	struct mutex devs_mutex; /* devs[] against drain_work; never held across a driver call */
 	bool recover;		 /* the work removes the devices and formats again first */
 	bool stopping;
 	bool timer_on;
@@ -113,7 +133,9 @@ struct vmsg_vdev {
 	u32 generation;
 	bool registered;
 	bool broken;
-	struct virtqueue *vqs[VMSG_MAX_VQS]; /* by queue index; under bus->cb_lock */
+	struct virtqueue *vqs[VMSG_MAX_VQS];	/* by queue index; under bus->cb_lock */
+	struct vmsg_track *track[VMSG_MAX_VQS]; /* the same */
+	unsigned int drained;			/* requests completed with an error so far */
 	unsigned long kick_pending[BITS_TO_LONGS(VMSG_MAX_VQS)];
 };
 
@@ -133,6 +155,7 @@ void vmsg_vdev_destroy(struct vmsg_vdev *vd);
 void vmsg_vdev_put(struct vmsg_vdev *vd);
 void vmsg_vdev_event(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, const u8 *msg);
 void vmsg_vdev_flush_kicks(struct vmsg_vdev *vd);
+void vmsg_vdev_drain(struct vmsg_vdev *vd);
 
 /* vmsg_dma.c */
 int vmsg_pool_init(struct vmsg_bus *bus);

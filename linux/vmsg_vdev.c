@@ -319,6 +319,184 @@ static int set_vqueue(struct vmsg_vdev *vd, const struct vio_vmsg_vqueue *v)
 	return 0;
 }
 
+/* --- buffers in flight ---------------------------------------------------- */
+
+/* Split ring layout (virtio 1.x, little-endian): the offsets the tracking reads. */
+#define RING_IDX     2u /* avail->idx, used->idx */
+#define RING_ENTRIES 4u /* avail->ring[], used->ring[] */
+#define USED_ELEM    8u /* struct vring_used_elem */
+#define DESC_SIZE    16u
+/* Rounds of completing a broken device's buffers while its driver still adds more. */
+#define DRAIN_ROUNDS 16
+
+static u16 ring_u16(const u8 *p)
+{
+	return le16_to_cpu(READ_ONCE(*(const __le16 *) p));
+}
+
+static u32 ring_u32(const u8 *p)
+{
+	return le32_to_cpu(READ_ONCE(*(const __le32 *) p));
+}
+
+static void count_head(struct vmsg_track *t, u32 head, int delta)
+{
+	if (head < t->num) {
+		int c = t->count[head] + delta;
+
+		t->count[head] = (s16) clamp(c, -1, (int) t->num);
+	}
+}
+
+/*
+ * Counts the heads made available and used since the last look. Any context.
+ * Both rings are in the window: an index the device side wrote out of range
+ * is counted no further than one ring's worth, and a head out of range not
+ * at all.
+ */
+static void track_scan(struct vmsg_track *t)
+{
+	unsigned long flags;
+	u16 idx, n, i;
+
+	if (t == NULL)
+		return;
+	spin_lock_irqsave(&t->lock, flags);
+	idx = ring_u16(t->avail + RING_IDX);
+	virt_rmb(); /* the entries before the index that published them */
+	n = (u16) (idx - t->avail_seen);
+	if (n > t->num)
+		t->avail_seen = (u16) (idx - t->num), n = t->num;
+	for (i = 0; i < n; i++) {
+		u16 pos = (u16) (t->avail_seen + i) % t->num;
+
+		count_head(t, ring_u16(t->avail + RING_ENTRIES + 2u * pos), 1);
+	}
+	t->avail_seen = idx;
+
+	idx = ring_u16(t->used + RING_IDX);
+	virt_rmb();
+	n = (u16) (idx - t->used_seen);
+	if (n > t->num)
+		t->used_seen = (u16) (idx - t->num), n = t->num;
+	for (i = 0; i < n; i++) {
+		u16 pos = (u16) (t->used_seen + i) % t->num;
+
+		count_head(t, ring_u32(t->used + RING_ENTRIES + USED_ELEM * pos), -1);
+	}
+	t->used_seen = idx;
+	spin_unlock_irqrestore(&t->lock, flags);
+}
+
+/* Whether [addr, addr + len) lies in the window's area. */
+static bool in_area(const struct vmsg_bus *bus, u64 addr, u64 len)
+{
+	return addr >= bus->shm.area_off && len <= bus->shm.area_size &&
+	       addr - bus->shm.area_off <= bus->shm.area_size - len;
+}
+
+/*
+ * Fills every device-writable buffer of the chain at head with 0xff, so that
+ * a status byte reads as an error (virtio-blk, i2c and gpio all put theirs
+ * last and call anything but 0 a failure) and no buffer looks filled in. The
+ * table is in the window: every step and address is bounded.
+ */
+static void fill_chain(struct vmsg_bus *bus, const u8 *table, u32 ndesc, u32 head, bool top)
+{
+	u32 i = head, steps;
+
+	for (steps = 0; steps < ndesc && i < ndesc; steps++) {
+		const u8 *d = table + DESC_SIZE * i;
+		u64 addr = le64_to_cpu(READ_ONCE(*(const __le64 *) d));
+		u32 len = ring_u32(d + 8);
+		u16 fl = ring_u16(d + 12);
+
+		if ((fl & VRING_DESC_F_INDIRECT) && top) {
+			if (len % DESC_SIZE == 0 && in_area(bus, addr, len))
+				fill_chain(bus, bus->win + addr, len / DESC_SIZE, 0, false);
+		} else if ((fl & VRING_DESC_F_WRITE) && in_area(bus, addr, len)) {
+			memset(bus->win + addr, 0xff, len);
+		}
+		if (!(fl & VRING_DESC_F_NEXT))
+			break;
+		i = ring_u16(d + 14);
+	}
+}
+
+/*
+ * Under bus->cb_lock, with the queue broken: puts every head still in flight
+ * on the used ring with length 0 and its writable bytes 0xff, as if the
+ * device had failed each, and has the driver take them through its callback
+ * (the queue is unbroken for just that). Returns how many it completed.
+ */
+static unsigned int complete_vq(struct vmsg_vdev *vd, struct virtqueue *vq, struct vmsg_track *t)
+{
+	unsigned int done = 0;
+	u16 used_idx;
+	u32 h;
+
+	track_scan(t);
+	used_idx = ring_u16(t->used + RING_IDX);
+	for (h = 0; h < t->num; h++) {
+		u8 *e;
+
+		if (t->count[h] <= 0)
+			continue;
+		fill_chain(vd->bus, t->desc, t->num, h, true);
+		e = t->used + RING_ENTRIES + USED_ELEM * ((u16) (used_idx + done) % t->num);
+		WRITE_ONCE(*(__le32 *) e, cpu_to_le32(h));
+		WRITE_ONCE(*(__le32 *) (e + 4), cpu_to_le32(0));
+		done++;
+	}
+	if (done == 0)
+		return 0;
+	virt_wmb(); /* the entries and the buffers before the index */
+	WRITE_ONCE(*(__le16 *) (t->used + RING_IDX), cpu_to_le16((u16) (used_idx + done)));
+	track_scan(t); /* counts them back down */
+	__virtqueue_unbreak(vq);
+	vring_interrupt(0, vq);
+	__virtqueue_break(vq);
+	return done;
+}
+
+/*
+ * Completes the requests a broken device had in flight, which its device side
+ * will never answer: Linux's drivers see them fail (virtio_blk with an I/O
+ * error) instead of waiting for ever, and a driver's removal, which waits for
+ * them, goes through. Process context; the queues stay broken afterwards, so
+ * nothing new goes in.
+ */
+void vmsg_vdev_drain(struct vmsg_vdev *vd)
+{
+	struct vmsg_bus *bus = vd->bus;
+	unsigned int round, q, n, total = 0;
+	unsigned long flags;
+
+	for (round = 0; round < DRAIN_ROUNDS; round++) {
+		n = 0;
+		spin_lock_irqsave(&bus->cb_lock, flags);
+		for (q = 0; q < VMSG_MAX_VQS; q++)
+			if (vd->vqs[q] != NULL)
+				__virtqueue_break(vd->vqs[q]);
+		for (q = 0; q < VMSG_MAX_VQS; q++)
+			if (vd->vqs[q] != NULL && vd->track[q] != NULL)
+				n += complete_vq(vd, vd->vqs[q], vd->track[q]);
+		spin_unlock_irqrestore(&bus->cb_lock, flags);
+		if (n == 0)
+			break;
+		total += n;
+	}
+	if (total > 0) {
+		vd->drained += total;
+		dev_err(bus->dev, "device %u: %u request%s in flight completed with an error\n",
+			vd->dev_num, total, total == 1 ? "" : "s");
+	}
+	if (round == DRAIN_ROUNDS)
+		dev_err(bus->dev,
+			"device %u: its driver kept adding requests while it was broken\n",
+			vd->dev_num);
+}
+
 /* Tells the device about new buffers; runs in any context, never waits. */
 static bool vmsg_notify(struct virtqueue *vq)
 {
@@ -328,6 +506,8 @@ static bool vmsg_notify(struct virtqueue *vq)
 	u8 out[VIO_VMSG_MAX_SIZE];
 	int rc;
 
+	if (vq->index < VMSG_MAX_VQS)
+		track_scan(vd->track[vq->index]);
 	if (vd->broken)
 		return false;
 	rc = vmsg_send_async(vd->bus, out, vio_vmsg_encode_event_avail(out, max_msg(vd), &h, &ev));
@@ -340,10 +520,17 @@ static bool vmsg_notify(struct virtqueue *vq)
 	return rc == 0;
 }
 
-/* Under bus->cb_lock, from the poller: the notifications that did not fit before. */
+/*
+ * Under bus->cb_lock, from the poller: counts what every queue has in flight,
+ * and sends the notifications that did not fit before.
+ */
 void vmsg_vdev_flush_kicks(struct vmsg_vdev *vd)
 {
 	unsigned int q;
+
+	for (q = 0; q < VMSG_MAX_VQS; q++)
+		if (vd->track[q] != NULL)
+			track_scan(vd->track[q]);
 
 	for_each_set_bit(q, vd->kick_pending, VMSG_MAX_VQS)
 	{
@@ -370,6 +557,7 @@ static struct virtqueue *setup_vq(struct vmsg_vdev *vd, unsigned int index,
 				  bool ctx)
 {
 	struct vio_vmsg_vqueue v, set = {0};
+	struct vmsg_track *t;
 	struct virtqueue *vq;
 	unsigned long flags;
 	u32 num;
@@ -404,12 +592,21 @@ static struct virtqueue *setup_vq(struct vmsg_vdev *vd, unsigned int index,
 		dev_err(&vd->vdev.dev, "queue %u: the device did not take its rings\n", index);
 		rc = -EIO;
 	}
+	t = rc == 0 ? kzalloc(struct_size(t, count, set.size), GFP_KERNEL) : NULL;
+	if (rc == 0 && t == NULL)
+		rc = -ENOMEM;
 	if (rc < 0) {
 		vring_del_virtqueue(vq);
 		return ERR_PTR(rc);
 	}
+	spin_lock_init(&t->lock);
+	t->num = (u16) set.size;
+	t->desc = vd->bus->win + set.desc;
+	t->avail = vd->bus->win + set.driver;
+	t->used = vd->bus->win + set.device;
 	spin_lock_irqsave(&vd->bus->cb_lock, flags);
 	vd->vqs[index] = vq;
+	vd->track[index] = t;
 	spin_unlock_irqrestore(&vd->bus->cb_lock, flags);
 	return vq;
 }
@@ -422,12 +619,17 @@ static void vmsg_del_vqs(struct virtio_device *vdev)
 
 	list_for_each_entry_safe(vq, n, &vdev->vqs, list)
 	{
+		struct vmsg_track *t = NULL;
+
 		spin_lock_irqsave(&vd->bus->cb_lock, flags);
 		if (vq->index < VMSG_MAX_VQS) {
 			vd->vqs[vq->index] = NULL;
+			t = vd->track[vq->index];
+			vd->track[vq->index] = NULL;
 			clear_bit(vq->index, vd->kick_pending);
 		}
 		spin_unlock_irqrestore(&vd->bus->cb_lock, flags);
+		kfree(t);
 		vring_del_virtqueue(vq);
 	}
 }
@@ -522,8 +724,11 @@ void vmsg_vdev_event(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, const u
 				   "EVENT_USED of the wrong size or for a queue it does not have");
 			return;
 		}
-		if (q < VMSG_MAX_VQS && vd->vqs[q] != NULL && !vd->broken)
+		if (q < VMSG_MAX_VQS && vd->vqs[q] != NULL && !vd->broken) {
+			track_scan(vd->track[q]);
 			vring_interrupt(0, vd->vqs[q]);
+			track_scan(vd->track[q]); /* what the callback added */
+		}
 	} else if (h->id == VIO_VMSG_EVENT_CONFIG) {
 		struct vio_vmsg_event_config ec;
 
@@ -606,7 +811,9 @@ void vmsg_vdev_destroy(struct vmsg_vdev *vd)
 	unsigned int i;
 
 	get_device(&vd->vdev.dev);
+	/* The driver's removal may wait for requests in flight: drain_work completes them. */
 	unregister_virtio_device(&vd->vdev);
+	mutex_lock(&bus->devs_mutex);
 	spin_lock_irqsave(&bus->cb_lock, flags);
 	for (i = 0; i < bus->ndevs; i++) {
 		if (bus->devs[i] == vd) {
@@ -616,6 +823,7 @@ void vmsg_vdev_destroy(struct vmsg_vdev *vd)
 		}
 	}
 	spin_unlock_irqrestore(&bus->cb_lock, flags);
+	mutex_unlock(&bus->devs_mutex);
 	put_device(&vd->vdev.dev);
 	vmsg_dmadev_destroy(dma);
 }

@@ -285,7 +285,7 @@ guest_vmsg_hostile_check() {
 # and re-add them, with the disk's contents intact.
 
 guest_vmsg_restart_tests() {
-	echo vmsg-probe vmsg-dma vmsg-restart-readd vmsg-restart-data vmsg-restart-clean \
+	echo vmsg-probe vmsg-dma vmsg-restart-io vmsg-restart-readd vmsg-restart-data vmsg-restart-clean \
 		vmsg-restarted backend-vmsg
 }
 
@@ -318,7 +318,7 @@ guest_vmsg_restart_line() {
 	guest_stop_pid "$pid" 1
 	mv "$GUEST_TMP/vmsg.log" "$GUEST_TMP/vmsg-first.log"
 	if guest_vmsg_start "$GUEST_TMP/window" 2; then
-		GUEST_HOST[vmsg-restarted]="PASS killed PID $pid (SIGKILL) while the guest was idle; PID ${GUEST_BACKEND_PID[vmsg]} serves the window again"
+		GUEST_HOST[vmsg-restarted]="PASS killed PID $pid (SIGKILL) while the guest was writing; PID ${GUEST_BACKEND_PID[vmsg]} serves the window again"
 	else
 		GUEST_HOST[vmsg-restarted]="FAIL the daemon did not start again: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
 	fi
