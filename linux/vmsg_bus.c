@@ -395,6 +395,18 @@ static enum hrtimer_restart poll_timer(struct hrtimer *t)
 	return HRTIMER_RESTART;
 }
 
+/*
+ * The device side's doorbell (an interrupt): runs the poller now. Any context;
+ * the poller's own restart and this one may race, hrtimer keeps one of them.
+ */
+void vmsg_bus_kick(struct vmsg_bus *bus)
+{
+	atomic_inc(&bus->irqs);
+	mark_active(bus);
+	if (READ_ONCE(bus->timer_on))
+		hrtimer_start(&bus->timer, 0, HRTIMER_MODE_REL);
+}
+
 /* --- bring-up ------------------------------------------------------------ */
 
 /* Bus GET_DEVICES, page by page: sets bit n of map for each device n below nbits. */
@@ -598,8 +610,8 @@ int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 void vmsg_bus_start(struct vmsg_bus *bus)
 {
 	bus->interval_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
+	WRITE_ONCE(bus->timer_on, true);
 	hrtimer_start(&bus->timer, ns_to_ktime(bus->interval_ns), HRTIMER_MODE_REL);
-	bus->timer_on = true;
 	schedule_work(&bus->work);
 }
 
@@ -614,9 +626,8 @@ void vmsg_bus_fini(struct vmsg_bus *bus)
 	while (bus->ndevs > 0)
 		vmsg_vdev_destroy(bus->devs[bus->ndevs - 1]);
 	cancel_work_sync(&bus->drain_work);
-	if (bus->timer_on)
-		hrtimer_cancel(&bus->timer);
-	bus->timer_on = false;
+	WRITE_ONCE(bus->timer_on, false);
+	hrtimer_cancel(&bus->timer);
 	vio_vmsg_shm_detach(&bus->shm);
 	vmsg_pool_fini(bus);
 }

@@ -24,6 +24,7 @@
 
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_shm.h"
+#include "vmsg_ring.h"
 
 /* Devices one bus registers at most, and queues per device. */
 #define VMSG_MAX_DEVS 32
@@ -49,21 +50,14 @@ struct vmsg_bounce {
 struct vmsg_vdev;
 
 /*
- * What the module knows of one virtqueue's buffers, read from the rings in
- * the window: heads the driver made available count up, heads the used ring
- * returned count down; a head whose count is above 0 is in flight. It is what
- * lets a broken device's requests be completed with an error by the
- * transport itself (vmsg_vdev_drain), since the device side never will.
+ * What the module knows of one virtqueue's buffers, read from its rings in
+ * the window (vmsg_ring.h): the heads in flight, which a broken device's
+ * drain fails (vmsg_vdev_drain), since the device side never will.
  */
 struct vmsg_track {
-	spinlock_t lock;
-	u16 num;
-	u16 avail_seen; /* avail->idx up to which heads were counted */
-	u16 used_seen;	/* used->idx up to which heads were counted */
-	u8 *desc;	/* the rings, in the window */
-	u8 *avail;
-	u8 *used;
-	s16 count[]; /* per head */
+	spinlock_t lock; /* ring's counts: scans come from any context */
+	struct vmsg_ring ring;
+	s16 count[];
 };
 
 /* The one synchronous request in flight on a bus. */
@@ -113,7 +107,8 @@ struct vmsg_bus {
 	bool recover;		 /* the work removes the devices and formats again first */
 	bool stopping;
 	bool timer_on;
-	u32 dropped; /* malformed, unexpected or stale messages */
+	u32 dropped;   /* malformed, unexpected or stale messages */
+	atomic_t irqs; /* doorbell interrupts taken */
 };
 
 /* The child device whose DMA ops keep a virtio device inside the window. */
@@ -143,6 +138,7 @@ struct vmsg_vdev {
 int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size);
 void vmsg_bus_start(struct vmsg_bus *bus);
 void vmsg_bus_fini(struct vmsg_bus *bus);
+void vmsg_bus_kick(struct vmsg_bus *bus);
 int vmsg_transact(struct vmsg_bus *bus, struct vmsg_vdev *vd, u8 *req, int len,
 		  const struct vio_vmsg_hdr *want, u8 *resp, struct vio_vmsg_hdr *rh);
 struct vio_vmsg_hdr vmsg_req_hdr(struct vmsg_bus *bus, bool busmsg, u16 dev_num, u8 id);

@@ -321,106 +321,19 @@ static int set_vqueue(struct vmsg_vdev *vd, const struct vio_vmsg_vqueue *v)
 
 /* --- buffers in flight ---------------------------------------------------- */
 
-/* Split ring layout (virtio 1.x, little-endian): the offsets the tracking reads. */
-#define RING_IDX     2u /* avail->idx, used->idx */
-#define RING_ENTRIES 4u /* avail->ring[], used->ring[] */
-#define USED_ELEM    8u /* struct vring_used_elem */
-#define DESC_SIZE    16u
 /* Rounds of completing a broken device's buffers while its driver still adds more. */
 #define DRAIN_ROUNDS 16
 
-static u16 ring_u16(const u8 *p)
-{
-	return le16_to_cpu(READ_ONCE(*(const __le16 *) p));
-}
-
-static u32 ring_u32(const u8 *p)
-{
-	return le32_to_cpu(READ_ONCE(*(const __le32 *) p));
-}
-
-static void count_head(struct vmsg_track *t, u32 head, int delta)
-{
-	if (head < t->num) {
-		int c = t->count[head] + delta;
-
-		t->count[head] = (s16) clamp(c, -1, (int) t->num);
-	}
-}
-
-/*
- * Counts the heads made available and used since the last look. Any context.
- * Both rings are in the window: an index the device side wrote out of range
- * is counted no further than one ring's worth, and a head out of range not
- * at all.
- */
+/* Counts the heads made available and used since the last look. Any context. */
 static void track_scan(struct vmsg_track *t)
 {
 	unsigned long flags;
-	u16 idx, n, i;
 
 	if (t == NULL)
 		return;
 	spin_lock_irqsave(&t->lock, flags);
-	idx = ring_u16(t->avail + RING_IDX);
-	virt_rmb(); /* the entries before the index that published them */
-	n = (u16) (idx - t->avail_seen);
-	if (n > t->num)
-		t->avail_seen = (u16) (idx - t->num), n = t->num;
-	for (i = 0; i < n; i++) {
-		u16 pos = (u16) (t->avail_seen + i) % t->num;
-
-		count_head(t, ring_u16(t->avail + RING_ENTRIES + 2u * pos), 1);
-	}
-	t->avail_seen = idx;
-
-	idx = ring_u16(t->used + RING_IDX);
-	virt_rmb();
-	n = (u16) (idx - t->used_seen);
-	if (n > t->num)
-		t->used_seen = (u16) (idx - t->num), n = t->num;
-	for (i = 0; i < n; i++) {
-		u16 pos = (u16) (t->used_seen + i) % t->num;
-
-		count_head(t, ring_u32(t->used + RING_ENTRIES + USED_ELEM * pos), -1);
-	}
-	t->used_seen = idx;
+	vmsg_ring_scan(&t->ring);
 	spin_unlock_irqrestore(&t->lock, flags);
-}
-
-/* Whether [addr, addr + len) lies in the window's area. */
-static bool in_area(const struct vmsg_bus *bus, u64 addr, u64 len)
-{
-	return addr >= bus->shm.area_off && len <= bus->shm.area_size &&
-	       addr - bus->shm.area_off <= bus->shm.area_size - len;
-}
-
-/*
- * Fills every device-writable buffer of the chain at head with 0xff, so that
- * a status byte reads as an error (virtio-blk, i2c and gpio all put theirs
- * last and call anything but 0 a failure) and no buffer looks filled in. The
- * table is in the window: every step and address is bounded.
- */
-static void fill_chain(struct vmsg_bus *bus, const u8 *table, u32 ndesc, u32 head, bool top)
-{
-	u32 i = head, steps;
-
-	for (steps = 0; steps < ndesc && i < ndesc; steps++) {
-		const u8 *d = table + DESC_SIZE * i;
-		u64 addr = le64_to_cpu(READ_ONCE(*(const __le64 *) d));
-		u32 len = ring_u32(d + 8);
-		u16 fl = ring_u16(d + 12);
-
-		if ((fl & VRING_DESC_F_INDIRECT) && top) {
-			if (len % DESC_SIZE == 0 && in_area(bus, addr, len))
-				fill_chain(bus, bus->win + addr, len / DESC_SIZE, 0, false);
-		} else if ((fl & VRING_DESC_F_WRITE) && in_area(bus, addr, len)) {
-			memset(bus->win + addr, 0xff, len);
-		}
-		if (!(fl & VRING_DESC_F_NEXT))
-			break;
-		i = ring_u16(d + 14);
-	}
 }
 
 /*
@@ -431,28 +344,19 @@ static void fill_chain(struct vmsg_bus *bus, const u8 *table, u32 ndesc, u32 hea
  */
 static unsigned int complete_vq(struct vmsg_vdev *vd, struct virtqueue *vq, struct vmsg_track *t)
 {
-	unsigned int done = 0;
-	u16 used_idx;
-	u32 h;
+	struct vmsg_bus *bus = vd->bus;
+	struct vmsg_area area = {
+	    .win = bus->win, .off = bus->shm.area_off, .size = bus->shm.area_size};
+	unsigned long flags;
+	unsigned int done;
 
-	track_scan(t);
-	used_idx = ring_u16(t->used + RING_IDX);
-	for (h = 0; h < t->num; h++) {
-		u8 *e;
-
-		if (t->count[h] <= 0)
-			continue;
-		fill_chain(vd->bus, t->desc, t->num, h, true);
-		e = t->used + RING_ENTRIES + USED_ELEM * ((u16) (used_idx + done) % t->num);
-		WRITE_ONCE(*(__le32 *) e, cpu_to_le32(h));
-		WRITE_ONCE(*(__le32 *) (e + 4), cpu_to_le32(0));
-		done++;
-	}
+	spin_lock_irqsave(&t->lock, flags);
+	vmsg_ring_scan(&t->ring);
+	done = vmsg_ring_fail_inflight(&area, &t->ring);
+	vmsg_ring_scan(&t->ring); /* counts them back down */
+	spin_unlock_irqrestore(&t->lock, flags);
 	if (done == 0)
 		return 0;
-	virt_wmb(); /* the entries and the buffers before the index */
-	WRITE_ONCE(*(__le16 *) (t->used + RING_IDX), cpu_to_le16((u16) (used_idx + done)));
-	track_scan(t); /* counts them back down */
 	__virtqueue_unbreak(vq);
 	vring_interrupt(0, vq);
 	__virtqueue_break(vq);
@@ -600,10 +504,11 @@ static struct virtqueue *setup_vq(struct vmsg_vdev *vd, unsigned int index,
 		return ERR_PTR(rc);
 	}
 	spin_lock_init(&t->lock);
-	t->num = (u16) set.size;
-	t->desc = vd->bus->win + set.desc;
-	t->avail = vd->bus->win + set.driver;
-	t->used = vd->bus->win + set.device;
+	t->ring.num = (u16) set.size;
+	t->ring.desc = vd->bus->win + set.desc;
+	t->ring.avail = vd->bus->win + set.driver;
+	t->ring.used = vd->bus->win + set.device;
+	t->ring.count = t->count;
 	spin_lock_irqsave(&vd->bus->cb_lock, flags);
 	vd->vqs[index] = vq;
 	vd->track[index] = t;
