@@ -29,6 +29,8 @@
 /* Devices one bus registers at most, and queues per device. */
 #define VMSG_MAX_DEVS 32
 #define VMSG_MAX_VQS  64
+/* Device numbers the bus looks at: enumeration and EVENT_DEVICE. */
+#define VMSG_DEV_NUMS 256
 /* Granule of the area pool: every ring and bounce buffer is aligned to it. */
 #define VMSG_POOL_ORDER 6
 
@@ -101,7 +103,13 @@ struct vmsg_bus {
 	struct vmsg_vdev *devs[VMSG_MAX_DEVS];
 	unsigned int ndevs;
 
-	struct work_struct work;       /* bring-up, and recovery after a failure */
+	/* EVENT_DEVICE: device numbers to remove, then to add, by the bus work. */
+	spinlock_t ev_lock;
+	DECLARE_BITMAP(ev_remove, VMSG_DEV_NUMS);
+	DECLARE_BITMAP(ev_add, VMSG_DEV_NUMS);
+	bool up; /* the first enumeration is done: events apply */
+
+	struct work_struct work;       /* bring-up, recovery after a failure, EVENT_DEVICE */
 	struct work_struct drain_work; /* completes a broken device's requests in flight */
 	struct mutex devs_mutex; /* devs[] against drain_work; never held across a driver call */
 	bool recover;		 /* the work removes the devices and formats again first */

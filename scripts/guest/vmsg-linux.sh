@@ -248,7 +248,7 @@ guest_vmsg_check() {
 # each fault in its log, remove the module after each, and survive.
 
 GUEST_VMSG_HOSTILE=(good devices-size bad-token wrong-id config-lie status-range vqueue-index
-	rings-ignored used-queue msg-size fifo-index stopped restart mute config-length recover)
+	rings-ignored used-queue msg-size fifo-index stopped restart mute config-length hotplug recover)
 GUEST_VMSG_HOSTILE_BIN=$VIOPORT_ROOT/build/tests/integration/hostile_vmsg_dev
 
 guest_vmsg_hostile_tests() {
