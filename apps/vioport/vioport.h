@@ -91,7 +91,7 @@ struct vp_group {
 	enum vp_transport transport;
 	const char *shm;      /* vmsg: the window file */
 	uint32_t shm_size;    /* vmsg: bytes to create it with, 0: default or the file's */
-	const char *doorbell; /* vmsg: "poll" (NULL) or "eventfd:SOCKET" */
+	const char *doorbell; /* vmsg: "poll" (NULL), "eventfd:SOCKET" or "ivshmem:SOCKET" */
 };
 
 /* A virtio-msg bus the process serves: one window, its devices, its thread. */
