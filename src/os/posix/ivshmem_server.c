@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "vioport/byteorder.h"
+#include "vioport/fdpass.h"
 #include "vioport/vmsg_posix.h"
 
 /* IDs: this side is peer 0, the one client peer 1. */
@@ -36,26 +37,12 @@ static int send_msg(int sock, int64_t value, int fd)
 {
 	uint8_t le[8];
 	struct iovec iov = {.iov_base = le, .iov_len = sizeof(le)};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
+	union vio_fdpass_buf u;
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t n;
 
 	vio_put_le64(le, (uint64_t) value);
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.buf;
-		m.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
+	vio_fdpass_attach(&m, &u, &fd, fd >= 0 ? 1 : 0);
 	do {
 		n = sendmsg(sock, &m, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);

@@ -2,6 +2,7 @@
 /* virtio-msg on POSIX: window files, poll and eventfd doorbells, the device endpoint. */
 #include "vioport/vmsg_posix.h"
 #include "vioport/errmsg.h"
+#include "vioport/fdpass.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -339,24 +340,10 @@ static int send_fd(int sock, int fd)
 {
 	char byte = 'E';
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
+	union vio_fdpass_buf u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	vio_fdpass_attach(&m, &u, &fd, 1);
 	while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0) {
 		if (errno != EINTR)
 			return -errno;
