@@ -389,11 +389,9 @@ static void check_consumer(struct vmsg_bus *bus)
 	}
 }
 
-static enum hrtimer_restart poll_timer(struct hrtimer *t)
+/* One pass of the poller: messages, kicks, the peer's health. Only run_poll calls it. */
+static bool poll_pass(struct vmsg_bus *bus)
 {
-	struct vmsg_bus *bus = container_of(t, struct vmsg_bus, timer);
-	u64 min_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
-	u64 max_ns = (u64) vmsg_poll_max_us * NSEC_PER_USEC;
 	unsigned long flags;
 	unsigned int i;
 	bool busy;
@@ -405,6 +403,42 @@ static enum hrtimer_restart poll_timer(struct hrtimer *t)
 	spin_unlock_irqrestore(&bus->cb_lock, flags);
 	check_peer(bus);
 	check_consumer(bus);
+	return busy;
+}
+
+enum { VMSG_POLL_RUNNING, VMSG_POLL_AGAIN };
+
+/*
+ * Runs poller passes for the timer or the doorbell interrupt, never two at
+ * once: a caller that finds a pass running leaves it a note to go round again
+ * and returns. Neither caller touches the other's state, so the interrupt
+ * never restarts the timer under its own callback.
+ */
+static bool run_poll(struct vmsg_bus *bus)
+{
+	bool busy = false;
+
+	set_bit(VMSG_POLL_AGAIN, &bus->poll_bits);
+	while (test_bit(VMSG_POLL_AGAIN, &bus->poll_bits)) {
+		if (test_and_set_bit_lock(VMSG_POLL_RUNNING, &bus->poll_bits))
+			return busy;
+		while (test_and_clear_bit(VMSG_POLL_AGAIN, &bus->poll_bits))
+			busy |= poll_pass(bus);
+		clear_bit_unlock(VMSG_POLL_RUNNING, &bus->poll_bits);
+		/* a note left between the last look and the unlock is seen here */
+		smp_mb__after_atomic();
+	}
+	return busy;
+}
+
+static enum hrtimer_restart poll_timer(struct hrtimer *t)
+{
+	struct vmsg_bus *bus = container_of(t, struct vmsg_bus, timer);
+	u64 min_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
+	u64 max_ns = (u64) vmsg_poll_max_us * NSEC_PER_USEC;
+	bool busy;
+
+	busy = run_poll(bus);
 
 	/* Fast after activity; the interval doubles while idle, up to the maximum. */
 	if (atomic_xchg(&bus->activity, 0) || busy || READ_ONCE(bus->pend.active))
@@ -418,15 +452,15 @@ static enum hrtimer_restart poll_timer(struct hrtimer *t)
 }
 
 /*
- * The device side's doorbell (an interrupt): runs the poller now. Any context;
- * the poller's own restart and this one may race, hrtimer keeps one of them.
+ * The device side's doorbell (an interrupt): a poller pass now, in this
+ * context; the timer keeps its own schedule (fast again after this activity).
  */
 void vmsg_bus_kick(struct vmsg_bus *bus)
 {
 	atomic_inc(&bus->irqs);
 	mark_active(bus);
 	if (READ_ONCE(bus->timer_on))
-		hrtimer_start(&bus->timer, 0, HRTIMER_MODE_REL);
+		run_poll(bus);
 }
 
 /* --- bring-up ------------------------------------------------------------ */

@@ -206,7 +206,7 @@ static void vmsg_pci_remove(struct pci_dev *pdev)
 {
 	struct vmsg_pci *vp = pci_get_drvdata(pdev);
 
-	/* The interrupt goes first: it restarts the poller, which the bus then stops. */
+	/* The interrupt goes first: it runs poller passes, which the bus then stops. */
 	if (vp->irq >= 0)
 		free_irq(vp->irq, vp);
 	vmsg_bus_fini(&vp->bus);

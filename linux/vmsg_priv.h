@@ -87,6 +87,7 @@ struct vmsg_bus {
 	struct hrtimer timer;
 	u64 interval_ns;
 	atomic_t activity;	   /* set by kicks and requests: poll fast again */
+	unsigned long poll_bits;   /* VMSG_POLL_*: one pass at a time, timer or doorbell */
 	bool failed;		   /* the window is corrupt or the device side restarted */
 	unsigned long stall_since; /* jiffies | 1 since messages wait untaken; 0: none wait */
 	u32 stall_tail;		   /* the driver-to-device tail seen then */
