@@ -327,6 +327,8 @@ static int start_workers(struct vio_vu_server *s)
 		if (rc < 0)
 			break;
 		w->loop_ready = true;
+		if (s->cfg.poll)
+			vio_loop_set_poll(&w->loop, s->cfg.poll_us);
 		rc = -pthread_create(&w->thread, NULL, worker_main, w);
 		w->running = rc == 0;
 	}
@@ -573,11 +575,64 @@ static void poll_cb(struct vio_loop_timer *t)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static struct vio_vq *live_vq(struct vio_vu_server *s, uint16_t q)
+{
+	return vio_device_queue_live(s->dev, q) ? &s->dev->queues[q].vq : NULL;
+}
+
+/*
+ * Adaptive polling of one ring: takes what the driver made available since
+ * the last look. A device busy with another thread's message is skipped this
+ * time rather than waited for, so a spinning queue never holds up the socket.
+ */
+static bool vring_poll(struct vio_loop_poller *p)
+{
+	struct vio_vu_vring *v = p->ctx;
+	struct vio_vu_server *s = v->s;
+	struct vio_vq *vq;
+	bool found = false;
+
+	if (pthread_mutex_trylock(&s->lock) != 0)
+		return false;
+	vq = live_vq(s, v->index);
+	if (vq != NULL && vio_vq_has_avail(vq)) {
+		uint16_t before = vq->last_avail;
+		bool wrap = vq->avail_wrap;
+
+		vio_vu_engine_kick(&s->eng, v->index);
+		/* progress is what the device took: a full device leaves the ring as it was */
+		found = vq->last_avail != before || vq->avail_wrap != wrap;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/* Kicks off while the loop spins over the ring (event idx, or the ring's flag), back on after. */
+static bool vring_notify(struct vio_loop_poller *p, bool on)
+{
+	struct vio_vu_vring *v = p->ctx;
+	struct vio_vu_server *s = v->s;
+	struct vio_vq *vq;
+	bool more = false;
+
+	pthread_mutex_lock(&s->lock);
+	vq = live_vq(s, v->index);
+	if (vq != NULL) {
+		if (on)
+			more = vio_vq_notify_enable(vq);
+		else
+			vio_vq_notify_disable(vq);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return more;
+}
+
 /* Brings the queue loop's watch and poll timer in line with the ring; on that loop's thread. */
 static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 {
 	struct vio_vu_ering *r = &s->rings[v->index];
 	bool poll = r->kick_poll && r->started;
+	bool adaptive = s->cfg.poll && r->started && !r->kick_poll;
 
 	if (v->kick_watched != r->kick) {
 		if (v->kick_watched >= 0) {
@@ -604,6 +659,16 @@ static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 			srv_log(s, VIO_VU_LOG_WARN, "queue %u: cannot start polling", v->index);
 	} else if (!poll && vio_loop_timer_running(&v->poll_t)) {
 		vio_loop_timer_stop(&v->poll_t);
+	}
+	if (adaptive && v->poller.loop == NULL) {
+		vio_loop_poller_add(v->loop, &v->poller, vring_poll, vring_notify, v);
+	} else if (!adaptive && v->poller.loop != NULL) {
+		struct vio_vq *vq = live_vq(s, v->index);
+
+		vio_loop_poller_remove(&v->poller);
+		if (vq !=
+		    NULL) /* the loop may have stopped while the driver was told not to kick */
+			(void) vio_vq_notify_enable(vq);
 	}
 }
 
@@ -654,6 +719,7 @@ static void vring_release(struct vio_vu_server *s, struct vio_vu_vring *v)
 	v->kick_watched = -1;
 	close_fd(&r->kick);
 	vio_loop_timer_stop(&v->poll_t);
+	vio_loop_poller_remove(&v->poller);
 	close_fd(&r->call);
 	close_fd(&r->err);
 }
