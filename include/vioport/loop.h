@@ -113,6 +113,9 @@ struct vio_loop {
 	uint64_t poll_max_ns;  /* bound of one spin; 0: no polling */
 	uint64_t poll_ns;      /* the current spin */
 	uint64_t last_wait_ns; /* when epoll was last asked */
+	bool poll_probe;       /* the spin was grown by a wake-up, not by finding work */
+	unsigned poll_backoff; /* wake-up growths that found nothing, in a row */
+	unsigned poll_skip;    /* wake-ups to let pass before growing again */
 	struct vio_loop_poll_stats poll_stats;
 };
 

@@ -12,6 +12,8 @@
 
 /* The first spin after a wake-up that polling would have caught. */
 #define POLL_START_NS 2000u
+/* Growing on wake-ups is tried at least once in 2^POLL_BACKOFF_SHIFT wake-ups. */
+#define POLL_BACKOFF_SHIFT 8u
 
 static uint32_t to_epoll(uint32_t ev)
 {
@@ -367,9 +369,16 @@ static uint64_t poll_grow(const struct vio_loop *loop)
  * notifications off. Returns true when one found work (the spin grows),
  * false when the spin ran out (it shrinks, toward zero) and notifications are
  * back on with nothing waiting: the caller may sleep.
+ *
+ * A spin that finds work after its first pass proves another CPU feeds the
+ * sources while the loop spins. A spin grown after a quick wake-up that then
+ * finds nothing says the opposite (typically the producer shares this CPU and
+ * cannot run while the loop spins): the loop then tries growing on wake-ups
+ * exponentially less often, down to once in 2^POLL_BACKOFF_SHIFT wake-ups.
  */
 static bool poll_spin(struct vio_loop *loop)
 {
+	bool first = true;
 	uint64_t end;
 
 	loop->poll_stats.rounds++;
@@ -380,17 +389,40 @@ static bool poll_spin(struct vio_loop *loop)
 		if (poll_pass(loop)) {
 			loop->poll_ns = poll_grow(loop);
 			loop->poll_stats.found++;
+			if (!first)
+				loop->poll_backoff = 0;
+			loop->poll_probe = false;
 			return true;
 		}
+		first = false;
 	} while (loop->poll_ns > 0 && now_ns() < end);
 	loop->poll_stats.fruitless++;
 	loop->poll_ns /= 4;
 	if (loop->poll_ns < POLL_START_NS)
 		loop->poll_ns = 0;
+	if (loop->poll_probe) {
+		loop->poll_probe = false;
+		if (loop->poll_backoff < POLL_BACKOFF_SHIFT)
+			loop->poll_backoff++;
+		loop->poll_skip = 1u << loop->poll_backoff;
+	}
 	/* re-enable, then look once more: the source may have filled before it saw the change */
 	if (poll_notify(loop, true) && poll_pass(loop))
 		return true;
 	return false;
+}
+
+/* After a wait: a wake-up a longer spin would have caught grows the spin, unless backing off. */
+static void poll_woken(struct vio_loop *loop, uint64_t slept_ns)
+{
+	if (slept_ns + loop->poll_ns > loop->poll_max_ns)
+		return;
+	if (loop->poll_skip > 0) {
+		loop->poll_skip--;
+		return;
+	}
+	loop->poll_ns = poll_grow(loop);
+	loop->poll_probe = true;
 }
 
 int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
@@ -407,6 +439,7 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 				return 1; /* descriptors were looked at a moment ago */
 			timeout_ms = 0;
 			polling = false;
+			ran = 1;
 		} else {
 			loop->poll_stats.sleeps++;
 			before = now_ns();
@@ -422,9 +455,8 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 		uint64_t now = now_ns();
 
 		loop->last_wait_ns = now;
-		/* woken soon enough that a longer spin would have caught it: grow */
-		if (polling && n > 0 && now - before + loop->poll_ns <= loop->poll_max_ns)
-			loop->poll_ns = poll_grow(loop);
+		if (polling && n > 0)
+			poll_woken(loop, now - before);
 	}
 	for (int i = 0; i < n; i++) {
 		loop->round[i] = evs[i].data.ptr;
