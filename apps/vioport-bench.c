@@ -24,7 +24,10 @@
  * 100000); otherwise the loop runs for --seconds (default 1) per shape.
  * --loop-only skips the second, device-side pass (used under callgrind, where
  * only instruction counts matter). Builds that link a peer implementation list
- * it under --device.
+ * it under --device. With every device (the default), vioport runs a second
+ * time recording its requests in an inflight region (vhost-user
+ * INFLIGHT_SHMFD, docs/inflight.md) and the difference per chain is printed;
+ * --device vioport-inflight runs that alone.
  *
  * "blk" drives any vhost-user-blk backend listening at --socket through the
  * vhost-user frontend, as a guest's virtio-blk driver would: random
@@ -122,6 +125,7 @@ struct vp_dev {
 	struct vio_vq vq;
 	struct vio_iov iov[4];
 	struct vio_req req;
+	void *ifl; /* inflight region, vioport-inflight only */
 };
 
 static void *vp_setup(struct vio_bench_ring *r)
@@ -157,7 +161,58 @@ static void vp_batch(void *ctx, unsigned n, uint32_t len)
 
 static void vp_teardown(void *ctx)
 {
-	free(ctx);
+	struct vp_dev *d = ctx;
+
+	free(d->ifl);
+	free(d);
+}
+
+/* The same device side recording its requests in an inflight region (vhost-user INFLIGHT_SHMFD). */
+static void *vp_setup_ifl(struct vio_bench_ring *r)
+{
+	struct vp_dev *d = vp_setup(r);
+	size_t len = (size_t) VIO_IFL_QUEUE_BYTES(VIO_BENCH_QSIZE);
+
+	if (d == NULL)
+		return NULL;
+	d->ifl = aligned_alloc(64, len);
+	if (d->ifl == NULL) {
+		vp_teardown(d);
+		return NULL;
+	}
+	memset(d->ifl, 0, len);
+	if (vio_vq_inflight_attach(&d->vq, d->ifl, len) != 0) {
+		vp_teardown(d);
+		return NULL;
+	}
+	return d;
+}
+
+static const struct vio_bench_device vp_ifl_device = {
+    .name = "vioport-inflight",
+    .setup = vp_setup_ifl,
+    .batch = vp_batch,
+    .teardown = vp_teardown,
+};
+
+/* Prints the CPU the figures were taken on (Linux's /proc/cpuinfo), if it says. */
+static void print_cpu(void)
+{
+	char line[256];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+			colon += strspn(colon + 1, " \t") + 1;
+			printf("cpu: %s", colon);
+			break;
+		}
+	}
+	fclose(f);
 }
 
 static const struct vio_bench_device vp_device = {
@@ -287,6 +342,7 @@ static int usage(void)
 	fprintf(stderr, "devices:");
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
 		fprintf(stderr, " %s", devices[i]->name);
+	fprintf(stderr, " %s", vp_ifl_device.name);
 	fprintf(stderr, "\n");
 	return 2;
 }
@@ -337,6 +393,7 @@ static int bench_virtq(int argc, char **argv)
 
 	printf("virtq: split ring, %u entries, EVENT_IDX, batches of %u, notifications off\n",
 	       VIO_BENCH_QSIZE, VIO_BENCH_BATCH);
+	print_cpu();
 	for (size_t si = 0; si < sizeof(shapes) / sizeof(shapes[0]); si++) {
 		const struct vio_bench_shape *s = &shapes[si];
 		struct result own = {0}, peer = {0};
@@ -345,6 +402,14 @@ static int bench_virtq(int argc, char **argv)
 		if (strcmp(shape_opt, "both") != 0 && strcmp(shape_opt, s->name) != 0)
 			continue;
 		printf("shape %s (%s):\n", s->name, s->what);
+		if (strcmp(dev_opt, vp_ifl_device.name) == 0) {
+			struct result res;
+
+			if (measure(&vp_ifl_device, s, chains, seconds, warmup, loop_only, &res) ==
+			    0)
+				print_result(vp_ifl_device.name, &res);
+			continue;
+		}
 		for (size_t d = 0; d < ndev; d++) {
 			struct result res;
 
@@ -364,6 +429,21 @@ static int bench_virtq(int argc, char **argv)
 		}
 		if (own.chains == 0)
 			continue;
+		if (strcmp(dev_opt, "all") == 0) {
+			struct result ifl;
+
+			if (measure(&vp_ifl_device, s, chains, seconds, warmup, loop_only, &ifl) ==
+			    0) {
+				print_result(vp_ifl_device.name, &ifl);
+				printf("  inflight recording, this run: %+.2f ns/chain loop",
+				       ifl.loop_ns - own.loop_ns);
+				if (own.dev_ns > 0 && ifl.dev_ns > 0)
+					printf(", %+.2f ns/chain device side (%+.1f %%)",
+					       ifl.dev_ns - own.dev_ns,
+					       100.0 * (ifl.dev_ns - own.dev_ns) / own.dev_ns);
+				printf("\n");
+			}
+		}
 		if (peer_dev != NULL) {
 			printf("  ratio vioport / %s, this run: loop %.2fx", peer_dev->name,
 			       peer.loop_ns / own.loop_ns);

@@ -9,7 +9,9 @@
 # fixed count of N chains (default 200000): the whole loop (driver included)
 # and the device side alone, which is the inclusive cost of vio_vq_pop +
 # vio_vq_push + vio_vq_flush (for the peer: vu_queue_pop + vu_queue_fill +
-# vu_queue_flush + free of the element).
+# vu_queue_flush + free of the element). vioport runs twice, the second time
+# recording its requests in an inflight region (vioport-inflight), so that the
+# cost of INFLIGHT_SHMFD tracking per request is printed in both units.
 #
 # The peer is QEMU's libvhost-user, built from Debian's qemu source package
 # into ~/.cache/vioport/ (downloaded once unless --no-fetch; VIOPORT_PEER_DIR
@@ -166,8 +168,8 @@ main() {
 	trap 'rm -rf "$tmp"' EXIT
 	echo "== instructions per chain (callgrind, $CG_CHAINS chains, no warm-up)"
 	for shape in one blk; do
-		for dev in vioport libvhost-user; do
-			if [[ $dev == vioport ]]; then
+		for dev in vioport vioport-inflight libvhost-user; do
+			if [[ $dev == vioport* ]]; then
 				bin=${peer_bin:-$bench}
 			else
 				[[ -n $peer_bin ]] || continue
@@ -177,7 +179,7 @@ main() {
 			valgrind --tool=callgrind --callgrind-out-file="$file" "$bin" virtq --shape "$shape" \
 				--device "$dev" --chains "$CG_CHAINS" --warmup 0 --loop-only >/dev/null 2>&1
 			loop=$(inclusive "$file" run_batches)
-			if [[ $dev == vioport ]]; then
+			if [[ $dev == vioport* ]]; then
 				device=$(inclusive "$file" vio_vq_pop vio_vq_push vio_vq_flush)
 			else
 				device=$(inclusive "$file" vu_queue_pop vu_queue_fill vu_queue_flush free)
@@ -192,6 +194,9 @@ main() {
 					"${!target}" "${!anchor}" \
 					"$(awk -v a="${!anchor}" -v b="$per_dev" 'BEGIN { print a / b }')"
 				eval "own_$shape=$per_dev"
+			elif [[ $dev == vioport-inflight ]]; then
+				local own=own_$shape
+				printf '   (inflight recording: %+d instr/chain)' "$((per_dev - ${!own}))"
 			else
 				local own=own_$shape
 				printf '   (vioport %.2fx fewer, this run)' \

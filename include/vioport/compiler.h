@@ -21,4 +21,11 @@
 #define VIO_LOAD_ACQUIRE32(p)	  __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define VIO_STORE_RELEASE32(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
+/*
+ * Keeps the compiler from moving memory accesses across it. Enough to order
+ * stores for a later process that reads them after this one was killed: a
+ * signal lands between two instructions, never inside a reordering.
+ */
+#define VIO_COMPILER_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
 #endif

@@ -56,6 +56,8 @@ struct vio_queue {
 	bool base_set; /* base was set: apply it (else a fresh ring, packed wrap counters 1) */
 	bool changed;  /* addresses or base changed since the ring was last set up */
 	uint64_t desc, driver, device; /* ring bus addresses as set */
+	void *inflight;		       /* the transport's inflight region share, NULL: none */
+	uint64_t inflight_len;
 };
 
 struct vio_device {
@@ -137,6 +139,14 @@ int vio_device_queue_enable(struct vio_device *dev, uint16_t q, bool enable);
 
 /* Sets where queue q resumes when next enabled (vhost-user SET_VRING_BASE); 0 or negative. */
 int vio_device_queue_set_base(struct vio_device *dev, uint16_t q, uint16_t base);
+
+/*
+ * Gives queue q its share of an inflight region (NULL: none), as
+ * vio_vq_inflight_attach describes: recording starts, and what a previous
+ * device left is taken over, when the queue is next set up. Detaching takes
+ * effect at once. Returns 0 or -VIO_EINVAL.
+ */
+int vio_device_queue_set_inflight(struct vio_device *dev, uint16_t q, void *region, uint64_t len);
 
 /* Resets one queue (VIRTIO_F_RING_RESET): disabled, indices cleared. */
 int vio_device_queue_reset(struct vio_device *dev, uint16_t q);

@@ -59,11 +59,14 @@
  * does not fit in its file is refused when it is mapped. Threads that touch
  * guest memory must not block SIGBUS; the queue threads do not.
  *
+ * Requests in flight survive a restart of the backend (INFLIGHT_SHMFD): the
+ * server allocates the region at GET_INFLIGHT_FD and maps the one a frontend
+ * hands back at SET_INFLIGHT_FD; the device model records each ring's
+ * requests in it (split and packed layouts) and resubmits, oldest first,
+ * what a killed predecessor left there (docs/inflight.md).
+ *
  * Not supported: migration (dirty logging, postcopy), IOMMU (IOTLB), in-band
- * notifications, host notifiers. In-flight descriptors are not tracked in the
- * INFLIGHT_SHMFD region: the server allocates, hands out and maps it in the
- * split-ring layout so frontends that require it work, but resubmits nothing
- * after a backend restart.
+ * notifications, host notifiers.
  */
 #ifndef VIOPORT_VHOST_USER_H
 #define VIOPORT_VHOST_USER_H

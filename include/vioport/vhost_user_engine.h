@@ -8,10 +8,10 @@
  * own checks), keeps the session and ring state machines, negotiates features
  * and protocol features, checks memory tables and turns them into the
  * device's window map, reads and writes config space, follows and sets the
- * device status, and formats the inflight region. It is freestanding, like
- * src/core: a firmware that carries vhost-user messages over its own channel
- * (a mailbox, a shared-memory FIFO) links the same engine the Linux daemon
- * does.
+ * device status, and hands each queue its share of the inflight region, in
+ * which the device model records the requests in flight (docs/inflight.md). It is freestanding,
+ * like src/core: a firmware that carries vhost-user messages over its own channel (a mailbox, a
+ * shared-memory FIFO) links the same engine the Linux daemon does.
  *
  * The operating system comes in through struct vio_vu_engine_ops. File
  * descriptors are opaque integer handles to the engine (negative: none); it
@@ -174,6 +174,9 @@ struct vio_vu_engine {
 
 	void *inflight; /* the glue's mapping of the inflight region */
 	size_t inflight_len;
+	uint8_t *inflight_base;	  /* queue 0's share in it */
+	uint16_t inflight_nq;	  /* queues it has shares for */
+	uint64_t inflight_stride; /* bytes of each share */
 
 	/* the message being received; only the glue's receiving thread touches these */
 	uint32_t rx_have;

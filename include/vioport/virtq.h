@@ -52,6 +52,71 @@ struct vio_req {
 #define VIO_VQ_MODE_SPLIT  1
 #define VIO_VQ_MODE_PACKED 2
 
+/*
+ * The inflight region of the vhost-user spec ("Inflight I/O tracking"), one
+ * queue's share, split-ring layout, host byte order: what a device records so
+ * that a successor (the same backend restarted after a crash, or firmware
+ * after a reboot) hands the requests in flight out again. See
+ * docs/inflight.md.
+ */
+struct vio_ifl_desc {
+	uint8_t inflight; /* 1: popped (a head), not yet published as used */
+	uint8_t pad[5];
+	uint16_t next;	  /* the batch list: the head pushed before this one */
+	uint64_t counter; /* pop order */
+};
+
+struct vio_ifl_queue {
+	uint64_t features;	  /* 0 */
+	uint16_t version;	  /* VIO_IFL_VERSION; 0: blank, formatted at attach */
+	uint16_t desc_num;	  /* entries in desc */
+	uint16_t last_batch_head; /* the head pushed last */
+	uint16_t used_idx;	  /* used.idx once the batch's marks are cleared */
+	struct vio_ifl_desc desc[];
+};
+
+/* The packed-ring layout of the same spec section. */
+struct vio_ifl_pdesc {
+	uint8_t inflight; /* head of a recorded chain not yet published */
+	uint8_t pad;
+	uint16_t next;	  /* free list, and the chain's entries in order */
+	uint16_t last;	  /* head: the chain's last entry */
+	uint16_t num;	  /* head: descriptors in the chain */
+	uint64_t counter; /* head: pop order */
+	uint16_t id;	  /* a copy of the ring descriptor */
+	uint16_t flags;
+	uint32_t len;
+	uint64_t addr;
+};
+
+struct vio_ifl_pqueue {
+	uint64_t features;
+	uint16_t version;
+	uint16_t desc_num;
+	uint16_t free_head;
+	uint16_t old_free_head;
+	uint16_t used_idx; /* descriptor ring position of the next used entry */
+	uint16_t old_used_idx;
+	uint8_t used_wrap_counter;
+	uint8_t old_used_wrap_counter;
+	uint8_t pad[7];
+	struct vio_ifl_pdesc desc[];
+	/* then this backend's own: uint16_t slot[desc_num], buffer id -> head entry */
+};
+
+#define VIO_IFL_VERSION 1u
+
+/* Bytes each layout needs for a queue of n entries. */
+#define VIO_IFL_SPLIT_BYTES(n)	(16ull + 16ull * (uint64_t) (n))
+#define VIO_IFL_PACKED_BYTES(n) (32ull + 34ull * (uint64_t) (n))
+
+/*
+ * Bytes of one queue's share for a queue of n entries: room for either
+ * layout, 64-byte aligned. The region is handed out before the rings say
+ * which layout they use.
+ */
+#define VIO_IFL_QUEUE_BYTES(n) ((VIO_IFL_PACKED_BYTES(n) + 63ull) & ~63ull)
+
 /* Device-side queue state. Zero it, then set it up; no storage of its own. */
 struct vio_vq {
 	const struct vio_winmap *mem;
@@ -86,6 +151,15 @@ struct vio_vq {
 	uint16_t unsignalled; /* packed: descriptors used since the last flush */
 	bool signalled_valid;
 	uint16_t inflight;
+
+	/* inflight recording (vio_vq_inflight_attach); ifl and pifl NULL: none */
+	struct vio_ifl_queue *ifl;   /* split */
+	struct vio_ifl_pqueue *pifl; /* packed */
+	uint16_t *ifl_slot;	     /* packed: head entry of each buffer id in flight */
+	uint64_t ifl_counter;	     /* order number of the next pop */
+	uint64_t ifl_resubmit_lo;    /* resubmission: smallest order number not handed out yet */
+	uint64_t ifl_resubmit_hi;    /* resubmission: order numbers from before the attach */
+	uint16_t ifl_resubmit;	     /* recorded requests pop still has to hand out again */
 };
 
 /*
@@ -151,6 +225,29 @@ uint32_t vio_iov_to_buf(const struct vio_iov *iov, uint16_t n, uint32_t off, voi
 /* Copies up to len bytes of src into iov[0 .. n) from byte off; returns the bytes stored. */
 uint32_t vio_iov_from_buf(const struct vio_iov *iov, uint16_t n, uint32_t off, const void *src,
 			  uint32_t len);
+
+/*
+ * Starts recording this queue's requests in flight in region (len bytes,
+ * 8-byte aligned, the queue's share of a vhost-user inflight region, shared
+ * with whoever keeps it across a crash). Call once the queue is set up and its
+ * base set. What a previous device left in the region is taken over first:
+ * a batch published but not yet cleared is cleared, the ring resumes after
+ * the requests still marked in flight, and the next pops hand those requests
+ * out again, oldest first, before any new one. Split and packed queues each
+ * use their layout of the spec. Returns how many will be handed out again, or
+ * -VIO_EINVAL for a region that does not fit the queue; on error nothing is
+ * recorded.
+ */
+int vio_vq_inflight_attach(struct vio_vq *vq, void *region, uint64_t len);
+
+/* Stops recording (the region is going away); the queue runs on. */
+void vio_vq_inflight_detach(struct vio_vq *vq);
+
+/*
+ * Blanks a region share (len bytes) whose queue the driver reset: what it had
+ * in flight must not come back on its new rings.
+ */
+void vio_vq_inflight_forget(void *region, uint64_t len);
 
 /* Says whether the driver has made buffers available that pop has not taken. */
 bool vio_vq_has_avail(struct vio_vq *vq);

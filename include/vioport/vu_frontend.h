@@ -149,8 +149,21 @@ int vio_vu_fe_setup(struct vio_vu_fe *fe, const struct vio_vu_fe_params *p);
  * status up to FEATURES_OK), SET_MEM_TABLE or ADD_MEM_REG, GET/SET_INFLIGHT_FD,
  * and per queue SET_VRING_NUM, BASE (0), ADDR, KICK and CALL. Fresh empty rings
  * every time: called again after vio_vu_fe_reset_device, it restarts the device.
+ * GET_INFLIGHT_FD gives a fresh inflight area, which stays with fe for
+ * vio_vu_fe_reconnect.
  */
 int vio_vu_fe_configure(struct vio_vu_fe *fe);
+
+/*
+ * After the backend died (or closed the connection): connects to path again
+ * (waiting up to timeout_ms for a new backend to listen), negotiates as
+ * before and hands over the same memory and rings as they stand, each
+ * resuming at its used index, then enables them (QEMU's reconnect). The
+ * inflight area of the first connection goes back with SET_INFLIGHT_FD, so
+ * the backend hands out again what the dead one had in flight; requests
+ * queued since are processed too. Returns 0 or a negative errno.
+ */
+int vio_vu_fe_reconnect(struct vio_vu_fe *fe, const char *path, int timeout_ms);
 
 /* Enables or disables one ring (SET_VRING_ENABLE). */
 int vio_vu_fe_enable(struct vio_vu_fe *fe, uint16_t queue, bool on);

@@ -13,6 +13,10 @@
 #   ro     virtio-blk on a read-only image
 #   i2c-gpio  virtio-i2c and virtio-gpio on vioport's simulated bus and chip,
 #          through i2c-virtio.ko and gpio-virtio.ko built by build-modules.sh
+#   crash  virtio-blk with two queues, image opened O_DIRECT, two CPUs: the
+#          backend is killed with SIGKILL and started again on the same socket
+#          once per guest write pass (QEMU reconnect=1, INFLIGHT_SHMFD)
+#   crash-packed  the same on packed rings (packed=on), fewer passes
 #   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
 #          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
 #          simulated bus) and i2c-stub, driven by test_host_providers
@@ -26,15 +30,16 @@
 # A boot that fails or times out reports FAIL for every test it should have
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
-#   --variant NAME     run only these variants (default: basic mq ro i2c-gpio
-#                      providers)
+#   --variant NAME     run only these variants (default: basic mq ro crash
+#                      crash-packed i2c-gpio providers)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
 #   --list             print the tests each variant runs, and exit
 #
 # Environment: VIOPORT_BIN (the daemon), GUEST_TIMEOUT (as --timeout), TMPDIR
-# (where the sockets and images go).
+# (where the sockets and images go), GUEST_CRASH_PASSES (kills in the crash
+# variant, default 8).
 #
 # Sourcing this file defines the guest_* helpers without running anything
 # (scripts/guest/demo.sh does that).
@@ -54,6 +59,13 @@ GUEST_GPIO_OUT=3        # the line the guest sets high
 GUEST_I2C_GPIO_DOWN=""  # why the i2c-gpio variant cannot run, if it cannot
 GUEST_PROV_LM75_MC=31500  # the LM75 temperature the providers variant reads, in m°C
 GUEST_PROVIDERS_DOWN=""   # why the providers variant cannot run, if it cannot
+GUEST_CRASH_PASSES=${GUEST_CRASH_PASSES:-8}  # crash variant: guest passes, one kill each (crash-packed: half)
+GUEST_CRASH_RING=""       # crash variants: ",packed=on" for packed rings
+GUEST_CRASH_N=0           # passes of the crash variant running
+GUEST_CRASH_DISK_MB=16
+# Seconds from a pass's start to its kill, one after the other: spread over
+# the pass's writes, whatever the machine's speed.
+GUEST_CRASH_DELAYS=(0.2 0.5 0.1 0.8 0.3 0.6 0.15 0.4)
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -247,6 +259,7 @@ guest_start_blk() {
 		[[ $ro == false ]] || cmd+=(--read-only)
 		[[ -z $serial ]] || cmd+=(--serial "$serial")
 		[[ $direct == false ]] || cmd+=(--direct)
+		[[ -z ${GUEST_BLK_LOG_LEVEL:-} ]] || cmd+=(--log-level "$GUEST_BLK_LOG_LEVEL")
 		;;
 	qsd)
 		# discard=unmap: without it the file driver ignores discards and the
@@ -320,6 +333,7 @@ print(buf.decode().strip())
 guest_start_backend() {
 	local name=$1 sock=$2
 	shift 2
+	GUEST_LAST_CMD=("$@")
 	echo "+ $*" >"$GUEST_TMP/$name.log"
 	"$@" >>"$GUEST_TMP/$name.log" 2>&1 </dev/null &
 	local pid=$!
@@ -521,6 +535,7 @@ guest_variant_tests() {
 			rng-current rng-read backend-blk backend-rng
 		;;
 	mq) echo blk-mq-queues blk-mq-rw blk-host-image backend-blk ;;
+	crash | crash-packed) echo blk-crash-rw blk-crash-kills blk-host-image backend-blk ;;
 	ro) echo blk-ro-flag blk-ro-write blk-ro-read blk-host-unchanged backend-blk ;;
 	i2c-gpio)
 		echo i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host \
@@ -586,6 +601,76 @@ guest_add_rng() {
 	else
 		GUEST_DOWN[rng]="the rng backend did not start: $(tail -n 1 "$GUEST_TMP/rng.log")"
 		GUEST_HOST[backend-rng]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/rng.log")"
+	fi
+}
+
+# The crash variant's console hook: at each "crash-pass N" the guest starts
+# writing; one of GUEST_CRASH_DELAYS later the blk daemon is killed with SIGKILL,
+# reaped, and the same command started again on the same socket, whose stale
+# file is removed first so that the wait sees the new one. QEMU (reconnect=1)
+# connects again by itself. Sets GUEST_CRASH_KILLS, and GUEST_CRASH_FAIL to
+# what went wrong.
+guest_crash_on_line() {
+	local pid=${GUEST_BACKEND_PID[blk]:-} sock=$GUEST_TMP/blk.sock
+	[[ $1 == "VIOPORT-INFO crash-pass "* ]] || return 0
+	GUEST_CRASH_SEEN=$((GUEST_CRASH_SEEN + 1))
+	[[ -z $GUEST_CRASH_FAIL ]] || return 0
+	sleep "${GUEST_CRASH_DELAYS[GUEST_CRASH_KILLS % ${#GUEST_CRASH_DELAYS[@]}]}"
+	if [[ -z $pid ]] || ! guest_alive "$pid"; then
+		GUEST_CRASH_FAIL="the daemon was gone before kill $((GUEST_CRASH_KILLS + 1))"
+		return 0
+	fi
+	kill -KILL "$pid"
+	guest_stop_pid "$pid" 1
+	GUEST_CRASH_KILLS=$((GUEST_CRASH_KILLS + 1))
+	rm -f "$sock"
+	echo "+ killed $pid with SIGKILL; started again: ${GUEST_CRASH_CMD[*]}" >>"$GUEST_TMP/blk.log"
+	"${GUEST_CRASH_CMD[@]}" >>"$GUEST_TMP/blk.log" 2>&1 </dev/null &
+	pid=$!
+	GUEST_PIDS+=("$pid")
+	GUEST_BACKEND_PID[blk]=$pid
+	if ! guest_wait_socket "$pid" "$sock"; then
+		GUEST_CRASH_FAIL="restart $GUEST_CRASH_KILLS: the daemon did not create its socket within 10 s"
+	fi
+}
+
+# Prepares the crash variant: the blk daemon (two queues, O_DIRECT when the
+# file system takes it) behind a chardev QEMU reconnects, and the console hook.
+guest_setup_crash() {
+	local image=$1 direct=true
+	truncate -s "${GUEST_CRASH_DISK_MB}M" "$image"
+	if ! dd if=/dev/zero of="$GUEST_TMP/direct.probe" bs=4096 count=1 oflag=direct 2>/dev/null; then
+		direct=false
+		guest_say "crash: $GUEST_TMP does not take O_DIRECT; the image is opened without it"
+	fi
+	rm -f "$GUEST_TMP/direct.probe"
+	GUEST_CRASH_KILLS=0
+	GUEST_CRASH_SEEN=0
+	GUEST_CRASH_FAIL=""
+	# info: each restart says how many requests it resubmitted
+	if GUEST_BLK_LOG_LEVEL=${GUEST_BLK_LOG_LEVEL:-info} guest_start_blk vioport blk "$image" "$GUEST_MQ_QUEUES" false "" "$direct"; then
+		GUEST_CRASH_CMD=("${GUEST_LAST_CMD[@]}")
+		GUEST_QEMU+=(-chardev "socket,id=blk,path=$GUEST_TMP/blk.sock,reconnect=1"
+			-device "vhost-user-blk-pci,chardev=blk,num-queues=$GUEST_MQ_QUEUES$GUEST_CRASH_RING")
+		GUEST_TESTS+=(blk-crash)
+		GUEST_ON_LINE=guest_crash_on_line
+	else
+		GUEST_DOWN[blk]="the blk backend did not start: $(tail -n 1 "$GUEST_TMP/blk.log")"
+		GUEST_HOST[backend-blk]="FAIL did not start: $(tail -n 1 "$GUEST_TMP/blk.log")"
+	fi
+}
+
+# After the crash variant's boot: were there as many kills as passes?
+guest_check_crash() {
+	GUEST_ON_LINE=""
+	if [[ -n $GUEST_CRASH_FAIL ]]; then
+		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_FAIL"
+	elif [[ $GUEST_CRASH_KILLS -ne $GUEST_CRASH_SEEN ]]; then
+		GUEST_HOST[blk-crash-kills]="FAIL $GUEST_CRASH_KILLS kills for $GUEST_CRASH_SEEN passes announced"
+	else
+		local n
+		n=$(grep -c 'requests in flight before are resubmitted' "$GUEST_TMP/blk.log") || true
+		GUEST_HOST[blk-crash-kills]="PASS killed with SIGKILL and started again $GUEST_CRASH_KILLS times ($GUEST_CRASH_SEEN of $GUEST_CRASH_N passes announced); $n rings resumed with requests resubmitted"
 	fi
 }
 
@@ -728,6 +813,26 @@ guest_variant() {
 		guest_add_blk "$backend" "$GUEST_MQ_QUEUES" false "" "$direct" blk-mq
 		append="vioport.queues=$GUEST_MQ_QUEUES"
 		;;
+	crash | crash-packed)
+		# The daemon is killed and started again: vioport's only (qsd hangs the guest).
+		smp=$GUEST_MQ_QUEUES
+		GUEST_CRASH_RING=""
+		GUEST_CRASH_N=$GUEST_CRASH_PASSES
+		if [[ $v == crash-packed ]]; then
+			GUEST_CRASH_RING=,packed=on
+			GUEST_CRASH_N=$(((GUEST_CRASH_PASSES + 1) / 2))
+		fi
+		if [[ $backend == vioport ]]; then
+			guest_setup_crash "$image"
+		else
+			GUEST_DOWN[blk]="the crash variant kills vioport's daemon only"
+			local t
+			for t in blk-crash-rw blk-crash-kills blk-host-image backend-blk; do
+				GUEST_HOST[$t]="SKIP ${GUEST_DOWN[blk]}"
+			done
+		fi
+		append="vioport.passes=$GUEST_CRASH_N"
+		;;
 	ro)
 		head -c "$((GUEST_RO_DISK_MB << 20))" /dev/urandom >"$image"
 		before=$(guest_md5 "$image")
@@ -766,9 +871,10 @@ guest_variant() {
 		guest_check_backend blk backend-blk
 	fi
 	[[ -z ${GUEST_BACKEND_PID[rng]:-} ]] || guest_check_backend rng backend-rng
+	[[ $v != crash* || -n ${GUEST_DOWN[blk]:-} ]] || guest_check_crash
 	if [[ -z ${GUEST_DOWN[blk]:-} ]]; then
 		case $v in
-		basic | mq) guest_check_image "$image" "$serial" ;;
+		basic | mq | crash | crash-packed) guest_check_image "$image" "$serial" ;;
 		ro)
 			after=$(guest_md5 "$image")
 			if [[ $after == "$before" ]]; then
@@ -811,7 +917,7 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro i2c-gpio providers)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

@@ -245,8 +245,32 @@ int vio_device_queue_enable(struct vio_device *dev, uint16_t q, bool enable)
 		vio_device_break(dev, rc);
 		return rc;
 	}
+	if (vq->inflight != NULL) {
+		/* Without a usable region the queue runs, unrecorded, as without one. */
+		rc = vio_vq_inflight_attach(&vq->vq, vq->inflight, vq->inflight_len);
+		if (rc < 0)
+			dev_log(dev, "inflight region does not fit the queue", rc);
+	}
 	vq->changed = false;
 	vq->enabled = true;
+	return 0;
+}
+
+int vio_device_queue_set_inflight(struct vio_device *dev, uint16_t q, void *region, uint64_t len)
+{
+	struct vio_queue *vq;
+
+	if (q >= dev->num_queues)
+		return -VIO_EINVAL;
+	vq = &dev->queues[q];
+	if (region == NULL) {
+		vio_vq_inflight_detach(&vq->vq);
+		len = 0;
+	} else if (region != vq->inflight || len != vq->inflight_len) {
+		vq->changed = true;
+	}
+	vq->inflight = region;
+	vq->inflight_len = len;
 	return 0;
 }
 

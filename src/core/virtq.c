@@ -302,6 +302,84 @@ static inline bool walk_split_fast(const struct vio_vq *vq, struct vio_req *req,
 	return true;
 }
 
+/*
+ * Inflight recording, split layout (docs/inflight.md). The region is shared
+ * with the frontend, which keeps it across a crash of this process: stores
+ * go in the spec's order so that a successor reading the region after a kill
+ * at any instruction finds each request either in flight or published.
+ */
+static inline void ifl_record(struct vio_vq *vq, uint16_t head)
+{
+	struct vio_ifl_desc *d = &vq->ifl->desc[head];
+
+	d->counter = vq->ifl_counter++;
+	VIO_COMPILER_BARRIER();
+	d->inflight = 1;
+}
+
+/* After used.idx went out: clears the marks of the batch it published, then says so. */
+static inline void ifl_published(struct vio_vq *vq, uint16_t old_used)
+{
+	struct vio_ifl_queue *r = vq->ifl;
+	uint16_t n = (uint16_t) (vq->used_idx - old_used), i = r->last_batch_head;
+
+	if (n > vq->size)
+		n = vq->size;
+	VIO_COMPILER_BARRIER();
+	for (; n != 0 && i < vq->size; n--) {
+		r->desc[i].inflight = 0;
+		i = r->desc[i].next;
+	}
+	VIO_COMPILER_BARRIER();
+	r->used_idx = vq->used_idx;
+}
+
+static int walk_head(struct vio_vq *vq, struct vio_req *req, uint16_t head);
+
+/*
+ * Hands out again the oldest recorded request not yet handed out since the
+ * attach. Its mark and order number stay as they were. Returns 0 when none is
+ * left.
+ */
+VIO_COLD static int pop_resubmit(struct vio_vq *vq, struct vio_req *req)
+{
+	const struct vio_ifl_queue *r = vq->ifl;
+	uint32_t head = vq->size;
+	uint64_t best = UINT64_MAX;
+	int rc;
+
+	for (uint32_t i = 0; i < vq->size; i++) {
+		const struct vio_ifl_desc *d = &r->desc[i];
+
+		if (d->inflight == 1 && d->counter >= vq->ifl_resubmit_lo &&
+		    d->counter < vq->ifl_resubmit_hi && d->counter < best) {
+			best = d->counter;
+			head = i;
+		}
+	}
+	if (head == vq->size) {
+		vq->ifl_resubmit = 0;
+		return 0;
+	}
+	vq->ifl_resubmit--;
+	vq->ifl_resubmit_lo = best + 1;
+	rc = walk_head(vq, req, (uint16_t) head);
+	if (rc < 0)
+		return vq_fail(vq, rc);
+	req->id = (uint16_t) head;
+	req->ndesc = 1;
+	return 1;
+}
+
+/* Walks the chain at head into req: the fast walker, or the full one to decide. */
+static int walk_head(struct vio_vq *vq, struct vio_req *req, uint16_t head)
+{
+	if (VIO_LIKELY(walk_split_fast(vq, req, head)))
+		return 0;
+	req_begin(req);
+	return walk_split(vq, req, head);
+}
+
 static int pop_split(struct vio_vq *vq, struct vio_req *req)
 {
 	uint16_t head;
@@ -331,6 +409,8 @@ static int pop_split(struct vio_vq *vq, struct vio_req *req)
 	req->ndesc = 1;
 	vq->last_avail++;
 	vq->inflight++;
+	if (vq->ifl != NULL)
+		ifl_record(vq, head);
 	if (vq->event_idx && !vq->notify_off)
 		vio_store_relaxed_le16(avail_event(vq), vq->last_avail);
 	return 1;
@@ -342,13 +422,104 @@ static bool pdesc_is_avail(uint16_t flags, bool wrap)
 	       ((flags & VIO_DESC_F_USED) != 0) != wrap;
 }
 
+/*
+ * Packed layout (docs/inflight.md): every descriptor of a chain is copied
+ * into an entry taken from the region's free list, because used entries
+ * overwrite the ring; the old_* fields say where the last complete step
+ * left the free list and the used position, so a successor can roll a half
+ * step back. Indices read from the region are checked before use; a region
+ * that breaks its own links stops the recording.
+ */
+/* The spec's layouts, byte for byte. */
+_Static_assert(sizeof(struct vio_ifl_desc) == 16, "DescStateSplit is 16 bytes");
+_Static_assert(sizeof(struct vio_ifl_queue) == 16, "QueueRegionSplit header is 16 bytes");
+_Static_assert(sizeof(struct vio_ifl_pdesc) == 32, "DescStatePacked is 32 bytes");
+_Static_assert(sizeof(struct vio_ifl_pqueue) == 32, "QueueRegionPacked header is 32 bytes");
+
+static uint16_t *pifl_slots(const struct vio_ifl_pqueue *r)
+{
+	return (uint16_t *) (void *) &r->desc[r->desc_num];
+}
+
+/* Records descriptor d of the chain being popped; false when the region is corrupt. */
+static bool pifl_record(struct vio_vq *vq, const struct vio_pdesc *d, bool head, bool last)
+{
+	struct vio_ifl_pqueue *r = vq->pifl;
+	uint16_t n = r->desc_num, h = r->old_free_head, f = r->free_head;
+	struct vio_ifl_pdesc *e;
+
+	if (h >= n || f >= n)
+		return false;
+	if (head) {
+		r->desc[h].num = 0;
+		r->desc[h].counter = vq->ifl_counter++;
+		VIO_COMPILER_BARRIER();
+		r->desc[h].inflight = 1;
+	}
+	if (last)
+		r->desc[h].last = f;
+	r->desc[h].num++;
+	e = &r->desc[f];
+	e->addr = vio_le64(d->addr);
+	e->len = vio_le32(d->len);
+	e->flags = vio_le16(d->flags);
+	e->id = vio_le16(d->id);
+	VIO_COMPILER_BARRIER();
+	r->free_head = e->next;
+	if (last) {
+		VIO_COMPILER_BARRIER();
+		r->old_free_head = r->free_head;
+	}
+	return true;
+}
+
+/*
+ * Before the used entry of buffer id goes out: its chain's entries back on
+ * the free list, and the new used position (which the region follows even
+ * for a buffer it has no record of). Returns the chain's head entry, or
+ * UINT16_MAX when id has no record.
+ */
+static uint16_t pifl_unrecord(struct vio_vq *vq, uint16_t id, uint16_t used, bool wrap)
+{
+	struct vio_ifl_pqueue *r = vq->pifl;
+	uint16_t n = r->desc_num, e = UINT16_MAX, last;
+
+	if (id < vq->size) {
+		e = vq->ifl_slot[id];
+		if (e >= n || r->desc[e].inflight != 1 || (last = r->desc[e].last) >= n) {
+			e = UINT16_MAX;
+		} else {
+			r->desc[last].next = r->free_head;
+			r->free_head = e;
+		}
+	}
+	r->used_idx = used;
+	r->used_wrap_counter = wrap;
+	VIO_COMPILER_BARRIER();
+	return e;
+}
+
+/* After the used entry went out: the head unmarked, then the step made the old one. */
+static void pifl_published(struct vio_vq *vq, uint16_t e)
+{
+	struct vio_ifl_pqueue *r = vq->pifl;
+
+	VIO_COMPILER_BARRIER();
+	if (e != UINT16_MAX)
+		r->desc[e].inflight = 0;
+	VIO_COMPILER_BARRIER();
+	r->old_free_head = r->free_head;
+	r->old_used_idx = r->used_idx;
+	r->old_used_wrap_counter = r->used_wrap_counter;
+}
+
 VIO_COLD static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 {
 	struct walk w = {false};
 	uint16_t pos = vq->last_avail;
 	bool wrap = vq->avail_wrap;
 	uint16_t flags = vio_load_acquire_le16(&vq->pdesc[pos].flags);
-	uint16_t id = 0;
+	uint16_t id = 0, slot = 0;
 	uint32_t count = 0;
 
 	if (!pdesc_is_avail(flags, wrap))
@@ -376,6 +547,12 @@ VIO_COLD static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 		if (rc < 0)
 			return vq_fail(vq, rc);
 		id = vio_le16(d.id);
+		if (vq->pifl != NULL) {
+			if (count == 1)
+				slot = vq->pifl->old_free_head;
+			if (!pifl_record(vq, &d, count == 1, !(flags & VIO_DESC_F_NEXT)))
+				vq->pifl = NULL; /* corrupt: stop recording */
+		}
 		if (++pos == vq->size) {
 			pos = 0;
 			wrap = !wrap;
@@ -385,6 +562,8 @@ VIO_COLD static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 	}
 	if (id >= vq->size)
 		return vq_fail(vq, -VIO_ERANGE);
+	if (vq->pifl != NULL)
+		vq->ifl_slot[id] = slot;
 	req->id = id;
 	req->ndesc = (uint16_t) count;
 	vq->last_avail = pos;
@@ -393,12 +572,80 @@ VIO_COLD static int pop_packed(struct vio_vq *vq, struct vio_req *req)
 	return 1;
 }
 
+/* Hands out again the oldest recorded packed chain, from its copies in the region. */
+VIO_COLD static int pop_resubmit_packed(struct vio_vq *vq, struct vio_req *req)
+{
+	const struct vio_ifl_pqueue *r = vq->pifl;
+	struct walk w = {false};
+	uint32_t head = UINT32_MAX, i;
+	uint64_t best = UINT64_MAX;
+	uint16_t num, id = 0;
+
+	for (i = 0; i < r->desc_num; i++) {
+		const struct vio_ifl_pdesc *d = &r->desc[i];
+
+		if (d->inflight == 1 && d->counter >= vq->ifl_resubmit_lo &&
+		    d->counter < vq->ifl_resubmit_hi && d->counter < best) {
+			best = d->counter;
+			head = i;
+		}
+	}
+	if (head == UINT32_MAX) {
+		vq->ifl_resubmit = 0;
+		return 0;
+	}
+	vq->ifl_resubmit--;
+	vq->ifl_resubmit_lo = best + 1;
+	req_begin(req);
+	num = r->desc[head].num;
+	i = head;
+	for (uint16_t k = 0; k < num; k++) {
+		struct vio_ifl_pdesc c;
+		int rc;
+
+		VIO_COPY(&c, &r->desc[i], sizeof(c));
+		if (c.flags & VIO_DESC_F_INDIRECT) {
+			if (!vq->indirect || (c.flags & VIO_DESC_F_NEXT) || k != 0)
+				return vq_fail(vq, -VIO_EINVAL);
+			rc = walk_indirect(vq, req, &w, c.addr, c.len);
+		} else {
+			rc = add_seg(vq, req, &w, c.addr, c.len, (c.flags & VIO_DESC_F_WRITE) != 0);
+		}
+		if (rc < 0)
+			return vq_fail(vq, rc);
+		id = c.id;
+		i = c.next;
+		if (k + 1 < num && i >= r->desc_num)
+			return vq_fail(vq, -VIO_ERANGE);
+	}
+	if (num == 0 || id >= vq->size)
+		return vq_fail(vq, -VIO_ERANGE);
+	vq->ifl_slot[id] = (uint16_t) head;
+	req->id = id;
+	req->ndesc = num;
+	return 1;
+}
+
 int vio_vq_pop(struct vio_vq *vq, struct vio_req *req)
 {
-	if (VIO_LIKELY(vq->mode == VIO_VQ_MODE_SPLIT))
+	if (VIO_LIKELY(vq->mode == VIO_VQ_MODE_SPLIT)) {
+		if (VIO_UNLIKELY(vq->ifl_resubmit != 0)) {
+			int rc = pop_resubmit(vq, req);
+
+			if (rc != 0)
+				return rc;
+		}
 		return pop_split(vq, req);
-	if (HAVE_PACKED && vq->mode == VIO_VQ_MODE_PACKED)
+	}
+	if (HAVE_PACKED && vq->mode == VIO_VQ_MODE_PACKED) {
+		if (vq->ifl_resubmit != 0) {
+			int rc = pop_resubmit_packed(vq, req);
+
+			if (rc != 0)
+				return rc;
+		}
 		return pop_packed(vq, req);
+	}
 	return vq->error;
 }
 
@@ -406,20 +653,29 @@ VIO_COLD static void push_packed(struct vio_vq *vq, uint16_t id, uint16_t ndesc,
 {
 	struct vio_pdesc *d = &vq->pdesc[vq->used_idx];
 	uint16_t flags = vq->used_wrap ? (VIO_DESC_F_AVAIL | VIO_DESC_F_USED) : 0;
+	struct vio_ifl_pqueue *rec = vq->pifl;
+	uint16_t next, slot = UINT16_MAX;
+	bool next_wrap = vq->used_wrap;
 
-	d->id = vio_le16(id);
-	d->len = vio_le32(len);
-	vio_store_release_le16(&d->flags, flags);
 	/* ndesc comes from pop and is at most size, so one subtraction suffices. */
 	if (ndesc == 0 || ndesc > vq->size)
 		ndesc = 1;
-	vq->used_idx = (uint16_t) (vq->used_idx + ndesc);
+	next = (uint16_t) (vq->used_idx + ndesc);
+	if (next >= vq->size) {
+		next = (uint16_t) (next - vq->size);
+		next_wrap = !next_wrap;
+	}
+	if (rec != NULL)
+		slot = pifl_unrecord(vq, id, next, next_wrap);
+	d->id = vio_le16(id);
+	d->len = vio_le32(len);
+	vio_store_release_le16(&d->flags, flags);
+	if (rec != NULL)
+		pifl_published(vq, slot);
+	vq->used_idx = next;
+	vq->used_wrap = next_wrap;
 	if (vq->unsignalled < vq->size)
 		vq->unsignalled = (uint16_t) (vq->unsignalled + ndesc);
-	if (vq->used_idx >= vq->size) {
-		vq->used_idx = (uint16_t) (vq->used_idx - vq->size);
-		vq->used_wrap = !vq->used_wrap;
-	}
 }
 
 void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
@@ -438,6 +694,10 @@ void vio_vq_push(struct vio_vq *vq, uint16_t id, uint16_t ndesc, uint32_t len)
 	e->id = vio_le32(id);
 	e->len = vio_le32(len);
 	vq->used_idx++;
+	if (vq->ifl != NULL && id < vq->size) {
+		vq->ifl->desc[id].next = vq->ifl->last_batch_head;
+		vq->ifl->last_batch_head = id;
+	}
 }
 
 static bool split_should_notify(struct vio_vq *vq)
@@ -490,10 +750,14 @@ bool vio_vq_flush(struct vio_vq *vq)
 			return false;
 		return packed_should_notify(vq);
 	}
-	if (vq->used_idx == vq->published_used)
+	uint16_t old = vq->published_used;
+
+	if (vq->used_idx == old)
 		return false;
 	vq->published_used = vq->used_idx;
 	vio_store_release_le16(&vq->used[1], vq->used_idx);
+	if (vq->ifl != NULL)
+		ifl_published(vq, old);
 	return split_should_notify(vq);
 }
 
@@ -645,4 +909,212 @@ uint16_t vio_vq_get_base(const struct vio_vq *vq)
 	if (IS_PACKED(vq))
 		return (uint16_t) (vq->last_avail | (vq->avail_wrap ? 0x8000u : 0));
 	return vq->last_avail;
+}
+
+/* A region share as one queue of size entries may use it: 0, or -VIO_EINVAL. */
+static int ifl_check(struct vio_ifl_queue *r, uint64_t len, uint16_t size)
+{
+	if (r == NULL || ((uintptr_t) r & 7u) != 0 || len < VIO_IFL_SPLIT_BYTES(size))
+		return -VIO_EINVAL;
+	if (r->version == 0) {
+		/* blank: nothing was recorded, nothing is in flight */
+		memset(r->desc, 0, sizeof(r->desc[0]) * size);
+		r->desc_num = size;
+		r->last_batch_head = 0;
+		r->used_idx = 0;
+		r->version = VIO_IFL_VERSION;
+	}
+	if (r->version != VIO_IFL_VERSION || r->desc_num < size)
+		return -VIO_EINVAL;
+	return 0;
+}
+
+/* A packed share: blank ones formatted, the rest checked as vio_vq_inflight_attach needs. */
+static int pifl_check(struct vio_vq *vq, struct vio_ifl_pqueue *r, uint64_t len)
+{
+	uint16_t n;
+
+	if (r == NULL || ((uintptr_t) r & 7u) != 0 || len < VIO_IFL_PACKED_BYTES(vq->size))
+		return -VIO_EINVAL;
+	if (r->version == 0) {
+		n = vq->size;
+		memset(r->desc, 0, sizeof(r->desc[0]) * n);
+		for (uint16_t i = 0; i < n; i++)
+			r->desc[i].next = (uint16_t) (i + 1);
+		r->desc_num = n;
+		r->free_head = r->old_free_head = 0;
+		r->used_idx = r->old_used_idx = vq->used_idx;
+		r->used_wrap_counter = r->old_used_wrap_counter = vq->used_wrap;
+		r->version = VIO_IFL_VERSION;
+	}
+	n = r->desc_num;
+	if (r->version != VIO_IFL_VERSION || n < vq->size || len < VIO_IFL_PACKED_BYTES(n) ||
+	    r->old_used_idx >= vq->size || r->used_idx >= vq->size)
+		return -VIO_EINVAL;
+	return 0;
+}
+
+/*
+ * Checks the chain recorded at head e: num entries linked by next, the last
+ * one where the head says, a buffer id of this ring not claimed by another
+ * chain. Returns the descriptor count, or 0 for a chain that cannot be used.
+ */
+static uint16_t pifl_chain(const struct vio_vq *vq, const struct vio_ifl_pqueue *r, uint16_t e,
+			   uint16_t *slot)
+{
+	uint16_t num = r->desc[e].num, i = e;
+
+	if (num == 0 || num > vq->size)
+		return 0;
+	for (uint16_t k = 1; k < num; k++) {
+		i = r->desc[i].next;
+		if (i >= r->desc_num)
+			return 0;
+	}
+	if (i != r->desc[e].last || r->desc[i].id >= vq->size || slot[r->desc[i].id] != UINT16_MAX)
+		return 0;
+	slot[r->desc[i].id] = e;
+	return num;
+}
+
+/* After a take-over: inuse requests are handed out again, numbered below next. */
+static void ifl_resume(struct vio_vq *vq, uint16_t inuse, uint64_t next)
+{
+	vq->signalled_valid = false;
+	vq->inflight = inuse;
+	vq->ifl_counter = next;
+	vq->ifl_resubmit_lo = 0;
+	vq->ifl_resubmit_hi = next;
+	vq->ifl_resubmit = inuse;
+}
+
+static int pifl_attach(struct vio_vq *vq, struct vio_ifl_pqueue *r, uint64_t len)
+{
+	uint16_t *slot, inuse = 0, n, i;
+	uint32_t total = 0, pos;
+	uint64_t next = 0;
+	int rc = pifl_check(vq, r, len);
+
+	if (rc < 0)
+		return rc;
+	n = r->desc_num;
+	slot = pifl_slots(r);
+	/* A used entry half published: if it reached the ring, finish the step; else undo it. */
+	if (r->used_idx != r->old_used_idx || r->used_wrap_counter != r->old_used_wrap_counter) {
+		uint16_t f = vio_load_acquire_le16(&vq->pdesc[r->old_used_idx].flags);
+
+		if (!pdesc_is_avail(f, r->old_used_wrap_counter != 0)) {
+			r->old_free_head = r->free_head;
+			r->old_used_idx = r->used_idx;
+			r->old_used_wrap_counter = r->used_wrap_counter;
+		}
+	}
+	r->free_head = r->old_free_head;
+	r->used_idx = r->old_used_idx;
+	r->used_wrap_counter = r->old_used_wrap_counter;
+	/* Nothing on the free list is in flight: a chain half recorded is dropped. */
+	i = r->free_head;
+	for (uint32_t k = 0; k < n && i < n; k++) {
+		r->desc[i].inflight = 0;
+		i = r->desc[i].next;
+	}
+	for (i = 0; i < vq->size; i++)
+		slot[i] = UINT16_MAX;
+	for (i = 0; i < n; i++) {
+		uint16_t num;
+
+		if (r->desc[i].inflight == 0)
+			continue;
+		/*
+		 * A chain that cannot be walked leaves no way to know where the
+		 * ring stands: the region is refused, the queue runs unrecorded.
+		 */
+		num = r->desc[i].inflight == 1 ? pifl_chain(vq, r, i, slot) : 0;
+		if (num == 0 || total + num > vq->size)
+			return -VIO_EINVAL;
+		total += num;
+		inuse++;
+		if (r->desc[i].counter >= next)
+			next = r->desc[i].counter + 1;
+	}
+	/* The ring resumes after the slots of the chains in flight. */
+	vq->used_idx = r->used_idx;
+	vq->used_wrap = r->used_wrap_counter != 0;
+	pos = (uint32_t) vq->used_idx + total;
+	vq->avail_wrap = vq->used_wrap;
+	if (pos >= vq->size) {
+		pos -= vq->size;
+		vq->avail_wrap = !vq->avail_wrap;
+	}
+	vq->last_avail = (uint16_t) pos;
+	vq->signalled_used = vq->used_idx;
+	vq->unsignalled = 0;
+	ifl_resume(vq, inuse, next);
+	vq->ifl_slot = slot;
+	vq->pifl = r;
+	return inuse;
+}
+
+int vio_vq_inflight_attach(struct vio_vq *vq, void *region, uint64_t len)
+{
+	struct vio_ifl_queue *r = region;
+	uint16_t used, inuse = 0;
+	uint64_t next = 0;
+	int rc;
+
+	vio_vq_inflight_detach(vq);
+	if (HAVE_PACKED && vq->mode == VIO_VQ_MODE_PACKED)
+		return pifl_attach(vq, region, len);
+	if (vq->mode != VIO_VQ_MODE_SPLIT)
+		return -VIO_EINVAL;
+	rc = ifl_check(r, len, vq->size);
+	if (rc < 0)
+		return rc;
+	used = vio_load_acquire_le16(&vq->used[1]);
+	/* A batch went out but its marks were not all cleared: clear them now. */
+	if (r->used_idx != used) {
+		uint16_t n = (uint16_t) (used - r->used_idx), i = r->last_batch_head;
+
+		for (uint32_t k = 0; k < n && k < vq->size && i < vq->size; k++) {
+			r->desc[i].inflight = 0;
+			i = r->desc[i].next;
+		}
+		r->used_idx = used;
+	}
+	for (uint32_t i = 0; i < r->desc_num && VIO_IFL_SPLIT_BYTES(i + 1) <= len; i++) {
+		struct vio_ifl_desc *d = &r->desc[i];
+
+		if (d->inflight == 0)
+			continue;
+		if (i >= vq->size || d->inflight != 1) {
+			d->inflight = 0; /* no head of this ring: nothing to hand out */
+			continue;
+		}
+		inuse++;
+		if (d->counter >= next)
+			next = d->counter + 1;
+	}
+	/* Every pop took one avail entry and every request published one used entry. */
+	vq->last_avail = (uint16_t) (used + inuse);
+	vq->shadow_avail = vq->last_avail;
+	vq->used_idx = used;
+	vq->published_used = used;
+	vq->signalled_used = used;
+	ifl_resume(vq, inuse, next);
+	vq->ifl = r;
+	return inuse;
+}
+
+void vio_vq_inflight_detach(struct vio_vq *vq)
+{
+	vq->ifl = NULL;
+	vq->pifl = NULL;
+	vq->ifl_slot = NULL;
+	vq->ifl_resubmit = 0;
+}
+
+void vio_vq_inflight_forget(void *region, uint64_t len)
+{
+	if (region != NULL)
+		memset(region, 0, (size_t) len);
 }

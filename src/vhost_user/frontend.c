@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vioport/byteorder.h"
 #include "vioport/virtio.h"
 
 #define DEFAULT_MEM	(8ull << 20)
@@ -490,12 +491,12 @@ void vio_vu_fe_adopt(struct vio_vu_fe *fe, int sock)
 	fe->sock = sock;
 }
 
-int vio_vu_fe_connect(struct vio_vu_fe *fe, const char *path, int timeout_ms)
+/* Connects fe->sock to path, retrying while the backend is not listening yet. */
+static int connect_path(struct vio_vu_fe *fe, const char *path, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int64_t deadline = now_ms() + timeout_ms;
 
-	fe_init(fe);
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return fail(fe, -ENAMETOOLONG, "socket path too long: %s", path);
 	strcpy(sa.sun_path, path);
@@ -516,6 +517,12 @@ int vio_vu_fe_connect(struct vio_vu_fe *fe, const char *path, int timeout_ms)
 			return fail(fe, -e, "connect %s: %s", path, strerror(e));
 		usleep(10000);
 	}
+}
+
+int vio_vu_fe_connect(struct vio_vu_fe *fe, const char *path, int timeout_ms)
+{
+	fe_init(fe);
+	return connect_path(fe, path, timeout_ms);
 }
 
 const char *vio_vu_fe_error(const struct vio_vu_fe *fe)
@@ -892,6 +899,15 @@ static int setup_inflight(struct vio_vu_fe *fe)
 				 NULL);
 }
 
+/* The area kept from the first connection, handed to a new backend (QEMU's reconnect). */
+static int resend_inflight(struct vio_vu_fe *fe)
+{
+	struct vio_vu_inflight in = fe->inflight_desc;
+
+	return vio_vu_fe_request(fe, VIO_VU_SET_INFLIGHT_FD, &in, sizeof(in), &fe->inflight_fd, 1,
+				 NULL, 0, NULL);
+}
+
 static int alloc_queues(struct vio_vu_fe *fe)
 {
 	uint64_t ring_bytes = vio_drvq_ring_bytes(fe->queue_size);
@@ -923,7 +939,14 @@ static void drain_eventfd(int fd)
 		;
 }
 
-static int setup_queue(struct vio_vu_fe *fe, uint16_t i)
+/*
+ * Hands ring i to the backend. Fresh: empty rings, base 0. Resumed (a new
+ * backend after the last one died): the rings as they are, and processing
+ * resumes at the used index, the one position the driver knows the dead
+ * backend reached (QEMU does the same); what it had in flight beyond that
+ * comes back only through the inflight area.
+ */
+static int setup_queue(struct vio_vu_fe *fe, uint16_t i, bool resume)
 {
 	struct vio_vu_fe_queue *q = &fe->queues[i];
 	struct vio_vu_vring_state st = {.index = i, .num = fe->queue_size};
@@ -931,15 +954,17 @@ static int setup_queue(struct vio_vu_fe *fe, uint16_t i)
 	uint64_t idx = i;
 	int r;
 
-	vio_drvq_init(&q->dq, fe->queue_size, q->ring, q->ring_gpa, q->slots,
-		      vio_vu_fe_has(fe, VIO_F_EVENT_IDX), &q->desc_gpa, &q->avail_gpa,
-		      &q->used_gpa);
-	drain_eventfd(q->kick_fd);
-	drain_eventfd(q->call_fd);
+	if (!resume) {
+		vio_drvq_init(&q->dq, fe->queue_size, q->ring, q->ring_gpa, q->slots,
+			      vio_vu_fe_has(fe, VIO_F_EVENT_IDX), &q->desc_gpa, &q->avail_gpa,
+			      &q->used_gpa);
+		drain_eventfd(q->kick_fd);
+		drain_eventfd(q->call_fd);
+	}
 	r = vio_vu_fe_request(fe, VIO_VU_SET_VRING_NUM, &st, sizeof(st), NULL, 0, NULL, 0, NULL);
 	if (r < 0)
 		return r;
-	st.num = 0;
+	st.num = resume ? vio_le16(__atomic_load_n(&q->dq.used[1], __ATOMIC_ACQUIRE)) : 0;
 	r = vio_vu_fe_request(fe, VIO_VU_SET_VRING_BASE, &st, sizeof(st), NULL, 0, NULL, 0, NULL);
 	if (r < 0)
 		return r;
@@ -992,12 +1017,43 @@ int vio_vu_fe_configure(struct vio_vu_fe *fe)
 			return r;
 	}
 	for (uint16_t i = 0; i < fe->num_queues; i++) {
-		r = setup_queue(fe, i);
+		r = setup_queue(fe, i, false);
 		if (r < 0)
 			return r;
 	}
 	fe->configured = true;
 	return 0;
+}
+
+int vio_vu_fe_reconnect(struct vio_vu_fe *fe, const char *path, int timeout_ms)
+{
+	struct vio_vu_fe_params p = fe->params;
+	int r;
+
+	if (fe->magic != FE_MAGIC || !fe->configured)
+		return fail(fe, -EINVAL, "reconnect before the device was configured");
+	if (fe->sock >= 0)
+		close(fe->sock);
+	if (fe->backend_fd >= 0)
+		close(fe->backend_fd);
+	fe->sock = fe->backend_fd = -1;
+	fe->broken = false;
+	fe->regions_added = false;
+	fe->status = 0;
+	for (uint16_t i = 0; i < fe->num_queues; i++)
+		fe->queues[i].ready = fe->queues[i].enabled = false;
+	r = connect_path(fe, path, timeout_ms);
+	if (r == 0)
+		r = vio_vu_fe_negotiate(fe, &p);
+	if (r == 0)
+		r = send_features(fe);
+	if (r == 0)
+		r = send_memory(fe);
+	if (r == 0 && vio_vu_fe_has_protocol(fe, VIO_VU_PF_INFLIGHT_SHMFD))
+		r = fe->inflight != NULL ? resend_inflight(fe) : setup_inflight(fe);
+	for (uint16_t i = 0; r == 0 && i < fe->num_queues; i++)
+		r = setup_queue(fe, i, true);
+	return r < 0 ? r : vio_vu_fe_driver_ok(fe);
 }
 
 int vio_vu_fe_enable(struct vio_vu_fe *fe, uint16_t queue, bool on)

@@ -63,12 +63,16 @@ int vu_mem_remove(struct vio_vu_engine *e, struct vio_vu_msg *m);
 void vu_mem_unmap_all(struct vio_vu_engine *e);
 /* Turns a frontend virtual address into a guest-physical one; 0 or -VIO_EFAULT. */
 int vu_ua_to_gpa(const struct vio_vu_engine *e, uint64_t ua, uint64_t *gpa);
-/* GET_INFLIGHT_FD: a fresh shared region in the split-ring layout, mapped here too. */
+/* GET_INFLIGHT_FD: a fresh shared region, mapped here too. */
 int vu_inflight_get(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r);
 /* SET_INFLIGHT_FD: maps the region the frontend kept. */
 int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m);
-/* Drops the inflight mapping. */
+/* Drops the inflight mapping, after the device model let go of it. */
 void vu_inflight_unmap(struct vio_vu_engine *e);
+/* Gives queue q its share of the region (or none) before the ring is set up. */
+void vu_inflight_give(struct vio_vu_engine *e, uint16_t q);
+/* The driver reset the device: nothing it had in flight may come back. */
+void vu_inflight_forget(struct vio_vu_engine *e);
 
 /* engine_vring.c */
 /* Brings the device model's queue in line with what the frontend set up. */

@@ -262,45 +262,78 @@ int vu_ua_to_gpa(const struct vio_vu_engine *e, uint64_t ua, uint64_t *gpa)
 }
 
 /*
- * The inflight region, split-ring layout of the vhost-user spec: per queue a
- * 16-byte header (u64 features, u16 version, u16 desc_num, u16
- * last_batch_head, u16 used_idx; host byte order like every vhost-user
- * number) and 16 bytes per descriptor, the queue's share rounded up to 64
- * bytes.
+ * The inflight region: per queue a share of VIO_IFL_QUEUE_BYTES(queue_size)
+ * bytes, room for the split or the packed layout of the vhost-user spec,
+ * which the device model formats and records in (src/core/virtq.c,
+ * docs/inflight.md).
  */
-#define INFLIGHT_HDR   16u
-#define INFLIGHT_DESC  16u
-#define INFLIGHT_ALIGN 64u
-
 static uint64_t inflight_queue_bytes(uint16_t queue_size)
 {
-	uint64_t n = INFLIGHT_HDR + (uint64_t) INFLIGHT_DESC * queue_size;
-
-	return (n + INFLIGHT_ALIGN - 1) & ~(uint64_t) (INFLIGHT_ALIGN - 1);
+	return VIO_IFL_QUEUE_BYTES(queue_size);
 }
 
-/* Marks each queue's share as a version 1 region of queue_size descriptors, if it is blank. */
-static void inflight_format(uint8_t *base, uint16_t nq, uint16_t queue_size)
+/*
+ * The share of a region sized for the split layout alone, as libvhost-user
+ * and earlier vioport versions hand it out: a frontend may bring one back
+ * after an upgrade by restart. Split rings record in it; packed ones do not fit.
+ */
+static uint64_t inflight_split_bytes(uint16_t queue_size)
 {
-	for (uint16_t q = 0; q < nq; q++) {
-		uint8_t *h = base + inflight_queue_bytes(queue_size) * q;
-		uint16_t version, num = queue_size;
+	return (VIO_IFL_SPLIT_BYTES(queue_size) + 63u) & ~(uint64_t) 63u;
+}
 
-		memcpy(&version, h + 8, sizeof(version));
-		if (version != 0)
-			continue;
-		version = 1;
-		memcpy(h + 8, &version, sizeof(version));
-		memcpy(h + 10, &num, sizeof(num));
+/* Queue q's share of the region, or NULL when it has none. */
+static void *inflight_share(const struct vio_vu_engine *e, uint16_t q, uint64_t *len)
+{
+	*len = e->inflight_stride;
+	if (e->inflight_base == NULL || q >= e->inflight_nq)
+		return NULL;
+	return e->inflight_base + *len * q;
+}
+
+void vu_inflight_give(struct vio_vu_engine *e, uint16_t q)
+{
+	uint64_t len;
+	void *p = inflight_share(e, q, &len);
+
+	vio_device_queue_set_inflight(e->dev, q, p, p != NULL ? len : 0);
+}
+
+void vu_inflight_forget(struct vio_vu_engine *e)
+{
+	for (uint16_t q = 0; q < e->nq; q++) {
+		uint64_t len;
+		void *p = inflight_share(e, q, &len);
+
+		if (p != NULL)
+			vio_vq_inflight_forget(p, len);
 	}
+}
+
+/* Makes base (nq shares of stride bytes) the region, after the old one. */
+static void inflight_use(struct vio_vu_engine *e, void *map, size_t map_len, uint8_t *base,
+			 uint16_t nq, uint64_t stride)
+{
+	vu_inflight_unmap(e);
+	e->inflight = map;
+	e->inflight_len = map_len;
+	e->inflight_base = base;
+	e->inflight_nq = nq;
+	e->inflight_stride = stride;
 }
 
 void vu_inflight_unmap(struct vio_vu_engine *e)
 {
+	/* the device model lets go first: nothing records in it from here on */
+	for (uint16_t q = 0; q < e->nq && e->dev != NULL; q++)
+		vio_device_queue_set_inflight(e->dev, q, NULL, 0);
 	if (e->inflight != NULL)
 		e->ops->unmap(e->ctx, e->inflight, e->inflight_len);
 	e->inflight = NULL;
 	e->inflight_len = 0;
+	e->inflight_base = NULL;
+	e->inflight_nq = 0;
+	e->inflight_stride = 0;
 }
 
 static int inflight_args(struct vio_vu_engine *e, const struct vio_vu_inflight *in, uint64_t *bytes)
@@ -338,10 +371,8 @@ int vu_inflight_get(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_rep
 		vu_log(e, VIO_VU_LOG_WARN, "no inflight region: %s", vu_errstr(e, -fd));
 		return 0;
 	}
-	inflight_format(p, in->num_queues, in->queue_size);
-	vu_inflight_unmap(e);
-	e->inflight = p;
-	e->inflight_len = (size_t) bytes;
+	/* a fresh object reads as zeros: every share blank, nothing in flight */
+	inflight_use(e, p, (size_t) bytes, p, in->num_queues, inflight_queue_bytes(in->queue_size));
 	r->p.inflight.mmap_size = bytes;
 	r->fd = fd;
 	return 0;
@@ -350,12 +381,17 @@ int vu_inflight_get(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_rep
 int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m)
 {
 	const struct vio_vu_inflight *in = &m->p.inflight;
-	uint64_t bytes;
+	uint64_t bytes, stride;
 	struct vio_vu_mapping mp;
 	int rc = inflight_args(e, in, &bytes);
 
 	if (rc < 0)
 		return rc;
+	stride = inflight_queue_bytes(in->queue_size);
+	if (in->mmap_size < bytes) {
+		stride = inflight_split_bytes(in->queue_size);
+		bytes = stride * in->num_queues;
+	}
 	if (in->mmap_size < bytes || in->mmap_size > SIZE_MAX / 2 ||
 	    in->mmap_offset + in->mmap_size < in->mmap_offset) {
 		vu_log(e, VIO_VU_LOG_WARN, "SET_INFLIGHT_FD: size 0x%llx, need 0x%llx",
@@ -365,9 +401,7 @@ int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	rc = map_range(e, m->fds[0], in->mmap_offset, in->mmap_size, &mp);
 	if (rc < 0)
 		return rc;
-	inflight_format(mp.local, in->num_queues, in->queue_size);
-	vu_inflight_unmap(e);
-	e->inflight = mp.map;
-	e->inflight_len = mp.map_len;
+	/* kept by the frontend across our restart: what it records is taken over at ring start */
+	inflight_use(e, mp.map, mp.map_len, mp.local, in->num_queues, stride);
 	return 0;
 }

@@ -138,6 +138,7 @@ static int h_reset_device(struct vio_vu_engine *e, struct vio_vu_msg *m, struct 
 	(void) m;
 	(void) r;
 	vu_dev_reset(e);
+	vu_inflight_forget(e);
 	for (uint16_t q = 0; q < e->nq; q++)
 		vu_vring_forget(e, &e->rings[q]);
 	e->features = 0;
@@ -502,6 +503,7 @@ static int h_set_status(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu
 		return -VIO_EINVAL;
 	if (m->p.u64 == 0) {
 		vu_dev_reset(e);
+		vu_inflight_forget(e);
 		return 0;
 	}
 	st = (uint8_t) m->p.u64;

@@ -107,6 +107,7 @@ static int vring_push(struct vio_vu_engine *e, struct vio_vu_ering *v)
 	v->mem_warned = false;
 	if (dq->enabled)
 		vio_device_queue_enable(dev, v->index, false);
+	vu_inflight_give(e, v->index);
 	rc = vio_device_queue_set(dev, v->index, v->num ? v->num : dq->max_size, desc, avail, used);
 	if (rc == 0 && v->base_set)
 		rc = vio_device_queue_set_base(dev, v->index, v->base);
@@ -118,7 +119,11 @@ static int vring_push(struct vio_vu_engine *e, struct vio_vu_ering *v)
 	v->pushed = true;
 	v->dirty = false;
 	/* a ring outside the windows breaks the device here (NEEDS_RESET, err fd, config msg) */
-	return vio_device_queue_enable(dev, v->index, true);
+	rc = vio_device_queue_enable(dev, v->index, true);
+	if (rc == 0 && dq->vq.ifl_resubmit != 0)
+		vu_log(e, VIO_VU_LOG_INFO, "queue %u: %u requests in flight before are resubmitted",
+		       v->index, dq->vq.ifl_resubmit);
+	return rc;
 }
 
 void vu_vring_sync(struct vio_vu_engine *e, struct vio_vu_ering *v)

@@ -81,6 +81,15 @@ void it_print_log(const char *log, int lines);
 /* Open descriptors of a process, from /proc; -1 when unknown. */
 int it_count_fds(pid_t pid);
 
+/* In a cmocka case: skips it, printing the reason, when reason is not NULL. */
+#define IT_SKIP_IF(reason)                                                                         \
+	do {                                                                                       \
+		if ((reason) != NULL) {                                                            \
+			print_message("# %s\n", (reason));                                         \
+			skip();                                                                    \
+		}                                                                                  \
+	} while (0)
+
 /* The vioport daemon to test ($VIOPORT_BIN), or NULL when it is not an executable. */
 const char *it_vioport_bin(void);
 

@@ -64,13 +64,7 @@ static struct {
 	struct vio_vmsg_drv_vq vqs[2];
 } S;
 
-#define BEGIN()                                                                                    \
-	do {                                                                                       \
-		if (T.skip != NULL) {                                                              \
-			print_message("# %s\n", T.skip);                                           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define BEGIN() IT_SKIP_IF(T.skip)
 
 static int group_setup(void **state)
 {

@@ -35,13 +35,7 @@ static struct {
 
 static struct vio_vu_fe fe;
 
-#define BEGIN()                                                                                    \
-	do {                                                                                       \
-		if (T.skip != NULL) {                                                              \
-			print_message("# %s\n", T.skip);                                           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define BEGIN() IT_SKIP_IF(T.skip)
 
 static int group_setup(void **state)
 {

@@ -42,13 +42,7 @@ static struct {
 
 static struct vio_vu_fe fe;
 
-#define BEGIN()                                                                                    \
-	do {                                                                                       \
-		if (T.skip != NULL) {                                                              \
-			print_message("# %s\n", T.skip);                                           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define BEGIN() IT_SKIP_IF(T.skip)
 
 /* The EEPROM file the daemon starts with: a marker at 0x80, erased bytes elsewhere. */
 static int make_eeprom(const char *path)

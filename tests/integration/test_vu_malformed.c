@@ -40,13 +40,7 @@ static struct {
 static struct vio_vu_fe fe;
 static struct vio_vu_blk blk;
 
-#define BEGIN()                                                                                    \
-	do {                                                                                       \
-		if (T.skip != NULL) {                                                              \
-			print_message("# %s\n", T.skip);                                           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define BEGIN() IT_SKIP_IF(T.skip)
 
 #define OK(expr)                                                                                   \
 	do {                                                                                       \

@@ -29,13 +29,7 @@ static struct {
 
 static struct vio_vu_fe fe;
 
-#define BEGIN()                                                                                    \
-	do {                                                                                       \
-		if (T.skip != NULL) {                                                              \
-			print_message("# %s\n", T.skip);                                           \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
+#define BEGIN() IT_SKIP_IF(T.skip)
 
 #define OK(expr)                                                                                   \
 	do {                                                                                       \
