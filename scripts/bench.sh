@@ -29,6 +29,10 @@ echo "=== vhost-user-blk daemons, vioport and qemu-storage-daemon (scripts/bench
 scripts/bench-blk.sh "$@"
 
 echo
+echo "=== GPIO and RNG daemons (scripts/bench-devices.sh)"
+scripts/bench-devices.sh "$@"
+
+echo
 echo "=== virtio-msg round trip over a shared-memory window (scripts/bench-vmsg.sh)"
 scripts/bench-vmsg.sh
 
