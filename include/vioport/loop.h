@@ -16,8 +16,9 @@
  * notifications suppressed. A poll that finds work grows the time the loop
  * spins, up to the bound; a spin that finds nothing shrinks it, down to zero,
  * so an idle loop or one that shares its CPU gives the CPU back. Before it
- * sleeps the loop turns every poller's notifications back on and polls once
- * more, so nothing that arrived meanwhile waits for the next wake-up.
+ * sleeps the loop turns every poller's notifications back on, and each
+ * poller takes what arrived meanwhile, so nothing waits for a wake-up that
+ * will not come.
  *
  * Threading: one thread runs a loop. Watches and timers are added, changed and
  * removed on that thread, or while the loop is not running. vio_loop_post()
@@ -73,9 +74,12 @@ struct vio_loop_work {
 /*
  * A source of work the loop polls between waits. Caller storage; fields are
  * the loop's. poll looks for work and does it, and says whether it found any
- * (it made progress). notify (may be NULL) turns the source's notifications
- * off (false) while the loop spins or back on (true) before it sleeps; turning
- * them on returns true when work arrived meanwhile.
+ * (it made progress); it may skip a look it cannot make now (a lock held
+ * elsewhere). notify (may be NULL) turns the source's notifications off
+ * (false) while the loop spins, or back on (true) before it sleeps: then it
+ * must itself do the work that arrived before the source saw the change (no
+ * notification will come for it), without skipping, and return true if it
+ * did any.
  */
 struct vio_loop_poller {
 	bool (*poll)(struct vio_loop_poller *p);

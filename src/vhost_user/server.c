@@ -580,10 +580,21 @@ static struct vio_vq *live_vq(struct vio_vu_server *s, uint16_t q)
 	return vio_device_queue_live(s->dev, q) ? &s->dev->queues[q].vq : NULL;
 }
 
+/* Lets the device take what the driver made available; true when it took something. */
+static bool vring_take_locked(struct vio_vu_server *s, struct vio_vu_vring *v, struct vio_vq *vq)
+{
+	uint16_t before = vq->last_avail;
+	bool wrap = vq->avail_wrap;
+
+	vio_vu_engine_kick(&s->eng, v->index);
+	/* progress is what the device took: a full device leaves the ring as it was */
+	return vq->last_avail != before || vq->avail_wrap != wrap;
+}
+
 /*
  * Adaptive polling of one ring: takes what the driver made available since
- * the last look. A device busy with another thread's message is skipped this
- * time rather than waited for, so a spinning queue never holds up the socket.
+ * the last look. A device busy on another thread is not waited for, so a
+ * spinning queue never holds up the socket or another queue.
  */
 static bool vring_poll(struct vio_loop_poller *p)
 {
@@ -595,36 +606,35 @@ static bool vring_poll(struct vio_loop_poller *p)
 	if (pthread_mutex_trylock(&s->lock) != 0)
 		return false;
 	vq = live_vq(s, v->index);
-	if (vq != NULL && vio_vq_has_avail(vq)) {
-		uint16_t before = vq->last_avail;
-		bool wrap = vq->avail_wrap;
-
-		vio_vu_engine_kick(&s->eng, v->index);
-		/* progress is what the device took: a full device leaves the ring as it was */
-		found = vq->last_avail != before || vq->avail_wrap != wrap;
-	}
+	if (vq != NULL && vio_vq_has_avail(vq))
+		found = vring_take_locked(s, v, vq);
 	pthread_mutex_unlock(&s->lock);
 	return found;
 }
 
-/* Kicks off while the loop spins over the ring (event idx, or the ring's flag), back on after. */
+/*
+ * Kicks off while the loop spins over the ring (event idx, or the ring's
+ * flag). Back on before it sleeps, under the lock whoever holds it: what the
+ * driver made available before it saw the change would get no kick, so it is
+ * taken here.
+ */
 static bool vring_notify(struct vio_loop_poller *p, bool on)
 {
 	struct vio_vu_vring *v = p->ctx;
 	struct vio_vu_server *s = v->s;
 	struct vio_vq *vq;
-	bool more = false;
+	bool found = false;
 
 	pthread_mutex_lock(&s->lock);
 	vq = live_vq(s, v->index);
 	if (vq != NULL) {
-		if (on)
-			more = vio_vq_notify_enable(vq);
-		else
+		if (!on)
 			vio_vq_notify_disable(vq);
+		else if (vio_vq_notify_enable(vq))
+			found = vring_take_locked(s, v, vq);
 	}
 	pthread_mutex_unlock(&s->lock);
-	return more;
+	return found;
 }
 
 /* Brings the queue loop's watch and poll timer in line with the ring; on that loop's thread. */

@@ -246,7 +246,8 @@ static bool src_notify(struct vio_loop_poller *p, bool on)
 		S.pending += S.add_on_enable;
 		S.add_on_enable = 0;
 	}
-	return on && S.pending > 0;
+	/* turning notifications on takes what arrived before the change */
+	return on && src_poll(p);
 }
 
 static void src_add(uint32_t max_us)

@@ -334,7 +334,7 @@ static bool poll_pass(struct vio_loop *loop)
 	return found;
 }
 
-/* Turns every poller's notifications on or off; true when work arrived meanwhile. */
+/* Turns every poller's notifications on or off; true when turning on found work. */
 static bool poll_notify(struct vio_loop *loop, bool on)
 {
 	unsigned gen = loop->poll_gen;
@@ -406,10 +406,8 @@ static bool poll_spin(struct vio_loop *loop)
 			loop->poll_backoff++;
 		loop->poll_skip = 1u << loop->poll_backoff;
 	}
-	/* re-enable, then look once more: the source may have filled before it saw the change */
-	if (poll_notify(loop, true) && poll_pass(loop))
-		return true;
-	return false;
+	/* back on; each source takes what arrived before it saw the change */
+	return poll_notify(loop, true);
 }
 
 /* After a wait: a wake-up a longer spin would have caught grows the spin, unless backing off. */
