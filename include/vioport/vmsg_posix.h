@@ -44,13 +44,10 @@
 #define VIO_VMSG_BELL_POLL_MAX_US 1000u
 /*
  * eventfd doorbell: after the last message the waiting side keeps looking for
- * the next one for up to this long before it blocks on its eventfd (a
- * request's answer usually comes within microseconds: this saves the two
- * wake-ups of a round trip, while an idle side still sleeps). The look adapts
- * within the bound: it doubles when it found the next message, drops to a
- * quarter (then to none) when it did not, and starts again small when the
- * eventfd rang soon after the side blocked. "eventfd:SOCKET,spin=US" sets the
- * bound; 0 blocks at once.
+ * the next one this long before it blocks on its eventfd (a request's answer
+ * usually comes within microseconds: this saves the two wake-ups of a round
+ * trip, while an idle side still sleeps). "eventfd:SOCKET,spin=US" sets it; 0
+ * blocks at once.
  */
 #define VIO_VMSG_BELL_EVENTFD_SPIN_US 20u
 
@@ -92,19 +89,16 @@ void vio_vmsg_window_close(struct vio_vmsg_window *w);
 struct vio_vmsg_bell {
 	int kind; /* VIO_VMSG_BELL_* */
 	char sock[VIO_VMSG_PATH_MAX];
-	bool is_device;	      /* listens (device side) or connects (driver side) */
-	int listen_fd;	      /* device side: the listening socket */
-	int conn_fd;	      /* the connection to the peer, -1 while none */
-	int own_efd;	      /* the peer rings this one */
-	int peer_efd;	      /* we ring this one; -1 while no peer */
-	uint32_t idle;	      /* poll: waits since the last activity; eventfd: 0 after activity */
-	uint32_t spin_us;     /* eventfd: the longest look before blocking, after activity */
-	uint32_t look_us;     /* eventfd: the current look, adapted within spin_us */
-	bool blocked;	      /* eventfd: the look ran out since the last activity */
-	uint64_t spin_since;  /* eventfd: when the current look started */
-	uint64_t block_since; /* eventfd: when the look ran out */
-	uint64_t rings;	      /* rings sent, for diagnostics */
-	uint64_t wakeups;     /* rings received (eventfd), for diagnostics */
+	bool is_device;	     /* listens (device side) or connects (driver side) */
+	int listen_fd;	     /* device side: the listening socket */
+	int conn_fd;	     /* the connection to the peer, -1 while none */
+	int own_efd;	     /* the peer rings this one */
+	int peer_efd;	     /* we ring this one; -1 while no peer */
+	uint32_t idle;	     /* poll: waits since the last activity; eventfd: 0 after activity */
+	uint32_t spin_us;    /* eventfd: how long to look before blocking, after activity */
+	uint64_t spin_since; /* eventfd: when the current look started */
+	uint64_t rings;	     /* rings sent, for diagnostics */
+	uint64_t wakeups;    /* rings received (eventfd), for diagnostics */
 };
 
 /*

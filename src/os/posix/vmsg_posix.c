@@ -281,7 +281,6 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 	}
 	b->kind = VIO_VMSG_BELL_EVENTFD;
 	b->spin_us = VIO_VMSG_BELL_EVENTFD_SPIN_US;
-	b->look_us = b->spin_us;
 	snprintf(b->sock, sizeof(b->sock), "%s", spec);
 	/* An optional ",spin=US" suffix; a path that merely contains a comma is kept. */
 	{
@@ -301,7 +300,6 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 				return -EINVAL;
 			}
 			b->spin_us = (uint32_t) us;
-			b->look_us = b->spin_us;
 			*opt = '\0';
 			if (b->sock[0] == '\0') {
 				vio_errmsg(err, errlen,
@@ -596,19 +594,9 @@ struct vio_vmsg_doorbell vio_vmsg_bell_doorbell(struct vio_vmsg_bell *b)
 	return d;
 }
 
-/* The eventfd look-ahead's first length, when a wake-up says a look would have paid. */
-#define BELL_LOOK_START_US 2u
-
 void vio_vmsg_bell_activity(struct vio_vmsg_bell *b)
 {
-	/* work found while still looking: the look pays, look longer next time */
-	if (b->kind == VIO_VMSG_BELL_EVENTFD && b->idle != 0 && !b->blocked && b->look_us > 0) {
-		b->look_us *= 2;
-		if (b->look_us > b->spin_us)
-			b->look_us = b->spin_us;
-	}
 	b->idle = 0;
-	b->blocked = false;
 }
 
 /* One poll step: spin first (the answer is usually microseconds away), then sleep longer. */
@@ -667,24 +655,18 @@ int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us)
 
 	if (b->kind == VIO_VMSG_BELL_POLL)
 		return poll_step(b, timeout_us);
-	if (b->spin_us > 0 && b->peer_efd >= 0 && !b->blocked) {
+	if (b->spin_us > 0 && b->peer_efd >= 0) {
 		uint64_t now = vio_vmsg_now_us();
 
 		if (b->idle == 0) {
 			b->idle = 1;
 			b->spin_since = now;
 		}
-		if (now - b->spin_since < b->look_us) {
+		if (now - b->spin_since < b->spin_us) {
 			for (int i = 0; i < 8; i++)
 				cpu_relax();
 			return 0;
 		}
-		/* the look found nothing: shorter next time, down to none */
-		b->look_us /= 4;
-		if (b->look_us < BELL_LOOK_START_US)
-			b->look_us = 0;
-		b->blocked = true;
-		b->block_since = now;
 	}
 	pfd[n++] = (struct pollfd){.fd = b->own_efd, .events = POLLIN};
 	if (b->conn_fd >= 0)
@@ -710,11 +692,6 @@ int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us)
 	if (pfd[0].revents & POLLIN) {
 		if (read(b->own_efd, &v, sizeof(v)) == (ssize_t) sizeof(v)) {
 			b->wakeups++;
-			/* rung soon after blocking: a look would have caught it, start one */
-			if (b->blocked && b->look_us == 0 &&
-			    vio_vmsg_now_us() - b->block_since < b->spin_us)
-				b->look_us = BELL_LOOK_START_US < b->spin_us ? BELL_LOOK_START_US
-									     : b->spin_us;
 			return 1;
 		}
 	}
