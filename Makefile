@@ -12,6 +12,10 @@
 #   make firmware      firmware images for Cortex-R5F and Cortex-M4, booted under QEMU
 #   make demo-amp      the amp firmware on a ZCU102 R5 under QEMU, driven from the host
 #   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
+#   make kmod          vioport_vmsg.ko (linux/) for the guest tier's Debian kernel, or
+#                      KDIR=<kernel headers>, or RELEASE=<Debian release or series such
+#                      as 6.12-arm64>; in build-kmod/<release>/
+#   make kmod-all      the module for Debian's 6.1 and 6.12 kernels, amd64 and arm64
 #   make format        clang-format every .c and .h in place
 #   make format-check  fail if any file is not formatted
 #   make clean         remove every build directory
@@ -38,13 +42,15 @@ DEB_PACKAGES := \
 	gcc-arm-none-eabi \
 	libnewlib-arm-none-eabi \
 	qemu-system-arm \
+	gcc-12-aarch64-linux-gnu \
+	device-tree-compiler \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
-FORMAT_DIRS := include src apps tests firmware
+FORMAT_DIRS := include src apps tests firmware linux
 
-.PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz format format-check clean
+.PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz kmod kmod-all format format-check clean
 
 all: build
 
@@ -93,6 +99,17 @@ fuzz: deps
 		echo "make fuzz: no scripts/fuzz.sh, nothing to run"; \
 	fi
 
+kmod:
+	bash scripts/guest/build-kmod.sh $(if $(KDIR),--headers $(KDIR)) $(if $(RELEASE),--release $(RELEASE))
+
+# Debian 12's kernels: 6.1 (the guest tier's) and the 6.12 updates, each for
+# amd64 and (cross-compiled) arm64.
+KMOD_SERIES := 6.1-arm64 6.12-amd64 6.12-arm64
+
+kmod-all: deps
+	bash scripts/guest/build-kmod.sh
+	@for s in $(KMOD_SERIES); do bash scripts/guest/build-kmod.sh --release $$s || exit 1; done
+
 # Sources to format: every .c and .h under FORMAT_DIRS that exists.
 FORMAT_FILES = $(if $(wildcard $(FORMAT_DIRS)),$(shell find $(wildcard $(FORMAT_DIRS)) \
 	-type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort))
@@ -109,4 +126,4 @@ format-check:
 	if [ $$bad -ne 0 ]; then echo "make format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
-	rm -rf build build-release build-fuzz build-cross build-fw
+	rm -rf build build-release build-fuzz build-cross build-fw build-kmod

@@ -4,7 +4,7 @@
 #define VIOPORT_COMPILER_H
 
 /* Keeps a rarely taken path out of its caller, so the hot path stays small. */
-#define VIO_COLD __attribute__((noinline, cold))
+#define VIO_COLD __attribute__((__noinline__, __cold__))
 
 /* Branch hints for the checks that a well-behaved driver never trips. */
 #define VIO_LIKELY(x)	__builtin_expect(!!(x), 1)

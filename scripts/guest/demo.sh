@@ -22,6 +22,12 @@
 # serves a GPIO chip, an rng, an I2C bus and a disk on the virtio-msg bus of a
 # shared window file, and vioport-drv, a separate process, is their driver.
 #
+# Last, the same Linux guest drives those four devices across a window: its
+# own virtio_blk, virtio_rng, i2c-virtio and gpio-virtio drivers over
+# vioport's kernel module vioport_vmsg.ko, the window an ivshmem device; the
+# demo prints every file the vioport process maps: the window, and nothing
+# of the guest's memory.
+#
 #   --backend qsd   serve the disk with qemu-storage-daemon instead (the
 #                   entropy checks and the second boot are then skipped): a
 #                   preview without vioport
@@ -88,6 +94,12 @@ demo_explain() {
   vmsg-i2c          the EEPROM keeps what the driver wrote; the LM75 reads what the host set
   vmsg-gpio-irq     an edge the host drives on a simulated line reaches the waiting driver
   vmsg-daemon       the daemon served every driver run and stopped cleanly
+  vmsg-probe        vioport_vmsg.ko registered the four devices, each bound to its own driver
+  vmsg-dma          each uses the DMA API (ACCESS_PLATFORM): rings and buffers go through the window
+  blk-mq-*          two queues, written from two CPUs at once, read back
+  gpio-irq-edge     gpiomon got the edge the host drove on the control socket
+  vmsg-clean        the module logged no dropped message, broken device or warning
+  vmsg-maps         the vioport process mapped the window file and no guest memory
 EOF
 }
 
@@ -275,13 +287,34 @@ demo_vmsg() {
 	rm -rf "$dir"
 }
 
+# The guest's unmodified drivers over the window, through vioport's kernel
+# module; then every file the vioport process had mapped.
+demo_vmsg_linux() {
+	local f
+	if [[ -n $GUEST_VMSG_DOWN ]]; then
+		echo "    cannot run: $GUEST_VMSG_DOWN"
+		demo_result vmsg-linux/all SKIP "$GUEST_VMSG_DOWN"
+		return 0
+	fi
+	echo "    starting: vioport --control vmsg.ctl blk --transport vmsg --shm window --shm-size ${GUEST_VMSG_WINDOW_MB}M --image disk.img"
+	echo "              --num-queues $GUEST_VMSG_QUEUES + rng ... + i2c ... --device-list sim + gpio ... --device-list s8"
+	echo "    QEMU devices: only ivshmem-plain on the window file (memory-backend-file, share=on);"
+	echo "    the guest loads vioport_vmsg.ko, which formats the window and registers the four devices"
+	guest_variant vmsg-linux vioport
+	echo "    files the vioport process mapped while it served the guest:"
+	while IFS= read -r f; do
+		[[ -z $f ]] || echo "      $f"
+	done <<<"$GUEST_VMSG_MAPS"
+	echo "    (its program and libraries, and the window: no memfd, nothing of the guest's RAM)"
+}
+
 main() {
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--backend) DEMO_BACKEND=${2:?--backend needs vioport or qsd}; shift ;;
 		--timeout) GUEST_TIMEOUT=${2:?--timeout needs seconds}; shift ;;
 		--keep-logs) GUEST_KEEP_LOGS=true ;;
-		-h | --help) sed -n '4,25s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; return 0 ;;
+		-h | --help) sed -n '4,31s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; return 0 ;;
 		*) echo "demo: unknown argument '$1' (try --help)" >&2; return 2 ;;
 		esac
 		shift
@@ -302,7 +335,8 @@ main() {
 	local with_i2c_gpio=false steps=3
 	if [[ $DEMO_BACKEND == vioport ]]; then
 		with_i2c_gpio=true
-		steps=5
+		GUEST_WITH_VMSG=true
+		steps=6
 	fi
 	echo "[1/$steps] guest kernel and initramfs"
 	guest_init
@@ -343,6 +377,9 @@ main() {
 		echo
 		echo "[4/$steps] no hypervisor: the same devices on a shared window (virtio-msg), driven by another process"
 		demo_vmsg
+		echo
+		echo "[5/$steps] no hypervisor for Linux either: the guest's own drivers over the window (vioport_vmsg.ko)"
+		demo_vmsg_linux
 		echo
 	fi
 

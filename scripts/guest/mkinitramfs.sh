@@ -3,6 +3,7 @@
 #
 # mkinitramfs.sh --modules DIR --output FILE [--test FILE]... [--module NAME]...
 #                [--module-file KO]... [--module-copy NAME]... [--host-bin PATH]...
+#                [--busybox PATH]
 #
 # Builds the guest tier's initramfs: Debian's static busybox, the kernel
 # modules the tests need (with everything they depend on, dependencies first),
@@ -25,6 +26,8 @@
 #   --host-bin PATH  a dynamic host program to install in /opt/host/bin with
 #                    its shared libraries; default: util-linux blkdiscard,
 #                    whose -z (BLKZEROOUT) busybox lacks. "none" adds nothing.
+#   --busybox PATH   the static busybox to install instead of the host's (a
+#                    guest of another architecture: fetch-arm64.sh)
 set -euo pipefail
 
 GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -153,7 +156,7 @@ find_busybox() {
 }
 
 main() {
-	local moddir="" output="" arg t
+	local moddir="" output="" arg t busybox=""
 	local -a tests=() host_bins=() module_files=() copy_only=()
 	local default_bins=true
 	while [[ $# -gt 0 ]]; do
@@ -166,12 +169,13 @@ main() {
 		--module) MODULES+=("$2") ;;
 		--module-file) module_files+=("$2") ;;
 		--module-copy) copy_only+=("$2") ;;
+		--busybox) busybox=$2 ;;
 		--host-bin)
 			default_bins=false
 			[[ $2 == none ]] || host_bins+=("$2")
 			;;
 		-h | --help)
-			sed -n '4,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$arg' (try --help)" ;;
@@ -199,7 +203,8 @@ main() {
 	trap "rm -rf '$staging'" EXIT
 	mkdir -p "$staging"/{bin,sbin,dev,proc,sys,tmp,etc/vioport,lib/modules,vioport/tests}
 
-	cp "$(find_busybox)" "$staging/bin/busybox"
+	[[ -n $busybox ]] || busybox=$(find_busybox)
+	cp "$busybox" "$staging/bin/busybox"
 	install -m 0755 "$GUEST_DIR/init.sh" "$staging/init"
 	cp "$GUEST_DIR/guest-lib.sh" "$staging/vioport/lib.sh"
 	for t in "${tests[@]}"; do

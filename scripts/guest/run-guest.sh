@@ -20,6 +20,17 @@
 #   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
 #          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
 #          simulated bus) and i2c-stub, driven by test_host_providers
+#   vmsg-linux  blk, rng, i2c and gpio served by one vioport process over a
+#          virtio-msg window (ivshmem-plain), driven through vioport_vmsg.ko
+#          (built by build-kmod.sh) by the same unmodified drivers
+#   vmsg-hostile  vioport_vmsg.ko against a device side that breaks the
+#          protocol on purpose (tests/integration/hostile_vmsg_dev)
+#   vmsg-restart  the vmsg daemon killed (SIGKILL) and started again while
+#          the guest is idle: the module removes and re-adds the devices
+#   vmsg-arm64  the module cross-built for Debian's arm64 kernel, in an arm64
+#          guest (qemu-system-aarch64 virt), blk and rng over the window
+#   vmsg-arm64-dt  the same through the device-tree binding: the window is a
+#          reserved-memory carve-out of the guest's second NUMA node
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -31,7 +42,8 @@
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
-#                      crash-packed i2c-gpio providers)
+#                      crash-packed i2c-gpio providers vmsg-linux vmsg-hostile
+#                      vmsg-restart vmsg-arm64 vmsg-arm64-dt)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -66,6 +78,12 @@ GUEST_CRASH_DISK_MB=16
 # Seconds from a pass's start to its kill, one after the other: spread over
 # the pass's writes, whatever the machine's speed.
 GUEST_CRASH_DELAYS=(0.2 0.5 0.1 0.8 0.3 0.6 0.15 0.4)
+GUEST_WITH_VMSG=false     # whether the vmsg-linux variant runs (its initramfs extras)
+GUEST_MACHINE=(qemu-system-x86_64 -M q35 -accel tcg -m 512) # QEMU and its machine
+GUEST_CONSOLE=ttyS0       # the guest's serial console
+
+# shellcheck source=scripts/guest/vmsg-linux.sh
+. "$GUEST_DIR/vmsg-linux.sh"
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -166,6 +184,12 @@ guest_prepare() {
 	fi
 	if [[ $with_providers == true && -z $GUEST_PROVIDERS_DOWN ]]; then
 		guest_providers_extra
+		extra+=("${GUEST_EXTRA[@]}")
+	fi
+	if [[ $GUEST_WITH_VMSG == true ]]; then
+		local have=false
+		[[ ${#extra[@]} -eq 0 ]] || have=true
+		guest_vmsg_extra "$have"
 		extra+=("${GUEST_EXTRA[@]}")
 	fi
 	GUEST_INITRD=$GUEST_TMP/initrd.gz
@@ -415,13 +439,13 @@ guest_boot() {
 	# -nodefaults: no NIC with its option ROM, no VGA; the serial port is the
 	# only console, and the guest's memory is a shared memfd so that the
 	# vhost-user backends can map it.
-	qemu-system-x86_64 -M q35 -accel tcg -m 512 -smp "$smp" \
+	"${GUEST_MACHINE[@]}" -smp "$smp" \
 		-nodefaults -no-user-config -display none -no-reboot \
 		-serial "file:$serial" \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 		"$@" \
 		-kernel "$GUEST_VMLINUZ" -initrd "$GUEST_INITRD" \
-		-append "console=ttyS0 panic=-1 loglevel=4 $append" \
+		-append "console=$GUEST_CONSOLE panic=-1 loglevel=4 $append" \
 		>"$qlog" 2>&1 </dev/null &
 	local pid=$! ended=""
 	GUEST_PIDS+=("$pid")
@@ -546,6 +570,10 @@ guest_variant_tests() {
 			gpio-bad-line gpio-daemon i2c-rdwr-eeprom i2c-rdwr-lm75 i2c-rdwr-absent \
 			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon backend-i2c
 		;;
+	vmsg-linux) guest_vmsg_tests ;;
+	vmsg-hostile) guest_vmsg_hostile_tests ;;
+	vmsg-restart) guest_vmsg_restart_tests ;;
+	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -847,6 +875,27 @@ guest_variant() {
 		guest_setup_providers
 		append=$GUEST_APPEND
 		;;
+	vmsg-linux)
+		guest_vmsg_setup
+		append=$GUEST_APPEND
+		smp=$GUEST_VMSG_QUEUES
+		;;
+	vmsg-hostile)
+		guest_vmsg_hostile_setup
+		append=$GUEST_APPEND
+		;;
+	vmsg-restart)
+		guest_vmsg_restart_setup
+		append=$GUEST_APPEND
+		;;
+	vmsg-arm64)
+		guest_vmsg_arm64_setup pci
+		append=$GUEST_APPEND
+		;;
+	vmsg-arm64-dt)
+		guest_vmsg_arm64_setup dt
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -867,6 +916,14 @@ guest_variant() {
 		guest_check_backend gpio backend-gpio
 	elif [[ $v == providers ]]; then
 		guest_check_backend i2c backend-i2c
+	elif [[ $v == vmsg-linux ]]; then
+		guest_vmsg_check "$serial"
+	elif [[ $v == vmsg-hostile ]]; then
+		guest_vmsg_hostile_check
+	elif [[ $v == vmsg-restart ]]; then
+		guest_vmsg_restart_check
+	elif [[ $v == vmsg-arm64 || $v == vmsg-arm64-dt ]]; then
+		guest_vmsg_arm64_check "$serial"
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -917,7 +974,8 @@ guest_main() {
 		esac
 		shift
 	done
-	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers)
+	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers
+		vmsg-linux vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
@@ -960,6 +1018,24 @@ guest_main() {
 		fi
 	fi
 	[[ ${#variants[@]} -gt 0 ]] || return 0
+	if [[ " ${variants[*]} " == *" vmsg-"* ]]; then
+		if [[ $backend == vioport ]]; then
+			GUEST_WITH_VMSG=true
+		else
+			local -a rest=()
+			for v in "${variants[@]}"; do
+				if [[ $v == vmsg-* ]]; then
+					for t in $(guest_variant_tests "$v"); do
+						guest_emit "$v/$t" SKIP "only vioport serves devices over virtio-msg"
+					done
+				else
+					rest+=("$v")
+				fi
+			done
+			variants=("${rest[@]}")
+			[[ ${#variants[@]} -gt 0 ]] || return 0
+		fi
+	fi
 
 	guest_init
 	if ! guest_prepare "$with_i2c_gpio" "$with_providers"; then

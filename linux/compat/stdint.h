@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* <stdint.h> for vioport's freestanding code built into the kernel module. */
+#include "../vio_kcompat.h"

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The bindings and the module's parameters.
+ *
+ * PCI: QEMU's ivshmem function (1af4:1110, ivshmem-plain or ivshmem-doorbell)
+ * whose shared-memory BAR (BAR 2) holds the window. The window is
+ * window_size bytes at window_offset in the BAR (by default the whole BAR).
+ *
+ * Device tree (kernels with CONFIG_OF): a node compatible with
+ * "vioport,vmsg-window" whose memory-region names a reserved-memory
+ * carve-out; the window is the whole carve-out (docs/linux-module.md).
+ *
+ * Doorbells are not used by either: the device-to-driver FIFO is polled.
+ */
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/of.h>
+#include <linux/of_reserved_mem.h>
+#include <linux/pci.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/version.h>
+
+#include "vmsg_priv.h"
+
+#define IVSHMEM_VENDOR	0x1af4
+#define IVSHMEM_DEVICE	0x1110
+#define IVSHMEM_SHM_BAR 2
+
+static unsigned long window_offset;
+module_param(window_offset, ulong, 0444);
+MODULE_PARM_DESC(window_offset, "Offset of the window in the shared-memory BAR (page aligned)");
+
+static unsigned long window_size;
+module_param(window_size, ulong, 0444);
+MODULE_PARM_DESC(window_size, "Bytes of the window (0: the rest of the BAR; below 4 GiB)");
+
+unsigned int vmsg_fifo_size = VIO_VMSG_SHM_FIFO_DEFAULT;
+module_param_named(fifo_size, vmsg_fifo_size, uint, 0444);
+MODULE_PARM_DESC(fifo_size, "Bytes of each message FIFO (a multiple of 64, at least 256)");
+
+unsigned int vmsg_poll_min_us = 50;
+module_param_named(poll_min_us, vmsg_poll_min_us, uint, 0444);
+MODULE_PARM_DESC(poll_min_us, "Poll interval after activity, in microseconds");
+
+unsigned int vmsg_poll_max_us = 2000;
+module_param_named(poll_max_us, vmsg_poll_max_us, uint, 0444);
+MODULE_PARM_DESC(poll_max_us, "Longest poll interval when idle, in microseconds");
+
+unsigned int vmsg_timeout_ms = 2000;
+module_param_named(timeout_ms, vmsg_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(timeout_ms, "How long a request waits for its answer before the device breaks");
+
+unsigned int vmsg_vq_size_max = 256;
+module_param_named(vq_size_max, vmsg_vq_size_max, uint, 0444);
+MODULE_PARM_DESC(vq_size_max, "Largest virtqueue set up (the device's maximum if lower)");
+
+bool vmsg_recover = true;
+module_param_named(recover, vmsg_recover, bool, 0644);
+MODULE_PARM_DESC(
+    recover,
+    "After a failure of the bus, remove the devices, format the window again and re-add them");
+
+struct vmsg_pci {
+	struct vmsg_bus bus;
+	void *map;
+};
+
+static int vmsg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
+{
+	resource_size_t start, len;
+	struct vmsg_pci *vp;
+	u64 size;
+	int rc;
+
+	if (vmsg_poll_min_us == 0 || vmsg_poll_max_us < vmsg_poll_min_us) {
+		dev_err(&pdev->dev, "poll_min_us must be above 0 and at most poll_max_us\n");
+		return -EINVAL;
+	}
+	rc = pcim_enable_device(pdev);
+	if (rc < 0)
+		return rc;
+	start = pci_resource_start(pdev, IVSHMEM_SHM_BAR);
+	len = pci_resource_len(pdev, IVSHMEM_SHM_BAR);
+	if (len == 0) {
+		dev_err(&pdev->dev, "no shared-memory BAR\n");
+		return -ENODEV;
+	}
+	if (window_offset >= len || !PAGE_ALIGNED(window_offset)) {
+		dev_err(&pdev->dev,
+			"window_offset %#lx outside the %pa bytes of BAR 2 or not page aligned\n",
+			window_offset, &len);
+		return -EINVAL;
+	}
+	size = window_size != 0 ? window_size : len - window_offset;
+	if (size > len - window_offset || size > U32_MAX) {
+		dev_err(
+		    &pdev->dev,
+		    "a window of %llu bytes at %#lx does not fit BAR 2 (%pa bytes) or 32 bits\n",
+		    size, window_offset, &len);
+		return -EINVAL;
+	}
+	if (!devm_request_mem_region(&pdev->dev, start + window_offset, size, KBUILD_MODNAME))
+		return -EBUSY;
+
+	vp = devm_kzalloc(&pdev->dev, sizeof(*vp), GFP_KERNEL);
+	if (vp == NULL)
+		return -ENOMEM;
+	/* Shared RAM on the other side: ordinary cached memory, as coherent as the host's. */
+	vp->map = devm_memremap(&pdev->dev, start + window_offset, size, MEMREMAP_WB);
+	if (IS_ERR(vp->map))
+		return PTR_ERR(vp->map);
+	rc = vmsg_bus_init(&vp->bus, &pdev->dev, vp->map, (u32) size);
+	if (rc < 0)
+		return rc;
+	pci_set_drvdata(pdev, vp);
+	vmsg_bus_start(&vp->bus);
+	return 0;
+}
+
+static void vmsg_pci_remove(struct pci_dev *pdev)
+{
+	struct vmsg_pci *vp = pci_get_drvdata(pdev);
+
+	vmsg_bus_fini(&vp->bus);
+}
+
+static const struct pci_device_id vmsg_pci_ids[] = {
+    {PCI_DEVICE(IVSHMEM_VENDOR, IVSHMEM_DEVICE)},
+    {},
+};
+MODULE_DEVICE_TABLE(pci, vmsg_pci_ids);
+
+static struct pci_driver vmsg_pci_driver = {
+    .name = KBUILD_MODNAME,
+    .id_table = vmsg_pci_ids,
+    .probe = vmsg_pci_probe,
+    .remove = vmsg_pci_remove,
+};
+
+#ifdef CONFIG_OF
+/* The window is the reserved-memory region the node's memory-region names. */
+static int vmsg_of_probe(struct platform_device *pdev)
+{
+	struct device *dev = &pdev->dev;
+	struct device_node *mem;
+	struct reserved_mem *rmem;
+	struct vmsg_pci *vp;
+	int rc;
+
+	if (vmsg_poll_min_us == 0 || vmsg_poll_max_us < vmsg_poll_min_us) {
+		dev_err(dev, "poll_min_us must be above 0 and at most poll_max_us\n");
+		return -EINVAL;
+	}
+	mem = of_parse_phandle(dev->of_node, "memory-region", 0);
+	if (mem == NULL) {
+		dev_err(dev, "no memory-region: the node must name the window's carve-out\n");
+		return -EINVAL;
+	}
+	rmem = of_reserved_mem_lookup(mem);
+	of_node_put(mem);
+	if (rmem == NULL || rmem->size == 0 || rmem->size > U32_MAX) {
+		dev_err(dev,
+			"memory-region is not a reserved-memory region of 1 byte to 4 GiB - 1\n");
+		return -EINVAL;
+	}
+	vp = devm_kzalloc(dev, sizeof(*vp), GFP_KERNEL);
+	if (vp == NULL)
+		return -ENOMEM;
+	vp->map = devm_memremap(dev, rmem->base, rmem->size, MEMREMAP_WB);
+	if (IS_ERR(vp->map))
+		return PTR_ERR(vp->map);
+	rc = vmsg_bus_init(&vp->bus, dev, vp->map, (u32) rmem->size);
+	if (rc < 0)
+		return rc;
+	platform_set_drvdata(pdev, vp);
+	vmsg_bus_start(&vp->bus);
+	return 0;
+}
+
+/* platform_driver's remove returns void from Linux 6.11 on. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+static void vmsg_of_remove(struct platform_device *pdev)
+{
+	struct vmsg_pci *vp = platform_get_drvdata(pdev);
+
+	vmsg_bus_fini(&vp->bus);
+}
+#else
+static int vmsg_of_remove(struct platform_device *pdev)
+{
+	struct vmsg_pci *vp = platform_get_drvdata(pdev);
+
+	vmsg_bus_fini(&vp->bus);
+	return 0;
+}
+#endif
+
+static const struct of_device_id vmsg_of_ids[] = {
+    {.compatible = "vioport,vmsg-window"},
+    {},
+};
+MODULE_DEVICE_TABLE(of, vmsg_of_ids);
+
+static struct platform_driver vmsg_of_driver = {
+    .driver =
+	{
+	    .name = KBUILD_MODNAME,
+	    .of_match_table = vmsg_of_ids,
+	},
+    .probe = vmsg_of_probe,
+    .remove = vmsg_of_remove,
+};
+#endif
+
+static int __init vmsg_init(void)
+{
+	int rc = pci_register_driver(&vmsg_pci_driver);
+
+#ifdef CONFIG_OF
+	if (rc == 0) {
+		rc = platform_driver_register(&vmsg_of_driver);
+		if (rc < 0)
+			pci_unregister_driver(&vmsg_pci_driver);
+	}
+#endif
+	return rc;
+}
+module_init(vmsg_init);
+
+static void __exit vmsg_exit(void)
+{
+#ifdef CONFIG_OF
+	platform_driver_unregister(&vmsg_of_driver);
+#endif
+	pci_unregister_driver(&vmsg_pci_driver);
+}
+module_exit(vmsg_exit);
+
+MODULE_DESCRIPTION("virtio-msg over a shared-memory window (vioport), driver side");
+MODULE_LICENSE("Dual BSD/GPL");

@@ -1,0 +1,484 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034,SC2054,SC2004 # run-guest.sh's variables; QEMU's comma-separated options
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The guest tier's vmsg-linux variant, sourced by run-guest.sh: Linux's own
+# virtio_blk, virtio_rng, i2c-virtio and gpio-virtio drivers over vioport's
+# virtio-msg window, through vioport_vmsg.ko (linux/, docs/linux-module.md).
+#
+# One vioport process serves a disk (two queues; the guest has two CPUs), an
+# entropy source, the simulated I2C bus and the simulated GPIO chip with
+# --transport vmsg on one window file; QEMU gives the guest that file as an
+# ivshmem-plain device (memory-backend-file, share=on) and nothing else of the
+# daemon's: there is no vhost-user socket, and the daemon never sees guest
+# memory. The guest loads vioport_vmsg.ko,
+# which formats the window and registers the four devices, and runs vmsg (the
+# transport itself), the same blk-mq, blk, rng and i2c-gpio tests as the
+# vhost-user variants, and vmsg-gpio-irq (gpiomon receiving an edge the host
+# drives on the daemon's control socket). The host checks the image, the
+# EEPROM file and the line the guest set, and that the daemon maps the window
+# file and no guest memory (/proc/PID/maps).
+
+GUEST_VMSG_WINDOW_MB=16 # a power of two: ivshmem-plain needs one
+GUEST_VMSG_IRQ_LINE=1   # the line the host toggles for gpiomon
+GUEST_VMSG_QUEUES=2     # blk queues, and the guest's CPUs (one queue each)
+GUEST_VMSG_KO=""        # vioport_vmsg.ko, from build-kmod.sh
+GUEST_VMSG_DOWN=""      # why the variant cannot run, if it cannot
+GUEST_VMSG_MAPS=""      # the files the daemon mapped (vmsg-maps), for demo.sh
+GUEST_VMSG_X86=()       # the x86 kernel and initramfs while vmsg-arm64 boots its own
+GUEST_VMSG_DTB_MACHINE=() # vmsg-arm64-dt: the machine and window arguments of its boot
+GUEST_VMSG_DTB_WIN=()
+
+guest_vmsg_tests() {
+	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
+		blk-intact blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
+		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
+		backend-vmsg
+}
+
+# Sets GUEST_EXTRA to the mkinitramfs.sh arguments the variant adds, or
+# GUEST_VMSG_DOWN to why it cannot run. HAVE_I2C_GPIO (true|false) says
+# whether the i2c-gpio variant's drivers and tools are in already.
+guest_vmsg_extra() {
+	local have_i2c_gpio=$1 out line bin
+	local -a mine=()
+	GUEST_EXTRA=()
+	if ! out=$("$GUEST_DIR/build-kmod.sh"); then
+		GUEST_VMSG_DOWN="build-kmod.sh could not build vioport_vmsg.ko (see its messages)"
+		return 0
+	fi
+	while IFS= read -r line; do
+		case $line in VIOPORT_VMSG=*) GUEST_VMSG_KO=${line#VIOPORT_VMSG=} ;; esac
+	done <<<"$out"
+	if [[ ! -f $GUEST_VMSG_KO ]]; then
+		GUEST_VMSG_DOWN="build-kmod.sh printed no module path"
+		return 0
+	fi
+	if ! bin=$(command -v gpiomon); then
+		GUEST_VMSG_DOWN="no gpiomon on the host: install Debian's gpiod"
+		return 0
+	fi
+	mine=(--module-file "$GUEST_VMSG_KO" --host-bin "$bin")
+	if [[ $have_i2c_gpio == false ]]; then
+		guest_i2c_gpio_extra
+		if [[ -n $GUEST_I2C_GPIO_DOWN ]]; then
+			GUEST_VMSG_DOWN=$GUEST_I2C_GPIO_DOWN
+			GUEST_EXTRA=()
+			return 0
+		fi
+		mine+=("${GUEST_EXTRA[@]}")
+	fi
+	GUEST_EXTRA=("${mine[@]}")
+}
+
+# guest_vmsg_start WINDOW [NDEVICES]: starts the one daemon that serves the
+# devices on the window (4: blk, rng, i2c, gpio; 2: blk and rng), and waits
+# until it serves them and its control socket is up.
+guest_vmsg_start() {
+	local win=$1 ndev=${2:-4} log=$GUEST_TMP/vmsg.log pid i
+	local -a cmd=("$VIOPORT_BIN" --control "$GUEST_TMP/vmsg.ctl" -v
+		blk --transport vmsg --shm "$win" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
+		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL" --num-queues "$GUEST_VMSG_QUEUES"
+		+ rng --transport vmsg --shm "$win")
+	[[ $ndev -eq 2 ]] || cmd+=(+ i2c --transport vmsg --shm "$win" --device-list sim
+		--eeprom-file "$GUEST_TMP/eeprom.bin" + gpio --transport vmsg --shm "$win" --device-list s8)
+	echo "+ ${cmd[*]}" >"$log"
+	"${cmd[@]}" >>"$log" 2>&1 </dev/null &
+	pid=$!
+	GUEST_PIDS+=("$pid")
+	GUEST_BACKEND_PID[vmsg]=$pid
+	for ((i = 0; i < 100; i++)); do
+		if grep -q "serving $ndev devices" "$log" && [[ -S $GUEST_TMP/vmsg.ctl ]]; then
+			# One control socket serves the process; guest_control names
+			# it by device.
+			ln -sf vmsg.ctl "$GUEST_TMP/i2c.ctl"
+			ln -sf vmsg.ctl "$GUEST_TMP/gpio.ctl"
+			return 0
+		fi
+		guest_alive "$pid" || break
+		sleep 0.1
+	done
+	guest_say "vmsg: the daemon did not come up (see its log below)"
+	sed 's/^/  | /' "$log" >&2
+	return 1
+}
+
+# Toggles the GPIO line on the control socket from the moment the guest says
+# gpiomon waits until it reports the result (or the boot's time is up): the
+# guest takes the first rising edge after its request, whenever that is.
+guest_vmsg_edges() {
+	local serial=$1 end=$((SECONDS + GUEST_TIMEOUT)) v=0
+	while ! grep -qas '^VIOPORT-INFO gpio-irq-ready' "$serial"; do
+		((SECONDS < end)) || return 0
+		sleep 0.2
+	done
+	while ((SECONDS < end)) && ! grep -qas '^VIOPORT-RESULT gpio-irq-edge' "$serial"; do
+		v=$((1 - v))
+		guest_control gpio "gpio set $GUEST_VMSG_IRQ_LINE $v" >/dev/null || true
+		sleep 0.3
+	done
+}
+
+# Prepares the variant: disk, EEPROM file, daemon, the LM75's temperature and
+# the line the guest reads high. Sets GUEST_QEMU, GUEST_TESTS, GUEST_APPEND.
+guest_vmsg_setup() {
+	local win=$GUEST_TMP/window reply
+	GUEST_EEPROM_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
+	GUEST_APPEND="vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
+	GUEST_APPEND+=" vioport.temp=$GUEST_LM75_MC vioport.eeprom=$GUEST_EEPROM_TEXT"
+	GUEST_APPEND+=" vioport.gpio_in=$GUEST_GPIO_IN vioport.gpio_out=$GUEST_GPIO_OUT"
+	GUEST_APPEND+=" vioport.gpio_irq=$GUEST_VMSG_IRQ_LINE vioport.vmsg_devices=4"
+	GUEST_APPEND+=" vioport.queues=$GUEST_VMSG_QUEUES"
+	local why=$GUEST_VMSG_DOWN dev
+	if [[ -z $why ]]; then
+		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
+		head -c 256 /dev/zero | tr '\0' '\377' >"$GUEST_TMP/eeprom.bin"
+		rm -f "$win"
+		if ! guest_vmsg_start "$win"; then
+			why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+		elif ! reply=$(guest_control i2c "i2c temp $GUEST_LM75_MC"); then
+			why="control 'i2c temp $GUEST_LM75_MC': $reply"
+		elif ! reply=$(guest_control gpio "gpio set $GUEST_GPIO_IN 1"); then
+			why="control 'gpio set $GUEST_GPIO_IN 1': $reply"
+		elif ! reply=$(guest_control gpio "gpio get $GUEST_GPIO_OUT") ||
+			[[ $reply != *output=0* ]]; then
+			why="control 'gpio get $GUEST_GPIO_OUT' before boot: $reply"
+		fi
+		[[ -z $why ]] || GUEST_HOST[backend-vmsg]="FAIL $why"
+	fi
+	if [[ -n $why ]]; then
+		for dev in blk rng i2c gpio; do
+			GUEST_DOWN[$dev]=$why
+		done
+		return 0
+	fi
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
+		-device ivshmem-plain,memdev=win)
+	# blk-mq before blk: blk ends with the checksum the host compares.
+	GUEST_TESTS+=(vmsg blk-mq blk rng i2c-gpio vmsg-gpio-irq)
+	# The edge driver ends by itself: on the guest's result or the boot's bound.
+	guest_vmsg_edges "$GUEST_TMP/vmsg-linux-serial.log" &
+	GUEST_PIDS+=("$!")
+}
+
+# vmsg-maps: the daemon maps the window file and nothing of the guest (its
+# /proc/PID/maps, read while it still runs).
+guest_vmsg_check_maps() {
+	local pid=${GUEST_BACKEND_PID[vmsg]:-} maps win=$GUEST_TMP/window bad
+	maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
+	GUEST_VMSG_MAPS=$(awk '$6 ~ /^\// { print $6 }' <<<"$maps" | sort -u)
+	# Guest memory is QEMU's memfd; the daemon must map only its own
+	# files (its program and libraries) and the window.
+	bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
+		{ grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" || true; } |
+		sort -u | tr '\n' ' ')
+	if [[ -z $maps ]]; then
+		GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
+	elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
+		GUEST_HOST[vmsg-maps]="FAIL the daemon does not map the window $win"
+	elif grep -q 'memfd:' <<<"$maps" || [[ -n $bad ]]; then
+		GUEST_HOST[vmsg-maps]="FAIL the daemon maps more than the window: ${bad:-a memfd}"
+	else
+		GUEST_HOST[vmsg-maps]="PASS the daemon maps the window file and no guest memory ($(grep -c "$win" <<<"$maps") mapping of the window, no memfd)"
+	fi
+}
+
+# The host side once the guest is gone, the daemon still running: image,
+# EEPROM file and GPIO line; what the daemon maps; then the daemon's health.
+guest_vmsg_check() {
+	local serial=$1 pid=${GUEST_BACKEND_PID[vmsg]:-}
+	if [[ -n $pid ]]; then
+		guest_check_i2c_gpio "$serial"
+		guest_check_image "$GUEST_TMP/disk.img" "$serial"
+		guest_vmsg_check_maps
+	fi
+	guest_check_backend vmsg backend-vmsg
+}
+
+# ---------------------------------------------------------------- vmsg-hostile
+#
+# The same module against a device side that breaks the protocol on purpose
+# (tests/integration/hostile_vmsg_dev): one scenario per load of the module,
+# each answering as a virtio-rng device with one fault (a wrong size, a bad
+# token, a wrong ID, lying lengths, an out-of-range status, queue index or
+# FIFO index, a device side that stops or restarts). The guest must name
+# each fault in its log, remove the module after each, and survive.
+
+GUEST_VMSG_HOSTILE=(good devices-size bad-token wrong-id config-lie status-range vqueue-index
+	rings-ignored used-queue msg-size fifo-index stopped restart mute config-length recover)
+GUEST_VMSG_HOSTILE_BIN=$VIOPORT_ROOT/build/tests/integration/hostile_vmsg_dev
+
+guest_vmsg_hostile_tests() {
+	local s
+	for s in "${GUEST_VMSG_HOSTILE[@]}"; do
+		printf 'hostile-%s ' "$s"
+	done
+	echo hostile-survived backend-hostile
+}
+
+# The device side's scenarios for the guest's: "recover" is a restart the
+# module recovers from by formatting again, whereupon it finds a good device.
+guest_vmsg_hostile_device_scenarios() {
+	local s
+	for s in "${GUEST_VMSG_HOSTILE[@]}"; do
+		if [[ $s == recover ]]; then
+			printf "%s\n" restart good
+		else
+			echo "$s"
+		fi
+	done
+}
+
+# Starts the hostile device side on a 1 MiB window and adds the ivshmem device.
+guest_vmsg_hostile_setup() {
+	local win=$GUEST_TMP/hostile-window log=$GUEST_TMP/hostile.log pid i why=$GUEST_VMSG_DOWN
+	GUEST_APPEND="vioport.hostile=$(IFS=,; echo "${GUEST_VMSG_HOSTILE[*]}")"
+	if [[ -z $why && ! -x $GUEST_VMSG_HOSTILE_BIN ]]; then
+		why="no $GUEST_VMSG_HOSTILE_BIN: build it first"
+	fi
+	if [[ -z $why ]]; then
+		rm -f "$win"
+		# shellcheck disable=SC2046 # one word per scenario
+		"$GUEST_VMSG_HOSTILE_BIN" --shm "$win" --size $((1 << 20)) --timeout-s "$GUEST_TIMEOUT" \
+			$(guest_vmsg_hostile_device_scenarios) >"$log" 2>&1 </dev/null &
+		pid=$!
+		GUEST_PIDS+=("$pid")
+		GUEST_BACKEND_PID[hostile]=$pid
+		for ((i = 0; i < 100; i++)); do
+			grep -q '^READY ' "$log" && break
+			guest_alive "$pid" || break
+			sleep 0.1
+		done
+		grep -q '^READY ' "$log" || why="the hostile device side did not start: $(tail -n 1 "$log")"
+	fi
+	if [[ -n $why ]]; then
+		GUEST_DOWN[blk]=$why
+		GUEST_HOST[backend-hostile]="FAIL $why"
+		return 0
+	fi
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=1M"
+		-device ivshmem-plain,memdev=win)
+	GUEST_TESTS+=(vmsg-hostile)
+}
+
+# The hostile device side served every scenario to its end and exited 0.
+guest_vmsg_hostile_check() {
+	local log=$GUEST_TMP/hostile.log n want
+	want=$(guest_vmsg_hostile_device_scenarios | wc -l)
+	guest_check_backend hostile backend-hostile
+	n=$(grep -c '^SCENARIO .* done$' "$log" 2>/dev/null || true)
+	if [[ ${GUEST_HOST[backend-hostile]:-} == PASS* ]]; then
+		if [[ $n -eq $want ]]; then
+			GUEST_HOST[backend-hostile]="PASS served all $n scenarios, each to the driver's leaving"
+		else
+			GUEST_HOST[backend-hostile]="FAIL served $n of $want scenarios: $(tail -n 1 "$log")"
+		fi
+	fi
+}
+
+# ---------------------------------------------------------------- vmsg-restart
+#
+# The device side killed and restarted: the daemon serves blk and rng; when
+# the guest says it is idle, the host kills it with SIGKILL and starts it
+# again on the same window file and image (from GUEST_ON_LINE, as the console
+# lines arrive). The module must remove the devices, format the window again
+# and re-add them, with the disk's contents intact.
+
+guest_vmsg_restart_tests() {
+	echo vmsg-probe vmsg-dma vmsg-restart-readd vmsg-restart-data vmsg-restart-clean \
+		vmsg-restarted backend-vmsg
+}
+
+guest_vmsg_restart_setup() {
+	local win=$GUEST_TMP/window why=$GUEST_VMSG_DOWN
+	GUEST_APPEND="vioport.vmsg_devices=2"
+	if [[ -z $why ]]; then
+		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
+		rm -f "$win"
+		guest_vmsg_start "$win" 2 || why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+	fi
+	if [[ -n $why ]]; then
+		GUEST_DOWN[blk]=$why
+		GUEST_HOST[backend-vmsg]="FAIL $why"
+		return 0
+	fi
+	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
+		-device ivshmem-plain,memdev=win)
+	GUEST_TESTS+=(vmsg vmsg-restart)
+	GUEST_HOST[vmsg-restarted]="FAIL the guest never said it was ready for the restart"
+	GUEST_ON_LINE=guest_vmsg_restart_line
+}
+
+# GUEST_ON_LINE: on the guest's "vmsg-kill-ready", SIGKILL the daemon and
+# start it again (its first log kept as vmsg-first.log).
+guest_vmsg_restart_line() {
+	local pid=${GUEST_BACKEND_PID[vmsg]:-}
+	[[ $1 == "VIOPORT-INFO vmsg-kill-ready"* && -n $pid ]] || return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	guest_stop_pid "$pid" 1
+	mv "$GUEST_TMP/vmsg.log" "$GUEST_TMP/vmsg-first.log"
+	if guest_vmsg_start "$GUEST_TMP/window" 2; then
+		GUEST_HOST[vmsg-restarted]="PASS killed PID $pid (SIGKILL) while the guest was idle; PID ${GUEST_BACKEND_PID[vmsg]} serves the window again"
+	else
+		GUEST_HOST[vmsg-restarted]="FAIL the daemon did not start again: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+	fi
+}
+
+guest_vmsg_restart_check() {
+	GUEST_ON_LINE=""
+	guest_check_backend vmsg backend-vmsg
+}
+
+# ---------------------------------------------------------------- vmsg-arm64
+#
+# The arm64 build of the module on an arm64 guest: Debian's arm64 kernel
+# under qemu-system-aarch64 (virt, TCG) (fetch-arm64.sh: kernel, static
+# busybox and the cross-built module); the daemon serves blk and rng; the
+# guest runs vmsg, blk and rng. vmsg-arm64 gives the guest the window as an
+# ivshmem-plain device (the PCI binding); vmsg-arm64-dt as memory: a second
+# NUMA node backed by the window file, which the device tree reserves
+# (reserved-memory, no-map) and names in a "vioport,vmsg-window" node (the
+# device-tree binding). The device tree is QEMU's own (dumpdtb) with those
+# two nodes added (dtc).
+
+guest_vmsg_arm64_tests() {
+	echo vmsg-probe vmsg-dma blk-probe blk-serial blk-rw blk-discard blk-intact \
+		blk-host-image rng-current rng-read vmsg-maps backend-vmsg
+}
+
+# Builds the arm64 initramfs and points the boot at the arm64 kernel and QEMU
+# (the x86 values are put back by guest_vmsg_arm64_check).
+guest_vmsg_arm64_setup() {
+	local binding=${1:-pci} out line kver="" vmlinuz="" modules="" busybox="" ko="" why="" t
+	local -a tests=() machine=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel tcg)
+	local -a win=()
+	GUEST_APPEND="vioport.vmsg_devices=2 vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
+	if [[ $binding == pci ]]; then
+		GUEST_APPEND+=" vioport.vmsg_window=0000:"
+	else
+		GUEST_APPEND+=" vioport.vmsg_window=vioport-window"
+	fi
+	if ! command -v qemu-system-aarch64 >/dev/null; then
+		why="no qemu-system-aarch64: install Debian's qemu-system-arm"
+	elif ! out=$("$GUEST_DIR/fetch-arm64.sh"); then
+		why="fetch-arm64.sh could not provide the arm64 kernel and module (see its messages)"
+	else
+		while IFS= read -r line; do
+			case $line in
+			KVER=*) kver=${line#KVER=} ;;
+			VMLINUZ=*) vmlinuz=${line#VMLINUZ=} ;;
+			MODULES=*) modules=${line#MODULES=} ;;
+			BUSYBOX=*) busybox=${line#BUSYBOX=} ;;
+			VIOPORT_VMSG=*) ko=${line#VIOPORT_VMSG=} ;;
+			esac
+		done <<<"$out"
+		for t in vmsg blk rng; do
+			tests+=(--test "$GUEST_DIR/tests/$t.sh")
+		done
+		if ! "$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_TMP/initrd-arm64.gz" \
+			--busybox "$busybox" --module-file "$ko" --host-bin none "${tests[@]}" >&2; then
+			why="mkinitramfs.sh could not build the arm64 initramfs"
+		fi
+	fi
+	if [[ -z $why ]]; then
+		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
+		rm -f "$GUEST_TMP/window"
+		guest_vmsg_start "$GUEST_TMP/window" 2 ||
+			why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
+	fi
+	win=(-object "memory-backend-file,id=win,share=on,mem-path=$GUEST_TMP/window,size=${GUEST_VMSG_WINDOW_MB}M")
+	if [[ -z $why && $binding == pci ]]; then
+		machine+=(-m 512)
+		win+=(-device ivshmem-plain,memdev=win)
+	elif [[ -z $why ]]; then
+		# guest_boot adds 512 MiB of RAM as NUMA node 0: the window is node 1.
+		machine+=(-m $((512 + GUEST_VMSG_WINDOW_MB))M)
+		win+=(-numa node,memdev=win)
+		GUEST_VMSG_DTB_MACHINE=("${machine[@]}")
+		GUEST_VMSG_DTB_WIN=("${win[@]}")
+		guest_vmsg_dtb "$GUEST_TMP/vmsg.dtb" || why=$GUEST_VMSG_DTB_ERR
+		win+=(-dtb "$GUEST_TMP/vmsg.dtb")
+	fi
+	if [[ -n $why ]]; then
+		GUEST_DOWN[blk]=$why
+		GUEST_DOWN[rng]=$why
+		GUEST_HOST[backend-vmsg]="FAIL $why"
+		return 0
+	fi
+	GUEST_VMSG_X86=("$GUEST_VMLINUZ" "$GUEST_INITRD")
+	GUEST_VMLINUZ=$vmlinuz
+	GUEST_INITRD=$GUEST_TMP/initrd-arm64.gz
+	GUEST_MACHINE=("${machine[@]}")
+	GUEST_CONSOLE=ttyAMA0
+	guest_say "vmsg-arm64: Debian $kver, vioport_vmsg.ko cross-built for it ($binding binding)"
+	GUEST_QEMU+=("${win[@]}")
+	GUEST_TESTS+=(vmsg blk rng)
+}
+
+# guest_vmsg_dtb OUT: QEMU's device tree (dumpdtb) for the machine
+# GUEST_VMSG_DTB_MACHINE with the window GUEST_VMSG_DTB_WIN, arguments in the
+# order guest_boot gives them (so that the NUMA nodes are numbered alike),
+# with the window's node reserved and the vioport node added; sets
+# GUEST_VMSG_DTB_ERR on failure.
+guest_vmsg_dtb() {
+	local out=$1 base size dts=$GUEST_TMP/vmsg.dts
+	GUEST_VMSG_DTB_ERR=""
+	if ! command -v dtc >/dev/null; then
+		GUEST_VMSG_DTB_ERR="no dtc: install Debian's device-tree-compiler"
+		return 1
+	fi
+	if ! "${GUEST_VMSG_DTB_MACHINE[@]}" -smp 1 -nodefaults -no-user-config -display none \
+		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
+		"${GUEST_VMSG_DTB_WIN[@]}" -machine "dumpdtb=$GUEST_TMP/virt.dtb" \
+		>"$GUEST_TMP/dumpdtb.log" 2>&1 ||
+		! dtc -q -I dtb -O dts -o "$dts" "$GUEST_TMP/virt.dtb" 2>>"$GUEST_TMP/dumpdtb.log"; then
+		GUEST_VMSG_DTB_ERR="QEMU's device tree could not be had: $(tail -n 1 "$GUEST_TMP/dumpdtb.log")"
+		return 1
+	fi
+	# The memory node of NUMA node 1 is the window: its address and size.
+	read -r base size < <(awk '/memory@/ { m = 1 } m && /numa-node-id = <0x01>/ { n = 1 }
+		m && /reg = / { r = $0 } /};/ && m { if (n) { print r; exit } m = n = 0 }' "$dts" |
+		sed 's/.*<0x00 \(0x[0-9a-f]*\) 0x00 \(0x[0-9a-f]*\)>.*/\1 \2/')
+	if [[ ! $base =~ ^0x[0-9a-f]+$ || ! $size =~ ^0x[0-9a-f]+$ ]]; then
+		GUEST_VMSG_DTB_ERR="no memory node for NUMA node 1 in QEMU's device tree"
+		return 1
+	fi
+	cat >>"$dts" <<-EOF
+
+		/ {
+			reserved-memory {
+				#address-cells = <2>;
+				#size-cells = <2>;
+				ranges;
+				vmsg_window: window@${base#0x} {
+					reg = <0x0 $base 0x0 $size>;
+					no-map;
+				};
+			};
+			vioport-window {
+				compatible = "vioport,vmsg-window";
+				memory-region = <&vmsg_window>;
+			};
+		};
+	EOF
+	if ! dtc -q -I dts -O dtb -o "$out" "$dts" 2>>"$GUEST_TMP/dumpdtb.log"; then
+		GUEST_VMSG_DTB_ERR="dtc refused the device tree: $(tail -n 1 "$GUEST_TMP/dumpdtb.log")"
+		return 1
+	fi
+}
+
+guest_vmsg_arm64_check() {
+	local serial=$1
+	if [[ ${#GUEST_VMSG_X86[@]} -eq 2 ]]; then
+		GUEST_VMLINUZ=${GUEST_VMSG_X86[0]}
+		GUEST_INITRD=${GUEST_VMSG_X86[1]}
+		GUEST_VMSG_X86=()
+	fi
+	GUEST_MACHINE=(qemu-system-x86_64 -M q35 -accel tcg -m 512)
+	GUEST_CONSOLE=ttyS0
+	if [[ -n ${GUEST_BACKEND_PID[vmsg]:-} ]]; then
+		guest_check_image "$GUEST_TMP/disk.img" "$serial"
+		guest_vmsg_check_maps
+	fi
+	guest_check_backend vmsg backend-vmsg
+}
