@@ -82,6 +82,21 @@ void vmsg_break(struct vmsg_vdev *vd, const char *why)
 	vd->broken = true;
 	if (vd->registered)
 		virtio_break_device(&vd->vdev);
+	/* Its requests in flight will never be answered: drain_work fails them. */
+	schedule_work(&vd->bus->drain_work);
+}
+
+/* Completes the requests in flight of every broken device (vmsg_vdev_drain). */
+static void drain_work(struct work_struct *w)
+{
+	struct vmsg_bus *bus = container_of(w, struct vmsg_bus, drain_work);
+	unsigned int i;
+
+	mutex_lock(&bus->devs_mutex);
+	for (i = 0; i < bus->ndevs; i++)
+		if (bus->devs[i]->broken)
+			vmsg_vdev_drain(bus->devs[i]);
+	mutex_unlock(&bus->devs_mutex);
 }
 
 /* The whole bus is unusable: break every device and fail the request in flight. */
@@ -235,6 +250,28 @@ static void handle_response(struct vmsg_bus *bus, const struct vio_vmsg_hdr *h, 
 		drop(bus, "an answer with a token no request in flight has");
 }
 
+/*
+ * EVENT_DEVICE, from the poller: recorded for the bus work, which removes and
+ * adds devices (in process context). A removal cancels an addition not yet
+ * made; an addition after a removal makes a new device.
+ */
+static void device_event(struct vmsg_bus *bus, const struct vio_vmsg_event_device *ev)
+{
+	unsigned long flags;
+
+	dev_info(bus->dev, "device %u %s by the device side\n", ev->dev_num,
+		 ev->state == VIO_VMSG_DEVICE_ADDED ? "added" : "removed");
+	spin_lock_irqsave(&bus->ev_lock, flags);
+	if (ev->state == VIO_VMSG_DEVICE_ADDED) {
+		__set_bit(ev->dev_num, bus->ev_add);
+	} else {
+		__set_bit(ev->dev_num, bus->ev_remove);
+		__clear_bit(ev->dev_num, bus->ev_add);
+	}
+	spin_unlock_irqrestore(&bus->ev_lock, flags);
+	schedule_work(&bus->work);
+}
+
 static void handle_message(struct vmsg_bus *bus, const u8 *msg, u32 len)
 {
 	struct vio_vmsg_hdr h;
@@ -252,14 +289,14 @@ static void handle_message(struct vmsg_bus *bus, const u8 *msg, u32 len)
 	if (h.type & VIO_VMSG_TYPE_BUS) {
 		struct vio_vmsg_event_device ev;
 
-		if (h.id == VIO_VMSG_BUS_EVENT_DEVICE &&
-		    vio_vmsg_decode_event_device(&h, msg, &ev) == 0)
-			dev_info(
-			    bus->dev,
-			    "device %u %s (devices are not added or removed at run time yet)\n",
-			    ev.dev_num, ev.state == VIO_VMSG_DEVICE_ADDED ? "added" : "removed");
-		else
+		if (h.id != VIO_VMSG_BUS_EVENT_DEVICE ||
+		    vio_vmsg_decode_event_device(&h, msg, &ev) < 0)
 			drop(bus, "an unknown bus message");
+		else if (ev.dev_num >= VMSG_DEV_NUMS ||
+			 (ev.state != VIO_VMSG_DEVICE_ADDED && ev.state != VIO_VMSG_DEVICE_REMOVED))
+			drop(bus, "an EVENT_DEVICE for a device number or state out of range");
+		else
+			device_event(bus, &ev);
 		return;
 	}
 	spin_lock_irqsave(&bus->cb_lock, flags);
@@ -380,6 +417,18 @@ static enum hrtimer_restart poll_timer(struct hrtimer *t)
 	return HRTIMER_RESTART;
 }
 
+/*
+ * The device side's doorbell (an interrupt): runs the poller now. Any context;
+ * the poller's own restart and this one may race, hrtimer keeps one of them.
+ */
+void vmsg_bus_kick(struct vmsg_bus *bus)
+{
+	atomic_inc(&bus->irqs);
+	mark_active(bus);
+	if (READ_ONCE(bus->timer_on))
+		hrtimer_start(&bus->timer, 0, HRTIMER_MODE_REL);
+}
+
 /* --- bring-up ------------------------------------------------------------ */
 
 /* Bus GET_DEVICES, page by page: sets bit n of map for each device n below nbits. */
@@ -418,10 +467,50 @@ static int get_devices(struct vmsg_bus *bus, unsigned long *map, unsigned int nb
 	return -EPROTO;
 }
 
+/*
+ * Creates and registers the virtio device for device n: 0, -ENOSPC when the
+ * bus has no room for more, or another error (logged; the device is left out).
+ */
+static int add_device(struct vmsg_bus *bus, unsigned int n)
+{
+	struct vmsg_vdev *vd;
+	unsigned long flags;
+	int rc;
+
+	if (bus->ndevs == VMSG_MAX_DEVS) {
+		dev_warn(bus->dev, "more than %d devices: device %u and later ignored\n",
+			 VMSG_MAX_DEVS, n);
+		return -ENOSPC;
+	}
+	vd = vmsg_vdev_create(bus, (u16) n);
+	if (IS_ERR(vd)) {
+		dev_err(bus->dev, "device %u: not added (%ld)\n", n, PTR_ERR(vd));
+		return PTR_ERR(vd);
+	}
+	mutex_lock(&bus->devs_mutex);
+	spin_lock_irqsave(&bus->cb_lock, flags);
+	bus->devs[bus->ndevs++] = vd;
+	spin_unlock_irqrestore(&bus->cb_lock, flags);
+	mutex_unlock(&bus->devs_mutex);
+	rc = register_virtio_device(&vd->vdev);
+	if (rc < 0) {
+		dev_err(bus->dev, "device %u: register_virtio_device failed (%d)\n", n, rc);
+		mutex_lock(&bus->devs_mutex);
+		spin_lock_irqsave(&bus->cb_lock, flags);
+		bus->ndevs--;
+		spin_unlock_irqrestore(&bus->cb_lock, flags);
+		mutex_unlock(&bus->devs_mutex);
+		vmsg_vdev_put(vd);
+		return rc;
+	}
+	vd->registered = true;
+	return 0;
+}
+
 /* Waits for the device side, enumerates and registers a virtio device for each device. */
 static void bring_up(struct vmsg_bus *bus)
 {
-	DECLARE_BITMAP(map, 256);
+	DECLARE_BITMAP(map, VMSG_DEV_NUMS);
 	unsigned long waited = 0;
 	unsigned int n;
 	int rc;
@@ -437,44 +526,69 @@ static void bring_up(struct vmsg_bus *bus)
 	}
 	dev_info(bus->dev, "the device side attached\n");
 
-	bitmap_zero(map, 256);
-	rc = get_devices(bus, map, 256);
+	bitmap_zero(map, VMSG_DEV_NUMS);
+	rc = get_devices(bus, map, VMSG_DEV_NUMS);
 	if (rc < 0) {
 		dev_err(bus->dev, "GET_DEVICES failed (%d)\n", rc);
 		return;
 	}
-	for_each_set_bit(n, map, 256)
+	for_each_set_bit(n, map, VMSG_DEV_NUMS)
 	{
-		struct vmsg_vdev *vd;
-		unsigned long flags;
+		if (READ_ONCE(bus->stopping) || bus->failed)
+			return;
+		if (add_device(bus, n) == -ENOSPC)
+			break;
+	}
+	bus->up = true;
+	dev_info(bus->dev, "%u device%s on the window\n", bus->ndevs, bus->ndevs == 1 ? "" : "s");
+}
+
+/* Removes, then adds, the devices EVENT_DEVICE named since the last run. */
+static void apply_events(struct vmsg_bus *bus)
+{
+	DECLARE_BITMAP(rm, VMSG_DEV_NUMS);
+	DECLARE_BITMAP(add, VMSG_DEV_NUMS);
+	unsigned long flags;
+	unsigned int n, i;
+	bool any;
+
+	spin_lock_irqsave(&bus->ev_lock, flags);
+	bitmap_copy(rm, bus->ev_remove, VMSG_DEV_NUMS);
+	bitmap_copy(add, bus->ev_add, VMSG_DEV_NUMS);
+	bitmap_zero(bus->ev_remove, VMSG_DEV_NUMS);
+	bitmap_zero(bus->ev_add, VMSG_DEV_NUMS);
+	spin_unlock_irqrestore(&bus->ev_lock, flags);
+	any = !bitmap_empty(rm, VMSG_DEV_NUMS) || !bitmap_empty(add, VMSG_DEV_NUMS);
+	for_each_set_bit(n, rm, VMSG_DEV_NUMS)
+	{
+		struct vmsg_vdev *vd = NULL;
+
+		for (i = 0; i < bus->ndevs; i++)
+			if (bus->devs[i]->dev_num == n)
+				vd = bus->devs[i];
+		if (vd == NULL)
+			continue;
+		/* Broken first: its requests in flight fail, and nothing new is sent. */
+		dev_info(bus->dev, "device %u: removing it\n", n);
+		vd->broken = true;
+		virtio_break_device(&vd->vdev);
+		schedule_work(&bus->drain_work);
+		vmsg_vdev_destroy(vd);
+	}
+	for_each_set_bit(n, add, VMSG_DEV_NUMS)
+	{
+		bool present = false;
 
 		if (READ_ONCE(bus->stopping) || bus->failed)
 			return;
-		if (bus->ndevs == VMSG_MAX_DEVS) {
-			dev_warn(bus->dev, "more than %d devices: device %u and later ignored\n",
-				 VMSG_MAX_DEVS, n);
+		for (i = 0; i < bus->ndevs; i++)
+			present |= bus->devs[i]->dev_num == n;
+		if (!present && add_device(bus, n) == -ENOSPC)
 			break;
-		}
-		vd = vmsg_vdev_create(bus, (u16) n);
-		if (IS_ERR(vd)) {
-			dev_err(bus->dev, "device %u: not added (%ld)\n", n, PTR_ERR(vd));
-			continue;
-		}
-		spin_lock_irqsave(&bus->cb_lock, flags);
-		bus->devs[bus->ndevs++] = vd;
-		spin_unlock_irqrestore(&bus->cb_lock, flags);
-		rc = register_virtio_device(&vd->vdev);
-		if (rc < 0) {
-			dev_err(bus->dev, "device %u: register_virtio_device failed (%d)\n", n, rc);
-			spin_lock_irqsave(&bus->cb_lock, flags);
-			bus->ndevs--;
-			spin_unlock_irqrestore(&bus->cb_lock, flags);
-			vmsg_vdev_put(vd);
-			continue;
-		}
-		vd->registered = true;
 	}
-	dev_info(bus->dev, "%u device%s on the window\n", bus->ndevs, bus->ndevs == 1 ? "" : "s");
+	if (any)
+		dev_info(bus->dev, "%u device%s on the window\n", bus->ndevs,
+			 bus->ndevs == 1 ? "" : "s");
 }
 
 /*
@@ -531,10 +645,21 @@ static void bus_work(struct work_struct *w)
 		return;
 	if (READ_ONCE(bus->recover)) {
 		WRITE_ONCE(bus->recover, false);
+		bus->up = false;
 		if (!reformat(bus))
 			return;
 	}
-	bring_up(bus);
+	if (!bus->up) {
+		/* A new enumeration sees what events said: they are spent. */
+		spin_lock_irq(&bus->ev_lock);
+		bitmap_zero(bus->ev_remove, VMSG_DEV_NUMS);
+		bitmap_zero(bus->ev_add, VMSG_DEV_NUMS);
+		spin_unlock_irq(&bus->ev_lock);
+		bring_up(bus);
+		return;
+	}
+	if (!bus->failed)
+		apply_events(bus);
 }
 
 int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
@@ -548,9 +673,12 @@ int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 	spin_lock_init(&bus->fifo_lock);
 	spin_lock_init(&bus->pend_lock);
 	spin_lock_init(&bus->cb_lock);
+	spin_lock_init(&bus->ev_lock);
 	mutex_init(&bus->req_mutex);
+	mutex_init(&bus->devs_mutex);
 	init_completion(&bus->done);
 	INIT_WORK(&bus->work, bus_work);
+	INIT_WORK(&bus->drain_work, drain_work);
 	hrtimer_init(&bus->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	bus->timer.function = poll_timer;
 
@@ -577,8 +705,8 @@ int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size)
 void vmsg_bus_start(struct vmsg_bus *bus)
 {
 	bus->interval_ns = (u64) vmsg_poll_min_us * NSEC_PER_USEC;
+	WRITE_ONCE(bus->timer_on, true);
 	hrtimer_start(&bus->timer, ns_to_ktime(bus->interval_ns), HRTIMER_MODE_REL);
-	bus->timer_on = true;
 	schedule_work(&bus->work);
 }
 
@@ -592,9 +720,9 @@ void vmsg_bus_fini(struct vmsg_bus *bus)
 	 */
 	while (bus->ndevs > 0)
 		vmsg_vdev_destroy(bus->devs[bus->ndevs - 1]);
-	if (bus->timer_on)
-		hrtimer_cancel(&bus->timer);
-	bus->timer_on = false;
+	cancel_work_sync(&bus->drain_work);
+	WRITE_ONCE(bus->timer_on, false);
+	hrtimer_cancel(&bus->timer);
 	vio_vmsg_shm_detach(&bus->shm);
 	vmsg_pool_fini(bus);
 }

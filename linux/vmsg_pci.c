@@ -10,7 +10,12 @@
  * "vioport,vmsg-window" whose memory-region names a reserved-memory
  * carve-out; the window is the whole carve-out (docs/linux-module.md).
  *
- * Doorbells are not used by either: the device-to-driver FIFO is polled.
+ * Doorbells: the device-to-driver FIFO is always polled (an adaptive
+ * hrtimer). With ivshmem-doorbell (an MSI-X BAR 1), the module also takes
+ * MSI-X vector 0 as the device side's doorbell, which runs the poller at
+ * once, and rings the device side after each message it sends by writing
+ * doorbell_peer << 16 | 0 to the Doorbell register (BAR 0, offset 12): one
+ * posted MMIO write, never a wait. The device-tree binding polls only.
  */
 #include <linux/io.h>
 #include <linux/module.h>
@@ -26,6 +31,16 @@
 #define IVSHMEM_VENDOR	0x1af4
 #define IVSHMEM_DEVICE	0x1110
 #define IVSHMEM_SHM_BAR 2
+#define IVSHMEM_REG_BAR 0
+#define IVSHMEM_MSI_BAR 1
+/* ivshmem registers in BAR 0. */
+#define IVSHMEM_IVPOSITION 8
+#define IVSHMEM_DOORBELL   12
+
+static unsigned int doorbell_peer;
+module_param(doorbell_peer, uint, 0444);
+MODULE_PARM_DESC(doorbell_peer,
+		 "ivshmem-doorbell: the peer ID of the device side, whose vector 0 is rung");
 
 static unsigned long window_offset;
 module_param(window_offset, ulong, 0444);
@@ -64,7 +79,56 @@ MODULE_PARM_DESC(
 struct vmsg_pci {
 	struct vmsg_bus bus;
 	void *map;
+	void __iomem *regs; /* ivshmem-doorbell: BAR 0; NULL with ivshmem-plain */
+	int irq;	    /* MSI-X vector 0's interrupt, or -1 */
 };
+
+/* The device side's doorbell: any context, one posted write. */
+static void vmsg_pci_ring(void *ctx)
+{
+	struct vmsg_pci *vp = ctx;
+
+	iowrite32(doorbell_peer << 16, vp->regs + IVSHMEM_DOORBELL);
+}
+
+static irqreturn_t vmsg_pci_irq(int irq, void *ctx)
+{
+	struct vmsg_pci *vp = ctx;
+
+	vmsg_bus_kick(&vp->bus);
+	return IRQ_HANDLED;
+}
+
+/*
+ * ivshmem-doorbell: BAR 1 is its MSI-X table. Takes vector 0 and maps the
+ * registers; without them (ivshmem-plain, or no vector) the bus polls only.
+ */
+static int vmsg_pci_doorbell(struct pci_dev *pdev, struct vmsg_pci *vp)
+{
+	int rc;
+
+	vp->irq = -1;
+	if (pci_resource_len(pdev, IVSHMEM_MSI_BAR) == 0)
+		return 0;
+	if (doorbell_peer > U16_MAX) {
+		dev_err(&pdev->dev, "doorbell_peer %u is not a peer ID (0 to 65535)\n",
+			doorbell_peer);
+		return -EINVAL;
+	}
+	vp->regs = pcim_iomap(pdev, IVSHMEM_REG_BAR, 0);
+	if (vp->regs == NULL)
+		return -ENOMEM;
+	/* An MSI-X message is a memory write by the function: it must be a bus master. */
+	pci_set_master(pdev);
+	rc = pci_alloc_irq_vectors(pdev, 1, 1, PCI_IRQ_MSIX);
+	if (rc < 0) {
+		dev_warn(&pdev->dev, "no MSI-X vector (%d): polling only\n", rc);
+		vp->regs = NULL;
+		return 0;
+	}
+	vp->irq = pci_irq_vector(pdev, 0);
+	return 0;
+}
 
 static int vmsg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
@@ -110,19 +174,44 @@ static int vmsg_pci_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	vp->map = devm_memremap(&pdev->dev, start + window_offset, size, MEMREMAP_WB);
 	if (IS_ERR(vp->map))
 		return PTR_ERR(vp->map);
-	rc = vmsg_bus_init(&vp->bus, &pdev->dev, vp->map, (u32) size);
+	rc = vmsg_pci_doorbell(pdev, vp);
 	if (rc < 0)
 		return rc;
+	rc = vmsg_bus_init(&vp->bus, &pdev->dev, vp->map, (u32) size);
+	if (rc < 0)
+		goto free_vectors;
+	if (vp->irq >= 0) {
+		rc = request_irq(vp->irq, vmsg_pci_irq, 0, KBUILD_MODNAME, vp);
+		if (rc < 0) {
+			vmsg_bus_fini(&vp->bus);
+			goto free_vectors;
+		}
+		vp->bus.shm.bell.ring = vmsg_pci_ring;
+		vp->bus.shm.bell.ctx = vp;
+		dev_info(&pdev->dev,
+			 "doorbells: MSI-X vector 0 (irq %d) from the device side; ringing peer %u "
+			 "(this side is peer %u)\n",
+			 vp->irq, doorbell_peer, ioread32(vp->regs + IVSHMEM_IVPOSITION));
+	}
 	pci_set_drvdata(pdev, vp);
 	vmsg_bus_start(&vp->bus);
 	return 0;
+free_vectors:
+	if (vp->irq >= 0)
+		pci_free_irq_vectors(pdev);
+	return rc;
 }
 
 static void vmsg_pci_remove(struct pci_dev *pdev)
 {
 	struct vmsg_pci *vp = pci_get_drvdata(pdev);
 
+	/* The interrupt goes first: it restarts the poller, which the bus then stops. */
+	if (vp->irq >= 0)
+		free_irq(vp->irq, vp);
 	vmsg_bus_fini(&vp->bus);
+	if (vp->irq >= 0)
+		pci_free_irq_vectors(pdev);
 }
 
 static const struct pci_device_id vmsg_pci_ids[] = {

@@ -24,10 +24,13 @@
 
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_shm.h"
+#include "vmsg_ring.h"
 
 /* Devices one bus registers at most, and queues per device. */
 #define VMSG_MAX_DEVS 32
 #define VMSG_MAX_VQS  64
+/* Device numbers the bus looks at: enumeration and EVENT_DEVICE. */
+#define VMSG_DEV_NUMS 256
 /* Granule of the area pool: every ring and bounce buffer is aligned to it. */
 #define VMSG_POOL_ORDER 6
 
@@ -47,6 +50,17 @@ struct vmsg_bounce {
 };
 
 struct vmsg_vdev;
+
+/*
+ * What the module knows of one virtqueue's buffers, read from its rings in
+ * the window (vmsg_ring.h): the heads in flight, which a broken device's
+ * drain fails (vmsg_vdev_drain), since the device side never will.
+ */
+struct vmsg_track {
+	spinlock_t lock; /* ring's counts: scans come from any context */
+	struct vmsg_ring ring;
+	s16 count[];
+};
 
 /* The one synchronous request in flight on a bus. */
 struct vmsg_pending {
@@ -89,11 +103,20 @@ struct vmsg_bus {
 	struct vmsg_vdev *devs[VMSG_MAX_DEVS];
 	unsigned int ndevs;
 
-	struct work_struct work; /* bring-up, and recovery after a failure */
+	/* EVENT_DEVICE: device numbers to remove, then to add, by the bus work. */
+	spinlock_t ev_lock;
+	DECLARE_BITMAP(ev_remove, VMSG_DEV_NUMS);
+	DECLARE_BITMAP(ev_add, VMSG_DEV_NUMS);
+	bool up; /* the first enumeration is done: events apply */
+
+	struct work_struct work;       /* bring-up, recovery after a failure, EVENT_DEVICE */
+	struct work_struct drain_work; /* completes a broken device's requests in flight */
+	struct mutex devs_mutex; /* devs[] against drain_work; never held across a driver call */
 	bool recover;		 /* the work removes the devices and formats again first */
 	bool stopping;
 	bool timer_on;
-	u32 dropped; /* malformed, unexpected or stale messages */
+	u32 dropped;   /* malformed, unexpected or stale messages */
+	atomic_t irqs; /* doorbell interrupts taken */
 };
 
 /* The child device whose DMA ops keep a virtio device inside the window. */
@@ -113,7 +136,9 @@ struct vmsg_vdev {
 	u32 generation;
 	bool registered;
 	bool broken;
-	struct virtqueue *vqs[VMSG_MAX_VQS]; /* by queue index; under bus->cb_lock */
+	struct virtqueue *vqs[VMSG_MAX_VQS];	/* by queue index; under bus->cb_lock */
+	struct vmsg_track *track[VMSG_MAX_VQS]; /* the same */
+	unsigned int drained;			/* requests completed with an error so far */
 	unsigned long kick_pending[BITS_TO_LONGS(VMSG_MAX_VQS)];
 };
 
@@ -121,6 +146,7 @@ struct vmsg_vdev {
 int vmsg_bus_init(struct vmsg_bus *bus, struct device *dev, u8 *win, u32 size);
 void vmsg_bus_start(struct vmsg_bus *bus);
 void vmsg_bus_fini(struct vmsg_bus *bus);
+void vmsg_bus_kick(struct vmsg_bus *bus);
 int vmsg_transact(struct vmsg_bus *bus, struct vmsg_vdev *vd, u8 *req, int len,
 		  const struct vio_vmsg_hdr *want, u8 *resp, struct vio_vmsg_hdr *rh);
 struct vio_vmsg_hdr vmsg_req_hdr(struct vmsg_bus *bus, bool busmsg, u16 dev_num, u8 id);
@@ -133,6 +159,7 @@ void vmsg_vdev_destroy(struct vmsg_vdev *vd);
 void vmsg_vdev_put(struct vmsg_vdev *vd);
 void vmsg_vdev_event(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, const u8 *msg);
 void vmsg_vdev_flush_kicks(struct vmsg_vdev *vd);
+void vmsg_vdev_drain(struct vmsg_vdev *vd);
 
 /* vmsg_dma.c */
 int vmsg_pool_init(struct vmsg_bus *bus);

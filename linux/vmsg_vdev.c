@@ -319,6 +319,88 @@ static int set_vqueue(struct vmsg_vdev *vd, const struct vio_vmsg_vqueue *v)
 	return 0;
 }
 
+/* --- buffers in flight ---------------------------------------------------- */
+
+/* Rounds of completing a broken device's buffers while its driver still adds more. */
+#define DRAIN_ROUNDS 16
+
+/* Counts the heads made available and used since the last look. Any context. */
+static void track_scan(struct vmsg_track *t)
+{
+	unsigned long flags;
+
+	if (t == NULL)
+		return;
+	spin_lock_irqsave(&t->lock, flags);
+	vmsg_ring_scan(&t->ring);
+	spin_unlock_irqrestore(&t->lock, flags);
+}
+
+/*
+ * Under bus->cb_lock, with the queue broken: puts every head still in flight
+ * on the used ring with length 0 and its writable bytes 0xff, as if the
+ * device had failed each, and has the driver take them through its callback
+ * (the queue is unbroken for just that). Returns how many it completed.
+ */
+static unsigned int complete_vq(struct vmsg_vdev *vd, struct virtqueue *vq, struct vmsg_track *t)
+{
+	struct vmsg_bus *bus = vd->bus;
+	struct vmsg_area area = {
+	    .win = bus->win, .off = bus->shm.area_off, .size = bus->shm.area_size};
+	unsigned long flags;
+	unsigned int done;
+
+	spin_lock_irqsave(&t->lock, flags);
+	vmsg_ring_scan(&t->ring);
+	done = vmsg_ring_fail_inflight(&area, &t->ring);
+	vmsg_ring_scan(&t->ring); /* counts them back down */
+	spin_unlock_irqrestore(&t->lock, flags);
+	if (done == 0)
+		return 0;
+	__virtqueue_unbreak(vq);
+	vring_interrupt(0, vq);
+	__virtqueue_break(vq);
+	return done;
+}
+
+/*
+ * Completes the requests a broken device had in flight, which its device side
+ * will never answer: Linux's drivers see them fail (virtio_blk with an I/O
+ * error) instead of waiting for ever, and a driver's removal, which waits for
+ * them, goes through. Process context; the queues stay broken afterwards, so
+ * nothing new goes in.
+ */
+void vmsg_vdev_drain(struct vmsg_vdev *vd)
+{
+	struct vmsg_bus *bus = vd->bus;
+	unsigned int round, q, n, total = 0;
+	unsigned long flags;
+
+	for (round = 0; round < DRAIN_ROUNDS; round++) {
+		n = 0;
+		spin_lock_irqsave(&bus->cb_lock, flags);
+		for (q = 0; q < VMSG_MAX_VQS; q++)
+			if (vd->vqs[q] != NULL)
+				__virtqueue_break(vd->vqs[q]);
+		for (q = 0; q < VMSG_MAX_VQS; q++)
+			if (vd->vqs[q] != NULL && vd->track[q] != NULL)
+				n += complete_vq(vd, vd->vqs[q], vd->track[q]);
+		spin_unlock_irqrestore(&bus->cb_lock, flags);
+		if (n == 0)
+			break;
+		total += n;
+	}
+	if (total > 0) {
+		vd->drained += total;
+		dev_err(bus->dev, "device %u: %u request%s in flight completed with an error\n",
+			vd->dev_num, total, total == 1 ? "" : "s");
+	}
+	if (round == DRAIN_ROUNDS)
+		dev_err(bus->dev,
+			"device %u: its driver kept adding requests while it was broken\n",
+			vd->dev_num);
+}
+
 /* Tells the device about new buffers; runs in any context, never waits. */
 static bool vmsg_notify(struct virtqueue *vq)
 {
@@ -328,6 +410,8 @@ static bool vmsg_notify(struct virtqueue *vq)
 	u8 out[VIO_VMSG_MAX_SIZE];
 	int rc;
 
+	if (vq->index < VMSG_MAX_VQS)
+		track_scan(vd->track[vq->index]);
 	if (vd->broken)
 		return false;
 	rc = vmsg_send_async(vd->bus, out, vio_vmsg_encode_event_avail(out, max_msg(vd), &h, &ev));
@@ -340,10 +424,17 @@ static bool vmsg_notify(struct virtqueue *vq)
 	return rc == 0;
 }
 
-/* Under bus->cb_lock, from the poller: the notifications that did not fit before. */
+/*
+ * Under bus->cb_lock, from the poller: counts what every queue has in flight,
+ * and sends the notifications that did not fit before.
+ */
 void vmsg_vdev_flush_kicks(struct vmsg_vdev *vd)
 {
 	unsigned int q;
+
+	for (q = 0; q < VMSG_MAX_VQS; q++)
+		if (vd->track[q] != NULL)
+			track_scan(vd->track[q]);
 
 	for_each_set_bit(q, vd->kick_pending, VMSG_MAX_VQS)
 	{
@@ -370,6 +461,7 @@ static struct virtqueue *setup_vq(struct vmsg_vdev *vd, unsigned int index,
 				  bool ctx)
 {
 	struct vio_vmsg_vqueue v, set = {0};
+	struct vmsg_track *t;
 	struct virtqueue *vq;
 	unsigned long flags;
 	u32 num;
@@ -404,12 +496,22 @@ static struct virtqueue *setup_vq(struct vmsg_vdev *vd, unsigned int index,
 		dev_err(&vd->vdev.dev, "queue %u: the device did not take its rings\n", index);
 		rc = -EIO;
 	}
+	t = rc == 0 ? kzalloc(struct_size(t, count, set.size), GFP_KERNEL) : NULL;
+	if (rc == 0 && t == NULL)
+		rc = -ENOMEM;
 	if (rc < 0) {
 		vring_del_virtqueue(vq);
 		return ERR_PTR(rc);
 	}
+	spin_lock_init(&t->lock);
+	t->ring.num = (u16) set.size;
+	t->ring.desc = vd->bus->win + set.desc;
+	t->ring.avail = vd->bus->win + set.driver;
+	t->ring.used = vd->bus->win + set.device;
+	t->ring.count = t->count;
 	spin_lock_irqsave(&vd->bus->cb_lock, flags);
 	vd->vqs[index] = vq;
+	vd->track[index] = t;
 	spin_unlock_irqrestore(&vd->bus->cb_lock, flags);
 	return vq;
 }
@@ -422,12 +524,17 @@ static void vmsg_del_vqs(struct virtio_device *vdev)
 
 	list_for_each_entry_safe(vq, n, &vdev->vqs, list)
 	{
+		struct vmsg_track *t = NULL;
+
 		spin_lock_irqsave(&vd->bus->cb_lock, flags);
 		if (vq->index < VMSG_MAX_VQS) {
 			vd->vqs[vq->index] = NULL;
+			t = vd->track[vq->index];
+			vd->track[vq->index] = NULL;
 			clear_bit(vq->index, vd->kick_pending);
 		}
 		spin_unlock_irqrestore(&vd->bus->cb_lock, flags);
+		kfree(t);
 		vring_del_virtqueue(vq);
 	}
 }
@@ -522,8 +629,11 @@ void vmsg_vdev_event(struct vmsg_vdev *vd, const struct vio_vmsg_hdr *h, const u
 				   "EVENT_USED of the wrong size or for a queue it does not have");
 			return;
 		}
-		if (q < VMSG_MAX_VQS && vd->vqs[q] != NULL && !vd->broken)
+		if (q < VMSG_MAX_VQS && vd->vqs[q] != NULL && !vd->broken) {
+			track_scan(vd->track[q]);
 			vring_interrupt(0, vd->vqs[q]);
+			track_scan(vd->track[q]); /* what the callback added */
+		}
 	} else if (h->id == VIO_VMSG_EVENT_CONFIG) {
 		struct vio_vmsg_event_config ec;
 
@@ -606,7 +716,9 @@ void vmsg_vdev_destroy(struct vmsg_vdev *vd)
 	unsigned int i;
 
 	get_device(&vd->vdev.dev);
+	/* The driver's removal may wait for requests in flight: drain_work completes them. */
 	unregister_virtio_device(&vd->vdev);
+	mutex_lock(&bus->devs_mutex);
 	spin_lock_irqsave(&bus->cb_lock, flags);
 	for (i = 0; i < bus->ndevs; i++) {
 		if (bus->devs[i] == vd) {
@@ -616,6 +728,7 @@ void vmsg_vdev_destroy(struct vmsg_vdev *vd)
 		}
 	}
 	spin_unlock_irqrestore(&bus->cb_lock, flags);
+	mutex_unlock(&bus->devs_mutex);
 	put_device(&vd->vdev.dev);
 	vmsg_dmadev_destroy(dma);
 }

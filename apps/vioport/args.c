@@ -48,7 +48,8 @@ void vp_usage(FILE *f)
 	    "                          firmware); groups naming one --shm share its bus\n"
 	    "      --shm PATH          vmsg: the window file (for example /dev/shm/vioport)\n"
 	    "      --shm-size N        vmsg: create it with N bytes (K, M; default 4M)\n"
-	    "      --doorbell D        vmsg: poll (default) or eventfd:SOCKET\n"
+	    "      --doorbell D        vmsg: poll (default), eventfd:SOCKET or ivshmem:SOCKET\n"
+	    "                          (ivshmem: the server of QEMU's ivshmem-doorbell)\n"
 	    "\n"
 	    "Options for the whole process:\n"
 	    "      --config FILE       read groups (and these options) from FILE; see vioport(1)\n"
@@ -390,14 +391,15 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 			    arg);
 		return -1;
 	case OPT_DOORBELL:
-		if (strcmp(arg, "poll") != 0 && strncmp(arg, "eventfd:", 8) != 0)
-			return vp_usage_error("--doorbell is poll or eventfd:SOCKET, not '%s'",
-					      arg);
-		if (strncmp(arg, "eventfd:", 8) == 0 &&
+		if (strcmp(arg, "poll") != 0 && strncmp(arg, "eventfd:", 8) != 0 &&
+		    strncmp(arg, "ivshmem:", 8) != 0)
+			return vp_usage_error(
+			    "--doorbell is poll, eventfd:SOCKET or ivshmem:SOCKET, not '%s'", arg);
+		if (strcmp(arg, "poll") != 0 &&
 		    (arg[8] == '\0' || strlen(arg + 8) >= VIO_VMSG_PATH_MAX))
-			return vp_usage_error("--doorbell eventfd:SOCKET needs a socket path of at "
+			return vp_usage_error("--doorbell %.8sSOCKET needs a socket path of at "
 					      "most %d bytes",
-					      VIO_VMSG_PATH_MAX - 1);
+					      arg, VIO_VMSG_PATH_MAX - 1);
 		g->doorbell = arg;
 		return -1;
 	default:

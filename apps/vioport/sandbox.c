@@ -24,7 +24,9 @@ static int allow_removals(struct vp_options *o, const struct instance *inst, uns
 
 		if (inst[i].path[0] != '\0')
 			rc = vio_sandbox_allow_remove(sb, inst[i].path, err, errlen);
-		if (rc == 0 && g->doorbell != NULL && strncmp(g->doorbell, "eventfd:", 8) == 0)
+		if (rc == 0 && g->doorbell != NULL &&
+		    (strncmp(g->doorbell, "eventfd:", 8) == 0 ||
+		     strncmp(g->doorbell, "ivshmem:", 8) == 0))
 			rc = vio_sandbox_allow_remove(sb, g->doorbell + 8, err, errlen);
 	}
 	return rc;

@@ -43,7 +43,9 @@
 #include "vioport/vhost_user.h"
 #include "vioport/vmsg_posix.h"
 
-#define VIOPORT_VERSION "0.2.0"
+#ifndef VIOPORT_VERSION
+#error "VIOPORT_VERSION comes from meson.build (project version)"
+#endif
 
 #define EXIT_USAGE	    2
 #define MAX_DEVICES	    64 /* devices in one process, all groups together */
@@ -92,7 +94,7 @@ struct vp_group {
 	enum vp_transport transport;
 	const char *shm;      /* vmsg: the window file */
 	uint32_t shm_size;    /* vmsg: bytes to create it with, 0: default or the file's */
-	const char *doorbell; /* vmsg: "poll" (NULL) or "eventfd:SOCKET" */
+	const char *doorbell; /* vmsg: "poll" (NULL), "eventfd:SOCKET" or "ivshmem:SOCKET" */
 };
 
 /* A virtio-msg bus the process serves: one window, its devices, its thread. */

@@ -85,6 +85,7 @@ void vio_vmsg_window_close(struct vio_vmsg_window *w);
 /* Doorbell kinds. */
 #define VIO_VMSG_BELL_POLL    0
 #define VIO_VMSG_BELL_EVENTFD 1
+#define VIO_VMSG_BELL_IVSHMEM 2 /* device side: the server of QEMU's ivshmem-doorbell */
 
 struct vio_vmsg_bell {
 	int kind; /* VIO_VMSG_BELL_* */
@@ -99,10 +100,20 @@ struct vio_vmsg_bell {
 	uint64_t spin_since; /* eventfd: when the current look started */
 	uint64_t rings;	     /* rings sent, for diagnostics */
 	uint64_t wakeups;    /* rings received (eventfd), for diagnostics */
+	int shm_fd;	     /* ivshmem: the window file, sent to the client; not owned */
 };
 
 /*
- * Parses "poll" or "eventfd:SOCKET" (NULL or "" means "poll") into b, which it
+ * Device side, ivshmem doorbell (ivshmem_server.c): accepts one client (QEMU's
+ * ivshmem-doorbell) on listen_fd and sends it the protocol's version, its ID,
+ * shm_fd (the window file), this side's eventfd as peer 0's vector 0 and a new
+ * eventfd as its own vector 0. 0 with the connection and that new eventfd (this
+ * side rings the guest through it), or -errno.
+ */
+int vio_ivshmem_accept(int listen_fd, int shm_fd, int own_efd, int *conn_fd, int *client_efd);
+
+/*
+ * Parses "poll", "eventfd:SOCKET" or "ivshmem:SOCKET" (NULL or "" means "poll") into b, which it
  * prepares with no descriptor open. 0 or -EINVAL with a message in err.
  */
 int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, size_t errlen);
@@ -148,7 +159,7 @@ int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us);
 struct vio_vmsg_endpoint_config {
 	const char *path;     /* the window file */
 	uint32_t size;	      /* bytes, to create it; 0: the file's size */
-	const char *doorbell; /* "poll" (default, NULL) or "eventfd:SOCKET" */
+	const char *doorbell; /* "poll" (default, NULL), "eventfd:SOCKET" or "ivshmem:SOCKET" */
 	/* Optional: one line, no newline, level VIO_VU_LOG_* (vhost_user.h). */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;

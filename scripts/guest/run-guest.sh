@@ -23,10 +23,13 @@
 #   vmsg-linux  blk, rng, i2c and gpio served by one vioport process over a
 #          virtio-msg window (ivshmem-plain), driven through vioport_vmsg.ko
 #          (built by build-kmod.sh) by the same unmodified drivers
+#   vmsg-doorbell  the same over ivshmem-doorbell, vioport its server: MSI-X
+#          interrupts to the guest, Doorbell register writes to the daemon
 #   vmsg-hostile  vioport_vmsg.ko against a device side that breaks the
 #          protocol on purpose (tests/integration/hostile_vmsg_dev)
 #   vmsg-restart  the vmsg daemon killed (SIGKILL) and started again while
-#          the guest is idle: the module removes and re-adds the devices
+#          a guest writer runs: its write in flight fails, the module removes
+#          and re-adds the devices
 #   vmsg-arm64  the module cross-built for Debian's arm64 kernel, in an arm64
 #          guest (qemu-system-aarch64 virt), blk and rng over the window
 #   vmsg-arm64-dt  the same through the device-tree binding: the window is a
@@ -42,8 +45,8 @@
 # run. Progress goes to standard error. Exits 1 if a test failed.
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
-#                      crash-packed i2c-gpio providers vmsg-linux vmsg-hostile
-#                      vmsg-restart vmsg-arm64 vmsg-arm64-dt)
+#                      crash-packed i2c-gpio providers vmsg-linux vmsg-doorbell
+#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -571,6 +574,7 @@ guest_variant_tests() {
 			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon backend-i2c
 		;;
 	vmsg-linux) guest_vmsg_tests ;;
+	vmsg-doorbell) guest_vmsg_doorbell_tests ;;
 	vmsg-hostile) guest_vmsg_hostile_tests ;;
 	vmsg-restart) guest_vmsg_restart_tests ;;
 	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
@@ -880,6 +884,11 @@ guest_variant() {
 		append=$GUEST_APPEND
 		smp=$GUEST_VMSG_QUEUES
 		;;
+	vmsg-doorbell)
+		guest_vmsg_setup doorbell
+		append=$GUEST_APPEND
+		smp=$GUEST_VMSG_QUEUES
+		;;
 	vmsg-hostile)
 		guest_vmsg_hostile_setup
 		append=$GUEST_APPEND
@@ -916,7 +925,7 @@ guest_variant() {
 		guest_check_backend gpio backend-gpio
 	elif [[ $v == providers ]]; then
 		guest_check_backend i2c backend-i2c
-	elif [[ $v == vmsg-linux ]]; then
+	elif [[ $v == vmsg-linux || $v == vmsg-doorbell ]]; then
 		guest_vmsg_check "$serial"
 	elif [[ $v == vmsg-hostile ]]; then
 		guest_vmsg_hostile_check
@@ -975,7 +984,7 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers
-		vmsg-linux vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
+		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

@@ -28,12 +28,39 @@ GUEST_VMSG_MAPS=""      # the files the daemon mapped (vmsg-maps), for demo.sh
 GUEST_VMSG_X86=()       # the x86 kernel and initramfs while vmsg-arm64 boots its own
 GUEST_VMSG_DTB_MACHINE=() # vmsg-arm64-dt: the machine and window arguments of its boot
 GUEST_VMSG_DTB_WIN=()
+GUEST_VMSG_BELL=""      # vmsg-doorbell: the daemon's --doorbell (ivshmem:SOCKET)
 
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
 		blk-intact blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
 		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
 		backend-vmsg
+}
+
+# vmsg-doorbell: the same tests with ivshmem-doorbell, vioport its server;
+# vmsg-irq checks that the module's MSI-X interrupts arrived.
+guest_vmsg_doorbell_tests() {
+	echo "$(guest_vmsg_tests) vmsg-irq vmsg-bell-host"
+}
+
+# vmsg-bell-host: the daemon was rung by the guest (the Doorbell register
+# writes QEMU turned into eventfd signals), as it logs when QEMU disconnects;
+# waits up to 10 s for that line once the guest is gone.
+guest_vmsg_check_bell() {
+	local log=$GUEST_TMP/vmsg.log line="" i got
+	for ((i = 0; i < 100; i++)); do
+		line=$(grep -o 'driver disconnected (rings: [0-9]* sent, [0-9]* received)' "$log" | tail -n 1)
+		[[ -z $line ]] || break
+		sleep 0.1
+	done
+	got=$(sed -n 's/.*, \([0-9]*\) received)$/\1/p' <<<"$line")
+	if [[ -z $line ]]; then
+		GUEST_HOST[vmsg-bell-host]="FAIL the daemon did not log QEMU's disconnection within 10 s: $(tail -n 1 "$log")"
+	elif [[ ${got:-0} -eq 0 ]]; then
+		GUEST_HOST[vmsg-bell-host]="FAIL the guest never rang the daemon: $line"
+	else
+		GUEST_HOST[vmsg-bell-host]="PASS $line"
+	fi
 }
 
 # Sets GUEST_EXTRA to the mkinitramfs.sh arguments the variant adds, or
@@ -78,6 +105,7 @@ guest_vmsg_start() {
 	local win=$1 ndev=${2:-4} log=$GUEST_TMP/vmsg.log pid i
 	local -a cmd=("$VIOPORT_BIN" --control "$GUEST_TMP/vmsg.ctl" -v
 		blk --transport vmsg --shm "$win" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
+		${GUEST_VMSG_BELL:+--doorbell "$GUEST_VMSG_BELL"}
 		--image "$GUEST_TMP/disk.img" --serial "$GUEST_SERIAL" --num-queues "$GUEST_VMSG_QUEUES"
 		+ rng --transport vmsg --shm "$win")
 	[[ $ndev -eq 2 ]] || cmd+=(+ i2c --transport vmsg --shm "$win" --device-list sim
@@ -121,8 +149,16 @@ guest_vmsg_edges() {
 
 # Prepares the variant: disk, EEPROM file, daemon, the LM75's temperature and
 # the line the guest reads high. Sets GUEST_QEMU, GUEST_TESTS, GUEST_APPEND.
+# guest_vmsg_setup [doorbell]: with "doorbell" (vmsg-doorbell), the daemon is
+# the server of an ivshmem-doorbell device with one MSI-X vector, and QEMU
+# takes the window from it over that socket instead of from the file.
 guest_vmsg_setup() {
-	local win=$GUEST_TMP/window reply
+	local win=$GUEST_TMP/window reply kind=${1:-plain} variant=vmsg-linux
+	GUEST_VMSG_BELL=""
+	if [[ $kind == doorbell ]]; then
+		GUEST_VMSG_BELL="ivshmem:$GUEST_TMP/ivshmem.sock"
+		variant=vmsg-doorbell
+	fi
 	GUEST_EEPROM_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
 	GUEST_APPEND="vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
 	GUEST_APPEND+=" vioport.temp=$GUEST_LM75_MC vioport.eeprom=$GUEST_EEPROM_TEXT"
@@ -152,12 +188,18 @@ guest_vmsg_setup() {
 		done
 		return 0
 	fi
-	GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
-		-device ivshmem-plain,memdev=win)
+	if [[ $kind == doorbell ]]; then
+		GUEST_QEMU+=(-chardev "socket,path=$GUEST_TMP/ivshmem.sock,id=ivs"
+			-device ivshmem-doorbell,chardev=ivs,vectors=1)
+	else
+		GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
+			-device ivshmem-plain,memdev=win)
+	fi
 	# blk-mq before blk: blk ends with the checksum the host compares.
 	GUEST_TESTS+=(vmsg blk-mq blk rng i2c-gpio vmsg-gpio-irq)
+	[[ $kind != doorbell ]] || GUEST_TESTS+=(vmsg-doorbell)
 	# The edge driver ends by itself: on the guest's result or the boot's bound.
-	guest_vmsg_edges "$GUEST_TMP/vmsg-linux-serial.log" &
+	guest_vmsg_edges "$GUEST_TMP/$variant-serial.log" &
 	GUEST_PIDS+=("$!")
 }
 
@@ -191,6 +233,7 @@ guest_vmsg_check() {
 		guest_check_i2c_gpio "$serial"
 		guest_check_image "$GUEST_TMP/disk.img" "$serial"
 		guest_vmsg_check_maps
+		[[ -z $GUEST_VMSG_BELL ]] || guest_vmsg_check_bell
 	fi
 	guest_check_backend vmsg backend-vmsg
 }
@@ -205,7 +248,7 @@ guest_vmsg_check() {
 # each fault in its log, remove the module after each, and survive.
 
 GUEST_VMSG_HOSTILE=(good devices-size bad-token wrong-id config-lie status-range vqueue-index
-	rings-ignored used-queue msg-size fifo-index stopped restart mute config-length recover)
+	rings-ignored used-queue msg-size fifo-index stopped restart mute config-length hotplug recover)
 GUEST_VMSG_HOSTILE_BIN=$VIOPORT_ROOT/build/tests/integration/hostile_vmsg_dev
 
 guest_vmsg_hostile_tests() {
@@ -285,7 +328,7 @@ guest_vmsg_hostile_check() {
 # and re-add them, with the disk's contents intact.
 
 guest_vmsg_restart_tests() {
-	echo vmsg-probe vmsg-dma vmsg-restart-readd vmsg-restart-data vmsg-restart-clean \
+	echo vmsg-probe vmsg-dma vmsg-restart-io vmsg-restart-readd vmsg-restart-data vmsg-restart-clean \
 		vmsg-restarted backend-vmsg
 }
 
@@ -318,7 +361,7 @@ guest_vmsg_restart_line() {
 	guest_stop_pid "$pid" 1
 	mv "$GUEST_TMP/vmsg.log" "$GUEST_TMP/vmsg-first.log"
 	if guest_vmsg_start "$GUEST_TMP/window" 2; then
-		GUEST_HOST[vmsg-restarted]="PASS killed PID $pid (SIGKILL) while the guest was idle; PID ${GUEST_BACKEND_PID[vmsg]} serves the window again"
+		GUEST_HOST[vmsg-restarted]="PASS killed PID $pid (SIGKILL) while the guest was writing; PID ${GUEST_BACKEND_PID[vmsg]} serves the window again"
 	else
 		GUEST_HOST[vmsg-restarted]="FAIL the daemon did not start again: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
 	fi

@@ -5,6 +5,7 @@
  * descriptors before anything in it is used, and a reply that breaks the
  * protocol ends the conversation (the spec's advice: close on a wrong reply).
  */
+#include "vioport/fdpass.h"
 #include "vioport/vu_frontend.h"
 
 #include <errno.h>
@@ -122,6 +123,9 @@ static void close_fds(int *fds, unsigned n)
 
 /* ------------------------------------------------------------ socket I/O */
 
+_Static_assert(VIO_VU_MAX_FDS <= VIO_FDPASS_MAX,
+	       "a vhost-user message's descriptors fit one control message");
+
 /*
  * Sends a then b (either may be empty) with nfds descriptors on the first
  * byte. Non-blocking sends with a poll in between, so a backend that stops
@@ -130,10 +134,7 @@ static void close_fds(int *fds, unsigned n)
 static int send_msg(int fd, const void *a, size_t alen, const void *b, size_t blen, const int *fds,
 		    unsigned nfds, int64_t deadline)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * VIO_VU_MAX_FDS)];
-		struct cmsghdr align;
-	} u;
+	union vio_fdpass_buf u;
 	size_t total = alen + blen, sent = 0;
 	bool with_fds = nfds > 0;
 
@@ -159,18 +160,7 @@ static int send_msg(int fd, const void *a, size_t alen, const void *b, size_t bl
 		memset(&m, 0, sizeof(m));
 		m.msg_iov = iov;
 		m.msg_iovlen = (size_t) niov;
-		if (with_fds) {
-			struct cmsghdr *c;
-
-			memset(&u, 0, sizeof(u));
-			m.msg_control = u.buf;
-			m.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-			c = CMSG_FIRSTHDR(&m);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-			memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-		}
+		vio_fdpass_attach(&m, &u, fds, with_fds ? nfds : 0);
 		n = sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			struct pollfd p = {.fd = fd, .events = POLLOUT};

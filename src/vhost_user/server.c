@@ -27,6 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vioport/fdpass.h"
 #include "vioport/memguard.h"
 #include "vioport/vhost_user.h"
 
@@ -66,26 +67,12 @@ static int wait_writable(int sock, int timeout_ms)
 static int op_send(void *ctx, int sock, const struct vio_vu_hdr *hdr, const void *payload, int fd,
 		   int timeout_ms)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
+	union vio_fdpass_buf ctl;
 	struct iovec iov[2] = {{(void *) hdr, sizeof(*hdr)}, {(void *) payload, hdr->size}};
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = hdr->size ? 2 : 1};
 
 	(void) ctx;
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
+	vio_fdpass_attach(&mh, &ctl, &fd, fd >= 0 ? 1 : 0);
 	while (mh.msg_iovlen > 0) {
 		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 

@@ -29,6 +29,8 @@
  *   mute           no message taken from the driver after DRIVER_OK
  *   config-length  a virtio-blk device (ID 2, 60 bytes of configuration) whose
  *                  GET_CONFIG answers carry one byte less than asked
+ *   hotplug        not a fault: after the first DRIVER_OK, EVENT_DEVICE says
+ *                  device 0 was removed, then added again (devices at run time)
  *
  * Prints "SCENARIO <name> attached generation <g>" and "SCENARIO <name> done"
  * lines; exits 0 once every scenario was served, 1 on a setup error or when
@@ -70,17 +72,19 @@ enum fault {
 	F_RESTART,
 	F_MUTE,
 	F_CONFIG_LENGTH,
+	F_HOTPLUG,
 };
 
 static const char *const fault_names[] = {
-    "good",	    "devices-size", "bad-token",     "wrong-id",   "config-lie",
-    "status-range", "vqueue-index", "rings-ignored", "used-queue", "msg-size",
-    "fifo-index",   "stopped",	    "restart",	     "mute",	   "config-length",
+    "good",	    "devices-size",  "bad-token",     "wrong-id", "config-lie", "status-range",
+    "vqueue-index", "rings-ignored", "used-queue",    "msg-size", "fifo-index", "stopped",
+    "restart",	    "mute",	     "config-length", "hotplug",
 };
 
 /* The one device's state, as the driver set it. */
 struct dev {
-	bool mute; /* F_MUTE after DRIVER_OK: nothing more is taken from the FIFO */
+	bool mute;     /* F_MUTE after DRIVER_OK: nothing more is taken from the FIFO */
+	bool hot_done; /* F_HOTPLUG: the events were sent */
 	uint8_t status;
 	struct vio_vmsg_vqueue q;
 	bool q_enabled;
@@ -229,6 +233,17 @@ static void device_message(struct vio_vmsg_shm *s, enum fault f, struct dev *d,
 		}
 		if ((v & VIO_STATUS_DRIVER_OK) && f == F_MUTE)
 			d->mute = true;
+		if ((v & VIO_STATUS_DRIVER_OK) && f == F_HOTPLUG && !d->hot_done) {
+			struct vio_vmsg_hdr e = {.type = VIO_VMSG_TYPE_BUS,
+						 .id = VIO_VMSG_BUS_EVENT_DEVICE};
+			struct vio_vmsg_event_device ev = {.dev_num = 0,
+							   .state = VIO_VMSG_DEVICE_REMOVED};
+
+			d->hot_done = true;
+			send(s, out, vio_vmsg_encode_event_device(out, sizeof(out), &e, &ev));
+			ev.state = VIO_VMSG_DEVICE_ADDED;
+			send(s, out, vio_vmsg_encode_event_device(out, sizeof(out), &e, &ev));
+		}
 		if ((v & VIO_STATUS_DRIVER_OK) && f == F_RESTART)
 			store32(s->base, VIO_VMSG_SHM_OFF_DEV_GEN,
 				load32(s->base, VIO_VMSG_SHM_OFF_DEV_GEN) + 1u);

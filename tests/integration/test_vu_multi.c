@@ -355,12 +355,25 @@ static void multi_refusals(void **state)
 	}
 }
 
+/* The daemon reports the project's version, the one meson.build declares. */
+static void multi_version(void **state)
+{
+	char log[4096];
+	char *argv[] = {T.bin, "--version", NULL};
+
+	(void) state;
+	BEGIN();
+	assert_int_equal(run_to_end(argv, log, sizeof(log)), 0);
+	assert_string_equal(log, "vioport " VIOPORT_PROJECT_VERSION "\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(multi_config_file, teardown),
 	    cmocka_unit_test_teardown(multi_command_line_groups, teardown),
 	    cmocka_unit_test_teardown(multi_refusals, teardown),
+	    cmocka_unit_test(multi_version),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

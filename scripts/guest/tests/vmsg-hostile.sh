@@ -11,6 +11,10 @@
 # kernel log (within 20 s) and can be removed; the run passes when the guest
 # is still here with no oops, BUG or warning in the log.
 #
+# "hotplug" is EVENT_DEVICE: the device side says device 0 was removed and
+# added again; the module removes it (its request in flight completed) and
+# registers it anew.
+#
 # "recover" is the module's recovery: loaded with recover=1, it sees the
 # device side restart (the host's "restart" scenario), removes the device,
 # formats the window again and registers the device anew (the host's next
@@ -36,6 +40,7 @@ expect_of() {
 	restart) echo "the device side restarted" ;;
 	mute) echo "the device side stopped taking messages" ;;
 	config-length) echo "GET_CONFIG answer for another range or of the wrong size" ;;
+	hotplug) echo "device 0: removing it" ;;
 	recover) echo "window formatted again" ;;
 	esac
 }
@@ -44,6 +49,7 @@ expect_of() {
 seen() {
 	case $1 in
 	recover) sed -n '/window formatted again/,$p' /tmp/cur | grep -q '1 device on the window' ;;
+	hotplug) sed -n '/device 0: removing it/,$p' /tmp/cur | grep -q '1 device on the window' ;;
 	*) grep -q "$(expect_of "$1")" /tmp/cur ;;
 	esac
 }
@@ -70,6 +76,8 @@ for sc in $(echo "${VIOPORT_HOSTILE:-}" | tr ',' ' '); do
 	line=""
 	! seen "$sc" || line=$(grep -m1 "$want" /tmp/cur | sed 's/^\[[^]]*\] //')
 	[ "$sc" != recover ] || [ -z "$line" ] || line="$line; then: 1 device on the window"
+	[ "$sc" != hotplug ] || [ -z "$line" ] ||
+		line="$line; $(grep -o -m1 'in flight completed with an error' /tmp/cur); then: $(grep -o -m1 'device 0 added by the device side' /tmp/cur), 1 device on the window"
 	if ! out=$(rmmod vioport_vmsg 2>&1); then
 		removed_all=false
 		result "hostile-$sc" FAIL "rmmod failed: $out"

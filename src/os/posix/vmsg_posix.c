@@ -2,6 +2,7 @@
 /* virtio-msg on POSIX: window files, poll and eventfd doorbells, the device endpoint. */
 #include "vioport/vmsg_posix.h"
 #include "vioport/errmsg.h"
+#include "vioport/fdpass.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -259,16 +260,25 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 {
 	static const char prefix[] = "eventfd:";
 
-	*b = (struct vio_vmsg_bell){.listen_fd = -1, .conn_fd = -1, .own_efd = -1, .peer_efd = -1};
+	int kind = VIO_VMSG_BELL_EVENTFD;
+
+	*b = (struct vio_vmsg_bell){
+	    .listen_fd = -1, .conn_fd = -1, .own_efd = -1, .peer_efd = -1, .shm_fd = -1};
 	if (spec == NULL || spec[0] == '\0' || strcmp(spec, "poll") == 0) {
 		b->kind = VIO_VMSG_BELL_POLL;
 		return 0;
 	}
-	if (strncmp(spec, prefix, sizeof(prefix) - 1) != 0) {
-		vio_errmsg(err, errlen, "doorbell '%s': expected 'poll' or 'eventfd:SOCKET'", spec);
+	if (strncmp(spec, "ivshmem:", 8) == 0) {
+		kind = VIO_VMSG_BELL_IVSHMEM;
+		spec += 8;
+	} else if (strncmp(spec, prefix, sizeof(prefix) - 1) == 0) {
+		spec += sizeof(prefix) - 1;
+	} else {
+		vio_errmsg(err, errlen,
+			   "doorbell '%s': expected 'poll', 'eventfd:SOCKET' or 'ivshmem:SOCKET'",
+			   spec);
 		return -EINVAL;
 	}
-	spec += sizeof(prefix) - 1;
 	if (spec[0] == '\0') {
 		vio_errmsg(err, errlen, "doorbell 'eventfd:': the socket path is missing");
 		return -EINVAL;
@@ -279,7 +289,7 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 			   sizeof(b->sock) - 1);
 		return -ENAMETOOLONG;
 	}
-	b->kind = VIO_VMSG_BELL_EVENTFD;
+	b->kind = kind;
 	b->spin_us = VIO_VMSG_BELL_EVENTFD_SPIN_US;
 	snprintf(b->sock, sizeof(b->sock), "%s", spec);
 	/* An optional ",spin=US" suffix; a path that merely contains a comma is kept. */
@@ -330,24 +340,10 @@ static int send_fd(int sock, int fd)
 {
 	char byte = 'E';
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
+	union vio_fdpass_buf u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	memset(&u, 0, sizeof(u));
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	vio_fdpass_attach(&m, &u, &fd, 1);
 	while (sendmsg(sock, &m, MSG_NOSIGNAL) < 0) {
 		if (errno != EINTR)
 			return -errno;
@@ -492,6 +488,10 @@ int vio_vmsg_bell_connect(struct vio_vmsg_bell *b, int timeout_ms, char *err, si
 	b->is_device = false;
 	if (b->kind == VIO_VMSG_BELL_POLL)
 		return 0;
+	if (b->kind == VIO_VMSG_BELL_IVSHMEM) {
+		vio_errmsg(err, errlen, "%s: an ivshmem doorbell is the device side's", b->sock);
+		return -EINVAL;
+	}
 	sock_addr(b, &sa);
 	for (;;) {
 		b->conn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -589,7 +589,7 @@ struct vio_vmsg_doorbell vio_vmsg_bell_doorbell(struct vio_vmsg_bell *b)
 {
 	struct vio_vmsg_doorbell d = {.ring = NULL, .ctx = b};
 
-	if (b->kind == VIO_VMSG_BELL_EVENTFD)
+	if (b->kind != VIO_VMSG_BELL_POLL)
 		d.ring = bell_ring_cb;
 	return d;
 }
@@ -625,9 +625,16 @@ static int poll_step(struct vio_vmsg_bell *b, int64_t timeout_us)
 /* Device side: a driver connects; takes its eventfd and hands over ours. */
 static void accept_driver(struct vio_vmsg_bell *b)
 {
-	int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	int efd;
+	int fd, efd;
 
+	if (b->kind == VIO_VMSG_BELL_IVSHMEM) {
+		if (vio_ivshmem_accept(b->listen_fd, b->shm_fd, b->own_efd, &fd, &efd) == 0) {
+			b->conn_fd = fd;
+			b->peer_efd = efd;
+		}
+		return;
+	}
+	fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	efd = recv_efd(fd, HANDSHAKE_MS);
@@ -803,6 +810,7 @@ int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_e
 	}
 	/* Not serving yet: a driver waiting for an earlier device of this window goes on. */
 	vio_vmsg_shm_device_init(&ep->shm, ep->win.base, ep->win.size);
+	ep->bell.shm_fd = ep->win.fd; /* ivshmem: the client maps the window file */
 	r = vio_vmsg_bell_listen(&ep->bell, err, errlen);
 	if (r < 0) {
 		vio_vmsg_window_close(&ep->win);
@@ -1009,8 +1017,11 @@ static void *serve(void *arg)
 		vio_vmsg_bell_wait(&ep->bell, SERVE_WAIT_US);
 		connected = vio_vmsg_bell_connected(&ep->bell);
 		if (connected != was_connected)
-			ep_log(ep, VIO_VU_LOG_INFO, "%s: driver %s", ep->bell.sock,
-			       connected ? "connected" : "disconnected");
+			ep_log(ep, VIO_VU_LOG_INFO,
+			       "%s: driver %s (rings: %llu sent, %llu received)", ep->bell.sock,
+			       connected ? "connected" : "disconnected",
+			       (unsigned long long) ep->bell.rings,
+			       (unsigned long long) ep->bell.wakeups);
 		was_connected = connected;
 	}
 	return NULL;
