@@ -8,6 +8,10 @@
  *   vioport-bench blk --socket PATH [--rw randread|randwrite] [--bs SIZE]
  *                     [--iodepth N] [--seconds S] [--warmup S] [--queues N]
  *                     [--poll] [--connect-timeout S]
+ *   vioport-bench gpio --socket PATH [--op get|set] [--iodepth N] [--seconds S]
+ *                      [--warmup S] [--poll] [--connect-timeout S]
+ *   vioport-bench rng --socket PATH [--bs SIZE] [--iodepth N] [--seconds S]
+ *                     [--warmup S] [--poll] [--connect-timeout S]
  *
  * "virtq" runs the device side of a 256-entry split ring with EVENT_IDX
  * against the project's driver side in one thread: the driver adds a batch of
@@ -54,6 +58,7 @@
 
 #include "vioport-bench.h"
 #include "vioport/drvq.h"
+#include "vioport/gpio.h"
 #include "vioport/virtq.h"
 #include "vioport/vu_blk_client.h"
 #include "vioport/window.h"
@@ -339,6 +344,10 @@ static int usage(void)
 		"       vioport-bench blk --socket PATH [--rw randread|randwrite] [--bs SIZE] "
 		"[--iodepth N] [--seconds S] [--warmup S] [--queues N] [--poll] "
 		"[--connect-timeout S]\n");
+	fprintf(stderr, "       vioport-bench gpio --socket PATH [--op get|set] [--iodepth N] "
+			"[--seconds S] [--warmup S] [--poll] [--connect-timeout S]\n");
+	fprintf(stderr, "       vioport-bench rng --socket PATH [--bs SIZE] [--iodepth N] "
+			"[--seconds S] [--warmup S] [--poll] [--connect-timeout S]\n");
 	fprintf(stderr, "devices:");
 	for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
 		fprintf(stderr, " %s", devices[i]->name);
@@ -496,6 +505,7 @@ struct blk_run {
 	uint64_t rng;		   /* xorshift64 state */
 	uint64_t t_measure, t_end; /* the measured window */
 	uint64_t done;		   /* completions inside the window */
+	uint64_t total;		   /* completions, warm-up included */
 	uint32_t *lat;		   /* ns, requests submitted and completed inside the window */
 	size_t nlat, cap_lat;
 	unsigned inflight;
@@ -560,6 +570,7 @@ static unsigned blk_reap(struct blk_run *r, uint16_t q)
 			fprintf(stderr, "vioport-bench blk: request failed with status %d\n", st);
 			exit(1);
 		}
+		r->total++;
 		if (t >= r->t_measure && t <= r->t_end) {
 			r->done++;
 			if (s->t_submit >= r->t_measure)
@@ -761,6 +772,10 @@ static int bench_blk(int argc, char **argv)
 	t0 = now_ns();
 	r.t_measure = t0 + (uint64_t) (o.warmup * 1e9);
 	r.t_end = r.t_measure + (uint64_t) (o.seconds * 1e9);
+	/* a polling driver asks for no interrupts; event idx makes that exact */
+	if (o.poll)
+		for (uint16_t q = 0; q < o.queues; q++)
+			vio_drvq_cb_disable(vio_vu_fe_drvq(&r.b.fe, q));
 	for (unsigned i = 0; i < o.iodepth; i++)
 		blk_submit(&r, &r.slots[i]);
 	r.inflight = o.iodepth;
@@ -795,9 +810,10 @@ static int bench_blk(int argc, char **argv)
 	       blk_pct(&r, 0.99), blk_pct(&r, 0.999), r.lat[r.nlat - 1] / 1e3, r.nlat);
 	printf(
 	    "result rw=%s bs=%u iodepth=%u queues=%u iops=%.0f mbps=%.1f avg_us=%.1f p50_us=%.1f "
-	    "p99_us=%.1f p999_us=%.1f\n",
+	    "p99_us=%.1f p999_us=%.1f total=%llu\n",
 	    o.write ? "randwrite" : "randread", o.bs, o.iodepth, o.queues, iops, iops * o.bs / 1e6,
-	    sum / (double) r.nlat / 1e3, blk_pct(&r, 0.50), blk_pct(&r, 0.99), blk_pct(&r, 0.999));
+	    sum / (double) r.nlat / 1e3, blk_pct(&r, 0.50), blk_pct(&r, 0.99), blk_pct(&r, 0.999),
+	    (unsigned long long) r.total);
 	/* A clean stop, as a guest shutting down: rings stopped, then the connection closed. */
 	vio_vu_fe_stop(&r.b.fe);
 	for (unsigned i = 0; i < o.iodepth; i++)
@@ -809,11 +825,306 @@ static int bench_blk(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ gpio, rng */
+
+/*
+ * Requests of a vhost-user GPIO or RNG backend on its request queue: GPIO
+ * GET_VALUE or SET_VALUE of line 0 (an 8-byte request, a 2-byte answer), or RNG
+ * reads of --bs bytes. The same loop as blk: --iodepth requests in flight, the
+ * client sleeping on the call eventfd or polling the used ring.
+ */
+struct rq_opts {
+	const char *socket;
+	bool rng;
+	bool set; /* gpio: SET_VALUE instead of GET_VALUE */
+	uint32_t bs;
+	unsigned iodepth;
+	double seconds, warmup, connect_s;
+	bool poll;
+};
+
+struct rq_slot {
+	uint8_t *out, *in;
+	uint64_t out_gpa, in_gpa;
+	uint64_t t_submit;
+};
+
+struct rq_run {
+	struct vio_vu_fe fe;
+	const struct rq_opts *o;
+	struct rq_slot *slots;
+	uint64_t t_measure, t_end, done, total, bytes;
+	uint32_t *lat;
+	size_t nlat, cap_lat;
+	unsigned inflight;
+	uint32_t toggle;
+	bool pending_kick;
+};
+
+static _Noreturn void rq_die(struct rq_run *r, const char *what)
+{
+	fprintf(stderr, "vioport-bench %s: %s (%s)\n", r->o->rng ? "rng" : "gpio", what,
+		vio_vu_fe_error(&r->fe));
+	exit(1);
+}
+
+static void rq_gpio_msg(struct rq_slot *s, uint16_t type, uint16_t line, uint32_t value)
+{
+	s->out[0] = (uint8_t) type;
+	s->out[1] = (uint8_t) (type >> 8);
+	s->out[2] = (uint8_t) line;
+	s->out[3] = (uint8_t) (line >> 8);
+	for (int i = 0; i < 4; i++)
+		s->out[4 + i] = (uint8_t) (value >> (8 * i));
+}
+
+static void rq_add(struct rq_run *r, struct rq_slot *s)
+{
+	struct vio_buf out = {s->out_gpa, 8}, in = {s->in_gpa, r->o->rng ? r->o->bs : 2};
+
+	s->t_submit = now_ns();
+	if (vio_vu_fe_add(&r->fe, 0, &out, r->o->rng ? 0 : 1, &in, 1, s) < 0)
+		rq_die(r, "could not queue a request");
+	r->pending_kick = true;
+}
+
+static void rq_submit(struct rq_run *r, struct rq_slot *s)
+{
+	if (!r->o->rng) {
+		if (r->o->set)
+			rq_gpio_msg(s, VIO_GPIO_MSG_SET_VALUE, 0, r->toggle++ & 1u);
+		else
+			rq_gpio_msg(s, VIO_GPIO_MSG_GET_VALUE, 0, 0);
+	}
+	rq_add(r, s);
+}
+
+static void rq_record(struct rq_run *r, uint64_t ns)
+{
+	if (r->nlat == r->cap_lat) {
+		size_t cap = r->cap_lat ? 2 * r->cap_lat : 1u << 16;
+		uint32_t *p = realloc(r->lat, cap * sizeof(*p));
+
+		if (p == NULL)
+			rq_die(r, "out of memory");
+		r->lat = p;
+		r->cap_lat = cap;
+	}
+	r->lat[r->nlat++] = ns > UINT32_MAX ? UINT32_MAX : (uint32_t) ns;
+}
+
+static void rq_kick(struct rq_run *r)
+{
+	if (r->pending_kick) {
+		r->pending_kick = false;
+		if (vio_vu_fe_kick(&r->fe, 0) < 0)
+			rq_die(r, "kick failed");
+	}
+}
+
+static unsigned rq_reap(struct rq_run *r)
+{
+	unsigned n = 0;
+	void *tok;
+	uint32_t len;
+	int rc;
+
+	while ((rc = vio_vu_fe_get_used(&r->fe, 0, &tok, &len)) == 1) {
+		struct rq_slot *s = tok;
+		uint64_t t = now_ns();
+
+		if (!r->o->rng && (len < 2 || s->in[0] != VIO_GPIO_STATUS_OK))
+			rq_die(r, "a GPIO request failed");
+		if (r->o->rng && len == 0)
+			rq_die(r, "an RNG request returned no bytes");
+		r->total++;
+		if (t >= r->t_measure && t <= r->t_end) {
+			r->done++;
+			r->bytes += len;
+			if (s->t_submit >= r->t_measure)
+				rq_record(r, t - s->t_submit);
+		}
+		if (t < r->t_end)
+			rq_submit(r, s);
+		else
+			r->inflight--;
+		n++;
+	}
+	if (rc < 0)
+		rq_die(r, "bad used entry");
+	return n;
+}
+
+static void rq_sleep(struct rq_run *r)
+{
+	struct pollfd p[2] = {{.fd = vio_vu_fe_call_fd(&r->fe, 0), .events = POLLIN},
+			      {.fd = r->fe.sock, .events = POLLRDHUP}};
+	uint64_t v;
+
+	if (vio_drvq_cb_enable(vio_vu_fe_drvq(&r->fe, 0)))
+		return;
+	if (poll(p, 2, 1000) <= 0)
+		return;
+	if (p[1].revents != 0)
+		rq_die(r, "the backend hung up");
+	if (p[0].revents & POLLIN)
+		while (read(p[0].fd, &v, sizeof(v)) == (ssize_t) sizeof(v))
+			;
+}
+
+static double rq_pct(const struct rq_run *r, double p)
+{
+	size_t i = (size_t) (p * (double) (r->nlat - 1) + 0.5);
+
+	return r->lat[i] / 1e3;
+}
+
+static int rq_parse(int argc, char **argv, struct rq_opts *o)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+
+		if (strcmp(a, "--poll") == 0) {
+			o->poll = true;
+			continue;
+		}
+		if (v == NULL)
+			return -1;
+		i++;
+		if (strcmp(a, "--socket") == 0)
+			o->socket = v;
+		else if (!o->rng && strcmp(a, "--op") == 0 && strcmp(v, "get") == 0)
+			o->set = false;
+		else if (!o->rng && strcmp(a, "--op") == 0 && strcmp(v, "set") == 0)
+			o->set = true;
+		else if (o->rng && strcmp(a, "--bs") == 0 && parse_size(v, &o->bs))
+			continue;
+		else if (strcmp(a, "--iodepth") == 0 && parse_u64(v, &n) && n >= 1 && n <= 128)
+			o->iodepth = (unsigned) n;
+		else if (strcmp(a, "--seconds") == 0 && (o->seconds = strtod(v, NULL)) > 0)
+			continue;
+		else if (strcmp(a, "--warmup") == 0 && (o->warmup = strtod(v, NULL)) >= 0)
+			continue;
+		else if (strcmp(a, "--connect-timeout") == 0 &&
+			 (o->connect_s = strtod(v, NULL)) > 0)
+			continue;
+		else
+			return -1;
+	}
+	return o->socket == NULL ? -1 : 0;
+}
+
+/* One request, waited for: the GPIO line's direction before the measured ones. */
+static void rq_once(struct rq_run *r, struct rq_slot *s)
+{
+	void *tok;
+	uint32_t len;
+
+	rq_add(r, s);
+	rq_kick(r);
+	if (vio_vu_fe_wait_used(&r->fe, 0, &tok, &len, 5000) != 1 || tok != s || len < 2 ||
+	    s->in[0] != VIO_GPIO_STATUS_OK)
+		rq_die(r, "setting the line's direction failed");
+}
+
+static int bench_rq(int argc, char **argv, bool rng)
+{
+	struct rq_opts o = {
+	    .rng = rng, .bs = 4096, .iodepth = 1, .seconds = 3, .warmup = 1, .connect_s = 5};
+	struct rq_run r = {.o = &o};
+	struct vio_vu_fe_params p = {.features = VIO_BIT(VIO_F_VERSION_1) |
+						 VIO_BIT(VIO_F_EVENT_IDX) |
+						 VIO_BIT(VIO_F_INDIRECT_DESC),
+				     .num_queues = 1,
+				     .queue_size = 256};
+	uint64_t t0, last_progress;
+	double window, sum = 0;
+	const char *what;
+
+	if (rq_parse(argc, argv, &o) < 0)
+		return usage();
+	p.timeout_ms = (int) (o.connect_s * 1000);
+	p.mem_size = (uint64_t) o.iodepth * ((o.bs + 4095u) / 4096u * 4096u + 8192u) + (2u << 20);
+	if (vio_vu_fe_start(&r.fe, o.socket, &p) < 0) {
+		fprintf(stderr, "vioport-bench %s: %s: %s\n", rng ? "rng" : "gpio", o.socket,
+			vio_vu_fe_error(&r.fe));
+		return 1;
+	}
+	r.slots = calloc(o.iodepth, sizeof(*r.slots));
+	if (r.slots == NULL)
+		rq_die(&r, "out of memory");
+	for (unsigned i = 0; i < o.iodepth; i++) {
+		struct rq_slot *s = &r.slots[i];
+
+		s->out = vio_vu_fe_alloc(&r.fe, 64, 64, &s->out_gpa);
+		s->in = vio_vu_fe_alloc(&r.fe, rng ? o.bs : 64, 64, &s->in_gpa);
+		if (s->out == NULL || s->in == NULL)
+			rq_die(&r, "no room for the requests in guest memory");
+	}
+	if (!rng) {
+		rq_gpio_msg(&r.slots[0], VIO_GPIO_MSG_SET_DIRECTION, 0,
+			    o.set ? VIO_GPIO_DIRECTION_OUT : VIO_GPIO_DIRECTION_IN);
+		rq_once(&r, &r.slots[0]);
+	}
+	what = rng ? "RNG reads" : o.set ? "GPIO SET_VALUE" : "GPIO GET_VALUE";
+	printf("%s: %u in flight, %.2f s warm-up, %.2f s measured, %s\n", what, o.iodepth, o.warmup,
+	       o.seconds, o.poll ? "polling the used ring" : "sleeping on the call eventfd");
+	fflush(stdout);
+	if (o.poll)
+		vio_drvq_cb_disable(vio_vu_fe_drvq(&r.fe, 0));
+	t0 = now_ns();
+	r.t_measure = t0 + (uint64_t) (o.warmup * 1e9);
+	r.t_end = r.t_measure + (uint64_t) (o.seconds * 1e9);
+	for (unsigned i = 0; i < o.iodepth; i++)
+		rq_submit(&r, &r.slots[i]);
+	r.inflight = o.iodepth;
+	rq_kick(&r);
+	last_progress = now_ns();
+	while (r.inflight > 0) {
+		unsigned n = rq_reap(&r);
+
+		rq_kick(&r);
+		if (n > 0) {
+			last_progress = now_ns();
+			continue;
+		}
+		if (now_ns() - last_progress > BLK_STUCK_NS)
+			rq_die(&r, "the backend stopped completing requests");
+		if (!o.poll)
+			rq_sleep(&r);
+	}
+	if (r.nlat == 0)
+		rq_die(&r, "no request completed inside the measured window");
+	window = (double) (r.t_end - r.t_measure) / 1e9;
+	qsort(r.lat, r.nlat, sizeof(*r.lat), blk_cmp);
+	for (size_t i = 0; i < r.nlat; i++)
+		sum += r.lat[i];
+	printf("  %.0f ops/s, %.1f MB/s; latency us: avg %.1f, p50 %.1f, p99 %.1f, p99.9 %.1f\n",
+	       (double) r.done / window, (double) r.bytes / window / 1e6,
+	       sum / (double) r.nlat / 1e3, rq_pct(&r, 0.50), rq_pct(&r, 0.99), rq_pct(&r, 0.999));
+	printf("result op=%s iodepth=%u ops=%.0f mbps=%.1f avg_us=%.1f p50_us=%.1f p99_us=%.1f "
+	       "p999_us=%.1f total=%llu\n",
+	       rng     ? "rng"
+	       : o.set ? "gpio-set"
+		       : "gpio-get",
+	       o.iodepth, (double) r.done / window, (double) r.bytes / window / 1e6,
+	       sum / (double) r.nlat / 1e3, rq_pct(&r, 0.50), rq_pct(&r, 0.99), rq_pct(&r, 0.999),
+	       (unsigned long long) r.total);
+	vio_vu_fe_stop(&r.fe);
+	vio_vu_fe_close(&r.fe);
+	free(r.slots);
+	free(r.lat);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "virtq") == 0)
 		return bench_virtq(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "blk") == 0)
 		return bench_blk(argc - 2, argv + 2);
+	if (argc >= 2 && (strcmp(argv[1], "gpio") == 0 || strcmp(argv[1], "rng") == 0))
+		return bench_rq(argc - 2, argv + 2, argv[1][0] == 'r');
 	return usage();
 }

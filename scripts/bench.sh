@@ -11,6 +11,16 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The machine first: figures from one machine class do not carry over to another.
+cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+[[ -n $cpu_model ]] || cpu_model=$(uname -m)
+echo "=== machine: $cpu_model, $(nproc) CPUs online, Linux $(uname -r)," \
+	"load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
+if grep -qw hypervisor /proc/cpuinfo 2>/dev/null; then
+	echo "    (a virtual machine: cross-CPU wake-ups cost more than on bare metal)"
+fi
+echo
+
 echo "=== virtqueue device side (scripts/bench-virtq.sh)"
 scripts/bench-virtq.sh "$@"
 
@@ -19,5 +29,12 @@ echo "=== vhost-user-blk daemons, vioport and qemu-storage-daemon (scripts/bench
 scripts/bench-blk.sh "$@"
 
 echo
+echo "=== GPIO and RNG daemons (scripts/bench-devices.sh)"
+scripts/bench-devices.sh "$@"
+
+echo
 echo "=== virtio-msg round trip over a shared-memory window (scripts/bench-vmsg.sh)"
 scripts/bench-vmsg.sh
+
+echo
+echo "=== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

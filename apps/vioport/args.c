@@ -59,6 +59,10 @@ void vp_usage(FILE *f)
 	    "                          logged and stops the daemon; log: logged and fails\n"
 	    "                          with EPERM; off: no sandbox (see docs/security.md)\n"
 	    "      --user USER         once set up, run as USER (needs root to start)\n"
+	    "      --poll-us N         adaptive polling: after work, a queue's thread looks\n"
+	    "                          for more for up to N microseconds before it sleeps,\n"
+	    "                          with the driver's kicks suppressed (default %u,\n"
+	    "                          0 to %u; 0: never poll, sleep at once)\n"
 	    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
 	    "      --log-level LEVEL   error, warn (default), info or debug\n"
 	    "  -v, --verbose           same as --log-level info\n"
@@ -91,7 +95,7 @@ void vp_usage(FILE *f)
 	    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
 	    "\n"
 	    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n",
-	    MAX_BLK_QUEUES, MAX_SIM_GPIO_LINES);
+	    VP_POLL_US_DEFAULT, VP_POLL_US_MAX, MAX_BLK_QUEUES, MAX_SIM_GPIO_LINES);
 }
 
 int vp_usage_error(const char *fmt, ...)
@@ -206,6 +210,7 @@ enum {
 	OPT_DOORBELL,
 	OPT_SANDBOX,
 	OPT_USER,
+	OPT_POLL_US,
 };
 
 static const struct option long_opts[] = {
@@ -234,6 +239,7 @@ static const struct option long_opts[] = {
     {"doorbell", required_argument, NULL, OPT_DOORBELL},
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"user", required_argument, NULL, OPT_USER},
+    {"poll-us", required_argument, NULL, OPT_POLL_US},
     {NULL, 0, NULL, 0},
 };
 
@@ -299,6 +305,12 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_USER:
 		o->user = arg;
+		return -1;
+	case OPT_POLL_US:
+		if (!vp_parse_uint(arg, 0, VP_POLL_US_MAX, &v))
+			return vp_usage_error("--poll-us needs a number from 0 to %u, not '%s'",
+					      VP_POLL_US_MAX, arg);
+		o->poll_us = v;
 		return -1;
 	case OPT_CONFIG:
 		if (in_config)
@@ -546,6 +558,7 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->log_level = VIO_VU_LOG_WARN;
+	o->poll_us = VP_POLL_US_DEFAULT;
 	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:c:vqhVi:rl:", long_opts, NULL)) != -1 ||

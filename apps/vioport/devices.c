@@ -60,14 +60,34 @@ static void disk_event(struct vio_loop_watch *w, uint32_t revents)
 	vp_unlock(in);
 }
 
-/* blk: after the device took a kick's requests, send them to the kernel at once. */
+/* blk: adaptive polling of the completion ring, on the loop that reaps it. */
+static bool disk_poll(struct vio_loop_poller *p)
+{
+	struct instance *in = p->ctx;
+	unsigned n;
+
+	if (!vio_host_blk_ready(&in->disk))
+		return false;
+	vp_lock(in);
+	n = vio_host_blk_poll(&in->disk);
+	vp_unlock(in);
+	return n > 0;
+}
+
+/*
+ * blk: after the device took a kick's requests, send them to the kernel at
+ * once, and complete what finished inside the submission (reads the page
+ * cache holds) on this thread: no wake-up of the loop that reaps, no read of
+ * the event fd.
+ */
 static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 {
 	struct vio_blk *blk = dev->priv;
 	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
 
 	in->blk_ops->queue_notify(dev, q);
-	vio_host_blk_submit(&in->disk);
+	if (vio_host_blk_submit(&in->disk) > 0)
+		vio_host_blk_poll(&in->disk);
 }
 
 /* blk: before memory goes away, every request in the kernel must have finished. */
@@ -377,6 +397,8 @@ static int start_server(struct instance *in, struct vio_loop *loop)
 	    .dev = in->dev,
 	    .loop = loop,
 	    .queue_workers = blk && o->num_queues > 1,
+	    .poll = in->poll_us > 0,
+	    .poll_us = in->poll_us,
 	    .ctx = in,
 	    .quiesce = blk ? blk_quiesce : NULL,
 	    .log = server_log,
@@ -428,6 +450,8 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 	if (rc == 0 && o->kind == KIND_BLK)
 		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
 				  disk_event, in);
+	if (rc == 0 && o->kind == KIND_BLK && in->poll_us > 0 && vio_host_blk_async(&in->disk))
+		rc = vio_loop_poller_add(loop, &in->disk_p, disk_poll, NULL, in);
 	if (rc == 0 && in->hchip_open) {
 		rc = vio_loop_add(loop, &in->hchip_w, vio_host_gpio_event_fd(&in->hchip),
 				  VIO_LOOP_IN, host_gpio_ready, in);
@@ -444,6 +468,7 @@ void vp_stop_instance(struct instance *in)
 		vio_loop_remove(&in->hchip_w);
 	if (in->disk_w.loop != NULL)
 		vio_loop_remove(&in->disk_w);
+	vio_loop_poller_remove(&in->disk_p);
 	if (in->server_ready)
 		vio_vu_server_fini(&in->server);
 	if (in->disk_open)

@@ -58,6 +58,9 @@
 #define I2C_BOUNCE	    4096u
 #define CTL_CLIENTS	    8
 #define CTL_LINE	    256
+/* --poll-us: the default bound of a queue thread's adaptive polling, and the largest */
+#define VP_POLL_US_DEFAULT 50u
+#define VP_POLL_US_MAX	   1000000u
 
 enum vp_kind { KIND_NONE, KIND_BLK, KIND_RNG, KIND_GPIO, KIND_I2C };
 
@@ -114,12 +117,14 @@ struct vp_options {
 	unsigned ngroups;
 	char *config_text; /* the configuration file's contents, which option strings point into */
 	const char *user;  /* --user: the user to become once set up */
+	unsigned poll_us;  /* --poll-us: bound of adaptive polling, 0: none */
 	struct vio_sandbox sandbox; /* --sandbox, and the user looked up by vp_check_args */
 };
 
 /* One served device: the device model, its provider and its vhost-user server. */
 struct instance {
 	const struct vp_group *opt;
+	unsigned poll_us;	/* --poll-us, the whole process's */
 	struct vp_endpoint *ep; /* vmsg: the bus it is on; NULL for vhost-user */
 	int dev_num;		/* vmsg: its device number on the bus */
 	unsigned index;		/* among the devices of its kind: blk0, blk1, gpio0, ... */
@@ -138,6 +143,7 @@ struct instance {
 	struct vio_device_ops ops; /* the blk ops, with a queue_notify that submits */
 	const struct vio_device_ops *blk_ops;
 	struct vio_loop_watch disk_w;
+	struct vio_loop_poller disk_p; /* adaptive polling of its completions */
 	/* rng */
 	struct vio_rng rng;
 	struct vio_queue rng_queue;

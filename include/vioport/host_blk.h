@@ -40,6 +40,8 @@
  *      vio_host_blk_reap: it clears the event fd, completes every finished
  *      request, and submits what the completions queued (resubmissions, or new
  *      requests the device took as slots freed).
+ * vio_host_blk_poll may replace step 3 whenever the caller likes: right after
+ * the submit, or while it polls.
  * Submissions also go out by themselves when the submission ring fills.
  *
  * O_DIRECT (options->direct): a request whose offset, length or any buffer
@@ -195,6 +197,21 @@ int vio_host_blk_submit(struct vio_host_blk *p);
  * Returns the number of requests completed.
  */
 unsigned vio_host_blk_reap(struct vio_host_blk *p);
+
+/*
+ * Says, without a system call, whether finished requests wait in the
+ * completion ring (asynchronous mode); for polling.
+ */
+bool vio_host_blk_ready(const struct vio_host_blk *p);
+
+/*
+ * vio_host_blk_reap without touching the event fd: completes what the
+ * completion ring holds, and costs no system call when it holds nothing. For
+ * a caller that looks right after vio_host_blk_submit (requests served from
+ * the page cache complete inside the submission) or that polls. The event fd
+ * may stay readable; a vio_host_blk_reap that then finds nothing is harmless.
+ */
+unsigned vio_host_blk_poll(struct vio_host_blk *p);
 
 /* Blocks until no request is in flight, completing each to the device. */
 void vio_host_blk_drain(struct vio_host_blk *p);

@@ -10,6 +10,16 @@
  * itself included; a removed watch is never called again, not even for events
  * already collected in the same round.
  *
+ * Adaptive polling (vio_loop_set_poll): before it sleeps, the loop may spin
+ * over its pollers, sources whose work it can see without a system call (a
+ * virtqueue's avail ring, an io_uring completion ring), with their
+ * notifications suppressed. A poll that finds work grows the time the loop
+ * spins, up to the bound; a spin that finds nothing shrinks it, down to zero,
+ * so an idle loop or one that shares its CPU gives the CPU back. Before it
+ * sleeps the loop turns every poller's notifications back on, and each
+ * poller takes what arrived meanwhile, so nothing waits for a wake-up that
+ * will not come.
+ *
  * Threading: one thread runs a loop. Watches and timers are added, changed and
  * removed on that thread, or while the loop is not running. vio_loop_post()
  * and vio_loop_stop() may be called from any thread; vio_loop_stop() also from
@@ -31,6 +41,9 @@
 
 /* Events collected per wait; more pending events wait for the next round. */
 #define VIO_LOOP_BATCH 32
+
+/* While polling finds work, descriptors are still looked at at least this often. */
+#define VIO_LOOP_POLL_EPOLL_NS 20000u
 
 struct vio_loop;
 
@@ -58,6 +71,32 @@ struct vio_loop_work {
 	bool queued;
 };
 
+/*
+ * A source of work the loop polls between waits. Caller storage; fields are
+ * the loop's. poll looks for work and does it, and says whether it found any
+ * (it made progress); it may skip a look it cannot make now (a lock held
+ * elsewhere). notify (may be NULL) turns the source's notifications off
+ * (false) while the loop spins, or back on (true) before it sleeps: then it
+ * must itself do the work that arrived before the source saw the change (no
+ * notification will come for it), without skipping, and return true if it
+ * did any.
+ */
+struct vio_loop_poller {
+	bool (*poll)(struct vio_loop_poller *p);
+	bool (*notify)(struct vio_loop_poller *p, bool on);
+	void *ctx;
+	struct vio_loop_poller *next;
+	struct vio_loop *loop; /* NULL while not added */
+};
+
+/* Polling counters of a loop, for benchmarks and tests. */
+struct vio_loop_poll_stats {
+	uint64_t rounds;    /* spins started */
+	uint64_t found;	    /* spins that found work */
+	uint64_t fruitless; /* spins that ended without work: the loop slept after them */
+	uint64_t sleeps;    /* waits that could block */
+};
+
 struct vio_loop {
 	int epfd;
 	int wakefd;
@@ -71,6 +110,17 @@ struct vio_loop {
 	uint32_t round_ev[VIO_LOOP_BATCH];
 	unsigned round_n;
 	unsigned round_i;
+	/* adaptive polling */
+	struct vio_loop_poller *pollers;
+	unsigned poll_gen;     /* changes when a poller is added or removed */
+	bool poll_quiet;       /* the pollers' notifications are off */
+	uint64_t poll_max_ns;  /* bound of one spin; 0: no polling */
+	uint64_t poll_ns;      /* the current spin */
+	uint64_t last_wait_ns; /* when epoll was last asked */
+	bool poll_probe;       /* the spin was grown by a wake-up, not by finding work */
+	unsigned poll_backoff; /* wake-up growths that found nothing, in a row */
+	unsigned poll_skip;    /* wake-ups to let pass before growing again */
+	struct vio_loop_poll_stats poll_stats;
 };
 
 /* Creates the loop's epoll and wake descriptors; 0 or a negative errno. */
@@ -111,6 +161,28 @@ void vio_loop_timer_stop(struct vio_loop_timer *t);
 bool vio_loop_timer_running(const struct vio_loop_timer *t);
 
 /*
+ * Bounds the loop's busy polling to max_us microseconds per spin (0: never
+ * poll, sleep as soon as nothing is ready). On the loop's thread, or while it
+ * is not running.
+ */
+void vio_loop_set_poll(struct vio_loop *loop, uint32_t max_us);
+
+/*
+ * Adds a poller; poll and notify run on the loop thread. Same threading as
+ * watches. Returns 0, -EBUSY if p is already added, -EINVAL without poll.
+ */
+int vio_loop_poller_add(struct vio_loop *loop, struct vio_loop_poller *p,
+			bool (*poll)(struct vio_loop_poller *p),
+			bool (*notify)(struct vio_loop_poller *p, bool on), void *ctx);
+
+/*
+ * Removes a poller without calling it; p may be freed at once. The caller
+ * turns its source's notifications back on if it keeps the source. Does
+ * nothing if p is not added.
+ */
+void vio_loop_poller_remove(struct vio_loop_poller *p);
+
+/*
  * Runs fn(arg) on the loop thread soon; thread-safe. Posting a work item that
  * is still queued does nothing (it runs once), so a work item can stand for
  * "something changed, look again".
@@ -120,7 +192,10 @@ void vio_loop_post(struct vio_loop *loop, struct vio_loop_work *work, void (*fn)
 
 /*
  * Waits up to timeout_ms (-1 forever, 0 not at all) and dispatches one round
- * of events. Returns the number of callbacks run or a negative errno.
+ * of events. A wait that could block polls first (see vio_loop_set_poll); a
+ * poll that found work may take the round's place when epoll was asked less
+ * than VIO_LOOP_POLL_EPOLL_NS ago. Returns the number of callbacks run (a
+ * productive poll counts one) or a negative errno.
  */
 int vio_loop_run_once(struct vio_loop *loop, int timeout_ms);
 

@@ -89,7 +89,15 @@ struct vio_vu_server_config {
 	struct vio_loop *loop;	/* runs the socket, and the queues without workers */
 	uint16_t num_queues;	/* queues offered, 1 .. dev->num_queues; 0: all */
 	bool queue_workers;	/* one thread and loop per queue for its kicks */
-	void *ctx;		/* passed to the hooks */
+	/*
+	 * Adaptive polling of each started ring by the loop that serves it (see
+	 * vio_loop_set_poll): the server adds a poller per ring; the bound of the
+	 * spin is the loop's. The server sets it on its queue threads' loops to
+	 * poll_us; the caller sets its own loop's.
+	 */
+	bool poll;
+	uint32_t poll_us;
+	void *ctx; /* passed to the hooks */
 	/* Returns when the device no longer touches guest memory (see above); NULL: nothing to wait
 	 * for. */
 	void (*quiesce)(void *ctx, struct vio_device *dev);
@@ -115,6 +123,7 @@ struct vio_vu_vring {
 	struct vio_loop_watch kick_w;
 	struct vio_loop_timer poll_t;
 	struct vio_loop_work sync_work;
+	struct vio_loop_poller poller; /* adaptive polling of the avail ring */
 };
 
 /* A vhost-user backend for one device: the POSIX glue around a struct vio_vu_engine. */

@@ -651,19 +651,13 @@ int vio_host_blk_submit(struct vio_host_blk *p)
 	return hb_submit(p);
 }
 
-unsigned vio_host_blk_reap(struct vio_host_blk *p)
-{
-	unsigned done = 0;
 #if VIO_HAVE_LIBURING
+/* Completes what the completion ring holds, then submits what the completions queued. */
+static unsigned hb_reap_ring(struct vio_host_blk *p)
+{
 	struct io_uring_cqe *cqe;
-	uint64_t v;
+	unsigned done = 0;
 
-	if (!p->async)
-		return 0;
-	/* clear the counter before looking: a completion after the look signals again */
-	if (read(p->event_fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: nothing signalled, there may still be completions to take */
-	}
 	while (io_uring_peek_cqe(&p->ring->ring, &cqe) == 0) {
 		struct vio_host_blk_op *op = io_uring_cqe_get_data(cqe);
 		long res = cqe->res;
@@ -674,10 +668,48 @@ unsigned vio_host_blk_reap(struct vio_host_blk *p)
 			done += hb_cqe(p, op, res);
 	}
 	hb_submit(p);
+	return done;
+}
+#endif
+
+unsigned vio_host_blk_reap(struct vio_host_blk *p)
+{
+#if VIO_HAVE_LIBURING
+	uint64_t v;
+
+	if (!p->async)
+		return 0;
+	/* clear the counter before looking: a completion after the look signals again */
+	if (read(p->event_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing signalled, there may still be completions to take */
+	}
+	return hb_reap_ring(p);
 #else
 	(void) p;
+	return 0;
 #endif
-	return done;
+}
+
+bool vio_host_blk_ready(const struct vio_host_blk *p)
+{
+#if VIO_HAVE_LIBURING
+	return p->async && io_uring_cq_ready(&p->ring->ring) > 0;
+#else
+	(void) p;
+	return false;
+#endif
+}
+
+unsigned vio_host_blk_poll(struct vio_host_blk *p)
+{
+#if VIO_HAVE_LIBURING
+	if (!vio_host_blk_ready(p))
+		return 0;
+	return hb_reap_ring(p);
+#else
+	(void) p;
+	return 0;
+#endif
 }
 
 void vio_host_blk_drain(struct vio_host_blk *p)

@@ -314,6 +314,8 @@ static int start_workers(struct vio_vu_server *s)
 		if (rc < 0)
 			break;
 		w->loop_ready = true;
+		if (s->cfg.poll)
+			vio_loop_set_poll(&w->loop, s->cfg.poll_us);
 		rc = -pthread_create(&w->thread, NULL, worker_main, w);
 		w->running = rc == 0;
 	}
@@ -560,11 +562,74 @@ static void poll_cb(struct vio_loop_timer *t)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static struct vio_vq *live_vq(struct vio_vu_server *s, uint16_t q)
+{
+	return vio_device_queue_live(s->dev, q) ? &s->dev->queues[q].vq : NULL;
+}
+
+/* Lets the device take what the driver made available; true when it took something. */
+static bool vring_take_locked(struct vio_vu_server *s, struct vio_vu_vring *v, struct vio_vq *vq)
+{
+	uint16_t before = vq->last_avail;
+	bool wrap = vq->avail_wrap;
+
+	vio_vu_engine_kick(&s->eng, v->index);
+	/* progress is what the device took: a full device leaves the ring as it was */
+	return vq->last_avail != before || vq->avail_wrap != wrap;
+}
+
+/*
+ * Adaptive polling of one ring: takes what the driver made available since
+ * the last look. A device busy on another thread is not waited for, so a
+ * spinning queue never holds up the socket or another queue.
+ */
+static bool vring_poll(struct vio_loop_poller *p)
+{
+	struct vio_vu_vring *v = p->ctx;
+	struct vio_vu_server *s = v->s;
+	struct vio_vq *vq;
+	bool found = false;
+
+	if (pthread_mutex_trylock(&s->lock) != 0)
+		return false;
+	vq = live_vq(s, v->index);
+	if (vq != NULL && vio_vq_has_avail(vq))
+		found = vring_take_locked(s, v, vq);
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+/*
+ * Kicks off while the loop spins over the ring (event idx, or the ring's
+ * flag). Back on before it sleeps, under the lock whoever holds it: what the
+ * driver made available before it saw the change would get no kick, so it is
+ * taken here.
+ */
+static bool vring_notify(struct vio_loop_poller *p, bool on)
+{
+	struct vio_vu_vring *v = p->ctx;
+	struct vio_vu_server *s = v->s;
+	struct vio_vq *vq;
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	vq = live_vq(s, v->index);
+	if (vq != NULL) {
+		if (!on)
+			vio_vq_notify_disable(vq);
+		else if (vio_vq_notify_enable(vq))
+			found = vring_take_locked(s, v, vq);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
 /* Brings the queue loop's watch and poll timer in line with the ring; on that loop's thread. */
 static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 {
 	struct vio_vu_ering *r = &s->rings[v->index];
 	bool poll = r->kick_poll && r->started;
+	bool adaptive = s->cfg.poll && r->started && !r->kick_poll;
 
 	if (v->kick_watched != r->kick) {
 		if (v->kick_watched >= 0) {
@@ -591,6 +656,16 @@ static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 			srv_log(s, VIO_VU_LOG_WARN, "queue %u: cannot start polling", v->index);
 	} else if (!poll && vio_loop_timer_running(&v->poll_t)) {
 		vio_loop_timer_stop(&v->poll_t);
+	}
+	if (adaptive && v->poller.loop == NULL) {
+		vio_loop_poller_add(v->loop, &v->poller, vring_poll, vring_notify, v);
+	} else if (!adaptive && v->poller.loop != NULL) {
+		struct vio_vq *vq = live_vq(s, v->index);
+
+		vio_loop_poller_remove(&v->poller);
+		if (vq !=
+		    NULL) /* the loop may have stopped while the driver was told not to kick */
+			(void) vio_vq_notify_enable(vq);
 	}
 }
 
@@ -641,6 +716,7 @@ static void vring_release(struct vio_vu_server *s, struct vio_vu_vring *v)
 	v->kick_watched = -1;
 	close_fd(&r->kick);
 	vio_loop_timer_stop(&v->poll_t);
+	vio_loop_poller_remove(&v->poller);
 	close_fd(&r->call);
 	close_fd(&r->err);
 }

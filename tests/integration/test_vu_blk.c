@@ -7,11 +7,13 @@
  * without it every case skips, saying so.
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blk_cases.h"
@@ -262,10 +264,93 @@ static void vb_clean_exit(void **state)
 		fail_msg("daemon wait status %#x after SIGTERM", st);
 }
 
+/*
+ * Both queues kept full at once, each completion answered with a new request,
+ * the client sleeping on the call eventfds whenever nothing is used: with the
+ * queue threads polling (the default), a thread that spins, suppresses kicks
+ * and then sleeps must never leave requests behind that no kick will announce.
+ * A stall of 10 s fails the case.
+ */
+#define MQ_DEPTH 16u
+#define MQ_TOTAL 20000u
+
+static void vb_mq_sustained(void **state)
+{
+	struct vio_vu_fe_params p = {.num_queues = 2, .mem_size = 8u << 20};
+	struct vio_vu_blk_io io[2][MQ_DEPTH];
+	unsigned done = 0, submitted = 0;
+	time_t last = time(NULL);
+
+	(void) state;
+	BC_BEGIN();
+	bc_open(&bc_b, &p);
+	for (uint16_t q = 0; q < 2; q++) {
+		for (unsigned i = 0; i < MQ_DEPTH; i++) {
+			BC_OK(vio_vu_blk_io_alloc(&bc_b, &io[q][i], 4096), &bc_b);
+			BC_OK(vio_vu_blk_io_submit(&bc_b, q, &io[q][i], VIO_BLK_T_IN, i * 8, 4096,
+						   &io[q][i]),
+			      &bc_b);
+			submitted++;
+		}
+		assert_true(vio_vu_fe_kick(&bc_b.fe, q) >= 0);
+	}
+	while (done < submitted) {
+		unsigned got = 0;
+
+		for (uint16_t q = 0; q < 2; q++) {
+			void *tok;
+			uint32_t len;
+			int r;
+
+			while ((r = vio_vu_fe_get_used(&bc_b.fe, q, &tok, &len)) == 1) {
+				struct vio_vu_blk_io *x = tok;
+
+				assert_int_equal(vio_vu_blk_io_status(x), VIO_BLK_S_OK);
+				done++;
+				got++;
+				if (submitted < MQ_TOTAL) {
+					BC_OK(vio_vu_blk_io_submit(&bc_b, q, x, VIO_BLK_T_IN,
+								   (submitted % 4096) * 8, 4096, x),
+					      &bc_b);
+					submitted++;
+				}
+			}
+			assert_true(r >= 0);
+			assert_true(vio_vu_fe_kick(&bc_b.fe, q) >= 0);
+		}
+		if (got > 0) {
+			last = time(NULL);
+			continue;
+		}
+		if (time(NULL) - last > 10)
+			fail_msg("no request completed for 10 s: %u of %u done", done, submitted);
+		for (uint16_t q = 0; q < 2; q++)
+			if (vio_drvq_cb_enable(vio_vu_fe_drvq(&bc_b.fe, q)))
+				got++;
+		if (got == 0) {
+			struct pollfd pf[2] = {
+			    {.fd = vio_vu_fe_call_fd(&bc_b.fe, 0), .events = POLLIN},
+			    {.fd = vio_vu_fe_call_fd(&bc_b.fe, 1), .events = POLLIN}};
+			uint64_t v;
+
+			if (poll(pf, 2, 1000) > 0)
+				for (int i = 0; i < 2; i++)
+					if (pf[i].revents & POLLIN)
+						assert_int_equal(read(pf[i].fd, &v, sizeof(v)),
+								 sizeof(v));
+		}
+	}
+	for (uint16_t q = 0; q < 2; q++)
+		for (unsigned i = 0; i < MQ_DEPTH; i++)
+			vio_vu_blk_io_free(&bc_b, &io[q][i]);
+	assert_int_equal(done, MQ_TOTAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    BC_CASES,
+	    cmocka_unit_test_teardown(vb_mq_sustained, bc_teardown),
 	    cmocka_unit_test_teardown(vb_read_only, extra_teardown),
 	    cmocka_unit_test_teardown(vb_sync_provider, extra_teardown),
 	    cmocka_unit_test_teardown(vb_fd_connected, extra_teardown),

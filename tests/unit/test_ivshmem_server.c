@@ -72,7 +72,8 @@ static int client(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_true((size_t) snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) <
+		    sizeof(sa.sun_path));
 	assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
 	return fd;
 }

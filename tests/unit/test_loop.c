@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * POSIX event loop: watches, removal inside a round, timers, work posted from
- * another thread, and stop from another thread and from a signal handler.
+ * another thread, stop from another thread and from a signal handler, and
+ * adaptive polling (notifications off while spinning, on with a re-check
+ * before sleeping, the spin shrinking to zero when it finds nothing).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -215,6 +217,128 @@ static void test_stop_from_signal(void **state)
 	assert_true(vio_loop_run_once(&F.loop, 0) >= 0);
 }
 
+/* A polled source: items the loop takes one per poll, and its notification state. */
+static struct {
+	struct vio_loop_poller p;
+	int pending;
+	int taken;
+	bool notify_on;
+	int notify_calls;
+	int add_on_enable; /* items that "arrive" as notifications are turned back on */
+} S;
+
+static bool src_poll(struct vio_loop_poller *p)
+{
+	assert_ptr_equal(p, &S.p);
+	if (S.pending == 0)
+		return false;
+	S.pending--;
+	S.taken++;
+	return true;
+}
+
+static bool src_notify(struct vio_loop_poller *p, bool on)
+{
+	assert_ptr_equal(p->ctx, &S);
+	S.notify_on = on;
+	S.notify_calls++;
+	if (on && S.add_on_enable > 0) {
+		S.pending += S.add_on_enable;
+		S.add_on_enable = 0;
+	}
+	/* turning notifications on takes what arrived before the change */
+	return on && src_poll(p);
+}
+
+static void src_add(uint32_t max_us)
+{
+	memset(&S, 0, sizeof(S));
+	S.notify_on = true;
+	vio_loop_set_poll(&F.loop, max_us);
+	assert_int_equal(vio_loop_poller_add(&F.loop, &S.p, src_poll, src_notify, &S), 0);
+	assert_int_equal(vio_loop_poller_add(&F.loop, &S.p, src_poll, src_notify, &S), -EBUSY);
+}
+
+/* Work found by polling is done without a descriptor firing; kicks stay off meanwhile. */
+static void test_poll_takes_work(void **state)
+{
+	(void) state;
+	src_add(1000);
+	S.pending = 3;
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+		assert_int_equal(S.taken, i);
+		assert_false(S.notify_on);
+	}
+	assert_true(F.loop.poll_ns > 0); /* finding work grew the spin */
+	vio_loop_poller_remove(&S.p);
+	vio_loop_poller_remove(&S.p); /* twice is harmless */
+}
+
+/* Nothing to find: the spin shrinks, notifications are back on, the loop sleeps. */
+static void test_poll_sleeps_with_notify_on(void **state)
+{
+	uint64_t grown;
+
+	(void) state;
+	src_add(200);
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, drain_cb, NULL), 0);
+	S.pending = 4;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	grown = F.loop.poll_ns;
+	assert_true(grown > 0);
+	/* the sleep ends on the descriptor, which is the only thing that can end it */
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(F.hits[0], 1);
+	assert_true(S.notify_on);
+	assert_true(F.loop.poll_ns < grown);
+	/* fruitless spins shrink it to zero */
+	for (int i = 0; i < 8 && F.loop.poll_ns > 0; i++) {
+		signal_efd(F.efd[0]);
+		assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	}
+	assert_int_equal(F.loop.poll_ns, 0);
+	assert_true(F.loop.poll_stats.fruitless > 0);
+	assert_true(S.notify_on);
+	vio_loop_poller_remove(&S.p);
+}
+
+/* Work that arrives as notifications come back on is taken before the loop would sleep. */
+static void test_poll_rechecks_after_enable(void **state)
+{
+	(void) state;
+	src_add(50);
+	S.add_on_enable = 1;
+	/* nothing else can wake the loop: sleeping would run into the 1 s timeout, return 0 */
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(S.taken, 1);
+	vio_loop_poller_remove(&S.p);
+}
+
+/* --poll-us 0: pollers are never called and their notifications stay on. */
+static void test_poll_off(void **state)
+{
+	(void) state;
+	src_add(0);
+	S.pending = 1;
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, drain_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(S.taken, 0);
+	assert_int_equal(S.notify_calls, 0);
+	/* turning it off while notifications are suppressed turns them back on */
+	vio_loop_set_poll(&F.loop, 100);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_false(S.notify_on);
+	vio_loop_set_poll(&F.loop, 0);
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_true(S.notify_on);
+	vio_loop_poller_remove(&S.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +349,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_post_and_stop_from_thread, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_post_twice_runs_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_from_signal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_takes_work, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_sleeps_with_notify_on, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_rechecks_after_enable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_off, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,7 +7,13 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
+
+/* The first spin after a wake-up that polling would have caught. */
+#define POLL_START_NS 2000u
+/* Growing on wake-ups is tried at least once in 2^POLL_BACKOFF_SHIFT wake-ups. */
+#define POLL_BACKOFF_SHIFT 8u
 
 static uint32_t to_epoll(uint32_t ev)
 {
@@ -263,14 +269,193 @@ void vio_loop_post(struct vio_loop *loop, struct vio_loop_work *work, void (*fn)
 	wake(loop);
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+void vio_loop_set_poll(struct vio_loop *loop, uint32_t max_us)
+{
+	loop->poll_max_ns = (uint64_t) max_us * 1000u;
+	if (loop->poll_ns > loop->poll_max_ns)
+		loop->poll_ns = loop->poll_max_ns;
+}
+
+int vio_loop_poller_add(struct vio_loop *loop, struct vio_loop_poller *p,
+			bool (*poll)(struct vio_loop_poller *p),
+			bool (*notify)(struct vio_loop_poller *p, bool on), void *ctx)
+{
+	if (p->loop != NULL)
+		return -EBUSY;
+	if (poll == NULL)
+		return -EINVAL;
+	p->poll = poll;
+	p->notify = notify;
+	p->ctx = ctx;
+	p->next = loop->pollers;
+	p->loop = loop;
+	loop->pollers = p;
+	loop->poll_gen++;
+	return 0;
+}
+
+void vio_loop_poller_remove(struct vio_loop_poller *p)
+{
+	struct vio_loop *loop = p->loop;
+
+	if (loop == NULL)
+		return;
+	for (struct vio_loop_poller **pp = &loop->pollers; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	p->next = NULL;
+	p->loop = NULL;
+	loop->poll_gen++;
+}
+
+/* One pass over the pollers; stops early when a poller changed the list. */
+static bool poll_pass(struct vio_loop *loop)
+{
+	unsigned gen = loop->poll_gen;
+	bool found = false;
+
+	for (struct vio_loop_poller *p = loop->pollers; p != NULL; p = p->next) {
+		if (p->poll(p))
+			found = true;
+		if (loop->poll_gen != gen)
+			break;
+	}
+	return found;
+}
+
+/* Turns every poller's notifications on or off; true when turning on found work. */
+static bool poll_notify(struct vio_loop *loop, bool on)
+{
+	unsigned gen = loop->poll_gen;
+	bool more = false;
+
+	loop->poll_quiet = !on;
+	for (struct vio_loop_poller *p = loop->pollers; p != NULL; p = p->next) {
+		if (p->notify != NULL && p->notify(p, on))
+			more = true;
+		if (loop->poll_gen != gen) {
+			/* the list changed under us: start again, each call is idempotent */
+			gen = loop->poll_gen;
+			p = loop->pollers;
+			if (p == NULL)
+				break;
+			if (p->notify != NULL && p->notify(p, on))
+				more = true;
+		}
+	}
+	return more;
+}
+
+static uint64_t poll_grow(const struct vio_loop *loop)
+{
+	uint64_t ns = loop->poll_ns ? loop->poll_ns * 2 : POLL_START_NS;
+
+	return ns < loop->poll_max_ns ? ns : loop->poll_max_ns;
+}
+
+/*
+ * Spins over the pollers for up to the current spin time with their
+ * notifications off. Returns true when one found work (the spin grows),
+ * false when the spin ran out (it shrinks, toward zero) and notifications are
+ * back on with nothing waiting: the caller may sleep.
+ *
+ * A spin that finds work after its first pass proves another CPU feeds the
+ * sources while the loop spins. A spin grown after a quick wake-up that then
+ * finds nothing says the opposite (typically the producer shares this CPU and
+ * cannot run while the loop spins): the loop then tries growing on wake-ups
+ * exponentially less often, down to once in 2^POLL_BACKOFF_SHIFT wake-ups.
+ */
+static bool poll_spin(struct vio_loop *loop)
+{
+	bool first = true;
+	uint64_t end;
+
+	loop->poll_stats.rounds++;
+	if (!loop->poll_quiet)
+		poll_notify(loop, false);
+	end = now_ns() + loop->poll_ns;
+	do {
+		if (poll_pass(loop)) {
+			loop->poll_ns = poll_grow(loop);
+			loop->poll_stats.found++;
+			if (!first)
+				loop->poll_backoff = 0;
+			loop->poll_probe = false;
+			return true;
+		}
+		first = false;
+	} while (loop->poll_ns > 0 && now_ns() < end);
+	loop->poll_stats.fruitless++;
+	loop->poll_ns /= 4;
+	if (loop->poll_ns < POLL_START_NS)
+		loop->poll_ns = 0;
+	if (loop->poll_probe) {
+		loop->poll_probe = false;
+		if (loop->poll_backoff < POLL_BACKOFF_SHIFT)
+			loop->poll_backoff++;
+		loop->poll_skip = 1u << loop->poll_backoff;
+	}
+	/* back on; each source takes what arrived before it saw the change */
+	return poll_notify(loop, true);
+}
+
+/* After a wait: a wake-up a longer spin would have caught grows the spin, unless backing off. */
+static void poll_woken(struct vio_loop *loop, uint64_t slept_ns)
+{
+	if (slept_ns + loop->poll_ns > loop->poll_max_ns)
+		return;
+	if (loop->poll_skip > 0) {
+		loop->poll_skip--;
+		return;
+	}
+	loop->poll_ns = poll_grow(loop);
+	loop->poll_probe = true;
+}
+
 int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[VIO_LOOP_BATCH];
+	bool polling = timeout_ms != 0 && loop->pollers != NULL && loop->poll_max_ns > 0;
+	uint64_t before = 0;
 	int n, ran = 0;
 
+	if (polling) {
+		if (poll_spin(loop)) {
+			before = now_ns();
+			if (before - loop->last_wait_ns < VIO_LOOP_POLL_EPOLL_NS)
+				return 1; /* descriptors were looked at a moment ago */
+			timeout_ms = 0;
+			polling = false;
+			ran = 1;
+		} else {
+			loop->poll_stats.sleeps++;
+			before = now_ns();
+		}
+	} else if (loop->poll_quiet) {
+		/* polling was switched off while notifications were suppressed */
+		poll_notify(loop, true);
+	}
 	n = epoll_wait(loop->epfd, evs, VIO_LOOP_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	if (loop->poll_max_ns > 0) {
+		uint64_t now = now_ns();
+
+		loop->last_wait_ns = now;
+		if (polling && n > 0)
+			poll_woken(loop, now - before);
+	}
 	for (int i = 0; i < n; i++) {
 		loop->round[i] = evs[i].data.ptr;
 		loop->round_ev[i] = from_epoll(evs[i].events);
