@@ -70,40 +70,8 @@ note() {
 	echo "bench-blk: $*" >&2
 }
 
-tmp=""
-PIDS=()
-
-# Stops every process this script started, by PID, then removes the temporary directory.
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	PIDS=()
-	[[ -z $tmp ]] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Stops one backend: SIGTERM, SIGKILL after 5 s.
-stop_pid() {
-	local pid=$1 i
-	kill "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	local -a rest=()
-	for i in "${PIDS[@]}"; do
-		[[ $i == "$pid" ]] || rest+=("$i")
-	done
-	PIDS=("${rest[@]+"${rest[@]}"}")
-}
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 # Starts backend $1 pinned to CPU $2 on $SOCK; sets BACKEND_PID. Returns non-zero if it
 # does not come up within 10 s (its log is shown).
@@ -133,11 +101,6 @@ start_backend() {
 	sed 's/^/    /' "$log" >&2
 	stop_pid "$BACKEND_PID"
 	return 1
-}
-
-# user + system CPU time of process $1 and its threads, in clock ticks.
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # Whether perf can count system calls of a process of ours.

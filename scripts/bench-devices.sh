@@ -46,43 +46,8 @@ note() {
 	echo "bench-devices: $*" >&2
 }
 
-tmp=""
-PIDS=()
-
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	PIDS=()
-	[[ -z $tmp ]] || rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Stops one daemon: SIGTERM, SIGKILL after 5 s.
-stop_pid() {
-	local pid=$1 i
-	kill "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-	local -a rest=()
-	for i in "${PIDS[@]}"; do
-		[[ $i == "$pid" ]] || rest+=("$i")
-	done
-	PIDS=("${rest[@]+"${rest[@]}"}")
-}
-
-cpu_ticks() {
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 
 # Runs one row: device $1 (gpio|rng), op $2 (get|set|read), depth $3, mode $4 (poll|sleep),
 # daemon CPU $5, client CPU $6.
