@@ -10,7 +10,8 @@
  *
  * The bounce records live in kernel memory, one per pool granule, indexed by
  * the buffer's offset: the device side may rewrite any byte of the window but
- * cannot move where an unmap copies back to. Every operation here may run in
+ * cannot move where an unmap copies back to. Their arithmetic and checks are
+ * vmsg_bounce.c's, which the unit tests run in user space. Every operation here may run in
  * atomic context (virtio_ring maps under spinlocks and from interrupt paths):
  * the pool is lock-free and nothing sleeps.
  */
@@ -31,20 +32,6 @@ static struct vmsg_bus *bus_of(struct device *dev)
 static dma_addr_t off_of(const struct vmsg_bus *bus, unsigned long va)
 {
 	return (dma_addr_t) (va - (unsigned long) bus->win);
-}
-
-/* The bounce record of a mapping that starts at dma, or NULL if there is none. */
-static struct vmsg_bounce *bounce_at(struct vmsg_bus *bus, dma_addr_t dma)
-{
-	u64 rel;
-
-	if (dma < bus->shm.area_off)
-		return NULL;
-	rel = dma - bus->shm.area_off;
-	if (rel >= (u64) bus->nbounce << VMSG_POOL_ORDER ||
-	    (rel & ((1u << VMSG_POOL_ORDER) - 1)) != 0)
-		return NULL;
-	return &bus->bounce[rel >> VMSG_POOL_ORDER];
 }
 
 /* Copies between the caller's buffer at orig (any pages) and a bounce buffer. */
@@ -101,8 +88,13 @@ static dma_addr_t map_phys(struct vmsg_bus *bus, phys_addr_t orig, size_t size,
 	unsigned long va;
 	dma_addr_t dma;
 
-	if (size == 0 || size > bus->shm.area_size)
+	if (size == 0)
 		return DMA_MAPPING_ERROR;
+	if (size > bus->bounces.limit) {
+		dev_warn_ratelimited(bus->dev, "a mapping of %zu bytes is larger than %u\n", size,
+				     bus->bounces.limit);
+		return DMA_MAPPING_ERROR;
+	}
 	va = gen_pool_alloc(bus->pool, size);
 	if (va == 0) {
 		dev_warn_ratelimited(
@@ -110,16 +102,20 @@ static dma_addr_t map_phys(struct vmsg_bus *bus, phys_addr_t orig, size_t size,
 		return DMA_MAPPING_ERROR;
 	}
 	dma = off_of(bus, va);
-	b = bounce_at(bus, dma);
-	b->orig = orig;
-	b->size = (u32) size;
-	b->dir = (u8) dir;
+	if (vmsg_bounce_map(&bus->bounces, dma, orig, size, dir) < 0) {
+		/* The pool and the records disagree: a bug here, never the device side's doing. */
+		WARN_ONCE(1, "vioport_vmsg: no free bounce record at %#llx\n",
+			  (unsigned long long) dma);
+		gen_pool_free(bus->pool, va, size);
+		return DMA_MAPPING_ERROR;
+	}
+	b = vmsg_bounce_at(&bus->bounces, dma);
 	/*
 	 * The device reads what goes to it; a buffer it only writes starts
 	 * zeroed, so it neither sees the buffer's old contents nor an earlier
 	 * user's, and bytes it does not write come back as zeros.
 	 */
-	if (dir == DMA_TO_DEVICE || dir == DMA_BIDIRECTIONAL)
+	if (vmsg_bounce_to_device(b))
 		copy_orig(orig, (u8 *) va, size, true);
 	else
 		memset((void *) va, 0, size);
@@ -135,16 +131,16 @@ static dma_addr_t vmsg_dma_map_page(struct device *dev, struct page *page, unsig
 static void unmap_one(struct vmsg_bus *bus, dma_addr_t dma, size_t size,
 		      enum dma_data_direction dir)
 {
-	struct vmsg_bounce *b = bounce_at(bus, dma);
+	struct vmsg_bounce *b = vmsg_bounce_unmap(&bus->bounces, dma, size);
 
-	if (b == NULL || b->size == 0 || b->size != size) {
+	if (b == NULL) {
 		dev_warn_ratelimited(bus->dev, "unmap of %zu bytes at %#llx that is not mapped\n",
 				     size, (unsigned long long) dma);
 		return;
 	}
-	if (dir == DMA_FROM_DEVICE || dir == DMA_BIDIRECTIONAL)
+	if (dir != DMA_NONE && vmsg_bounce_from_device(b))
 		copy_orig(b->orig, bus->win + dma, size, false);
-	b->size = 0;
+	vmsg_bounce_clear(b);
 	gen_pool_free(bus->pool, (unsigned long) (bus->win + dma), size);
 }
 
@@ -184,20 +180,21 @@ static void vmsg_dma_unmap_sg(struct device *dev, struct scatterlist *sgl, int n
 	for_each_sg(sgl, sg, nents, i) unmap_one(bus, sg->dma_address, sg_dma_len(sg), dir);
 }
 
-/* Syncs a whole mapping, or the start of one. */
+/* Syncs a whole mapping or any part of one. */
 static void sync_one(struct vmsg_bus *bus, dma_addr_t dma, size_t size, bool for_cpu)
 {
-	struct vmsg_bounce *b = bounce_at(bus, dma);
+	u64 skip;
+	struct vmsg_bounce *b = vmsg_bounce_sync(&bus->bounces, dma, size, &skip);
 
-	if (b == NULL || b->size == 0 || size > b->size) {
+	if (b == NULL) {
 		dev_warn_ratelimited(bus->dev, "sync of %zu bytes at %#llx that is not mapped\n",
 				     size, (unsigned long long) dma);
 		return;
 	}
-	if (for_cpu && (b->dir == DMA_FROM_DEVICE || b->dir == DMA_BIDIRECTIONAL))
-		copy_orig(b->orig, bus->win + dma, size, false);
-	else if (!for_cpu && (b->dir == DMA_TO_DEVICE || b->dir == DMA_BIDIRECTIONAL))
-		copy_orig(b->orig, bus->win + dma, size, true);
+	if (for_cpu && vmsg_bounce_from_device(b))
+		copy_orig(b->orig + skip, bus->win + dma, size, false);
+	else if (!for_cpu && vmsg_bounce_to_device(b))
+		copy_orig(b->orig + skip, bus->win + dma, size, true);
 }
 
 static void vmsg_dma_sync_for_cpu(struct device *dev, dma_addr_t dma, size_t size,
@@ -239,9 +236,7 @@ static int vmsg_dma_supported(struct device *dev, u64 mask)
 /* One mapping takes at most a sixteenth of the area, so that several requests fit. */
 static size_t vmsg_dma_max_mapping_size(struct device *dev)
 {
-	struct vmsg_bus *bus = bus_of(dev);
-
-	return max_t(size_t, PAGE_SIZE, rounddown(bus->shm.area_size / 16, PAGE_SIZE));
+	return bus_of(dev)->bounces.limit;
 }
 
 static const struct dma_map_ops vmsg_dma_ops = {
@@ -261,21 +256,24 @@ static const struct dma_map_ops vmsg_dma_ops = {
 
 int vmsg_pool_init(struct vmsg_bus *bus)
 {
+	struct vmsg_bounces *bs = &bus->bounces;
 	int rc;
 
-	bus->nbounce = bus->shm.area_size >> VMSG_POOL_ORDER;
-	bus->bounce = kvcalloc(bus->nbounce, sizeof(*bus->bounce), GFP_KERNEL);
-	if (bus->bounce == NULL)
+	bs->n = vmsg_bounce_granules(bus->shm.area_size);
+	bs->off = bus->shm.area_off;
+	bs->limit = max_t(u32, PAGE_SIZE, rounddown(bus->shm.area_size / 16, PAGE_SIZE));
+	bs->rec = kvcalloc(bs->n, sizeof(*bs->rec), GFP_KERNEL);
+	if (bs->rec == NULL)
 		return -ENOMEM;
 	bus->pool = gen_pool_create(VMSG_POOL_ORDER, -1);
 	if (bus->pool == NULL) {
-		kvfree(bus->bounce);
-		bus->bounce = NULL;
+		kvfree(bs->rec);
+		bs->rec = NULL;
 		return -ENOMEM;
 	}
 	/* The pool's "physical" addresses are window offsets: the bus addresses. */
-	rc = gen_pool_add_virt(bus->pool, (unsigned long) (bus->win + bus->shm.area_off),
-			       bus->shm.area_off, (size_t) bus->nbounce << VMSG_POOL_ORDER, -1);
+	rc = gen_pool_add_virt(bus->pool, (unsigned long) (bus->win + bs->off), bs->off,
+			       (size_t) bs->n << VMSG_POOL_ORDER, -1);
 	if (rc < 0) {
 		vmsg_pool_fini(bus);
 		return rc;
@@ -290,19 +288,18 @@ int vmsg_pool_init(struct vmsg_bus *bus)
  */
 unsigned int vmsg_pool_release_bounces(struct vmsg_bus *bus)
 {
+	struct vmsg_bounces *bs = &bus->bounces;
 	unsigned int n = 0;
 	u32 i;
 
-	for (i = 0; i < bus->nbounce; i++) {
-		struct vmsg_bounce *b = &bus->bounce[i];
+	for (i = 0; i < bs->n; i++) {
+		struct vmsg_bounce *b = &bs->rec[i];
 
 		if (b->size == 0)
 			continue;
-		gen_pool_free(bus->pool,
-			      (unsigned long) (bus->win + bus->shm.area_off +
-					       ((size_t) i << VMSG_POOL_ORDER)),
+		gen_pool_free(bus->pool, (unsigned long) (bus->win + vmsg_bounce_addr(bs, i)),
 			      b->size);
-		b->size = 0;
+		vmsg_bounce_clear(b);
 		n++;
 	}
 	return n;
@@ -321,8 +318,8 @@ void vmsg_pool_fini(struct vmsg_bus *bus)
 				gen_pool_size(bus->pool) - gen_pool_avail(bus->pool));
 		bus->pool = NULL;
 	}
-	kvfree(bus->bounce);
-	bus->bounce = NULL;
+	kvfree(bus->bounces.rec);
+	bus->bounces.rec = NULL;
 }
 
 static void dmadev_release(struct device *dev)

@@ -24,6 +24,7 @@
 
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_shm.h"
+#include "vmsg_bounce.h"
 #include "vmsg_ring.h"
 
 /* Devices one bus registers at most, and queues per device. */
@@ -31,8 +32,6 @@
 #define VMSG_MAX_VQS  64
 /* Device numbers the bus looks at: enumeration and EVENT_DEVICE. */
 #define VMSG_DEV_NUMS 256
-/* Granule of the area pool: every ring and bounce buffer is aligned to it. */
-#define VMSG_POOL_ORDER 6
 
 /* Module parameters (vmsg_pci.c). */
 extern unsigned int vmsg_poll_min_us;
@@ -41,13 +40,6 @@ extern unsigned int vmsg_timeout_ms;
 extern unsigned int vmsg_fifo_size;
 extern unsigned int vmsg_vq_size_max;
 extern bool vmsg_recover;
-
-/* One bounce mapping, kept in kernel memory (the window is the device's to write). */
-struct vmsg_bounce {
-	phys_addr_t orig; /* the caller's buffer */
-	u32 size;	  /* 0: free */
-	u8 dir;		  /* enum dma_data_direction */
-};
 
 struct vmsg_vdev;
 
@@ -80,8 +72,7 @@ struct vmsg_bus {
 
 	/* The area: a pool for rings and bounces, and the bounce records per granule. */
 	struct gen_pool *pool;
-	struct vmsg_bounce *bounce;
-	u32 nbounce;
+	struct vmsg_bounces bounces; /* in kernel memory: the window is the device's to write */
 
 	/* Polling. */
 	struct hrtimer timer;

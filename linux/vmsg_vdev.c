@@ -17,6 +17,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "vioport/errno.h"
 #include "vmsg_priv.h"
 
 #define to_vd(v) container_of((v), struct vmsg_vdev, vdev)
@@ -55,12 +56,35 @@ static int device_info(struct vmsg_vdev *vd)
 	return 0;
 }
 
+/* The GET_CONFIG round trip of vio_vmsg_config_read (src/vmsg/cfg.c), for one device. */
+struct cfg_get {
+	struct vmsg_vdev *vd;
+	u8 in[VIO_VMSG_MAX_SIZE];
+};
+
+static int cfg_get(void *ctx, const struct vio_vmsg_config *c, struct vio_vmsg_config *r)
+{
+	struct cfg_get *g = ctx;
+	struct vmsg_vdev *vd = g->vd;
+	struct vio_vmsg_hdr h = vmsg_req_hdr(vd->bus, false, vd->dev_num, VIO_VMSG_GET_CONFIG), rh;
+	u8 out[VIO_VMSG_MAX_SIZE];
+	int rc;
+
+	rc = dev_request(vd, &h, out, vio_vmsg_encode_config_req(out, max_msg(vd), &h, c), g->in,
+			 &rh);
+	if (rc < 0)
+		return rc;
+	if (vio_vmsg_decode_config(&rh, g->in, r) < 0)
+		return -EPROTO;
+	return 0;
+}
+
 static void vmsg_get(struct virtio_device *vdev, unsigned int offset, void *buf, unsigned int len)
 {
 	struct vmsg_vdev *vd = to_vd(vdev);
-	u32 chunk_max = max_msg(vd) - VIO_VMSG_SIZE_CONFIG(0);
-	u8 *dst = buf;
-	int attempt;
+	struct cfg_get g = {.vd = vd};
+	struct vio_vmsg_config_rt rt = {.get = cfg_get, .ctx = &g};
+	int rc;
 
 	memset(buf, 0, len);
 	if ((u64) offset + len > vd->info.config_size) {
@@ -69,47 +93,14 @@ static void vmsg_get(struct virtio_device *vdev, unsigned int offset, void *buf,
 				     offset, vd->info.config_size);
 		return;
 	}
-	for (attempt = 0; attempt <= CONFIG_RETRIES; attempt++) {
-		u32 done = 0, gen = 0;
-		bool moved = false;
-
-		while (done < len && !moved) {
-			struct vio_vmsg_hdr h = vmsg_req_hdr(vd->bus, false, vd->dev_num,
-							     VIO_VMSG_GET_CONFIG),
-					    rh;
-			u32 n = min(len - done, chunk_max);
-			struct vio_vmsg_config c = {.offset = offset + done, .length = n}, r;
-			u8 out[VIO_VMSG_MAX_SIZE], in[VIO_VMSG_MAX_SIZE];
-
-			if (dev_request(vd, &h, out,
-					vio_vmsg_encode_config_req(out, max_msg(vd), &h, &c), in,
-					&rh) < 0) {
-				memset(buf, 0, len);
-				return;
-			}
-			if (vio_vmsg_decode_config(&rh, in, &r) < 0 || r.offset != c.offset ||
-			    r.length != n) {
-				vmsg_break(
-				    vd, "GET_CONFIG answer for another range or of the wrong size");
-				memset(buf, 0, len);
-				return;
-			}
-			if (done == 0)
-				gen = r.generation;
-			else if (r.generation != gen)
-				moved = true;
-			if (!moved) {
-				memcpy(dst + done, r.data, n);
-				done += n;
-			}
-		}
-		if (!moved) {
-			if (len > 0)
-				vd->generation = gen;
-			return;
-		}
-	}
-	dev_warn_ratelimited(&vdev->dev, "config kept changing while it was read\n");
+	rc = vio_vmsg_config_read(&rt, max_msg(vd) - VIO_VMSG_SIZE_CONFIG(0), offset, buf, len,
+				  CONFIG_RETRIES, &vd->generation, NULL);
+	/* vmsg_transact broke the device already if it failed; an answer for another range did not.
+	 */
+	if (rc == -VIO_EPROTO)
+		vmsg_break(vd, "GET_CONFIG answer for another range or of the wrong size");
+	else if (rc == -VIO_EAGAIN)
+		dev_warn_ratelimited(&vdev->dev, "config kept changing while it was read\n");
 }
 
 static void vmsg_set(struct virtio_device *vdev, unsigned int offset, const void *buf,

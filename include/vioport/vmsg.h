@@ -302,4 +302,31 @@ int vio_vmsg_decode_devices(const struct vio_vmsg_hdr *h, const void *msg,
 int vio_vmsg_decode_event_device(const struct vio_vmsg_hdr *h, const void *msg,
 				 struct vio_vmsg_event_device *b);
 
+/*
+ * One GET_CONFIG round trip for a config reader: asks the device for
+ * req->length bytes at req->offset (req->generation is 0) and decodes its
+ * answer into *resp, whose data must stay valid until the next call. Returns
+ * 0, -VIO_EPROTO for an answer that does not decode, or the transport's own
+ * negative error.
+ */
+struct vio_vmsg_config_rt {
+	int (*get)(void *ctx, const struct vio_vmsg_config *req, struct vio_vmsg_config *resp);
+	void *ctx;
+};
+
+/*
+ * Reads config [off, off + len) into buf in GET_CONFIG chunks of at most
+ * chunk_max bytes, the device's generation checked across them: when it
+ * moves between two chunks the read starts again, up to retries times. The
+ * answers are untrusted: each must echo its chunk's offset and carry exactly
+ * its length. Returns 0 with the generation read in *generation (untouched
+ * when len is 0); -VIO_EINVAL (chunk_max 0, or the range past 4 GiB);
+ * -VIO_EPROTO for an answer to another range or of another length; the
+ * round trip's error; or -VIO_EAGAIN when the generation kept moving. *restarts
+ * (if not NULL) counts the reads started again. buf is zeroed on any error.
+ */
+int vio_vmsg_config_read(const struct vio_vmsg_config_rt *rt, uint32_t chunk_max, uint32_t off,
+			 void *buf, uint32_t len, unsigned retries, uint32_t *generation,
+			 uint32_t *restarts);
+
 #endif

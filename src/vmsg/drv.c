@@ -798,52 +798,42 @@ int vio_vmsg_drv_dev_start(struct vio_vmsg_drv_dev *d, uint64_t want)
 	return vio_vmsg_drv_dev_driver_ok(d);
 }
 
+/* The GET_CONFIG round trip of vio_vmsg_config_read, for device d (the context). */
+struct cfg_get {
+	struct vio_vmsg_drv_dev *d;
+	uint8_t in[VIO_VMSG_MAX_SIZE];
+};
+
+static int cfg_get(void *ctx, const struct vio_vmsg_config *c, struct vio_vmsg_config *r)
+{
+	struct cfg_get *g = ctx;
+	struct vio_vmsg_drv *drv = g->d->drv;
+	struct vio_vmsg_hdr h = req_hdr(drv, false, g->d->dev_num, VIO_VMSG_GET_CONFIG), rh;
+	uint8_t out[VIO_VMSG_MAX_SIZE];
+	int rc;
+
+	rc = transact(drv, g->d, out, vio_vmsg_encode_config_req(out, drv->max_msg, &h, c), &h,
+		      g->in, &rh);
+	if (rc < 0)
+		return rc;
+	if (vio_vmsg_decode_config(&rh, g->in, r) < 0)
+		return -VIO_EPROTO;
+	return 0;
+}
+
 int vio_vmsg_drv_read_config(struct vio_vmsg_drv_dev *d, uint32_t off, void *buf, uint32_t len)
 {
-	struct vio_vmsg_drv *drv = d->drv;
-	uint32_t chunk_max = drv->max_msg - VIO_VMSG_SIZE_CONFIG(0);
-	uint8_t *dst = buf;
+	struct cfg_get g = {.d = d};
+	struct vio_vmsg_config_rt rt = {.get = cfg_get, .ctx = &g};
+	int rc;
 
-	if ((uint64_t) off + len > UINT32_MAX)
-		return -VIO_EINVAL;
-	for (unsigned attempt = 0; attempt <= VIO_VMSG_DRV_CONFIG_RETRIES; attempt++) {
-		uint32_t done = 0, gen = 0;
-		bool moved = false;
-
-		while (done < len && !moved) {
-			struct vio_vmsg_hdr h = req_hdr(drv, false, d->dev_num,
-							VIO_VMSG_GET_CONFIG),
-					    rh;
-			uint32_t n = len - done < chunk_max ? len - done : chunk_max;
-			struct vio_vmsg_config c = {.offset = off + done, .length = n}, r;
-			uint8_t out[VIO_VMSG_MAX_SIZE], in[VIO_VMSG_MAX_SIZE];
-			int rc;
-
-			rc = transact(drv, d, out,
-				      vio_vmsg_encode_config_req(out, drv->max_msg, &h, &c), &h, in,
-				      &rh);
-			if (rc < 0)
-				return rc;
-			if (vio_vmsg_decode_config(&rh, in, &r) < 0 || r.offset != c.offset ||
-			    r.length != n)
-				return broken(d);
-			if (done == 0)
-				gen = r.generation;
-			else if (r.generation != gen)
-				moved = true;
-			if (!moved) {
-				memcpy(dst + done, r.data, n);
-				done += n;
-			}
-		}
-		if (!moved) {
-			if (len > 0)
-				d->generation = gen;
-			return 0;
-		}
-		drv->config_retries++;
-	}
-	return -VIO_EAGAIN;
+	rc = vio_vmsg_config_read(&rt, d->drv->max_msg - VIO_VMSG_SIZE_CONFIG(0), off, buf, len,
+				  VIO_VMSG_DRV_CONFIG_RETRIES, &d->generation,
+				  &d->drv->config_retries);
+	/* An answer to another range or of another size: the device is broken. */
+	if (rc == -VIO_EPROTO)
+		return broken(d);
+	return rc;
 }
 
 /* --- requests ------------------------------------------------------------ */
