@@ -11,9 +11,9 @@
  * The bounce records live in kernel memory, one per pool granule, indexed by
  * the buffer's offset: the device side may rewrite any byte of the window but
  * cannot move where an unmap copies back to. Their arithmetic and checks are
- * vmsg_bounce.c's, which the unit tests run in user space. Every operation here may run in
- * atomic context (virtio_ring maps under spinlocks and from interrupt paths):
- * the pool is lock-free and nothing sleeps.
+ * vmsg_bounce.c's, which the unit tests run in user space. Every operation
+ * here may run in atomic context (virtio_ring maps under spinlocks and from
+ * interrupt paths): the pool is lock-free and nothing sleeps.
  */
 #include <linux/dma-map-ops.h>
 #include <linux/highmem.h>
