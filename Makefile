@@ -44,6 +44,7 @@ DEB_PACKAGES := \
 	qemu-system-arm \
 	gcc-12-aarch64-linux-gnu \
 	device-tree-compiler \
+	systemd \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false

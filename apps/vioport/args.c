@@ -42,6 +42,7 @@ void vp_usage(FILE *f)
 	    "Common options (per group):\n"
 	    "  -s, --socket-path PATH  listen on PATH (with --socket-count: PATH0, PATH1, ...)\n"
 	    "      --fd N              serve on inherited socket N (listening or connected)\n"
+	    "                          (neither: the next socket systemd passed, LISTEN_FDS)\n"
 	    "  -c, --socket-count N    serve N devices on N sockets (default 1)\n"
 	    "      --transport T       vhost-user (default) or vmsg: virtio-msg on a shared\n"
 	    "                          window, no hypervisor (the driver: vioport-drv, or\n"
@@ -65,6 +66,8 @@ void vp_usage(FILE *f)
 	    "                          0 to %u; 0: never poll, sleep at once)\n"
 	    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
 	    "      --log-level LEVEL   error, warn (default), info or debug\n"
+	    "      --log-time          start each log line with the time (UTC); under\n"
+	    "                          systemd's journal, lines carry <N> priorities instead\n"
 	    "  -v, --verbose           same as --log-level info\n"
 	    "  -q, --quiet             same as --log-level error\n"
 	    "  -h, --help              this text\n"
@@ -93,6 +96,10 @@ void vp_usage(FILE *f)
 	    "\n"
 	    "Control socket commands, one a line: gpio[N] set LINE 0|1, gpio[N] get LINE,\n"
 	    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
+	    "\n"
+	    "Under systemd: sockets passed by socket activation (LISTEN_FDS) go to the\n"
+	    "groups that name no --socket-path or --fd, in order; READY=1 and STOPPING=1\n"
+	    "are sent to NOTIFY_SOCKET (Type=notify). See docs/systemd.md.\n"
 	    "\n"
 	    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n",
 	    VP_POLL_US_DEFAULT, VP_POLL_US_MAX, MAX_BLK_QUEUES, MAX_SIM_GPIO_LINES);
@@ -211,6 +218,7 @@ enum {
 	OPT_SANDBOX,
 	OPT_USER,
 	OPT_POLL_US,
+	OPT_LOG_TIME,
 };
 
 static const struct option long_opts[] = {
@@ -240,6 +248,7 @@ static const struct option long_opts[] = {
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"user", required_argument, NULL, OPT_USER},
     {"poll-us", required_argument, NULL, OPT_POLL_US},
+    {"log-time", no_argument, NULL, OPT_LOG_TIME},
     {NULL, 0, NULL, 0},
 };
 
@@ -295,6 +304,9 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_CAPS:
 		o->print_caps = true;
+		return -1;
+	case OPT_LOG_TIME:
+		o->log_time = true;
 		return -1;
 	case OPT_CONTROL:
 		o->control = arg;
@@ -802,6 +814,33 @@ static int check_group(struct vp_group *g, bool print_caps)
 	return -1;
 }
 
+/*
+ * Hands the sockets systemd passed (LISTEN_FDS) to the vhost-user groups that
+ * name neither --socket-path nor --fd, one each, in order; every passed socket
+ * must find its group. -1 to go on, else an exit status.
+ */
+static int take_activated(struct vp_options *o)
+{
+	int n = vio_sd_listen_fds(true);
+	unsigned next = 0;
+
+	if (n < 0)
+		return vp_usage_error("LISTEN_PID and LISTEN_FDS from systemd are unusable: %s",
+				      strerror(-n));
+	for (unsigned i = 0; i < o->ngroups && next < (unsigned) n; i++) {
+		struct vp_group *g = &o->groups[i];
+
+		if (g->transport == TRANSPORT_VHOST_USER && g->socket_path == NULL && g->fd < 0)
+			g->fd = VIO_SD_LISTEN_FDS_START + (int) next++;
+	}
+	if (next < (unsigned) n)
+		return vp_usage_error("systemd passed %d sockets (LISTEN_FDS) but only %u group%s "
+				      "name%s neither --socket-path nor --fd to take one",
+				      n, next, next == 1 ? "" : "s", next == 1 ? "s" : "");
+	o->activated = next;
+	return -1;
+}
+
 int vp_check_args(struct vp_options *o)
 {
 	unsigned total = 0;
@@ -813,6 +852,11 @@ int vp_check_args(struct vp_options *o)
 		return vp_usage_error("--print-capabilities takes one device");
 	if (o->control != NULL && strlen(o->control) >= sizeof(((struct control *) 0)->path))
 		return vp_usage_error("control socket path too long: '%s'", o->control);
+	if (!o->print_caps) {
+		rc = take_activated(o);
+		if (rc >= 0)
+			return rc;
+	}
 	/* The user database is read now: the sandbox has no access to it later. */
 	if (o->user != NULL && !o->print_caps) {
 		char err[160];
