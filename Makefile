@@ -45,6 +45,7 @@ DEB_PACKAGES := \
 	gcc-12-aarch64-linux-gnu \
 	device-tree-compiler \
 	systemd \
+	libvirt-clients \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
