@@ -46,6 +46,8 @@ DEB_PACKAGES := \
 	device-tree-compiler \
 	systemd \
 	libvirt-clients \
+	libvirt-daemon \
+	libvirt-daemon-driver-qemu \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
