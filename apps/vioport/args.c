@@ -24,6 +24,7 @@ void vp_usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: vioport DEVICE [OPTIONS] [+ DEVICE [OPTIONS]]...\n"
+	    "       vioport-DEVICE [OPTIONS] [+ DEVICE [OPTIONS]]...\n"
 	    "       vioport --config FILE [OPTIONS]\n"
 	    "       vioport --print-capabilities DEVICE | --help | --version\n"
 	    "\n"
@@ -74,7 +75,8 @@ void vp_usage(FILE *f)
 	    "  -V, --version           the version\n"
 	    "\n"
 	    "blk options:\n"
-	    "  -i, --image FILE        the disk image; give it once per socket\n"
+	    "  -i, --image FILE        the disk image; give it once per socket (also\n"
+	    "                          --blk-file, QEMU's name for it)\n"
 	    "  -r, --read-only         offer a read-only disk, open the image read-only\n"
 	    "      --num-queues N      request queues, 1 to %u (default 1); one thread each\n"
 	    "      --serial S          GET_ID answer, up to 20 bytes (default: from the image)\n"
@@ -232,6 +234,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"image", required_argument, NULL, 'i'},
+    {"blk-file", required_argument, NULL, 'i'}, /* vhost-user's name for it (QEMU's conventions) */
     {"read-only", no_argument, NULL, 'r'},
     {"num-queues", required_argument, NULL, OPT_NUMQ},
     {"serial", required_argument, NULL, OPT_SERIAL},
@@ -572,6 +575,21 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 	o->log_level = VIO_VU_LOG_WARN;
 	o->poll_us = VP_POLL_US_DEFAULT;
 	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");
+	/* Called vioport-KIND (the links QEMU's backend descriptions name), the first group's
+	 * device is KIND: `vioport-blk --print-capabilities`, `vioport-blk --socket-path ...`. */
+	if (argc > 0) {
+		const char *base = strrchr(argv[0], '/');
+		enum vp_kind k;
+
+		base = base != NULL ? base + 1 : argv[0];
+		k = strncmp(base, "vioport-", 8) == 0 ? parse_kind(base + 8) : KIND_NONE;
+		if (k != KIND_NONE) {
+			g = new_group(o, "group 1 of the command line");
+			if (g == NULL)
+				return EXIT_USAGE;
+			g->kind = k;
+		}
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:c:vqhVi:rl:", long_opts, NULL)) != -1 ||
 	       optind < argc) {
