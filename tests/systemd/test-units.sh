@@ -26,7 +26,7 @@ not_ok() {
 }
 
 if ! command -v systemd-analyze >/dev/null; then
-	echo "1..0 # SKIP no systemd-analyze (Debian package systemd)"
+	printf "1..1\nok 1 # SKIP no systemd-analyze (Debian package systemd)\n"
 	exit 0
 fi
 tmp=$(mktemp -d)
