@@ -203,8 +203,8 @@ void vp_say(int level, const char *who, const char *fmt, ...) __attribute__((for
 
 /* args.c: a usage error (the message, then a hint); returns EXIT_USAGE. */
 int vp_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* args.c: the help text. */
-void vp_usage(FILE *f);
+/* args.c: the help text, whole (KIND_NONE) or for one kind of device. */
+void vp_usage(FILE *f, enum vp_kind kind);
 /* args.c: parses a whole decimal number in [lo, hi]. */
 bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
 /* args.c: fills o from argv (and the configuration file it names); -1 to go on, else an exit
