@@ -16,6 +16,7 @@
 #                      KDIR=<kernel headers>, or RELEASE=<Debian release or series such
 #                      as 6.12-arm64>; in build-kmod/<release>/
 #   make kmod-all      the module for Debian's 6.1 and 6.12 kernels, amd64 and arm64
+#   make deb           Debian packages in build-deb/ (dpkg-buildpackage, lintian)
 #   make format        clang-format every .c and .h in place
 #   make format-check  fail if any file is not formatted
 #   make clean         remove every build directory
@@ -44,13 +45,20 @@ DEB_PACKAGES := \
 	qemu-system-arm \
 	gcc-12-aarch64-linux-gnu \
 	device-tree-compiler \
+	systemd \
+	libvirt-clients \
+	libvirt-daemon \
+	libvirt-daemon-driver-qemu \
+	debhelper \
+	dpkg-dev \
+	lintian \
 	valgrind
 
 SANITIZE := -Db_sanitize=address,undefined -Db_lundef=false
 FUZZ_SECONDS ?= 20
 FORMAT_DIRS := include src apps tests firmware linux
 
-.PHONY: all deps build check demo demo-loopback bench cross firmware demo-amp fuzz kmod kmod-all format format-check clean
+.PHONY: deb all deps build check demo demo-loopback bench cross firmware demo-amp fuzz kmod kmod-all format format-check clean
 
 all: build
 
@@ -62,6 +70,10 @@ build:
 
 check: deps
 	bash scripts/check.sh
+
+# Debian binary packages in build-deb/ (dpkg-buildpackage, lintian); see scripts/deb.sh.
+deb: deps
+	bash scripts/deb.sh
 
 demo: deps
 	bash scripts/meson-build.sh build $(SANITIZE)
@@ -126,4 +138,4 @@ format-check:
 	if [ $$bad -ne 0 ]; then echo "make format-check: run 'make format'" >&2; exit 1; fi
 
 clean:
-	rm -rf build build-release build-fuzz build-cross build-fw build-kmod
+	rm -rf build build-release build-fuzz build-cross build-fw build-kmod build-deb

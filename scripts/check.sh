@@ -18,7 +18,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TIERS=(unit fuzz cross firmware integration guest)
+TIERS=(unit fuzz cross firmware integration guest package)
 declare -A TIER_TITLE=(
 	[unit]="unit tests (cmocka, ASan+UBSan build in build/)"
 	[fuzz]="fuzz targets (libFuzzer, clang ASan+UBSan build in build-fuzz/)"
@@ -26,6 +26,7 @@ declare -A TIER_TITLE=(
 	[firmware]="firmware images for Cortex-R5F and Cortex-M4 booted under qemu-system-arm"
 	[integration]="vhost-user daemons (vioport, qemu-storage-daemon) driven by vioport's frontend"
 	[guest]="Linux guest under QEMU (TCG) with vhost-user devices served by vioport"
+	[package]="Debian packages: built (dpkg-buildpackage, lintian), installed, used, purged"
 )
 
 LOG_DIR=build/logs
@@ -293,6 +294,18 @@ tier_firmware() {
 	if [[ $nfail -gt 0 ]]; then
 		show_log "$log" 40
 	fi
+}
+
+# ---------------------------------------------------------------- package tier
+
+# scripts/deb.sh --check: the packages built from the tracked tree in
+# build-deb/, lintian, then installed, used from /usr and purged again.
+tier_package() {
+	local log=$LOG_DIR/package.log status=0
+	mkdir -p "$LOG_DIR"
+	echo "  building and installing the Debian packages (log: $log)"
+	bash scripts/deb.sh --check >"$log" 2>&1 </dev/null || status=$?
+	add_tap_counts "package deb.sh" "$log" "$status"
 }
 
 # ---------------------------------------------------------------- integration tier

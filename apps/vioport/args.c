@@ -19,83 +19,128 @@
 /* Where the option being applied came from, for messages: NULL for the command line. */
 static const char *option_origin;
 
-void vp_usage(FILE *f)
+/* The help text in parts: one part per device kind, so that `vioport KIND --help` shows
+ * only the options that apply to it. */
+static const char usage_intro[] =
+    "usage: vioport DEVICE [OPTIONS] [+ DEVICE [OPTIONS]]...\n"
+    "       vioport-DEVICE [OPTIONS] [+ DEVICE [OPTIONS]]...\n"
+    "       vioport --config FILE [OPTIONS]\n"
+    "       vioport --print-capabilities DEVICE | --help | --version\n"
+    "\n"
+    "Serves VirtIO devices to vhost-user frontends (QEMU, crosvm, cloud-hypervisor)\n"
+    "over unix sockets. A device is reset when its frontend goes away and the\n"
+    "daemon waits for the next connection. SIGINT and SIGTERM stop it cleanly.\n"
+    "One process serves several devices: groups of DEVICE [OPTIONS] separated by\n"
+    "'+' on the command line, or the sections of a configuration file.\n"
+    "\n";
+static const char usage_devices[] =
+    "Devices:\n"
+    "  blk                     virtio-blk on a file or block device (--image)\n"
+    "  rng                     virtio-rng on the kernel's entropy (getrandom)\n"
+    "  gpio                    virtio-gpio on a Linux GPIO chip or a simulated one\n"
+    "  i2c                     virtio-i2c on Linux i2c-dev adapters or a simulated bus\n"
+    "\n";
+static const char usage_common[] =
+    "Common options (per group):\n"
+    "  -s, --socket-path PATH  listen on PATH (with --socket-count: PATH0, PATH1, ...)\n"
+    "      --fd N              serve on inherited socket N (listening or connected)\n"
+    "                          (neither: the next socket systemd passed, LISTEN_FDS)\n"
+    "  -c, --socket-count N    serve N devices on N sockets (default 1)\n"
+    "      --transport T       vhost-user (default) or vmsg: virtio-msg on a shared\n"
+    "                          window, no hypervisor (the driver: vioport-drv, or\n"
+    "                          firmware); groups naming one --shm share its bus\n"
+    "      --shm PATH          vmsg: the window file (for example /dev/shm/vioport)\n"
+    "      --shm-size N        vmsg: create it with N bytes (K, M; default 4M)\n"
+    "      --doorbell D        vmsg: poll (default), eventfd:SOCKET or ivshmem:SOCKET\n"
+    "                          (ivshmem: the server of QEMU's ivshmem-doorbell)\n"
+    "\n";
+/* %u: --poll-us default and bound. */
+static const char usage_process[] =
+    "Options for the whole process:\n"
+    "      --config FILE       read groups (and these options) from FILE; see vioport(1)\n"
+    "      --control PATH      a unix socket taking commands to the simulations\n"
+    "      --sandbox MODE      on (default): once set up, no_new_privs, a system call\n"
+    "                          allowlist and Landlock; a call outside the list is\n"
+    "                          logged and stops the daemon; log: logged and fails\n"
+    "                          with EPERM; off: no sandbox (see docs/security.md)\n"
+    "      --user USER         once set up, run as USER (needs root to start)\n"
+    "      --poll-us N         adaptive polling: after work, a queue's thread looks\n"
+    "                          for more for up to N microseconds before it sleeps,\n"
+    "                          with the driver's kicks suppressed (default %u,\n"
+    "                          0 to %u; 0: never poll, sleep at once)\n"
+    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
+    "      --log-level LEVEL   error, warn (default), info or debug\n"
+    "      --log-time          start each log line with the time (UTC); under\n"
+    "                          systemd's journal, lines carry <N> priorities instead\n"
+    "  -v, --verbose           same as --log-level info\n"
+    "  -q, --quiet             same as --log-level error\n"
+    "  -h, --help              this text\n"
+    "  -V, --version           the version\n"
+    "\n";
+/* %u: queues. */
+static const char usage_blk[] =
+    "blk options:\n"
+    "  -i, --image FILE        the disk image; give it once per socket (also\n"
+    "                          --blk-file, QEMU's name for it)\n"
+    "  -r, --read-only         offer a read-only disk, open the image read-only\n"
+    "      --num-queues N      request queues, 1 to %u (default 1); one thread each\n"
+    "      --serial S          GET_ID answer, up to 20 bytes (default: from the image)\n"
+    "      --direct            O_DIRECT: bypass the host page cache\n"
+    "      --sync              no io_uring: every request completes in the call\n"
+    "\n";
+/* %u: lines. */
+static const char usage_gpio[] =
+    "gpio options:\n"
+    "  -l, --device-list LIST  one chip per socket, separated by ':' or ',': N,\n"
+    "                          gpiochipN or /dev/gpiochipN is a Linux GPIO chip; sN\n"
+    "                          is a simulated chip of N lines (1 to %u)\n"
+    "\n";
+static const char usage_i2c[] =
+    "i2c options:\n"
+    "  -l, --device-list LIST  BUS:ADDR[:ADDR][,BUS:ADDR[:ADDR]]...: the listed\n"
+    "                          addresses (decimal, or hex with 0x) of /dev/i2c-BUS;\n"
+    "                          or 'sim': a simulated bus with a 24c02 EEPROM at 0x50\n"
+    "                          and an LM75 at 0x48\n"
+    "      --eeprom-file FILE  the simulated EEPROM's 256 bytes: loaded at start,\n"
+    "                          written back on each change\n"
+    "\n";
+static const char usage_control[] =
+    "Control socket commands, one a line: gpio[N] set LINE 0|1, gpio[N] get LINE,\n"
+    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
+    "\n";
+static const char usage_tail[] =
+    "Under systemd: sockets passed by socket activation (LISTEN_FDS) go to the\n"
+    "groups that name no --socket-path or --fd, in order; READY=1 and STOPPING=1\n"
+    "are sent to NOTIFY_SOCKET (Type=notify). See docs/systemd.md.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n";
+
+/* The help text: everything (kind KIND_NONE), or what applies to one kind of device. */
+void vp_usage(FILE *f, enum vp_kind kind)
 {
-	fprintf(
-	    f,
-	    "usage: vioport DEVICE [OPTIONS] [+ DEVICE [OPTIONS]]...\n"
-	    "       vioport --config FILE [OPTIONS]\n"
-	    "       vioport --print-capabilities DEVICE | --help | --version\n"
-	    "\n"
-	    "Serves VirtIO devices to vhost-user frontends (QEMU, crosvm, cloud-hypervisor)\n"
-	    "over unix sockets. A device is reset when its frontend goes away and the\n"
-	    "daemon waits for the next connection. SIGINT and SIGTERM stop it cleanly.\n"
-	    "One process serves several devices: groups of DEVICE [OPTIONS] separated by\n"
-	    "'+' on the command line, or the sections of a configuration file.\n"
-	    "\n"
-	    "Devices:\n"
-	    "  blk                     virtio-blk on a file or block device (--image)\n"
-	    "  rng                     virtio-rng on the kernel's entropy (getrandom)\n"
-	    "  gpio                    virtio-gpio on a Linux GPIO chip or a simulated one\n"
-	    "  i2c                     virtio-i2c on Linux i2c-dev adapters or a simulated bus\n"
-	    "\n"
-	    "Common options (per group):\n"
-	    "  -s, --socket-path PATH  listen on PATH (with --socket-count: PATH0, PATH1, ...)\n"
-	    "      --fd N              serve on inherited socket N (listening or connected)\n"
-	    "  -c, --socket-count N    serve N devices on N sockets (default 1)\n"
-	    "      --transport T       vhost-user (default) or vmsg: virtio-msg on a shared\n"
-	    "                          window, no hypervisor (the driver: vioport-drv, or\n"
-	    "                          firmware); groups naming one --shm share its bus\n"
-	    "      --shm PATH          vmsg: the window file (for example /dev/shm/vioport)\n"
-	    "      --shm-size N        vmsg: create it with N bytes (K, M; default 4M)\n"
-	    "      --doorbell D        vmsg: poll (default), eventfd:SOCKET or ivshmem:SOCKET\n"
-	    "                          (ivshmem: the server of QEMU's ivshmem-doorbell)\n"
-	    "\n"
-	    "Options for the whole process:\n"
-	    "      --config FILE       read groups (and these options) from FILE; see vioport(1)\n"
-	    "      --control PATH      a unix socket taking commands to the simulations\n"
-	    "      --sandbox MODE      on (default): once set up, no_new_privs, a system call\n"
-	    "                          allowlist and Landlock; a call outside the list is\n"
-	    "                          logged and stops the daemon; log: logged and fails\n"
-	    "                          with EPERM; off: no sandbox (see docs/security.md)\n"
-	    "      --user USER         once set up, run as USER (needs root to start)\n"
-	    "      --poll-us N         adaptive polling: after work, a queue's thread looks\n"
-	    "                          for more for up to N microseconds before it sleeps,\n"
-	    "                          with the driver's kicks suppressed (default %u,\n"
-	    "                          0 to %u; 0: never poll, sleep at once)\n"
-	    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
-	    "      --log-level LEVEL   error, warn (default), info or debug\n"
-	    "  -v, --verbose           same as --log-level info\n"
-	    "  -q, --quiet             same as --log-level error\n"
-	    "  -h, --help              this text\n"
-	    "  -V, --version           the version\n"
-	    "\n"
-	    "blk options:\n"
-	    "  -i, --image FILE        the disk image; give it once per socket\n"
-	    "  -r, --read-only         offer a read-only disk, open the image read-only\n"
-	    "      --num-queues N      request queues, 1 to %u (default 1); one thread each\n"
-	    "      --serial S          GET_ID answer, up to 20 bytes (default: from the image)\n"
-	    "      --direct            O_DIRECT: bypass the host page cache\n"
-	    "      --sync              no io_uring: every request completes in the call\n"
-	    "\n"
-	    "gpio options:\n"
-	    "  -l, --device-list LIST  one chip per socket, separated by ':' or ',': N,\n"
-	    "                          gpiochipN or /dev/gpiochipN is a Linux GPIO chip; sN\n"
-	    "                          is a simulated chip of N lines (1 to %u)\n"
-	    "\n"
-	    "i2c options:\n"
-	    "  -l, --device-list LIST  BUS:ADDR[:ADDR][,BUS:ADDR[:ADDR]]...: the listed\n"
-	    "                          addresses (decimal, or hex with 0x) of /dev/i2c-BUS;\n"
-	    "                          or 'sim': a simulated bus with a 24c02 EEPROM at 0x50\n"
-	    "                          and an LM75 at 0x48\n"
-	    "      --eeprom-file FILE  the simulated EEPROM's 256 bytes: loaded at start,\n"
-	    "                          written back on each change\n"
-	    "\n"
-	    "Control socket commands, one a line: gpio[N] set LINE 0|1, gpio[N] get LINE,\n"
-	    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
-	    "\n"
-	    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n",
-	    VP_POLL_US_DEFAULT, VP_POLL_US_MAX, MAX_BLK_QUEUES, MAX_SIM_GPIO_LINES);
+	if (kind == KIND_NONE) {
+		fputs(usage_intro, f);
+		fputs(usage_devices, f);
+	} else {
+		fprintf(f, "usage: vioport %s [OPTIONS] [+ DEVICE [OPTIONS]]...\n\n",
+			vp_kind_name(kind));
+	}
+	fputs(usage_common, f);
+	fprintf(f, usage_process, VP_POLL_US_DEFAULT, VP_POLL_US_MAX);
+	if (kind == KIND_NONE || kind == KIND_BLK)
+		fprintf(f, usage_blk, MAX_BLK_QUEUES);
+	if (kind == KIND_NONE || kind == KIND_GPIO)
+		fprintf(f, usage_gpio, MAX_SIM_GPIO_LINES);
+	if (kind == KIND_NONE || kind == KIND_I2C)
+		fputs(usage_i2c, f);
+	if (kind == KIND_NONE || kind == KIND_GPIO || kind == KIND_I2C)
+		fputs(usage_control, f);
+	if (kind == KIND_NONE)
+		fputs(usage_tail, f);
+	else
+		fputs("Everything else (devices, systemd, exit status): vioport --help; "
+		      "vioport(1).\n",
+		      f);
 }
 
 int vp_usage_error(const char *fmt, ...)
@@ -211,6 +256,7 @@ enum {
 	OPT_SANDBOX,
 	OPT_USER,
 	OPT_POLL_US,
+	OPT_LOG_TIME,
 };
 
 static const struct option long_opts[] = {
@@ -224,6 +270,7 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"image", required_argument, NULL, 'i'},
+    {"blk-file", required_argument, NULL, 'i'}, /* vhost-user's name for it (QEMU's conventions) */
     {"read-only", no_argument, NULL, 'r'},
     {"num-queues", required_argument, NULL, OPT_NUMQ},
     {"serial", required_argument, NULL, OPT_SERIAL},
@@ -240,6 +287,7 @@ static const struct option long_opts[] = {
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"user", required_argument, NULL, OPT_USER},
     {"poll-us", required_argument, NULL, OPT_POLL_US},
+    {"log-time", no_argument, NULL, OPT_LOG_TIME},
     {NULL, 0, NULL, 0},
 };
 
@@ -278,7 +326,7 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 			return vp_usage_error("'%s' has no place in a configuration file",
 					      c == 'h' ? "help" : "version");
 		if (c == 'h')
-			vp_usage(stdout);
+			vp_usage(stdout, g != NULL ? g->kind : KIND_NONE);
 		else
 			printf("vioport %s\n", VIOPORT_VERSION);
 		return EXIT_SUCCESS;
@@ -295,6 +343,9 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_CAPS:
 		o->print_caps = true;
+		return -1;
+	case OPT_LOG_TIME:
+		o->log_time = true;
 		return -1;
 	case OPT_CONTROL:
 		o->control = arg;
@@ -560,6 +611,21 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 	o->log_level = VIO_VU_LOG_WARN;
 	o->poll_us = VP_POLL_US_DEFAULT;
 	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");
+	/* Called vioport-KIND (the links QEMU's backend descriptions name), the first group's
+	 * device is KIND: `vioport-blk --print-capabilities`, `vioport-blk --socket-path ...`. */
+	if (argc > 0) {
+		const char *base = strrchr(argv[0], '/');
+		enum vp_kind k;
+
+		base = base != NULL ? base + 1 : argv[0];
+		k = strncmp(base, "vioport-", 8) == 0 ? parse_kind(base + 8) : KIND_NONE;
+		if (k != KIND_NONE) {
+			g = new_group(o, "group 1 of the command line");
+			if (g == NULL)
+				return EXIT_USAGE;
+			g->kind = k;
+		}
+	}
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:c:vqhVi:rl:", long_opts, NULL)) != -1 ||
 	       optind < argc) {
@@ -802,6 +868,33 @@ static int check_group(struct vp_group *g, bool print_caps)
 	return -1;
 }
 
+/*
+ * Hands the sockets systemd passed (LISTEN_FDS) to the vhost-user groups that
+ * name neither --socket-path nor --fd, one each, in order; every passed socket
+ * must find its group. -1 to go on, else an exit status.
+ */
+static int take_activated(struct vp_options *o)
+{
+	int n = vio_sd_listen_fds(true);
+	unsigned next = 0;
+
+	if (n < 0)
+		return vp_usage_error("LISTEN_PID and LISTEN_FDS from systemd are unusable: %s",
+				      strerror(-n));
+	for (unsigned i = 0; i < o->ngroups && next < (unsigned) n; i++) {
+		struct vp_group *g = &o->groups[i];
+
+		if (g->transport == TRANSPORT_VHOST_USER && g->socket_path == NULL && g->fd < 0)
+			g->fd = VIO_SD_LISTEN_FDS_START + (int) next++;
+	}
+	if (next < (unsigned) n)
+		return vp_usage_error("systemd passed %d sockets (LISTEN_FDS) but only %u group%s "
+				      "name%s neither --socket-path nor --fd to take one",
+				      n, next, next == 1 ? "" : "s", next == 1 ? "s" : "");
+	o->activated = next;
+	return -1;
+}
+
 int vp_check_args(struct vp_options *o)
 {
 	unsigned total = 0;
@@ -813,6 +906,11 @@ int vp_check_args(struct vp_options *o)
 		return vp_usage_error("--print-capabilities takes one device");
 	if (o->control != NULL && strlen(o->control) >= sizeof(((struct control *) 0)->path))
 		return vp_usage_error("control socket path too long: '%s'", o->control);
+	if (!o->print_caps) {
+		rc = take_activated(o);
+		if (rc >= 0)
+			return rc;
+	}
 	/* The user database is read now: the sandbox has no access to it later. */
 	if (o->user != NULL && !o->print_caps) {
 		char err[160];

@@ -10,19 +10,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vioport.h"
 
 static struct vio_loop *signal_loop; /* what SIGINT/SIGTERM stop */
 static int log_level = VIO_VU_LOG_WARN;
+static bool log_journal; /* standard error is the journal: "<N>" priorities first */
+static bool log_time;	 /* --log-time */
 
 void vp_say(int level, const char *who, const char *fmt, ...)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
+	static const int syslog_prio[] = {3, 4, 6,
+					  7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 	va_list ap;
 
 	if (level > log_level)
 		return;
+	if (log_journal) {
+		fprintf(stderr, "<%d>", syslog_prio[level]);
+	} else if (log_time) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", tm.tm_year + 1900,
+			tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			ts.tv_nsec / 1000000);
+	}
 	fprintf(stderr, "vioport%s%s: %s: ", who[0] ? " " : "", who, names[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -49,6 +66,15 @@ static int install_signals(void)
 	/* A frontend that vanishes mid-reply must not kill the daemon. */
 	sa.sa_handler = SIG_IGN;
 	return sigaction(SIGPIPE, &sa, NULL) < 0 ? -errno : 0;
+}
+
+/* Tells systemd the daemon's state when it asked for it (NOTIFY_SOCKET). */
+static void notify_state(struct vio_sd_notify *n, const char *state)
+{
+	int rc = vio_sd_notify_send(n, state);
+
+	if (rc < 0)
+		vp_say(VIO_VU_LOG_WARN, "", "cannot notify systemd: %s", strerror(-rc));
 }
 
 /* Lays out the instances of every group: names, socket paths, groups; returns how many. */
@@ -86,6 +112,7 @@ int main(int argc, char **argv)
 	struct instance *inst;
 	struct control ctl = {.fd = -1};
 	struct vp_endpoint *eps = NULL;
+	struct vio_sd_notify notify = {.fd = -1};
 	unsigned n = 0, neps = 0;
 	int rc, status = EXIT_SUCCESS;
 
@@ -107,6 +134,8 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	log_level = o->log_level;
+	log_time = o->log_time;
+	log_journal = vio_sd_journal_stream(2, getenv("JOURNAL_STREAM"));
 	for (unsigned gi = 0; gi < o->ngroups; gi++)
 		n += o->groups[gi].socket_count;
 	inst = calloc(n, sizeof(*inst));
@@ -132,6 +161,16 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < n; i++)
 		inst[i].poll_us = o->poll_us;
 	rc = install_signals();
+	/* Opened now: once sandboxed, the daemon creates no socket. A failure is logged, not
+	 * fatal: systemd then reports the start as timed out, which says more. */
+	if (rc == 0) {
+		int nr = vio_sd_notify_open(&notify, getenv("NOTIFY_SOCKET"));
+
+		if (nr < 0)
+			vp_say(VIO_VU_LOG_ERR, "", "cannot reach NOTIFY_SOCKET '%s': %s",
+			       getenv("NOTIFY_SOCKET"), strerror(-nr));
+		unsetenv("NOTIFY_SOCKET");
+	}
 	/* The control socket exists before the device sockets, so a client that waited for
 	 * those finds it; commands are served once the loop runs, with every device set up. */
 	/* Window files exist before the control socket, so a client that waits for the
@@ -148,6 +187,11 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = vp_vmsg_start(eps, neps);
 	if (rc == 0) {
+		char state[64];
+
+		snprintf(state, sizeof(state), "READY=1\nSTATUS=serving %u device%s", n,
+			 n == 1 ? "" : "s");
+		notify_state(&notify, state);
 		rc = vio_loop_run(&loop);
 		if (rc < 0)
 			vp_say(VIO_VU_LOG_ERR, "", "event loop failed: %s", strerror(-rc));
@@ -156,6 +200,8 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0)
 		status = EXIT_FAILURE;
+	notify_state(&notify, "STOPPING=1");
+	vio_sd_notify_close(&notify);
 	vp_ctl_stop(&ctl);
 	/* The buses' threads stop first: nothing reaches a device being torn down. */
 	vp_vmsg_fini(eps, neps);

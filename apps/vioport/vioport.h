@@ -40,6 +40,7 @@
 #include "vioport/sandbox.h"
 #include "vioport/sim_gpio.h"
 #include "vioport/sim_i2c.h"
+#include "vioport/systemd.h"
 #include "vioport/vhost_user.h"
 #include "vioport/vmsg_posix.h"
 
@@ -110,6 +111,7 @@ struct vp_endpoint {
 /* The whole run: options that apply to every group, and the groups. */
 struct vp_options {
 	int log_level;
+	bool log_time; /* --log-time: each log line starts with the UTC time */
 	bool print_caps;
 	const char *control;
 	const char *config;
@@ -119,6 +121,7 @@ struct vp_options {
 	const char *user;  /* --user: the user to become once set up */
 	unsigned poll_us;  /* --poll-us: bound of adaptive polling, 0: none */
 	struct vio_sandbox sandbox; /* --sandbox, and the user looked up by vp_check_args */
+	unsigned activated;	    /* sockets systemd passed (LISTEN_FDS), taken by groups */
 };
 
 /* One served device: the device model, its provider and its vhost-user server. */
@@ -192,13 +195,16 @@ struct control {
 	struct ctl_client clients[CTL_CLIENTS];
 };
 
-/* main.c: one log line at level for who, when the run's log level lets it through. */
+/*
+ * main.c: one log line at level for who, when the run's log level lets it through; with a
+ * "<N>" syslog priority first when standard error is the journal, the time with --log-time.
+ */
 void vp_say(int level, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* args.c: a usage error (the message, then a hint); returns EXIT_USAGE. */
 int vp_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* args.c: the help text. */
-void vp_usage(FILE *f);
+/* args.c: the help text, whole (KIND_NONE) or for one kind of device. */
+void vp_usage(FILE *f, enum vp_kind kind);
 /* args.c: parses a whole decimal number in [lo, hi]. */
 bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
 /* args.c: fills o from argv (and the configuration file it names); -1 to go on, else an exit

@@ -34,6 +34,8 @@
 #          guest (qemu-system-aarch64 virt), blk and rng over the window
 #   vmsg-arm64-dt  the same through the device-tree binding: the window is a
 #          reserved-memory carve-out of the guest's second NUMA node
+#   libvirt  the basic variant's disk, but the guest is started by libvirt
+#          (virsh create, <disk type='vhostuser'>) in session mode as nobody
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -46,7 +48,7 @@
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
 #                      crash-packed i2c-gpio providers vmsg-linux vmsg-doorbell
-#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
+#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -87,6 +89,8 @@ GUEST_CONSOLE=ttyS0       # the guest's serial console
 
 # shellcheck source=scripts/guest/vmsg-linux.sh
 . "$GUEST_DIR/vmsg-linux.sh"
+# shellcheck source=scripts/guest/libvirt.sh
+. "$GUEST_DIR/libvirt.sh"
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -141,10 +145,16 @@ guest_stop_pid() {
 # the EXIT trap, so that nothing outlives the script, whatever stopped it.
 guest_cleanup() {
 	local pid
+	# A libvirt domain's QEMU is libvirtd's child, not ours: destroy it first.
+	if [[ -n $GUEST_LIBVIRT_DIR && -n $GUEST_LIBVIRT_PID ]]; then
+		guest_libvirt_virsh destroy "$GUEST_LIBVIRT_NAME" >/dev/null 2>&1 || true
+	fi
 	for pid in "${GUEST_PIDS[@]}"; do
 		guest_stop_pid "$pid" 2
 	done
 	GUEST_PIDS=()
+	GUEST_LIBVIRT_PID=""
+	guest_libvirt_stop
 	if [[ -n $GUEST_TMP && -d $GUEST_TMP ]]; then
 		rm -rf "$GUEST_TMP"
 	fi
@@ -578,6 +588,7 @@ guest_variant_tests() {
 	vmsg-hostile) guest_vmsg_hostile_tests ;;
 	vmsg-restart) guest_vmsg_restart_tests ;;
 	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
+	libvirt) guest_libvirt_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -905,12 +916,20 @@ guest_variant() {
 		guest_vmsg_arm64_setup dt
 		append=$GUEST_APPEND
 		;;
+	libvirt)
+		guest_libvirt_setup
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
 		append="vioport.tests=$(IFS=,; echo "${GUEST_TESTS[*]}") $append"
 		guest_say "$v: booting ($backend backend, $smp CPU, guest tests: ${GUEST_TESTS[*]})"
-		guest_boot "$v" "$smp" "$append" "${GUEST_QEMU[@]}"
+		if [[ $v == libvirt ]]; then
+			guest_libvirt_boot "$append" "$serial"
+		else
+			guest_boot "$v" "$smp" "$append" "${GUEST_QEMU[@]}"
+		fi
 		guest_say "$v: guest ran for $GUEST_ELAPSED s${GUEST_BOOT:+: $GUEST_BOOT}"
 	else
 		GUEST_BOOT="no backend started"
@@ -933,6 +952,8 @@ guest_variant() {
 		guest_vmsg_restart_check
 	elif [[ $v == vmsg-arm64 || $v == vmsg-arm64-dt ]]; then
 		guest_vmsg_arm64_check "$serial"
+	elif [[ $v == libvirt ]]; then
+		guest_libvirt_check "$serial"
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -965,7 +986,7 @@ guest_variant() {
 # ---------------------------------------------------------------- main
 
 guest_usage() {
-	sed -n '4,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,62s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 guest_main() {
@@ -984,7 +1005,7 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers
-		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
+		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

@@ -367,6 +367,35 @@ static void multi_version(void **state)
 	assert_string_equal(log, "vioport " VIOPORT_PROJECT_VERSION "\n");
 }
 
+/* --help after a device shows that kind's options only; alone, every kind's. */
+static void multi_kind_help(void **state)
+{
+	static char log[16384];
+	char *all[] = {T.bin, "--help", NULL};
+	char *blk[] = {T.bin, "blk", "--help", NULL};
+	char *gpio[] = {T.bin, "gpio", "-h", NULL};
+
+	(void) state;
+	BEGIN();
+	assert_int_equal(run_to_end(all, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "blk options:"));
+	assert_non_null(strstr(log, "gpio options:"));
+	assert_non_null(strstr(log, "i2c options:"));
+	assert_non_null(strstr(log, "Exit status:"));
+	assert_int_equal(run_to_end(blk, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "usage: vioport blk "));
+	assert_non_null(strstr(log, "--num-queues N"));
+	assert_non_null(strstr(log, "--socket-path PATH"));
+	assert_null(strstr(log, "gpio options:"));
+	assert_null(strstr(log, "i2c options:"));
+	assert_null(strstr(log, "Control socket commands"));
+	assert_int_equal(run_to_end(gpio, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "gpio options:"));
+	assert_non_null(strstr(log, "Control socket commands"));
+	assert_null(strstr(log, "blk options:"));
+	assert_null(strstr(log, "i2c options:"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +403,7 @@ int main(void)
 	    cmocka_unit_test_teardown(multi_command_line_groups, teardown),
 	    cmocka_unit_test_teardown(multi_refusals, teardown),
 	    cmocka_unit_test(multi_version),
+	    cmocka_unit_test(multi_kind_help),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
