@@ -25,30 +25,22 @@ CHECK=false
 [[ ${1:-} != --check ]] || CHECK=true
 PKGS=(vioport libvioport0 libvioport-dev)
 
-n=0 failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
+# shellcheck source=scripts/tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tap-lib.sh"
 say() { echo "deb: $*" >&2; }
 
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null ||
 	! command -v lintian >/dev/null; then
 	why="no dpkg-buildpackage, dh or lintian (Debian packages dpkg-dev, debhelper, lintian)"
 	if [[ $CHECK == true ]]; then
-		printf '1..1\nok 1 # SKIP %s\n' "$why"
+		tap_skip_all "$why"
 		exit 0
 	fi
 	say "$why"
 	exit 1
 fi
 if [[ $CHECK == true && $(id -u) -ne 0 ]]; then
-	printf '1..1\nok 1 # SKIP installing packages needs root\n'
+	tap_skip_all "installing packages needs root"
 	exit 0
 fi
 [[ $CHECK == false ]] || echo "1..9"
@@ -157,4 +149,4 @@ if cmp -s "$before" "$after" && [[ ! -e /usr/bin/vioport ]]; then
 else
 	not_ok "installed packages changed: $(diff "$before" "$after" | grep '^[<>]' | head -n 3 | tr '\n' ' ')"
 fi
-exit $((failed > 0))
+tap_exit

@@ -20,16 +20,8 @@
 set -uo pipefail
 
 build=$(cd "$1" && pwd) src=$(cd "$2" && pwd)
-n=0 failed=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
+# shellcheck source=scripts/tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/tap-lib.sh"
 check() { # check DESCRIPTION COMMAND...: ok when COMMAND succeeds
 	local what=$1
 	shift
@@ -138,4 +130,4 @@ for type in block rng; do
 done
 check "vioport-blk serves blk options without naming the device (--help exits 0, bad option 2)" \
 	sh -c "'$bindir/vioport-blk' --help >/dev/null && { '$bindir/vioport-blk' --socket-path /nonexistent/x; test \$? -eq 2; }"
-exit $((failed > 0))
+tap_exit

@@ -12,20 +12,11 @@
 set -uo pipefail
 
 doc=$1
-n=0 failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
+# shellcheck source=scripts/tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/tap-lib.sh"
 
 if ! command -v virt-xml-validate >/dev/null || ! command -v virsh >/dev/null; then
-	printf "1..1\nok 1 # SKIP no virt-xml-validate or virsh (Debian package libvirt-clients)\n"
+	tap_skip_all "no virt-xml-validate or virsh (Debian package libvirt-clients)"
 	exit 0
 fi
 tmp=$(mktemp -d)
@@ -66,4 +57,4 @@ for ((i = 1; i <= blocks; i++)); do
 		ok "$name: no vhost-user device, no shared guest memory needed"
 	fi
 done
-exit $((failed > 0))
+tap_exit

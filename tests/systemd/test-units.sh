@@ -13,20 +13,11 @@ set -uo pipefail
 
 unitdir=$1 vioport=$2
 kinds=(blk rng gpio i2c)
-n=0 failed=0
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-not_ok() {
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $*"
-}
+# shellcheck source=scripts/tap-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/tap-lib.sh"
 
 if ! command -v systemd-analyze >/dev/null; then
-	printf "1..1\nok 1 # SKIP no systemd-analyze (Debian package systemd)\n"
+	tap_skip_all "no systemd-analyze (Debian package systemd)"
 	exit 0
 fi
 tmp=$(mktemp -d)
@@ -62,4 +53,4 @@ for k in "${kinds[@]}"; do
 		not_ok "$k: ListenStream of $sock"
 	fi
 done
-exit $((failed > 0))
+tap_exit
