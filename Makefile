@@ -34,6 +34,7 @@ DEB_PACKAGES := \
 	qemu-utils \
 	busybox-static \
 	gpiod \
+	fio \
 	cpio \
 	clang \
 	clang-format \
