@@ -22,7 +22,7 @@
 #         requested as an output through the GPIO uAPI v2, then N times
 #         (default 2000) set and read back: two requests per round trip
 #
-# each N times per transport (default 3), alternating, the order swapped
+# each N times per transport (default 5), alternating, the order swapped
 # every run. The guest prints its figures on the serial console; this script
 # prints the medians and the ratios virtio-msg / vhost-user. Under TCG every
 # guest instruction is emulated: the figures compare the two transports on
@@ -30,7 +30,8 @@
 #
 # The boot is bounded by --timeout (default 900 s); every process is started
 # and stopped by PID, and the temporary directory removed, on any exit
-# (scripts/guest/run-guest.sh's helpers). Progress goes to standard error.
+# (scripts/guest/run-guest.sh's helpers). Progress goes to standard error;
+# the guest's console is kept in build/logs/bench-guest-serial.log.
 # Figures are printed, never judged: the exit status says only whether the
 # benchmark ran.
 set -euo pipefail
@@ -38,7 +39,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD=${BUILD:-build-release}
-RUNS=3
+RUNS=5
 SECS=5
 ROUNDS=2000
 TIMEOUT=900
@@ -95,7 +96,7 @@ ratio() {
 # Starts the virtio-msg daemon (blk and gpio on WINDOW) and waits until it serves both.
 start_vmsg() {
 	local window=$1 log=$GUEST_TMP/vmsg.log pid i
-	local -a cmd=("$VIOPORT_BIN" blk --transport vmsg --shm "$window" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
+	local -a cmd=("$VIOPORT_BIN" -v blk --transport vmsg --shm "$window" --shm-size "${GUEST_VMSG_WINDOW_MB}M"
 		--image "$GUEST_TMP/vmsg.img" --num-queues 1
 		+ gpio --transport vmsg --shm "$window" --device-list s8)
 	echo "+ ${cmd[*]}" >"$log"
@@ -153,6 +154,8 @@ main() {
 		"${qemu[@]}"
 	serial=$GUEST_TMP/bench-serial.log
 	progress "guest ran for $GUEST_ELAPSED s${GUEST_BOOT:+: $GUEST_BOOT}"
+	mkdir -p build/logs
+	cp "$serial" build/logs/bench-guest-serial.log
 	for kind in blk gpio vmsg; do
 		guest_stop_backend "$kind"
 		[[ -z $GUEST_BACKEND_OK ]] || progress "$kind daemon: $GUEST_BACKEND_OK"

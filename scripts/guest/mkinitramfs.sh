@@ -132,7 +132,7 @@ place_module() {
 	LOAD_ORDER+=("$name")
 }
 
-# Copies a dynamic program and the shared libraries it loads, at the paths the
+# Copies a program and the shared libraries it loads (none for a static one), at the paths the
 # dynamic loader looks for them.
 install_host_bin() {
 	local bin=$1 staging=$2 lib
@@ -142,7 +142,7 @@ install_host_bin() {
 	while IFS= read -r lib; do
 		mkdir -p "$staging$(dirname "$lib")"
 		cp -L "$lib" "$staging$lib"
-	done < <(ldd "$bin" | grep -oE '/[^ ]+' | sort -u)
+	done < <(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' | sort -u)
 }
 
 # Prints the path of a statically linked busybox, or fails saying what to install.

@@ -5,7 +5,7 @@
 # guest has a disk and a GPIO chip over vhost-user (PCI) and the same over
 # virtio-msg (vioport_vmsg.ko's window), and measures each pair in turn.
 #
-#   VIOPORT_RUNS     runs of each measurement per transport (default 3)
+#   VIOPORT_RUNS     runs of each measurement per transport (default 5)
 #   VIOPORT_SECONDS  seconds of each fio run (default 5, after 1 s ramp)
 #   VIOPORT_ROUNDS   GPIO round trips per run (default 2000)
 #
@@ -16,7 +16,7 @@
 
 FIO=/opt/host/bin/fio
 GPIO_RT=/opt/host/bin/gpio_roundtrip
-runs=${VIOPORT_RUNS:-3}
+runs=${VIOPORT_RUNS:-5}
 secs=${VIOPORT_SECONDS:-5}
 rounds=${VIOPORT_ROUNDS:-2000}
 
@@ -63,7 +63,7 @@ failed=""
 # fio_run KIND DEV RUN: one 4 KiB random-read run at depth 16.
 fio_run() {
 	local kind=$1 dev=$2 run=$3 line
-	if ! "$FIO" --name=randread --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
+	if ! "$FIO" --eta=never --name=randread --filename="$dev" --direct=1 --ioengine=libaio --iodepth=16 \
 		--rw=randread --bs=4k --norandommap --randrepeat=0 --time_based --ramp_time=1 \
 		--runtime="$secs" --output-format=terse --terse-version=3 --output=/tmp/bench.out \
 		2>/tmp/bench.err; then

@@ -101,7 +101,7 @@ terse_errors() {
 run_fio() {
 	local name=$1 rc=0 bad
 	shift
-	"$FIO" --output-format=terse --terse-version=3 --output="/tmp/fio-$name.out" \
+	"$FIO" --eta=never --output-format=terse --terse-version=3 --output="/tmp/fio-$name.out" \
 		"$@" 2>"/tmp/fio-$name.err" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "fio exited with status $rc: $(grep -v '^$' "/tmp/fio-$name.err" | tail -n 2 | tr '\n' ' ')"
