@@ -32,8 +32,8 @@ GUEST_VMSG_BELL=""      # vmsg-doorbell: the daemon's --doorbell (ivshmem:SOCKET
 
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
-		blk-intact blk-fio-verify blk-fio-trim blk-fio-queues blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
-		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
+		blk-intact blk-fio-verify blk-fio-trim blk-fio-queues blk-host-image rng-current rng-read \
+		i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
 		backend-vmsg
 }
 
