@@ -35,6 +35,7 @@ DEB_PACKAGES := \
 	qemu-utils \
 	busybox-static \
 	gpiod \
+	fio \
 	cpio \
 	clang \
 	clang-format \

@@ -6,7 +6,8 @@
 # Runs every benchmark and prints its figures; `make bench` calls it. Figures
 # and ratios are printed, never judged: the exit status says only whether the
 # benchmarks ran. ARGS go to each benchmark script (see scripts/bench-virtq.sh
-# and scripts/bench-blk.sh).
+# and scripts/bench-blk.sh) but the last, scripts/bench-guest.sh (a Linux
+# guest under QEMU TCG, a few minutes), which runs with its defaults.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,6 +36,10 @@ scripts/bench-devices.sh "$@"
 echo
 echo "=== virtio-msg round trip over a shared-memory window (scripts/bench-vmsg.sh)"
 scripts/bench-vmsg.sh
+
+echo
+echo "=== virtio-msg beside vhost-user in one Linux guest, QEMU TCG (scripts/bench-guest.sh)"
+scripts/bench-guest.sh
 
 echo
 echo "=== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

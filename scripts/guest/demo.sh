@@ -80,6 +80,9 @@ demo_explain() {
   blk-discard       a discarded range reads back as zeros
   blk-write-zeroes  a range written with WRITE_ZEROES reads back as zeros
   blk-intact        nothing outside those ranges changed
+  blk-fio-verify    fio's random writes from two jobs, each block checked by its crc32c, with flushes
+  blk-fio-trim      fio's trims then writes; trimmed blocks read as zeros, the others verify
+  blk-fio-queues    every queue of the disk issued requests during fio
   blk-host-image    on the host, the image file holds exactly what the guest read
   rng-current       Linux picked the virtio entropy device as its hardware RNG
   rng-read          /dev/hwrng delivers bytes, not all zero, different each read
@@ -333,6 +336,8 @@ main() {
 	echo "vioport guest demo: a Linux guest whose disk and entropy source are vioport devices"
 	echo
 	local with_i2c_gpio=false steps=3
+	# fio in the boots of the basic and vmsg-linux tests (blk-fio-*)
+	GUEST_WITH_FIO=true
 	if [[ $DEMO_BACKEND == vioport ]]; then
 		with_i2c_gpio=true
 		GUEST_WITH_VMSG=true

@@ -4,6 +4,7 @@
 # mkinitramfs.sh --modules DIR --output FILE [--test FILE]... [--module NAME]...
 #                [--module-file KO]... [--module-copy NAME]... [--host-bin PATH]...
 #                [--busybox PATH]
+# mkinitramfs.sh --bins-only --output FILE --host-bin PATH...
 #
 # Builds the guest tier's initramfs: Debian's static busybox, the kernel
 # modules the tests need (with everything they depend on, dependencies first),
@@ -28,6 +29,10 @@
 #                    whose -z (BLKZEROOUT) busybox lacks. "none" adds nothing.
 #   --busybox PATH   the static busybox to install instead of the host's (a
 #                    guest of another architecture: fetch-arm64.sh)
+#   --bins-only      an archive of the --host-bin programs and their libraries
+#                    alone (no --modules needed), to append to another: the
+#                    kernel unpacks concatenated archives one over the other
+#                    (run-guest.sh adds fio this way to the boots that use it)
 set -euo pipefail
 
 GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -127,7 +132,7 @@ place_module() {
 	LOAD_ORDER+=("$name")
 }
 
-# Copies a dynamic program and the shared libraries it loads, at the paths the
+# Copies a program and the shared libraries it loads (none for a static one), at the paths the
 # dynamic loader looks for them.
 install_host_bin() {
 	local bin=$1 staging=$2 lib
@@ -137,7 +142,7 @@ install_host_bin() {
 	while IFS= read -r lib; do
 		mkdir -p "$staging$(dirname "$lib")"
 		cp -L "$lib" "$staging$lib"
-	done < <(ldd "$bin" | grep -oE '/[^ ]+' | sort -u)
+	done < <(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' | sort -u)
 }
 
 # Prints the path of a statically linked busybox, or fails saying what to install.
@@ -155,12 +160,40 @@ find_busybox() {
 	die "no busybox: install Debian's busybox-static"
 }
 
+# bins_archive OUTPUT BIN...: the programs and their libraries alone.
+bins_archive() {
+	local output=$1 staging t
+	shift
+	staging=$(mktemp -d)
+	# shellcheck disable=SC2064 # the path is fixed now, on purpose
+	trap "rm -rf '$staging'" EXIT
+	for t in "$@"; do
+		install_host_bin "$t" "$staging"
+	done
+	write_archive "$staging" "$output"
+	say "$output: $(du -k "$output" | cut -f1) KiB; programs: $*"
+}
+
+# write_archive STAGING OUTPUT: the gzip-compressed newc cpio of STAGING.
+write_archive() {
+	local staging=$1 output=$2
+	mkdir -p "$(dirname "$output")"
+	(cd "$staging" && find . -print0 | LC_ALL=C sort -z |
+		cpio --quiet --null -o -H newc --owner=0:0) | gzip -1 >"$output.tmp"
+	mv "$output.tmp" "$output"
+}
+
 main() {
 	local moddir="" output="" arg t busybox=""
 	local -a tests=() host_bins=() module_files=() copy_only=()
-	local default_bins=true
+	local default_bins=true bins_only=false
 	while [[ $# -gt 0 ]]; do
 		arg=$1
+		if [[ $arg == --bins-only ]]; then
+			bins_only=true
+			shift
+			continue
+		fi
 		[[ $arg == -h || $arg == --help || $# -ge 2 ]] || die "$arg needs a value (try --help)"
 		case $arg in
 		--modules) moddir=$2 ;;
@@ -175,13 +208,18 @@ main() {
 			[[ $2 == none ]] || host_bins+=("$2")
 			;;
 		-h | --help)
-			sed -n '4,30s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,35s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$arg' (try --help)" ;;
 		esac
 		shift 2
 	done
+	if [[ $bins_only == true ]]; then
+		[[ -n $output && ${#host_bins[@]} -gt 0 ]] || die "--bins-only needs --output and --host-bin"
+		bins_archive "$output" "${host_bins[@]}"
+		return 0
+	fi
 	[[ -n $moddir && -n $output ]] || die "--modules and --output are required (try --help)"
 	[[ -d $moddir/kernel ]] || die "$moddir has no kernel/ folder: not a lib/modules/<release>"
 	command -v cpio >/dev/null 2>&1 || die "cpio not found: install Debian's cpio"
@@ -244,10 +282,7 @@ main() {
 	# The console must exist before devtmpfs is mounted, for /init's output.
 	mknod -m 600 "$staging/dev/console" c 5 1 2>/dev/null || true
 
-	mkdir -p "$(dirname "$output")"
-	(cd "$staging" && find . -print0 | LC_ALL=C sort -z |
-		cpio --quiet --null -o -H newc --owner=0:0) | gzip -1 >"$output.tmp"
-	mv "$output.tmp" "$output"
+	write_archive "$staging" "$output"
 	say "$output: $(du -k "$output" | cut -f1) KiB; modules: ${LOAD_ORDER[*]}"
 }
 

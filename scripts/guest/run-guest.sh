@@ -84,6 +84,11 @@ GUEST_CRASH_DISK_MB=16
 # the pass's writes, whatever the machine's speed.
 GUEST_CRASH_DELAYS=(0.2 0.5 0.1 0.8 0.3 0.6 0.15 0.4)
 GUEST_WITH_VMSG=false     # whether the vmsg-linux variant runs (its initramfs extras)
+GUEST_FIO_VARIANTS=" basic vmsg-linux vmsg-doorbell " # the variants that run blk-fio
+GUEST_WITH_FIO=false      # whether one of them runs (fio in a second initramfs)
+GUEST_FIO_INITRD=""       # the initramfs with fio appended, for those variants
+GUEST_FIO_DOWN=""         # why fio cannot be had, if it cannot
+GUEST_BOOT_INITRD=""      # the initramfs of this boot, when not GUEST_INITRD
 GUEST_MACHINE=(qemu-system-x86_64 -M q35 -accel tcg -m 512) # QEMU and its machine
 GUEST_CONSOLE=ttyS0       # the guest's serial console
 
@@ -206,7 +211,42 @@ guest_prepare() {
 		extra+=("${GUEST_EXTRA[@]}")
 	fi
 	GUEST_INITRD=$GUEST_TMP/initrd.gz
-	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD" "${extra[@]}"
+	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD" "${extra[@]}" || return 1
+	[[ $GUEST_WITH_FIO == false ]] || guest_fio_initrd
+}
+
+# Sets GUEST_FIO_INITRD to GUEST_INITRD with an archive of fio and its
+# libraries appended (the kernel unpacks both), or GUEST_FIO_DOWN to why it
+# cannot. Debian's fio loads some 80 MiB of libraries (its ceph, gluster and
+# nbd engines are linked in): only the boots that run fio carry them.
+guest_fio_initrd() {
+	local fio
+	if ! fio=$(command -v fio); then
+		GUEST_FIO_DOWN="no fio on the host: install Debian's fio (make deps)"
+		return 0
+	fi
+	if ! "$GUEST_DIR/mkinitramfs.sh" --bins-only --output "$GUEST_TMP/fio.gz" --host-bin "$fio"; then
+		GUEST_FIO_DOWN="mkinitramfs.sh --bins-only could not pack $fio"
+		return 0
+	fi
+	cat "$GUEST_INITRD" "$GUEST_TMP/fio.gz" >"$GUEST_TMP/initrd-fio.gz"
+	rm -f "$GUEST_TMP/fio.gz"
+	GUEST_FIO_INITRD=$GUEST_TMP/initrd-fio.gz
+}
+
+# The fio tests of a variant that runs them: blk-fio joins GUEST_TESTS after
+# blk (its checksum is the last), or its tests fail with the reason.
+guest_fio_add() {
+	local t
+	if [[ -n ${GUEST_DOWN[blk]:-} ]]; then
+		return 0
+	elif [[ -n $GUEST_FIO_DOWN || -z $GUEST_FIO_INITRD ]]; then
+		for t in blk-fio-verify blk-fio-queues blk-fio-trim; do
+			GUEST_HOST[$t]="FAIL ${GUEST_FIO_DOWN:-no initramfs with fio}"
+		done
+	else
+		GUEST_TESTS+=(blk-fio)
+	fi
 }
 
 # Sets GUEST_EXTRA to the mkinitramfs.sh arguments the i2c-gpio variant needs,
@@ -457,7 +497,7 @@ guest_boot() {
 		-serial "file:$serial" \
 		-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 		"$@" \
-		-kernel "$GUEST_VMLINUZ" -initrd "$GUEST_INITRD" \
+		-kernel "$GUEST_VMLINUZ" -initrd "${GUEST_BOOT_INITRD:-$GUEST_INITRD}" \
 		-append "console=$GUEST_CONSOLE panic=-1 loglevel=4 $append" \
 		>"$qlog" 2>&1 </dev/null &
 	local pid=$! ended=""
@@ -568,8 +608,8 @@ guest_md5() {
 guest_variant_tests() {
 	case $1 in
 	basic)
-		echo blk-probe blk-serial blk-rw blk-discard blk-write-zeroes blk-intact blk-host-image \
-			rng-current rng-read backend-blk backend-rng
+		echo blk-probe blk-serial blk-rw blk-discard blk-write-zeroes blk-intact blk-fio-verify \
+			blk-fio-trim blk-fio-queues blk-host-image rng-current rng-read backend-blk backend-rng
 		;;
 	mq) echo blk-mq-queues blk-mq-rw blk-host-image backend-blk ;;
 	crash | crash-packed) echo blk-crash-rw blk-crash-kills blk-host-image backend-blk ;;
@@ -832,6 +872,7 @@ guest_variant() {
 		local serial_no=$GUEST_SERIAL
 		[[ $backend != qsd ]] || serial_no=vhost_user_blk
 		guest_add_blk "$backend" 1 false "$GUEST_SERIAL" false blk
+		guest_fio_add
 		append="vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$serial_no"
 		if [[ $backend == vioport ]]; then
 			guest_add_rng "$backend"
@@ -922,6 +963,9 @@ guest_variant() {
 		;;
 	esac
 
+	# Only the boots that run fio carry it.
+	GUEST_BOOT_INITRD=""
+	[[ " ${GUEST_TESTS[*]} " != *" blk-fio "* ]] || GUEST_BOOT_INITRD=$GUEST_FIO_INITRD
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
 		append="vioport.tests=$(IFS=,; echo "${GUEST_TESTS[*]}") $append"
 		guest_say "$v: booting ($backend backend, $smp CPU, guest tests: ${GUEST_TESTS[*]})"
@@ -930,6 +974,7 @@ guest_variant() {
 		else
 			guest_boot "$v" "$smp" "$append" "${GUEST_QEMU[@]}"
 		fi
+		GUEST_BOOT_INITRD=""
 		guest_say "$v: guest ran for $GUEST_ELAPSED s${GUEST_BOOT:+: $GUEST_BOOT}"
 	else
 		GUEST_BOOT="no backend started"
@@ -1048,6 +1093,9 @@ guest_main() {
 		fi
 	fi
 	[[ ${#variants[@]} -gt 0 ]] || return 0
+	for v in "${variants[@]}"; do
+		[[ $GUEST_FIO_VARIANTS != *" $v "* ]] || GUEST_WITH_FIO=true
+	done
 	if [[ " ${variants[*]} " == *" vmsg-"* ]]; then
 		if [[ $backend == vioport ]]; then
 			GUEST_WITH_VMSG=true

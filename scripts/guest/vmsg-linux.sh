@@ -32,8 +32,8 @@ GUEST_VMSG_BELL=""      # vmsg-doorbell: the daemon's --doorbell (ivshmem:SOCKET
 
 guest_vmsg_tests() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
-		blk-intact blk-host-image rng-current rng-read i2c-detect i2c-eeprom i2c-eeprom-host \
-		i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
+		blk-intact blk-fio-verify blk-fio-trim blk-fio-queues blk-host-image rng-current rng-read \
+		i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
 		backend-vmsg
 }
 
@@ -195,8 +195,11 @@ guest_vmsg_setup() {
 		GUEST_QEMU+=(-object "memory-backend-file,id=win,share=on,mem-path=$win,size=${GUEST_VMSG_WINDOW_MB}M"
 			-device ivshmem-plain,memdev=win)
 	fi
-	# blk-mq before blk: blk ends with the checksum the host compares.
-	GUEST_TESTS+=(vmsg blk-mq blk rng i2c-gpio vmsg-gpio-irq)
+	# blk-mq before blk, blk-fio after: each ends with the disk's checksum,
+	# the last of which the host compares.
+	GUEST_TESTS+=(vmsg blk-mq blk)
+	guest_fio_add
+	GUEST_TESTS+=(rng i2c-gpio vmsg-gpio-irq)
 	[[ $kind != doorbell ]] || GUEST_TESTS+=(vmsg-doorbell)
 	# The edge driver ends by itself: on the guest's result or the boot's bound.
 	guest_vmsg_edges "$GUEST_TMP/$variant-serial.log" &
