@@ -23,7 +23,7 @@ declare -A TIER_TITLE=(
 	[unit]="unit tests (cmocka, ASan+UBSan build in build/)"
 	[fuzz]="fuzz targets (libFuzzer, clang ASan+UBSan build in build-fuzz/)"
 	[cross]="freestanding cross build (arm-none-eabi) and include discipline"
-	[firmware]="firmware images for Cortex-R5F and Cortex-M4 booted under qemu-system-arm"
+	[firmware]="firmware images for Cortex-R5F and Cortex-M4 booted under qemu-system-arm; Linux on a ZCU102 A53 using the R5 amp image's devices"
 	[integration]="vhost-user daemons (vioport, qemu-storage-daemon) driven by vioport's frontend"
 	[guest]="Linux guest under QEMU (TCG) with vhost-user devices served by vioport"
 )
