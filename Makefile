@@ -43,6 +43,7 @@ DEB_PACKAGES := \
 	libnewlib-arm-none-eabi \
 	qemu-system-arm \
 	gcc-12-aarch64-linux-gnu \
+	libc6-dev-arm64-cross \
 	device-tree-compiler \
 	valgrind
 

@@ -28,8 +28,9 @@
 # Prints one line per check:
 #   FW-RESULT linux-zcu102 <check> PASS|FAIL <detail>
 # and exits non-zero when any failed. --demo prints the guest's and the
-# firmware's lines as they come; --bench N adds N timed GPIO round trips and
-# 4 KiB reads (their figures as "BENCH ..." lines). Every wait is bounded
+# firmware's lines as they come; --bench N first runs
+# scripts/guest/tests/amp-bench.sh: N timed GPIO sets, jumper edge round trips
+# and 4 KiB reads (their figures as "BENCH r5 ..." lines). Every wait is bounded
 # (--timeout, default 300 s, for the whole emulator run); the emulator is
 # stopped by PID and its files removed on any exit.
 set -euo pipefail
@@ -125,7 +126,7 @@ build_initramfs() {
 	scripts/guest/mkinitramfs.sh --modules "$MODULES" --output "$OUT/initrd.gz" \
 		--busybox "$BUSYBOX" --module at24 --module lm75 --module-file "$KO" \
 		--module-file "$I2C_KO" --module-file "$GPIO_KO" --host-bin "$ROOT/$OUT/amp_tool" \
-		--test scripts/guest/tests/amp.sh >&2
+		--test scripts/guest/tests/amp.sh --test scripts/guest/tests/amp-bench.sh >&2
 }
 
 # The A53's entry: x0 = the device tree, x1-x3 = 0, then the kernel (the
@@ -317,7 +318,10 @@ main() {
 	build_initramfs || fail_all "the initramfs does not build (see above)"
 	build_stub || fail_all "the A53 entry stub does not assemble"
 	append="console=ttyPS0,115200 rdinit=/init panic=-1 loglevel=4 vioport.tests=amp"
-	[[ $BENCH -eq 0 ]] || append+=" vioport.bench=$BENCH"
+	if [[ $BENCH -gt 0 ]]; then
+		append="${append/vioport.tests=amp/vioport.tests=amp-bench,amp} vioport.bench=$BENCH"
+		CHECKS+=(amp-bench)
+	fi
 	build_dtb "$append" || fail_all "dtc refused the device tree ($OUT/zcu102-amp.dts)"
 
 	say "xlnx-zcu102: Linux $KVER on apu-cpu[0], the amp firmware on rpu-cpu[0], DDR in $OUT/ddr.ram"
@@ -398,7 +402,7 @@ main() {
 		echo "== what the R5 printed (semihosting)"
 		grep '^amp:' "$log" | sed 's/^/  R5| /'
 	fi
-	tr -d '\r' <"$serial" | sed -n 's/^VIOPORT-INFO amp-bench-\([a-z]*\) /BENCH r5-\1 /p'
+	tr -d '\r' <"$serial" | sed -n 's/^VIOPORT-INFO amp-bench-\([a-z-]*\) /BENCH r5 \1 /p'
 	[[ $NFAIL -eq 0 ]] || {
 		say "$NFAIL checks failed: console $serial, emulator $log"
 		exit 1

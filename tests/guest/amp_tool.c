@@ -6,6 +6,7 @@
  *
  *   amp_tool info CHIP                 the chip's label and line names
  *   amp_tool edge CHIP OUT IN COUNT TIMEOUT_MS
+ *   amp_tool set CHIP LINE COUNT       COUNT timed level changes of an output
  *   amp_tool blkread DEV COUNT         COUNT 4 KiB O_DIRECT reads, timed
  *
  * edge requests IN as an input with both edges detected and OUT as an output
@@ -178,15 +179,49 @@ static int blkread(const char *path, long count)
 	return 0;
 }
 
+/* Each SET_VALUES ioctl returns when the device answered the request. */
+static int set(const char *path, unsigned line, long count)
+{
+	struct gpio_v2_line_values val = {.mask = 1};
+	uint64_t t0, dt, sum = 0, min = UINT64_MAX, max = 0;
+	int chip = open(path, O_RDWR | O_CLOEXEC), fd;
+
+	if (chip < 0 || count < 1) {
+		fprintf(stderr, "amp_tool: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fd = request(chip, line, GPIO_V2_LINE_FLAG_OUTPUT, "amp_tool-set");
+	if (fd < 0)
+		return 1;
+	for (long i = 1; i <= count; i++) {
+		val.bits = (uint64_t) (i & 1);
+		t0 = now_ns();
+		if (ioctl(fd, GPIO_V2_LINE_SET_VALUES_IOCTL, &val) < 0) {
+			fprintf(stderr, "amp_tool: setting line %u: %s\n", line, strerror(errno));
+			return 1;
+		}
+		dt = now_ns() - t0;
+		sum += dt;
+		min = dt < min ? dt : min;
+		max = dt > max ? dt : max;
+	}
+	printf("sets %ld of line %u: us avg %llu min %llu max %llu\n", count, line,
+	       (unsigned long long) (sum / 1000 / (uint64_t) count),
+	       (unsigned long long) (min / 1000), (unsigned long long) (max / 1000));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "info") == 0)
 		return info(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "edge") == 0)
 		return edge(argc - 1, argv + 1);
+	if (argc == 5 && strcmp(argv[1], "set") == 0)
+		return set(argv[2], (unsigned) strtoul(argv[3], NULL, 0), strtol(argv[4], NULL, 0));
 	if (argc == 4 && strcmp(argv[1], "blkread") == 0)
 		return blkread(argv[2], strtol(argv[3], NULL, 0));
 	fprintf(stderr, "usage: amp_tool info CHIP | edge CHIP OUT IN COUNT TIMEOUT_MS | "
-			"blkread DEV COUNT\n");
+			"set CHIP LINE COUNT | blkread DEV COUNT\n");
 	return 2;
 }

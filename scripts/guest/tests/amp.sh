@@ -7,8 +7,7 @@
 # 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at 0x50 and
 # an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose jumper-out (3)
 # drives jumper-in (4). amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
-# and O_DIRECT client. vioport.bench=N adds N-fold timed GPIO round trips and
-# 4 KiB reads. At the end the module is removed and the guest waits for the
+# and O_DIRECT client (amp-bench.sh times it). At the end the module is removed and the guest waits for the
 # host to stop the firmware (which ends the emulator).
 
 AMP_LM75_MC=36500
@@ -176,14 +175,6 @@ amp_gpio() {
 	else
 		result amp-gpio-irq FAIL "$(echo "$out" | tail -n 1)"
 	fi
-	AMP_CHIP=$chip
-}
-
-amp_bench() {
-	local n=${VIOPORT_BENCH:-0}
-	[ "$n" -gt 0 ] || return 0
-	info amp-bench-gpio "$($AMP_TOOL edge "$AMP_CHIP" 3 4 "$n" 10000 | tail -n 1)"
-	info amp-bench-blk "$($AMP_TOOL blkread /dev/vda "$n" | tail -n 1)"
 }
 
 # amp-leave: the module removed (the driver leaves the window), no kernel
@@ -209,7 +200,5 @@ amp_probe
 amp_blk
 amp_rng
 amp_i2c
-AMP_CHIP=""
 amp_gpio
-amp_bench
 amp_leave
