@@ -194,7 +194,7 @@ build_dtb() {
 					no-map;
 				};
 				vmsg_window: window@3ee00000 {
-					reg = <0x0 0x3ee00000 0x0 0x100000>;
+					reg = <0x0 $WIN_OFF 0x0 $WIN_SIZE>;
 					no-map;
 				};
 			};

@@ -18,7 +18,7 @@ amp_vdev_driver() {
 	for d in /sys/bus/virtio/devices/virtio*; do
 		[ -e "$d/driver" ] || continue
 		if [ "$(basename "$(readlink "$d/driver")")" = "$1" ]; then
-			echo "$(basename "$d")"
+			basename "$d"
 			return 0
 		fi
 	done
@@ -138,9 +138,12 @@ amp_i2c() {
 	fi
 	echo lm75 0x48 >"/sys/bus/i2c/devices/i2c-$bus/new_device"
 	t=""
-	for hw in /sys/bus/i2c/devices/$bus-0048/hwmon/hwmon*/temp1_input; do
-		wait_for "$hw" 10 && t=$(cat "$hw")
-	done
+	# The hwmon device appears once lm75 has bound: wait for it, then read.
+	if wait_for "/sys/bus/i2c/devices/$bus-0048/hwmon" 10; then
+		for hw in "/sys/bus/i2c/devices/$bus-0048"/hwmon/hwmon*/temp1_input; do
+			[ -r "$hw" ] && t=$(cat "$hw")
+		done
+	fi
 	if [ "$t" = "$AMP_LM75_MC" ]; then
 		result amp-i2c-lm75 PASS "lm75 on i2c-$bus: temp1_input $t (the R5's simulated 36.5 C)"
 	else
