@@ -20,6 +20,7 @@
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/of.h>
+#include <linux/of_address.h>
 #include <linux/of_reserved_mem.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
@@ -256,7 +257,13 @@ static int vmsg_of_probe(struct platform_device *pdev)
 	vp = devm_kzalloc(dev, sizeof(*vp), GFP_KERNEL);
 	if (vp == NULL)
 		return -ENOMEM;
-	vp->map = devm_memremap(dev, rmem->base, rmem->size, MEMREMAP_WB);
+	/*
+	 * The module does no cache maintenance on the window: cached only when
+	 * the node says the other side snoops this one's caches (dma-coherent),
+	 * uncached otherwise (an R5 or M-core beside the application cores).
+	 */
+	vp->map = devm_memremap(dev, rmem->base, rmem->size,
+				of_dma_is_coherent(dev->of_node) ? MEMREMAP_WB : MEMREMAP_WC);
 	if (IS_ERR(vp->map))
 		return PTR_ERR(vp->map);
 	rc = vmsg_bus_init(&vp->bus, dev, vp->map, (u32) rmem->size);
