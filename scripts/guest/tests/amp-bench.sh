@@ -11,13 +11,18 @@
 AMP_TOOL=/opt/host/bin/amp_tool
 
 amp_bench() {
-	local n=${VIOPORT_BENCH:-100} c chip="" out
-	wait_for /dev/vda 60 || true
-	for c in /dev/gpiochip*; do
-		if $AMP_TOOL info "$c" 2>/dev/null | grep -q '^chip .* label virtio'; then
-			chip=$c
-			break
-		fi
+	local n=${VIOPORT_BENCH:-100} c chip="" out tries=600
+	# The devices appear once the device side has attached: up to 60 s.
+	while [ "$tries" -gt 0 ]; do
+		for c in /dev/gpiochip*; do
+			if $AMP_TOOL info "$c" 2>/dev/null | grep -q '^chip .* label virtio'; then
+				chip=$c
+				break
+			fi
+		done
+		[ -z "$chip" ] || [ ! -b /dev/vda ] || break
+		usleep 100000
+		tries=$((tries - 1))
 	done
 	if [ -z "$chip" ] || [ ! -b /dev/vda ]; then
 		result amp-bench FAIL "no virtio GPIO chip ($chip) or no /dev/vda"

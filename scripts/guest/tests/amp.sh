@@ -25,10 +25,23 @@ amp_vdev_driver() {
 	return 1
 }
 
-# amp-probe: the four devices, each bound to its driver, below the window's node.
+# True when each of the four drivers has a device bound.
+amp_all_bound() {
+	local drv
+	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+		amp_vdev_driver "$drv" >/dev/null || return 1
+	done
+}
+
+# amp-probe: the four devices, each bound to its driver, below the window's
+# node (the module registers them one by one once the R5 has attached: up to
+# 60 s for all four).
 amp_probe() {
-	local drv missing="" found="" d
-	wait_for /dev/vda 30 || true
+	local drv missing="" found="" d tries=600
+	while ! amp_all_bound && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
 	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
 		if d=$(amp_vdev_driver "$drv"); then
 			found="$found $drv:$d"
