@@ -112,7 +112,7 @@ prepare_inputs() {
 		VIOPORT_VMSG=*) KO=${line#VIOPORT_VMSG=} ;;
 		esac
 	done <<<"$out"
-	out=$(scripts/guest/build-modules.sh --arm64) || return 1
+	out=$(scripts/guest/build-modules.sh --arm64 --kver "$KVER") || return 1
 	while IFS= read -r line; do
 		case $line in
 		I2C_VIRTIO=*) I2C_KO=${line#I2C_VIRTIO=} ;;

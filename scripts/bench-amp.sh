@@ -64,7 +64,7 @@ process_run() {
 		VIOPORT_VMSG=*) ko=${line#VIOPORT_VMSG=} ;;
 		esac
 	done <<<"$out"
-	out=$(scripts/guest/build-modules.sh --arm64 2>>"$tmp/fetch.log") || return 1
+	out=$(scripts/guest/build-modules.sh --arm64 --kver "$kver" 2>>"$tmp/fetch.log") || return 1
 	gpio_ko=$(sed -n 's/^GPIO_VIRTIO=//p' <<<"$out")
 	aarch64-linux-gnu-gcc-12 -static -O2 -std=c11 -o "$tmp/amp_tool" tests/guest/amp_tool.c
 	scripts/guest/mkinitramfs.sh --modules "$modules" --output "$tmp/initrd.gz" \

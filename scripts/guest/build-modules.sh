@@ -36,7 +36,7 @@
 #   --offline       never touch the network: the packages must be cached
 #   --arm64         build i2c-virtio.ko and gpio-virtio.ko for the arm64
 #                   kernel fetch-arm64.sh boots (the newest Debian 6.1 arm64
-#                   release), cross-compiled with gcc-12-aarch64-linux-gnu
+#                   release, or --kver's), cross-compiled with gcc-12-aarch64-linux-gnu
 #                   against the headers build-kmod.sh --release fetches, from
 #                   the same sources (the amd64 build's, of the same Debian
 #                   version), into ${XDG_CACHE_HOME:-$HOME/.cache}/vioport/
@@ -301,17 +301,21 @@ verify() {
 # Debian version, compiled for the arm64 release with the cross compiler.
 ARM64_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/arm64-modules
 main_arm64() {
-	local line kver="" x86="" headers out cc m magic f
-	while IFS= read -r line; do
-		case $line in KVER=*) kver=${line#KVER=} ;; esac
-	done < <("$GUEST_DIR/build-kmod.sh" --release 6.1-arm64)
+	local kver=$1 line x86="" headers out cc m magic f
+	local hroot=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/kmod-headers
+	# Given the release (fetch-arm64.sh's) whose headers are there, no fetch.
+	if [[ -z $kver || ! -f $hroot/$kver/.complete ]]; then
+		while IFS= read -r line; do
+			case $line in KVER=*) kver=${line#KVER=} ;; esac
+		done < <("$GUEST_DIR/build-kmod.sh" --release "${kver:-6.1-arm64}")
+	fi
 	[[ -n $kver ]] || die "build-kmod.sh resolved no arm64 release"
 	while IFS= read -r line; do
 		case $line in KVER=*) x86=${line#KVER=} ;; esac
 	done < <("$0")
 	[[ ${x86%-amd64} == "${kver%-arm64}" ]] ||
 		die "the amd64 sources are of $x86, the arm64 kernel is $kver: not the same version"
-	headers=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/kmod-headers/$kver/usr/src/linux-headers-$kver
+	headers=$hroot/$kver/usr/src/linux-headers-$kver
 	[[ -f $headers/Makefile ]] || die "no arm64 headers in $headers"
 	cc=aarch64-linux-gnu-$(sed -n 's/^CC = .*(CROSS_COMPILE)\([^ ]*\)$/\1/p' "$headers/.kernelvariables")
 	command -v "$cc" >/dev/null 2>&1 ||
@@ -340,7 +344,7 @@ main_arm64() {
 }
 
 main() {
-	local kver="" offline=false version dir
+	local kver="" offline=false version dir arm64=false
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--kver)
@@ -352,8 +356,8 @@ main() {
 			shift
 			;;
 		--arm64)
-			main_arm64
-			return
+			arm64=true
+			shift
 			;;
 		-h | --help)
 			sed -n '4,46s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
@@ -362,6 +366,10 @@ main() {
 		*) die "unknown argument '$1' (try --help)" ;;
 		esac
 	done
+	if [[ $arm64 == true ]]; then
+		main_arm64 "$kver"
+		return
+	fi
 	for tool in apt-cache apt-get dpkg make tar; do
 		command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 	done
