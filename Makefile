@@ -10,7 +10,7 @@
 #   make bench         release build in build-release/, then scripts/bench.sh
 #   make cross         freestanding layers for Cortex-R5F and Cortex-M4
 #   make firmware      firmware images for Cortex-R5F and Cortex-M4, booted under QEMU
-#   make demo-amp      the amp firmware on a ZCU102 R5 under QEMU, driven from the host
+#   make demo-amp      Linux on a ZCU102 A53 using the amp firmware on its R5, under QEMU
 #   make fuzz          libFuzzer build in build-fuzz/, FUZZ_SECONDS per target
 #   make kmod          vioport_vmsg.ko (linux/) for the guest tier's Debian kernel, or
 #                      KDIR=<kernel headers>, or RELEASE=<Debian release or series such
@@ -45,6 +45,7 @@ DEB_PACKAGES := \
 	libnewlib-arm-none-eabi \
 	qemu-system-arm \
 	gcc-12-aarch64-linux-gnu \
+	libc6-dev-arm64-cross \
 	device-tree-compiler \
 	systemd \
 	libvirt-clients \
@@ -101,7 +102,6 @@ firmware: deps
 	bash scripts/firmware.sh sizes
 
 demo-amp: deps
-	bash scripts/meson-build.sh build $(SANITIZE)
 	bash scripts/demo-amp.sh
 
 fuzz: deps

@@ -25,6 +25,7 @@
 #include <linux/mailbox_client.h>
 #include <linux/module.h>
 #include <linux/of.h>
+#include <linux/of_address.h>
 #include <linux/of_reserved_mem.h>
 #include <linux/pci.h>
 #include <linux/platform_device.h>
@@ -479,7 +480,13 @@ static int vmsg_of_probe(struct platform_device *pdev)
 	if (vp == NULL)
 		return -ENOMEM;
 	vp->irq = -1;
-	vp->map = devm_memremap(dev, rmem->base, rmem->size, MEMREMAP_WB);
+	/*
+	 * The module does no cache maintenance on the window: cached only when
+	 * the node says the other side snoops this one's caches (dma-coherent),
+	 * uncached otherwise (an R5 or M-core beside the application cores).
+	 */
+	vp->map = devm_memremap(dev, rmem->base, rmem->size,
+				of_dma_is_coherent(dev->of_node) ? MEMREMAP_WB : MEMREMAP_WC);
 	if (IS_ERR(vp->map))
 		return PTR_ERR(vp->map);
 	/* The channels first: a controller not probed yet defers us before the window is touched.

@@ -42,4 +42,8 @@ echo "=== virtio-msg beside vhost-user in one Linux guest, QEMU TCG (scripts/ben
 scripts/bench-guest.sh
 
 echo
+echo "=== Linux user space through the R5 amp firmware and through the vioport process (scripts/bench-amp.sh)"
+scripts/bench-amp.sh || echo "    (bench-amp.sh could not run every part: see its messages)"
+
+echo
 echo "=== load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

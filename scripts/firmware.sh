@@ -4,12 +4,16 @@
 # firmware.sh build [TARGET...]   build every image for each target
 # firmware.sh run [TARGET...]     build, then boot each image under qemu-system-arm
 # firmware.sh sizes [TARGET...]   build, then print the size table and the RAM budget
+# firmware.sh run linux-zcu102    only Linux on a ZCU102 A53 with amp on its R5
 # firmware.sh --list              print the target names, one a line
 #
 # TARGET is r5f-arm, r5f-thumb (Cortex-R5F, qemu-system-arm -M none -cpu
 # cortex-r5f) or m4 (Cortex-M4, -M mps2-an386); the default is all of them.
 # r5f-zcu102 (the RPU of a ZCU102: image in DDR at 0x3ED00000, window at
-# 0x3EE00000) is built on request and booted by scripts/demo-amp.sh, not by run.
+# 0x3EE00000) is built on request and booted by scripts/amp-linux.sh: run
+# with no TARGET (or the name linux-zcu102 alone) ends with that scenario,
+# Debian's arm64 kernel on a ZCU102 A53 using the R5's devices through its own
+# drivers (results tagged linux-zcu102; make demo-amp shows it).
 # Images (firmware/images/NAME/): selftest (the device stack over loopback),
 # exitcode (exits 42: the status reaches the host), fault (an undefined
 # instruction: the exception stubs report it) and amp (blk, rng, gpio and i2c
@@ -81,7 +85,7 @@ fail() {
 }
 
 usage() {
-	sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -537,10 +541,16 @@ main() {
 	case $action in build | run | sizes) ;; *) usage ;; esac
 
 	local -a targets=()
+	local linux=false
+	[[ $# -gt 0 || $action != run ]] || linux=true
+	if [[ $action == run && $# -eq 1 && $1 == linux-zcu102 ]]; then
+		bash scripts/amp-linux.sh
+		return
+	fi
 	for t in "$@"; do
 		[[ -n ${TARGET_FLAGS[$t]:-} ]] || usage
 		if [[ $t == r5f-zcu102 && $action == run ]]; then
-			fail "r5f-zcu102 boots on qemu-system-aarch64 -M xlnx-zcu102: make demo-amp"
+			fail "r5f-zcu102 boots on qemu-system-aarch64 -M xlnx-zcu102: firmware.sh run linux-zcu102"
 			return 2
 		fi
 		targets+=("$t")
@@ -571,6 +581,10 @@ main() {
 			;;
 		esac
 	done
+	# Linux on the ZCU102's A53 with the amp image on its R5 (one emulator).
+	if [[ $linux == true ]] && ! bash scripts/amp-linux.sh; then
+		failed+=(linux-zcu102)
+	fi
 	if [[ ${#failed[@]} -gt 0 ]]; then
 		fail "firmware $action failed for: ${failed[*]}"
 		return 1

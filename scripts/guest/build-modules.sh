@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# build-modules.sh [--kver RELEASE] [--offline]
+# build-modules.sh [--kver RELEASE] [--offline] [--arm64]
 #
 # Builds the virtio I2C and GPIO drivers (i2c-virtio.ko, gpio-virtio.ko) and
 # the GPIO simulator (gpio-sim-vp.ko) for the guest tier's kernel and prints
@@ -34,6 +34,14 @@
 #   --kver RELEASE  build for this kernel release (such as 6.1.0-56-amd64)
 #                   instead of the one fetch-kernel.sh resolves
 #   --offline       never touch the network: the packages must be cached
+#   --arm64         build i2c-virtio.ko and gpio-virtio.ko for the arm64
+#                   kernel fetch-arm64.sh boots (the newest Debian 6.1 arm64
+#                   release, or --kver's), cross-compiled with gcc-12-aarch64-linux-gnu
+#                   against the headers build-kmod.sh --release fetches, from
+#                   the same sources (the amd64 build's, of the same Debian
+#                   version), into ${XDG_CACHE_HOME:-$HOME/.cache}/vioport/
+#                   arm64-modules/<release>/; prints KVER=, I2C_VIRTIO=,
+#                   GPIO_VIRTIO=
 #
 # The build needs make and the compiler the kernel was built with (gcc-12 for
 # Debian 12's kernels). Progress and errors go to standard error.
@@ -289,8 +297,54 @@ verify() {
 	done
 }
 
+# The --arm64 build: the drivers' sources of the amd64 build of the same
+# Debian version, compiled for the arm64 release with the cross compiler.
+ARM64_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/arm64-modules
+main_arm64() {
+	local kver=$1 line x86="" headers out cc m magic f
+	local hroot=${XDG_CACHE_HOME:-$HOME/.cache}/vioport/kmod-headers
+	# Given the release (fetch-arm64.sh's) whose headers are there, no fetch.
+	if [[ -z $kver || ! -f $hroot/$kver/.complete ]]; then
+		while IFS= read -r line; do
+			case $line in KVER=*) kver=${line#KVER=} ;; esac
+		done < <("$GUEST_DIR/build-kmod.sh" --release "${kver:-6.1-arm64}")
+	fi
+	[[ -n $kver ]] || die "build-kmod.sh resolved no arm64 release"
+	while IFS= read -r line; do
+		case $line in KVER=*) x86=${line#KVER=} ;; esac
+	done < <("$0")
+	[[ ${x86%-amd64} == "${kver%-arm64}" ]] ||
+		die "the amd64 sources are of $x86, the arm64 kernel is $kver: not the same version"
+	headers=$hroot/$kver/usr/src/linux-headers-$kver
+	[[ -f $headers/Makefile ]] || die "no arm64 headers in $headers"
+	cc=aarch64-linux-gnu-$(sed -n 's/^CC = .*(CROSS_COMPILE)\([^ ]*\)$/\1/p' "$headers/.kernelvariables")
+	command -v "$cc" >/dev/null 2>&1 ||
+		die "$cc is missing: install Debian's ${cc#aarch64-linux-gnu-}-aarch64-linux-gnu"
+	out=$ARM64_ROOT/$kver
+	if [[ ! -f $out/i2c-virtio.ko || ! -f $out/gpio-virtio.ko ||
+		-n $(find "$CACHE_ROOT/$x86/src" -newer "$out/gpio-virtio.ko" -print -quit) ]]; then
+		rm -rf "$out"
+		mkdir -p "$out"
+		cp "$CACHE_ROOT/$x86/src/drivers/i2c/busses/i2c-virtio.c" \
+			"$CACHE_ROOT/$x86/src/drivers/gpio/gpio-virtio.c" "$out/"
+		echo 'obj-m += i2c-virtio.o gpio-virtio.o' >"$out/Kbuild"
+		say "building i2c-virtio gpio-virtio for $kver with $cc"
+		make -C "$headers" M="$out" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- CC="$cc" \
+			CONFIG_DEBUG_INFO_BTF_MODULES= -j"$(nproc)" modules >&2 ||
+			die "the arm64 build failed (see above)"
+	fi
+	for m in i2c-virtio gpio-virtio; do
+		f=$out/$m.ko
+		magic=$(tr '\0' '\n' <"$f" | sed -n 's/^vermagic=//p')
+		[[ ${magic%% *} == "$kver" ]] || die "$m.ko has vermagic '$magic', the kernel is $kver"
+	done
+	echo "KVER=$kver"
+	echo "I2C_VIRTIO=$out/i2c-virtio.ko"
+	echo "GPIO_VIRTIO=$out/gpio-virtio.ko"
+}
+
 main() {
-	local kver="" offline=false version dir
+	local kver="" offline=false version dir arm64=false
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--kver)
@@ -301,13 +355,21 @@ main() {
 			offline=true
 			shift
 			;;
+		--arm64)
+			arm64=true
+			shift
+			;;
 		-h | --help)
-			sed -n '4,38s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,46s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$1' (try --help)" ;;
 		esac
 	done
+	if [[ $arm64 == true ]]; then
+		main_arm64 "$kver"
+		return
+	fi
 	for tool in apt-cache apt-get dpkg make tar; do
 		command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found"
 	done

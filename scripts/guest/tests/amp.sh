@@ -1,0 +1,220 @@
+# shellcheck shell=dash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The amp scenario's guest (scripts/amp-linux.sh): Linux's own drivers on the
+# devices the Cortex-R5 firmware (firmware/images/amp) serves through
+# vioport_vmsg.ko over the device-tree window. The firmware's devices: a
+# 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at 0x50 and
+# an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose jumper-out (3)
+# drives jumper-in (4). amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
+# and O_DIRECT client (amp-bench.sh times it). At the end the module is removed and the guest waits for the
+# host to stop the firmware (which ends the emulator).
+
+AMP_LM75_MC=36500
+AMP_TOOL=/opt/host/bin/amp_tool
+
+amp_vdev_driver() {
+	local d
+	for d in /sys/bus/virtio/devices/virtio*; do
+		[ -e "$d/driver" ] || continue
+		if [ "$(basename "$(readlink "$d/driver")")" = "$1" ]; then
+			basename "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# True when each of the four drivers has a device bound.
+amp_all_bound() {
+	local drv
+	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+		amp_vdev_driver "$drv" >/dev/null || return 1
+	done
+}
+
+# amp-probe: the four devices, each bound to its driver, below the window's
+# node (the module registers them one by one once the R5 has attached: up to
+# 60 s for all four).
+amp_probe() {
+	local drv missing="" found="" d tries=600
+	while ! amp_all_bound && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+		if d=$(amp_vdev_driver "$drv"); then
+			found="$found $drv:$d"
+			case $(readlink -f "/sys/bus/virtio/devices/$d") in
+			*vioport-window*) ;;
+			*) missing="$missing $drv(not below vioport-window)" ;;
+			esac
+		else
+			missing="$missing $drv"
+		fi
+	done
+	if [ -z "$missing" ]; then
+		result amp-probe PASS "bound:$found, all below the vioport-window node"
+	else
+		result amp-probe FAIL "missing:$missing (found:$found)"
+	fi
+}
+
+# amp-blk: the label the firmware put in sector 0, then 32 KiB of random data
+# written at 8 KiB, caches dropped, read back and checksummed.
+amp_blk() {
+	local label size want got
+	if [ ! -b /dev/vda ]; then
+		result amp-blk-label FAIL "no /dev/vda"
+		result amp-blk-rw FAIL "no /dev/vda"
+		return 0
+	fi
+	size=$(($(cat /sys/block/vda/size) * 512))
+	label=$(dd if=/dev/vda bs=512 count=1 2>/dev/null | head -n 1 | tr -d '\0')
+	if [ "$label" = "vioport amp RAM disk: sector 0" ]; then
+		result amp-blk-label PASS "$size bytes; sector 0 reads \"$label\""
+	else
+		result amp-blk-label FAIL "$size bytes; sector 0 reads \"$label\""
+	fi
+	dd if=/dev/urandom of=/tmp/data bs=4096 count=8 2>/dev/null
+	want=$(md5_of /tmp/data)
+	if ! dd if=/tmp/data of=/dev/vda bs=4096 seek=2 conv=fsync 2>/tmp/dd.err; then
+		result amp-blk-rw FAIL "write: $(tail -n 1 /tmp/dd.err)"
+		return 0
+	fi
+	drop_caches /dev/vda
+	got=$(md5_range /dev/vda 8192 32768)
+	if [ "$got" = "$want" ]; then
+		result amp-blk-rw PASS "32 KiB written at 8 KiB, read back after dropping caches: md5 $got"
+	else
+		result amp-blk-rw FAIL "md5 written $want, read back $got"
+	fi
+	info amp-blk-md5 "$got"
+}
+
+# amp-rng: Linux's hwrng is the R5's virtio-rng and gives changing bytes.
+amp_rng() {
+	local cur a b
+	cur=$(sysattr /sys/class/misc/hw_random/rng_current)
+	a=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	b=$(dd if=/dev/hwrng bs=32 count=1 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	case $cur in
+	virtio_rng*) ;;
+	*)
+		result amp-rng FAIL "rng_current is $cur"
+		return 0
+		;;
+	esac
+	if [ ${#a} -eq 64 ] && [ "$a" != "$b" ] && [ "$a" != "$(printf '0%.0s' $(seq 64))" ]; then
+		result amp-rng PASS "$cur: 2 x 32 bytes from /dev/hwrng, different (${a%"${a#????????????????}"}...)"
+	else
+		result amp-rng FAIL "$cur: read '$a' then '$b'"
+	fi
+}
+
+# The i2c-virtio adapter's bus number.
+amp_i2c_bus() {
+	local a
+	for a in /sys/bus/i2c/devices/i2c-*; do
+		[ -e "$a/device/driver" ] || continue
+		case $(readlink "$a/device/driver") in
+		*i2c_virtio*)
+			echo "${a##*i2c-}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# amp-i2c-eeprom and amp-i2c-lm75: at24 and lm75 on the R5's simulated bus.
+amp_i2c() {
+	local bus dev want got t hw
+	if ! bus=$(amp_i2c_bus); then
+		result amp-i2c-eeprom FAIL "no i2c-virtio adapter"
+		result amp-i2c-lm75 FAIL "no i2c-virtio adapter"
+		return 0
+	fi
+	echo 24c02 0x50 >"/sys/bus/i2c/devices/i2c-$bus/new_device"
+	dev=/sys/bus/i2c/devices/$bus-0050/eeprom
+	want="amp-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	if ! wait_for "$dev" 10; then
+		result amp-i2c-eeprom FAIL "at24 made no $dev"
+	else
+		printf '%s' "$want" | dd of="$dev" bs=1 seek=16 conv=notrunc 2>/dev/null
+		got=$(dd if="$dev" bs=1 skip=16 count=${#want} 2>/dev/null)
+		if [ "$got" = "$want" ]; then
+			result amp-i2c-eeprom PASS "at24 on i2c-$bus: \"$want\" written at 16 and read back"
+		else
+			result amp-i2c-eeprom FAIL "wrote \"$want\", read \"$got\""
+		fi
+	fi
+	echo lm75 0x48 >"/sys/bus/i2c/devices/i2c-$bus/new_device"
+	t=""
+	# The hwmon device appears once lm75 has bound: wait for it, then read.
+	if wait_for "/sys/bus/i2c/devices/$bus-0048/hwmon" 10; then
+		for hw in "/sys/bus/i2c/devices/$bus-0048"/hwmon/hwmon*/temp1_input; do
+			[ -r "$hw" ] && t=$(cat "$hw")
+		done
+	fi
+	if [ "$t" = "$AMP_LM75_MC" ]; then
+		result amp-i2c-lm75 PASS "lm75 on i2c-$bus: temp1_input $t (the R5's simulated 36.5 C)"
+	else
+		result amp-i2c-lm75 FAIL "lm75 temp1_input '$t', want $AMP_LM75_MC"
+	fi
+}
+
+# The gpio-virtio chip's character device.
+amp_gpiochip() {
+	local c
+	for c in /dev/gpiochip*; do
+		if $AMP_TOOL info "$c" 2>/dev/null | grep -q '^line 3 jumper-out'; then
+			echo "$c"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# amp-gpio-info, amp-gpio-irq: the R5's line names; two edges of jumper-in
+# (rising, falling) each raised by the firmware when the guest sets jumper-out.
+amp_gpio() {
+	local chip out
+	if ! chip=$(amp_gpiochip); then
+		result amp-gpio-info FAIL "no GPIO chip with the firmware's line names"
+		result amp-gpio-irq FAIL "no GPIO chip"
+		return 0
+	fi
+	result amp-gpio-info PASS "$chip: $($AMP_TOOL info "$chip" | awk '/^line/ { printf "%s ", $3 }')"
+	if out=$($AMP_TOOL edge "$chip" 3 4 2 10000 2>&1); then
+		result amp-gpio-irq PASS "$(echo "$out" | grep '^event' | sed 's/ after.*//' | tr '\n' ';' | sed 's/;$//'), each after setting jumper-out"
+	else
+		result amp-gpio-irq FAIL "$(echo "$out" | tail -n 1)"
+	fi
+}
+
+# amp-leave: the module removed (the driver leaves the window), no kernel
+# warning on the way; then the host stops the firmware.
+amp_leave() {
+	local bad
+	if rmmod vioport_vmsg 2>/tmp/rmmod.err; then
+		bad=$(dmesg | grep -E 'WARNING|BUG|Oops|vioport_vmsg.*(drop|broken)' | head -n 1)
+		if [ -z "$bad" ]; then
+			result amp-leave PASS "vioport_vmsg removed; no warning, oops or dropped message in the kernel log"
+		else
+			result amp-leave FAIL "kernel log: $bad"
+		fi
+	else
+		result amp-leave FAIL "rmmod: $(cat /tmp/rmmod.err)"
+	fi
+	info amp-stop-ready 1
+	sleep 120
+	result amp-stopped FAIL "the host did not stop the firmware within 120 s"
+}
+
+amp_probe
+amp_blk
+amp_rng
+amp_i2c
+amp_gpio
+amp_leave
