@@ -104,8 +104,8 @@ static struct vio_input_event *input_slot(struct vio_input *input, uint32_t n)
  * spec's rule (device-writable only, room for one event), which breaks the
  * device: there is no status to answer with.
  */
-static bool input_put_event(struct vio_input *input, const struct vio_req *r,
-			    const struct vio_input_event *ev, uint32_t *len)
+static bool input_put_event(const struct vio_req *r, const struct vio_input_event *ev,
+			    uint32_t *len)
 {
 	uint8_t raw[VIO_INPUT_EVENT_SIZE];
 	uint16_t n = r->nwrite;
@@ -136,7 +136,7 @@ static void input_deliver(struct vio_input *input)
 		input->req.cap = VIO_INPUT_SEGS;
 		if (vio_device_pop(dev, VIO_INPUT_EVENTQ, &input->req) != 1)
 			break;
-		if (!input_put_event(input, &input->req, input_slot(input, 0), &len)) {
+		if (!input_put_event(&input->req, input_slot(input, 0), &len)) {
 			vio_device_break(dev, -VIO_EPROTO);
 			break;
 		}
