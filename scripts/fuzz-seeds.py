@@ -306,11 +306,44 @@ def blk_seeds():
     return seeds
 
 
+# fuzz_input: operations (op % 8) and their arguments, as the target's header describes.
+I_EVBUF, I_STBUF, I_CFG, I_SEND, I_SIM, I_KICK, I_RESET, I_SYN = range(8)
+
+
+def input_evbufs(n, extra=0):
+    return bytes([I_EVBUF, 0x10 | extra]) * n
+
+
+def input_status(etype, code, value, shape=0x10, lens=()):
+    return bytes([I_STBUF]) + struct.pack("<HHi", etype, code, value) + bytes([shape] + list(lens))
+
+
+def input_seeds():
+    seeds = {}
+    key_tap = bytes([I_SIM, 0, 30, 0, 0])
+    seeds["keyboard"] = bytes([0, 15]) + input_evbufs(8) + key_tap + \
+        bytes([I_CFG, 0, 2, 0x11, 0x01, I_CFG, 0, 1, 0x01]) + \
+        input_status(0x11, 1, 1) + input_status(0x12, 1, 1) + \
+        bytes([I_SIM, 3, 16, 0, 0, I_SIM, 1, 16, 0, 0]) + input_evbufs(4, 3) + bytes([I_KICK])
+    seeds["touchscreen"] = bytes([7, 7]) + input_evbufs(12) + \
+        bytes([I_SIM, 1, 0, 10, 20, I_SIM, 1, 1, 200, 100, I_SIM, 1, 0, 11, 20]) + \
+        bytes([I_SIM, 0, 0, 0, 0]) + input_evbufs(12) + bytes([I_SIM, 0, 1, 0, 0]) + \
+        bytes([I_CFG, 0, 2, 0x12, 0x35])
+    sends = b"".join(bytes([I_SEND, 3]) + struct.pack("<Hi", c, 5) for c in range(4))
+    seeds["backlog-full"] = bytes([0, 2]) + sends + bytes([I_SYN]) + sends[:14] + \
+        bytes([I_SYN]) + input_evbufs(6) + bytes([I_RESET | 0xF0]) + sends[:7] + \
+        bytes([I_SYN]) + input_evbufs(2)
+    seeds["bad-buffers"] = bytes([1, 15]) + bytes([I_EVBUF, 0x05, 4, 4]) + key_tap + \
+        bytes([I_RESET | 0xF0]) + input_status(0x11, 0, 1, shape=0x01, lens=[5]) + \
+        bytes([I_RESET | 0xF0]) + input_status(0x11, 0, 1, shape=0x0b, lens=[3, 3, 2, 4])
+    return seeds
+
+
 def main():
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "tests", "fuzz", "corpus")
     for target, seeds in (("fuzz_split", split_seeds()), ("fuzz_packed", packed_seeds()),
-                          ("fuzz_blk", blk_seeds())):
+                          ("fuzz_blk", blk_seeds()), ("fuzz_input", input_seeds())):
         d = os.path.join(out, target)
         os.makedirs(d, exist_ok=True)
         for name, blob in seeds.items():
