@@ -58,8 +58,11 @@ static uint32_t rx_fill(struct vio_console *c, uint32_t port, const struct vio_r
 		n--;
 	for (uint16_t i = 0; i < n; i++) {
 		const struct vio_iov *v = &r->iov[i];
-		int got = c->ops->rx(c->ctx, port, v->base, v->len);
+		int got;
 
+		if (v->len == 0)
+			continue;
+		got = c->ops->rx(c->ctx, port, v->base, v->len);
 		if (got <= 0)
 			break;
 		if ((uint32_t) got > v->len)

@@ -66,9 +66,8 @@ static void make(uint64_t offer, uint32_t nports, const uint8_t *kinds)
 {
 	F.nports = nports;
 	vio_sim_console_init(&F.sim, F.sim_ports, nports, kinds, names);
-	assert_int_equal(vio_console_init(&F.con, &F.ops, &F.sim, nports, F.ports, F.queues, QSIZE,
-					  offer),
-			 0);
+	assert_int_equal(
+	    vio_console_init(&F.con, &F.ops, &F.sim, nports, F.ports, F.queues, QSIZE, offer), 0);
 	vio_sim_console_attach(&F.sim, &F.con);
 	assert_int_equal(vio_loopback_init(&F.lb, &F.con.dev, F.arena, sizeof(F.arena), BUS_BASE),
 			 0);
@@ -319,9 +318,9 @@ static void init_rejects_bad_arguments(void **state)
 	assert_int_equal(vio_console_init(&F.con, &F.ops, &F.sim, VIO_CONSOLE_MAX_PORTS + 1,
 					  F.ports, F.queues, QSIZE, F_MP),
 			 -VIO_EINVAL);
-	assert_int_equal(vio_console_init(&F.con, &no_emerg, &F.sim, 1, F.ports, F.queues, QSIZE,
-					  F_EMERG),
-			 -VIO_EINVAL);
+	assert_int_equal(
+	    vio_console_init(&F.con, &no_emerg, &F.sim, 1, F.ports, F.queues, QSIZE, F_EMERG),
+	    -VIO_EINVAL);
 	assert_int_equal(vio_console_init(&F.con, &no_rx, &F.sim, 1, F.ports, F.queues, QSIZE, 0),
 			 -VIO_EINVAL);
 	assert_int_equal(
@@ -334,9 +333,8 @@ static void init_rejects_bad_arguments(void **state)
 	assert_int_equal(vio_console_init(&F.con, NULL, &F.sim, 1, F.ports, F.queues, QSIZE, 0),
 			 -VIO_EINVAL);
 	/* without emerg_write the rest is fine */
-	assert_int_equal(vio_console_init(&F.con, &no_emerg, &F.sim, 1, F.ports, F.queues, QSIZE,
-					  F_SIZE),
-			 0);
+	assert_int_equal(
+	    vio_console_init(&F.con, &no_emerg, &F.sim, 1, F.ports, F.queues, QSIZE, F_SIZE), 0);
 }
 
 static void bad_ports_refused(void **state)
@@ -406,6 +404,29 @@ static void rx_from_host(void **state)
 	rx_expect(0, p, "ls\n");
 	assert_int_equal(F.ports[0].rx_bytes, 3);
 	expect_none(VIO_CONSOLE_RXQ0);
+}
+
+static void rx_zero_length_segment_skipped(void **state)
+{
+	uint8_t *a, *b;
+	struct vio_buf in[2];
+	void *t;
+	uint32_t len;
+
+	(void) state;
+	start_with(0, ~0ull, 1, kinds_line);
+	a = alloc(1);
+	b = alloc(8);
+	in[0] = buf(a, 0);
+	in[1] = buf(b, 8);
+	assert_int_equal(vio_sim_console_write(&F.sim, 0, "xyz", 3), 3);
+	assert_true(vio_drvq_add(&F.dq[0], NULL, 0, in, 2, b) >= 0);
+	vio_loopback_kick(&F.lb, 0);
+	/* an empty segment first does not make the provider look dry */
+	assert_int_equal(used(VIO_CONSOLE_RXQ0, &t, &len), 1);
+	assert_ptr_equal(t, b);
+	assert_int_equal(len, 3);
+	assert_memory_equal(b, "xyz", 3);
 }
 
 static void rx_waits_for_buffers(void **state)
@@ -990,6 +1011,7 @@ int main(void)
 	    cmocka_unit_test_setup(tx_reaches_host, fixture),
 	    cmocka_unit_test_setup(tx_multi_segment_in_order, fixture),
 	    cmocka_unit_test_setup(rx_from_host, fixture),
+	    cmocka_unit_test_setup(rx_zero_length_segment_skipped, fixture),
 	    cmocka_unit_test_setup(rx_waits_for_buffers, fixture),
 	    cmocka_unit_test_setup(rx_buffer_with_readable_part_refused, fixture),
 	    cmocka_unit_test_setup(rx_overflowing_chain_fills_the_kept_prefix, fixture),
