@@ -468,6 +468,8 @@ int vio_console_tx_wake(struct vio_console *console, uint32_t port)
 
 int vio_console_set_size(struct vio_console *console, uint16_t cols, uint16_t rows)
 {
+	if (console == NULL)
+		return -VIO_EINVAL;
 	if (!(console->dev.host_features & VIO_BIT(VIO_CONSOLE_F_SIZE)))
 		return -VIO_ENOTSUP;
 	console->cols = cols;
