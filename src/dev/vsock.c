@@ -17,8 +17,13 @@
 #define OWE_CREDIT   0x08u /* a CREDIT_UPDATE */
 #define OWE_DRAIN    0x10u /* not a packet: offer buffered data to the provider again */
 
-/* Passes of the run loop one call makes when host calls keep arriving from inside it. */
-#define VSOCK_MAX_PASSES 16
+/*
+ * Passes of the run loop one call makes while host calls keep arriving from
+ * inside it. Each pass moves data when the provider calls only on changes
+ * (data where there was none, room after a refusal); the bound only stops a
+ * provider that calls on every operation from spinning the device.
+ */
+#define VSOCK_MAX_PASSES 1024
 
 /* Host ports vio_vsock_host_connect picks from. */
 #define VSOCK_PORT_FIRST 1024u
@@ -247,12 +252,12 @@ static void vsock_stream_packet(struct vio_vsock *vs, uint32_t id, const struct 
 		vsock_take_data(vs, id, r, len);
 		return;
 	case VIO_VSOCK_OP_CREDIT_UPDATE:
-		if (c->state == VIO_VSOCK_CONN_CONNECTING)
+		if (c->state != VIO_VSOCK_CONN_ESTABLISHED)
 			break;
 		return; /* the credit fields were taken already */
 	case VIO_VSOCK_OP_CREDIT_REQUEST:
-		if (c->state == VIO_VSOCK_CONN_CONNECTING)
-			break;
+		if (c->state != VIO_VSOCK_CONN_ESTABLISHED)
+			break; /* nothing to ask about before the stream is up */
 		c->owed |= OWE_CREDIT;
 		return;
 	default:

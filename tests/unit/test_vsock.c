@@ -422,6 +422,34 @@ static void guest_connect_deferred(void **state)
 	assert_int_equal(vio_vsock_host_accept(&F.vs, 7, 0), -VIO_EINVAL);
 }
 
+static void deferred_accept_guest_gives_up(void **state)
+{
+	int id;
+
+	(void) state;
+	start();
+	post_rx(4);
+	F.sim.defer_accept = true;
+	send_op(VIO_VSOCK_OP_REQUEST, 1000, ECHO_PORT);
+	send_op(VIO_VSOCK_OP_RST, 1000, ECHO_PORT); /* the guest stops waiting */
+	assert_true(F.sconns[0].closed);
+	assert_int_equal(F.sconns[0].closed_reason, -VIO_ECONNRESET);
+	assert_int_equal(vio_vsock_host_accept(&F.vs, 0, 0), -VIO_EINVAL);
+	expect_none();
+	/* asking for credit before the RESPONSE is a violation */
+	send_op(VIO_VSOCK_OP_REQUEST, 1001, ECHO_PORT);
+	send_op(VIO_VSOCK_OP_CREDIT_REQUEST, 1001, ECHO_PORT);
+	expect_op(VIO_VSOCK_OP_RST, 1001, ECHO_PORT, NULL);
+	assert_int_equal(F.sconns[0].closed_reason, -VIO_EPROTO);
+	expect_none();
+	/* a host connection still waiting for its answer learns of a transport reset */
+	id = vio_sim_vsock_connect(&F.sim, 5000, VIO_SIM_VSOCK_ECHO);
+	assert_true(id >= 0);
+	expect_op(VIO_VSOCK_OP_REQUEST, 5000, 1024, NULL);
+	assert_int_equal(vio_vsock_transport_reset(&F.vs, 0), 0);
+	assert_int_equal(F.sconns[id].result, -VIO_ENODEV);
+}
+
 static void rw_split_segments(void **state)
 {
 	uint8_t back[64];
@@ -1196,6 +1224,7 @@ int main(void)
 	    cmocka_unit_test_setup(guest_connect_echo, fixture),
 	    cmocka_unit_test_setup(guest_connect_refused, fixture),
 	    cmocka_unit_test_setup(guest_connect_deferred, fixture),
+	    cmocka_unit_test_setup(deferred_accept_guest_gives_up, fixture),
 	    cmocka_unit_test_setup(rw_split_segments, fixture),
 	    cmocka_unit_test_setup(source_respects_guest_credit, fixture),
 	    cmocka_unit_test_setup(sink_backpressure_and_credit_update, fixture),
