@@ -63,20 +63,23 @@ static struct {
 	uint8_t *tx;
 	int tokens[QSIZE];
 	uint32_t guest_fwd; /* what the test's guest reports as consumed, per test */
+	struct vio_vsock_ops ops;
+	uint32_t recv_calls;
 } F;
 
 static int fixture(void **state)
 {
 	(void) state;
 	memset(&F, 0, sizeof(F));
+	F.ops = vio_sim_vsock_ops;
 	return 0;
 }
 
 static void init_dev(uint64_t offer)
 {
 	vio_sim_vsock_init(&F.sim, F.sconns, NCONN, ECHO_PORT, SINK_PORT);
-	assert_int_equal(vio_vsock_init(&F.vs, &vio_sim_vsock_ops, &F.sim, CID, F.conns, NCONN,
-					F.bufs, BUFSZ, F.queues, QSIZE, offer),
+	assert_int_equal(vio_vsock_init(&F.vs, &F.ops, &F.sim, CID, F.conns, NCONN, F.bufs, BUFSZ,
+					F.queues, QSIZE, offer),
 			 0);
 	vio_sim_vsock_attach(&F.sim, &F.vs);
 	assert_int_equal(vio_loopback_init(&F.lb, &F.vs.dev, F.arena, sizeof(F.arena), BUS_BASE),
@@ -713,7 +716,7 @@ static void bad_op_on_stream(void **state)
 	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		uint32_t id;
 
-		memset(&F, 0, sizeof(F));
+		(void) fixture(NULL);
 		start();
 		id = two_streams();
 		send_op(ops[i], 1000, SINK_PORT);
@@ -960,6 +963,35 @@ static void provider_errors_reset_stream(void **state)
 	assert_int_equal(F.sconns[id].closed_reason, -VIO_EIO);
 	expect_none();
 	assert_int_equal(F.vs.stats.resets, 0); /* not the guest's fault */
+}
+
+/* A provider that says it has data from inside every recv and never gives any. */
+static int restless_recv(void *ctx, uint32_t conn, uint8_t *buf, uint32_t len)
+{
+	(void) ctx;
+	(void) buf;
+	(void) len;
+	F.recv_calls++;
+	vio_vsock_host_readable(&F.vs, conn);
+	return 0;
+}
+
+static void restless_provider_bounded(void **state)
+{
+	uint32_t id;
+
+	(void) state;
+	F.ops.recv = restless_recv;
+	start();
+	post_rx(4);
+	id = connect_guest(1000, ECHO_PORT);
+	vio_vsock_host_readable(&F.vs, id); /* returns: the device does not spin */
+	assert_true(F.recv_calls > 0 && F.recv_calls <= 1024u * (NCONN + 1u));
+	expect_none();
+	/* the device still serves other streams */
+	id = connect_guest(1001, SINK_PORT);
+	send_data(1001, SINK_PORT, "data", 4);
+	assert_int_equal(F.sconns[id].sink_bytes, 4);
 }
 
 /* ---- closing ---- */
@@ -1247,6 +1279,7 @@ int main(void)
 	    cmocka_unit_test_setup(table_full_refused, fixture),
 	    cmocka_unit_test_setup(bad_rx_buffers_returned_empty, fixture),
 	    cmocka_unit_test_setup(provider_errors_reset_stream, fixture),
+	    cmocka_unit_test_setup(restless_provider_bounded, fixture),
 	    cmocka_unit_test_setup(guest_clean_shutdown, fixture),
 	    cmocka_unit_test_setup(guest_shutdown_waits_for_buffered_data, fixture),
 	    cmocka_unit_test_setup(guest_rst_closes, fixture),
