@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SECS=${1:-20}
 BUILD=${BUILD:-build-fuzz}
-TARGETS=(fuzz_split fuzz_packed fuzz_inflight fuzz_blk fuzz_gpio fuzz_i2c fuzz_input fuzz_console fuzz_vhost_user fuzz_vmsg_fifo fuzz_vmsg_dev fuzz_vmsg_drv)
+TARGETS=(fuzz_split fuzz_packed fuzz_inflight fuzz_blk fuzz_gpio fuzz_i2c fuzz_input fuzz_console fuzz_vsock fuzz_vhost_user fuzz_vmsg_fifo fuzz_vmsg_dev fuzz_vmsg_drv)
 
 if [[ ! $SECS =~ ^[0-9]+$ ]] || [[ $SECS -eq 0 ]]; then
 	echo "usage: $0 [SECONDS]" >&2
