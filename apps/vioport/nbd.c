@@ -110,7 +110,7 @@ int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
 void vp_nbd_quiesce(struct instance *in)
 {
 	/* Unlike a local file, a server may never answer: bounded, then failed. */
-	vio_host_nbd_drain(&in->nbd, 30000);
+	vio_host_nbd_drain(&in->nbd, 5000);
 }
 
 void vp_nbd_stop(struct instance *in)
