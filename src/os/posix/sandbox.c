@@ -81,7 +81,8 @@ static const char *const calls_memory[] = {"munmap", "mremap", "madvise", "brk",
 static const char *const calls_inflight[] = {"memfd_create", "ftruncate", NULL};
 
 /* vhost-user, control and doorbell connections: new ones (a frontend reconnects) and their
- * messages with fds. No socket is created, bound or connected once serving. */
+ * messages with fds. No socket is created, bound or connected once serving (but see
+ * calls_connect). */
 static const char *const calls_sockets[] = {"accept4",	"recvmsg", "sendmsg",
 					    "recvfrom", "sendto",  NULL};
 
@@ -132,10 +133,9 @@ static const char *const calls_cleanup[] = {"unlink", "unlinkat", NULL};
 
 /* Outgoing connections, only when vio_sandbox_allow_connect() asked (an NBD disk reconnects):
  * libnbd makes a non-blocking socket, connects it, reads the connect's outcome with
- * getsockopt(SO_ERROR) and shuts the socket down when it closes a connection. socket() is in
+ * getsockopt(SO_ERROR) and sets socket options with setsockopt. socket() is in
  * add_conditional, limited to the families asked for. */
-static const char *const calls_connect[] = {"connect", "getsockopt", "setsockopt", "shutdown",
-					    NULL};
+static const char *const calls_connect[] = {"connect", "getsockopt", "setsockopt", NULL};
 
 #if SANITIZED
 /*
