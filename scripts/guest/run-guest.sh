@@ -34,6 +34,8 @@
 #          guest (qemu-system-aarch64 virt), blk and rng over the window
 #   vmsg-arm64-dt  the same through the device-tree binding: the window is a
 #          reserved-memory carve-out of the guest's second NUMA node
+#   nbd    virtio-blk on an NBD export: qemu-nbd serves the image file, the blk
+#          backend is its client (docs/nbd.md); the basic variant's blk tests
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -46,7 +48,7 @@
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
 #                      crash-packed i2c-gpio providers vmsg-linux vmsg-doorbell
-#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
+#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt nbd)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -87,6 +89,8 @@ GUEST_CONSOLE=ttyS0       # the guest's serial console
 
 # shellcheck source=scripts/guest/vmsg-linux.sh
 . "$GUEST_DIR/vmsg-linux.sh"
+# shellcheck source=scripts/guest/nbd.sh
+. "$GUEST_DIR/nbd.sh"
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -578,6 +582,7 @@ guest_variant_tests() {
 	vmsg-hostile) guest_vmsg_hostile_tests ;;
 	vmsg-restart) guest_vmsg_restart_tests ;;
 	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
+	nbd) guest_nbd_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -905,6 +910,10 @@ guest_variant() {
 		guest_vmsg_arm64_setup dt
 		append=$GUEST_APPEND
 		;;
+	nbd)
+		guest_nbd_setup "$backend"
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
@@ -933,6 +942,8 @@ guest_variant() {
 		guest_vmsg_restart_check
 	elif [[ $v == vmsg-arm64 || $v == vmsg-arm64-dt ]]; then
 		guest_vmsg_arm64_check "$serial"
+	elif [[ $v == nbd ]]; then
+		guest_nbd_check
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -940,7 +951,7 @@ guest_variant() {
 	[[ $v != crash* || -n ${GUEST_DOWN[blk]:-} ]] || guest_check_crash
 	if [[ -z ${GUEST_DOWN[blk]:-} ]]; then
 		case $v in
-		basic | mq | crash | crash-packed) guest_check_image "$image" "$serial" ;;
+		basic | mq | crash | crash-packed | nbd) guest_check_image "$image" "$serial" ;;
 		ro)
 			after=$(guest_md5 "$image")
 			if [[ $after == "$before" ]]; then
@@ -984,7 +995,7 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers
-		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt)
+		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt nbd)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
