@@ -48,6 +48,8 @@
 #define VIO_HOST_NBD_PORT 10809u
 /* Largest request sent when the server does not say (the NBD spec's safe default). */
 #define VIO_HOST_NBD_DEFAULT_MAX_REQ (32u << 20)
+/* Largest SIZE_MAX offered (see vio_host_nbd_params). */
+#define VIO_HOST_NBD_SIZE_MAX (4u << 20)
 /* Reconnection delays: the first, and the bound of the doubling. */
 #define VIO_HOST_NBD_BACKOFF_MIN_MS 50u
 #define VIO_HOST_NBD_BACKOFF_MAX_MS 2000u

@@ -575,7 +575,7 @@ static void drop_handle(struct vio_host_nbd *n)
 	n->h = NULL; /* cmd_done ignores calls from inside nbd_close */
 	if (h != NULL)
 		nbd_close(h);
-	n->done = NULL;
+	/* Operations already on the done list (nothing pending) stay there. */
 	for (uint32_t i = 0; i < n->depth; i++) {
 		struct vio_host_nbd_op *op = &n->ops[i];
 
@@ -918,7 +918,13 @@ void vio_host_nbd_params(const struct vio_host_nbd *n, struct vio_blk_params *bp
 	bp->physical_block_exp = n->pref_block > blk ? log2u(n->pref_block / blk) : 0;
 	bp->min_io_size = (uint16_t) (n->pref_block > blk ? n->pref_block / blk : 1);
 	bp->opt_io_size = 0;
-	bp->size_max = n->max_req;
+	/*
+	 * Capped: SeaBIOS (QEMU's x86 firmware) divides SIZE_MAX by the block
+	 * size into a 16-bit count of blocks per request, and 32 MiB of 512-byte
+	 * blocks wraps to zero (it then loops on empty reads and never boots).
+	 * Segments above max_req are split anyway.
+	 */
+	bp->size_max = n->max_req < VIO_HOST_NBD_SIZE_MAX ? n->max_req : VIO_HOST_NBD_SIZE_MAX;
 	if (n->read_only) {
 		bp->features |= VIO_BIT(VIO_BLK_F_RO);
 		return;
