@@ -48,8 +48,6 @@
 #define VIO_HOST_NBD_PORT 10809u
 /* Largest request sent when the server does not say (the NBD spec's safe default). */
 #define VIO_HOST_NBD_DEFAULT_MAX_REQ (32u << 20)
-/* Largest SIZE_MAX offered (see vio_host_nbd_params). */
-#define VIO_HOST_NBD_SIZE_MAX (4u << 20)
 /* Reconnection delays: the first, and the bound of the doubling. */
 #define VIO_HOST_NBD_BACKOFF_MIN_MS 50u
 #define VIO_HOST_NBD_BACKOFF_MAX_MS 2000u
@@ -177,7 +175,7 @@ void vio_host_nbd_close(struct vio_host_nbd *n);
 
 /*
  * Fills what the export determines in bp: capacity, BLK_SIZE and TOPOLOGY
- * (from the server's block sizes), SIZE_MAX, FLUSH and CONFIG_WCE, DISCARD,
+ * (from the server's block sizes), FLUSH and CONFIG_WCE, DISCARD,
  * WRITE_ZEROES, RO; their feature bits are added to bp->features.
  */
 void vio_host_nbd_params(const struct vio_host_nbd *n, struct vio_blk_params *bp);

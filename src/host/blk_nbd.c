@@ -912,19 +912,17 @@ void vio_host_nbd_params(const struct vio_host_nbd *n, struct vio_blk_params *bp
 	while (blk < n->min_block && blk < 65536)
 		blk <<= 1;
 	bp->capacity = n->size / VIO_BLK_SECTOR_SIZE;
-	bp->features |=
-	    VIO_BIT(VIO_BLK_F_BLK_SIZE) | VIO_BIT(VIO_BLK_F_TOPOLOGY) | VIO_BIT(VIO_BLK_F_SIZE_MAX);
+	bp->features |= VIO_BIT(VIO_BLK_F_BLK_SIZE) | VIO_BIT(VIO_BLK_F_TOPOLOGY);
 	bp->blk_size = blk;
 	bp->physical_block_exp = n->pref_block > blk ? log2u(n->pref_block / blk) : 0;
 	bp->min_io_size = (uint16_t) (n->pref_block > blk ? n->pref_block / blk : 1);
 	bp->opt_io_size = 0;
 	/*
-	 * Capped: SeaBIOS (QEMU's x86 firmware) divides SIZE_MAX by the block
-	 * size into a 16-bit count of blocks per request, and 32 MiB of 512-byte
-	 * blocks wraps to zero (it then loops on empty reads and never boots).
-	 * Segments above max_req are split anyway.
+	 * No SIZE_MAX: SeaBIOS (QEMU's x86 firmware) turns SIZE_MAX into a
+	 * 16-bit count of blocks per request, which wraps to zero for the sizes
+	 * NBD servers announce (it then loops on empty reads and never boots).
+	 * A segment longer than max_req is split into several commands instead.
 	 */
-	bp->size_max = n->max_req < VIO_HOST_NBD_SIZE_MAX ? n->max_req : VIO_HOST_NBD_SIZE_MAX;
 	if (n->read_only) {
 		bp->features |= VIO_BIT(VIO_BLK_F_RO);
 		return;
