@@ -52,6 +52,9 @@ int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
 	struct vio_host_nbd_options no = {
 	    .read_only = o->read_only,
 	    .queue_depth = (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE),
+	    .timeout_ms = !o->nbd_timeout_set	? 0
+			  : o->nbd_timeout == 0 ? UINT32_MAX
+						: o->nbd_timeout * 1000u,
 	};
 	struct vio_blk_params p;
 	char err[300];

@@ -85,6 +85,9 @@ struct vp_group {
 	bool sync;
 	unsigned num_queues;
 	const char *serial;
+	unsigned
+	    nbd_timeout; /* blk on NBD: seconds without an answer before reconnecting, 0: never */
+	bool nbd_timeout_set;
 	const char *device_list;
 	const char *eeprom_file;
 	/* gpio, per socket: lines of a simulated chip, or 0 and the host chip's name */

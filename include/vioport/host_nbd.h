@@ -51,6 +51,8 @@
 /* Reconnection delays: the first, and the bound of the doubling. */
 #define VIO_HOST_NBD_BACKOFF_MIN_MS 50u
 #define VIO_HOST_NBD_BACKOFF_MAX_MS 2000u
+/* Default of options->timeout_ms. */
+#define VIO_HOST_NBD_TIMEOUT_MS 30000u
 /* How long a connection attempt (socket and handshake) may take. */
 #define VIO_HOST_NBD_CONNECT_MS 5000u
 
@@ -67,6 +69,12 @@ struct vio_host_nbd_addr {
 struct vio_host_nbd_options {
 	bool read_only;	      /* offer VIO_BLK_F_RO whatever the export allows */
 	uint16_t queue_depth; /* requests in flight at most: give the device's slot count */
+	/*
+	 * With requests in flight and no answer from the server for this long,
+	 * the connection is dropped (the requests fail) and made again. 0: the
+	 * default; UINT32_MAX: never.
+	 */
+	uint32_t timeout_ms;
 };
 
 /* Counters, for tests, logs and benchmarks. */
@@ -77,6 +85,7 @@ struct vio_host_nbd_stats {
 	uint64_t lost;	     /* connections lost */
 	uint64_t reconnects; /* connections made again after a loss */
 	uint64_t refused;    /* requests failed at once while disconnected */
+	uint64_t timeouts;   /* connections dropped for not answering */
 };
 
 struct nbd_handle;
@@ -122,6 +131,11 @@ struct vio_host_nbd {
 	void *ctx;
 	uint32_t backoff_ms;
 	bool outage_logged;
+	/* the watchdog of a connection that stopped answering */
+	uint32_t timeout_ms;
+	bool watching;	       /* the timer is armed as the watchdog */
+	uint64_t answers;      /* replies received */
+	uint64_t answers_seen; /* replies when the watchdog was armed */
 	struct vio_host_nbd_stats stats;
 };
 

@@ -321,6 +321,7 @@ static int cmd_done(void *user_data, int *error)
 	if (n->h == NULL || !op->busy)
 		return 1; /* the handle is being closed: service() fails the operation */
 	op->answered++;
+	n->answers++;
 	if (*error != 0)
 		op->failed = true;
 	if (--op->pending == 0) {
@@ -595,6 +596,7 @@ static void lose(struct vio_host_nbd *n, const char *why)
 
 	drop_handle(n);
 	n->state = VIO_HOST_NBD_DOWN;
+	n->watching = false;
 	if (was_ready)
 		n->stats.lost++;
 	if (!n->outage_logged) {
@@ -625,6 +627,7 @@ static void connected(struct vio_host_nbd *n)
 		say(n, VIO_VU_LOG_WARN, "%s: the export is read-only now: writes fail",
 		    n->addr.desc);
 	n->state = VIO_HOST_NBD_READY;
+	n->watching = false;
 	n->backoff_ms = VIO_HOST_NBD_BACKOFF_MIN_MS;
 	n->stats.reconnects++;
 	say(n, VIO_VU_LOG_INFO, "%s: connected again, serving", n->addr.desc);
@@ -668,6 +671,13 @@ static void service(struct vio_host_nbd *n)
 		connected(n);
 	if (n->h != NULL && n->loop != NULL)
 		update_watch(n);
+	/* Requests in flight: watch that the server keeps answering. */
+	if (n->state == VIO_HOST_NBD_READY && n->busy > 0 && !n->watching &&
+	    n->timeout_ms != UINT32_MAX && n->loop != NULL) {
+		n->watching = true;
+		n->answers_seen = n->answers;
+		arm_timer(n, n->timeout_ms);
+	}
 }
 
 static void lock(struct vio_host_nbd *n)
@@ -721,10 +731,23 @@ static void on_timer(struct vio_loop_timer *t)
 	struct vio_host_nbd *n = t->ctx;
 
 	lock(n);
-	if (n->state == VIO_HOST_NBD_DOWN)
+	if (n->state == VIO_HOST_NBD_DOWN) {
 		try_connect(n);
-	else if (n->state == VIO_HOST_NBD_CONNECTING)
+	} else if (n->state == VIO_HOST_NBD_CONNECTING) {
 		lose(n, "the server did not answer in time");
+	} else if (n->watching) {
+		n->watching = false;
+		if (n->busy > 0 && n->answers == n->answers_seen) {
+			char why[80];
+
+			snprintf(why, sizeof(why), "no answer for %u ms with requests in flight",
+				 n->timeout_ms);
+			n->stats.timeouts++;
+			lose(n, why);
+		} else {
+			service(n); /* still busy but answering: watch again */
+		}
+	}
 	unlock(n);
 }
 
@@ -743,7 +766,7 @@ void vio_host_nbd_kick(struct vio_host_nbd *n)
 
 	if (n->loop == NULL)
 		return;
-	need = n->done != NULL;
+	need = n->done != NULL || (n->busy > 0 && !n->watching && n->timeout_ms != UINT32_MAX);
 	if (!need && n->h != NULL) {
 		unsigned dir = nbd_aio_get_direction(n->h);
 
@@ -769,6 +792,7 @@ int vio_host_nbd_open(struct vio_host_nbd *n, const char *uri, const struct vio_
 		return rc;
 	n->read_only = o != NULL && o->read_only;
 	n->writeback = true;
+	n->timeout_ms = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : VIO_HOST_NBD_TIMEOUT_MS;
 	n->h = new_handle(n);
 	if (n->h == NULL) {
 		vio_errmsg(err, errlen, "libnbd: %s", nbd_get_error());

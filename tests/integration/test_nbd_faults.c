@@ -10,6 +10,8 @@
  * - the server killed with requests in flight (UNIX socket, then loopback
  *   TCP): those complete with IOERR, new ones fail at once, and once the
  *   server is back the same daemon, sandboxed, serves again;
+ * - a server that stops answering: with --nbd-timeout its held request
+ *   fails, and the daemon reconnects and serves;
  * - no server at start-up: the daemon says so and exits.
  *
  * Skipped, saying why, without nbdkit or without the daemon.
@@ -385,6 +387,38 @@ static int tcp_teardown(void **state)
 	return rc;
 }
 
+/*
+ * A server that stops answering (reads held for 30 s) with --nbd-timeout 1:
+ * the read fails instead of hanging, the connection is made again and
+ * writes (not held) are served on it.
+ */
+static void nf_server_hangs(void **state)
+{
+	uint8_t buf[4096], w[4096];
+	int st = -1;
+
+	(void) state;
+	IT_SKIP_IF(skip_all);
+	start_server("--filter=delay memory 16M delay-read=30000ms");
+	start_daemon("--nbd-timeout=1");
+	it_fill(w, sizeof(w), 7);
+	assert_int_equal(vio_vu_blk_write(&b, 64, w, sizeof(w)), VIO_BLK_S_OK);
+	/* The held read fails after about 1 s; the client waits up to 15 s for it. */
+	b.timeout_ms = 15000;
+	assert_int_equal(vio_vu_blk_read(&b, 64, buf, sizeof(buf)), VIO_BLK_S_IOERR);
+	for (int i = 0; i < MAX_STEPS; i++) {
+		st = vio_vu_blk_write(&b, 72, w, sizeof(w));
+		if (st == VIO_BLK_S_OK)
+			break;
+		assert_int_equal(st, VIO_BLK_S_IOERR);
+		usleep(STEP_MS * 1000);
+	}
+	assert_int_equal(st, VIO_BLK_S_OK);
+	assert_true(it_alive(&daemon_p));
+	assert_int_equal(nit_count_lines(daemon_p.log, "no answer for 1000 ms", NULL), 1);
+	assert_true(nit_count_lines(daemon_p.log, "connected again", NULL) >= 1);
+}
+
 static void nf_no_server(void **state)
 {
 	char *argv[] = {bin, "blk", "--socket-path", daemon_p.sock, "--image", uri, NULL};
@@ -407,6 +441,7 @@ int main(void)
 	    cmocka_unit_test_teardown(nf_read_only, case_teardown),
 	    cmocka_unit_test_teardown(nf_server_restart_unix, case_teardown),
 	    cmocka_unit_test_teardown(nf_server_restart_tcp, tcp_teardown),
+	    cmocka_unit_test_teardown(nf_server_hangs, case_teardown),
 	    cmocka_unit_test_teardown(nf_no_server, case_teardown),
 	};
 
