@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034,SC2004 # run-guest.sh's variables
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The nbd variant's host side, sourced by run-guest.sh: the guest's disk is an
@@ -43,8 +45,9 @@ guest_nbd_setup() {
 		[[ -z ${GUEST_BLK_LOG_LEVEL:-} ]] || cmd+=(--log-level "$GUEST_BLK_LOG_LEVEL")
 		;;
 	qsd)
+		# discard=unmap: without it the block layer drops the guest's discards.
 		cmd=(qemu-storage-daemon
-			--blockdev "driver=nbd,node-name=n0,server.type=unix,server.path=$nsock"
+			--blockdev "driver=nbd,node-name=n0,server.type=unix,server.path=$nsock,discard=unmap"
 			--export "type=vhost-user-blk,id=e0,node-name=n0,addr.type=unix,addr.path=$sock,writable=on")
 		;;
 	esac
