@@ -33,6 +33,8 @@ DEB_PACKAGES := \
 	qemu-system-x86 \
 	qemu-system-common \
 	qemu-utils \
+	libnbd-dev \
+	nbdkit \
 	busybox-static \
 	gpiod \
 	fio \

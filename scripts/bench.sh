@@ -30,6 +30,10 @@ echo "=== vhost-user-blk daemons, vioport and qemu-storage-daemon (scripts/bench
 scripts/bench-blk.sh "$@"
 
 echo
+echo "=== NBD-backed vhost-user-blk, vioport and qemu-storage-daemon (scripts/bench-nbd.sh)"
+scripts/bench-nbd.sh "$@"
+
+echo
 echo "=== GPIO and RNG daemons (scripts/bench-devices.sh)"
 scripts/bench-devices.sh "$@"
 

@@ -35,7 +35,7 @@ static const char usage_intro[] =
     "\n";
 static const char usage_devices[] =
     "Devices:\n"
-    "  blk                     virtio-blk on a file or block device (--image)\n"
+    "  blk                     virtio-blk on a file, block device or NBD export (--image)\n"
     "  rng                     virtio-rng on the kernel's entropy (getrandom)\n"
     "  gpio                    virtio-gpio on a Linux GPIO chip or a simulated one\n"
     "  i2c                     virtio-i2c on Linux i2c-dev adapters or a simulated bus\n"
@@ -81,10 +81,15 @@ static const char usage_process[] =
 static const char usage_blk[] =
     "blk options:\n"
     "  -i, --image FILE        the disk image; give it once per socket (also\n"
-    "                          --blk-file, QEMU's name for it)\n"
+    "                          --blk-file, QEMU's name for it). FILE may be\n"
+    "                          an NBD export: nbd://HOST[:PORT][/EXPORT] or\n"
+    "                          nbd+unix:///[EXPORT]?socket=PATH (docs/nbd.md)\n"
     "  -r, --read-only         offer a read-only disk, open the image read-only\n"
     "      --num-queues N      request queues, 1 to %u (default 1); one thread each\n"
     "      --serial S          GET_ID answer, up to 20 bytes (default: from the image)\n"
+    "      --nbd-timeout S     NBD image: with requests in flight and no answer for S\n"
+    "                          seconds, drop the connection and reconnect (default 30,\n"
+    "                          0: never)\n"
     "      --direct            O_DIRECT: bypass the host page cache\n"
     "      --sync              no io_uring: every request completes in the call\n"
     "\n";
@@ -257,6 +262,7 @@ enum {
 	OPT_USER,
 	OPT_POLL_US,
 	OPT_LOG_TIME,
+	OPT_NBD_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -288,6 +294,7 @@ static const struct option long_opts[] = {
     {"user", required_argument, NULL, OPT_USER},
     {"poll-us", required_argument, NULL, OPT_POLL_US},
     {"log-time", no_argument, NULL, OPT_LOG_TIME},
+    {"nbd-timeout", required_argument, NULL, OPT_NBD_TIMEOUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -411,6 +418,13 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 			return vp_usage_error("--num-queues needs a number from 1 to %u, not '%s'",
 					      MAX_BLK_QUEUES, arg);
 		g->num_queues = v;
+		return -1;
+	case OPT_NBD_TIMEOUT:
+		if (!vp_parse_uint(arg, 0, 3600, &v))
+			return vp_usage_error(
+			    "--nbd-timeout needs seconds from 0 to 3600, not '%s'", arg);
+		g->nbd_timeout = v;
+		g->nbd_timeout_set = true;
 		return -1;
 	case OPT_SERIAL:
 		if (strlen(arg) > VIO_BLK_ID_BYTES)
@@ -855,6 +869,8 @@ static int check_group(struct vp_group *g, bool print_caps)
 	    (g->nimages || g->read_only || g->direct || g->sync || g->serial || g->num_queues != 1))
 		return vp_usage_error("--image, --read-only, --num-queues, --serial, --direct and "
 				      "--sync are blk options");
+	if (g->kind != KIND_BLK && g->nbd_timeout_set)
+		return vp_usage_error("--nbd-timeout is a blk option");
 	if (g->kind != KIND_GPIO && g->kind != KIND_I2C && g->device_list)
 		return vp_usage_error("--device-list is a gpio and i2c option");
 	if (g->kind != KIND_I2C && g->eeprom_file)

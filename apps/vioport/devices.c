@@ -103,7 +103,10 @@ static void blk_quiesce(void *ctx, struct vio_device *dev)
 
 	(void) dev;
 	vp_lock(in);
-	vio_host_blk_drain(&in->disk);
+	if (in->nbd_open)
+		vp_nbd_quiesce(in);
+	else
+		vio_host_blk_drain(&in->disk);
 	vp_unlock(in);
 }
 
@@ -439,7 +442,8 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 
 	switch (o->kind) {
 	case KIND_BLK:
-		rc = setup_blk(in, o->images[in->slot]);
+		rc = vp_nbd_image(o->images[in->slot]) ? vp_setup_nbd(in, o->images[in->slot], loop)
+						       : setup_blk(in, o->images[in->slot]);
 		break;
 	case KIND_GPIO:
 		rc = setup_gpio(in);
@@ -453,7 +457,7 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 	if (rc == 0)
 		rc = in->ep != NULL ? vp_vmsg_add(in) : start_server(in, loop);
 	/* Disk completions arrive on the loop whatever the transport. */
-	if (rc == 0 && o->kind == KIND_BLK)
+	if (rc == 0 && o->kind == KIND_BLK && in->disk_open)
 		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
 				  disk_event, in);
 	if (rc == 0 && o->kind == KIND_BLK && in->poll_us > 0 && vio_host_blk_async(&in->disk))
@@ -479,6 +483,7 @@ void vp_stop_instance(struct instance *in)
 		vio_vu_server_fini(&in->server);
 	if (in->disk_open)
 		vio_host_blk_close(&in->disk);
+	vp_nbd_stop(in);
 	if (in->eeprom_fd >= 0) {
 		eeprom_sync(in);
 		close(in->eeprom_fd);

@@ -32,6 +32,22 @@ static int allow_removals(struct vp_options *o, const struct instance *inst, uns
 	return rc;
 }
 
+/* Lets NBD disks reconnect: sockets of their address's family, TCP to their port only. */
+static int allow_connections(struct vp_options *o, const struct instance *inst, unsigned n,
+			     char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		const struct vio_host_nbd_addr *a = &inst[i].nbd.addr;
+
+		if (inst[i].nbd_open)
+			rc = vio_sandbox_allow_connect(&o->sandbox, a->ss.ss_family, a->port, err,
+						       errlen);
+	}
+	return rc;
+}
+
 int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned n)
 {
 	struct vio_sandbox *sb = &o->sandbox;
@@ -39,6 +55,8 @@ int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned
 	int rc;
 
 	rc = allow_removals(o, inst, n, err, sizeof(err));
+	if (rc == 0)
+		rc = allow_connections(o, inst, n, err, sizeof(err));
 	if (rc == 0)
 		rc = vio_sandbox_enter(sb, err, sizeof(err));
 	if (rc < 0) {

@@ -33,6 +33,7 @@
 #include "vioport/host_blk.h"
 #include "vioport/host_gpio.h"
 #include "vioport/host_i2c.h"
+#include "vioport/host_nbd.h"
 #include "vioport/host_rng.h"
 #include "vioport/i2c.h"
 #include "vioport/loop.h"
@@ -85,6 +86,9 @@ struct vp_group {
 	bool sync;
 	unsigned num_queues;
 	const char *serial;
+	unsigned
+	    nbd_timeout; /* blk on NBD: seconds without an answer before reconnecting, 0: never */
+	bool nbd_timeout_set;
 	const char *device_list;
 	const char *eeprom_file;
 	/* gpio, per socket: lines of a simulated chip, or 0 and the host chip's name */
@@ -147,6 +151,8 @@ struct instance {
 	const struct vio_device_ops *blk_ops;
 	struct vio_loop_watch disk_w;
 	struct vio_loop_poller disk_p; /* adaptive polling of its completions */
+	struct vio_host_nbd nbd;       /* the disk when --image names an NBD export */
+	bool nbd_open;
 	/* rng */
 	struct vio_rng rng;
 	struct vio_queue rng_queue;
@@ -225,6 +231,15 @@ void vp_lock(struct instance *in);
 void vp_unlock(struct instance *in);
 /* devices.c: stops serving in and releases what it holds; safe on a partly started one. */
 void vp_stop_instance(struct instance *in);
+
+/* nbd.c: whether an --image names an NBD export rather than a file. */
+bool vp_nbd_image(const char *image);
+/* nbd.c: sets up a blk instance on the NBD export image, watched on loop; 0 or -errno. */
+int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop);
+/* nbd.c: completes every request in flight on the export (bounded), the device locked. */
+void vp_nbd_quiesce(struct instance *in);
+/* nbd.c: disconnects and releases the export; safe when none is open. */
+void vp_nbd_stop(struct instance *in);
 
 /* vmsg.c: sets up the virtio-msg buses the groups name (shared by path); 0 or -errno. */
 int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst, unsigned n);

@@ -40,6 +40,7 @@ enum vio_sandbox_mode {
 
 #define VIO_SANDBOX_DIRS    32	/* directories a process may remove files from */
 #define VIO_SANDBOX_DIR_MAX 256 /* bytes of each, NUL included */
+#define VIO_SANDBOX_PORTS   16	/* TCP ports a process may connect to */
 
 /* Exit status of a process that made a call outside the allowlist in VIO_SANDBOX_ON. */
 #define VIO_SANDBOX_EXIT 1
@@ -50,6 +51,14 @@ struct vio_sandbox {
 	const char *prog; /* starts the lines of the SIGSYS handler, for example "vioport" */
 	char dirs[VIO_SANDBOX_DIRS][VIO_SANDBOX_DIR_MAX];
 	unsigned ndirs;
+	/*
+	 * New outgoing connections (an NBD disk reconnecting): none unless
+	 * vio_sandbox_allow_connect() asked for them.
+	 */
+	bool connect_unix;
+	bool connect_inet;
+	uint16_t ports[VIO_SANDBOX_PORTS];
+	unsigned nports;
 	bool drop_user;
 	uid_t uid;
 	gid_t gid;
@@ -70,6 +79,15 @@ int vio_sandbox_set_user(struct vio_sandbox *sb, const char *user, char *err, si
 
 /* Lets the sandboxed process remove files in the directory that holds path; 0 or -errno. */
 int vio_sandbox_allow_remove(struct vio_sandbox *sb, const char *path, char *err, size_t errlen);
+
+/*
+ * Lets the sandboxed process create sockets of family (AF_UNIX, AF_INET or
+ * AF_INET6) and connect them: to any UNIX socket path (Landlock does not
+ * restrict connecting to one), or to TCP port (Landlock ABI 4 and later
+ * restrict TCP connections to the ports given here). 0 or -errno.
+ */
+int vio_sandbox_allow_connect(struct vio_sandbox *sb, int family, uint16_t port, char *err,
+			      size_t errlen);
 
 /* Drops the user, then enters the sandbox the mode asks for; 0 or -errno with err filled. */
 int vio_sandbox_enter(struct vio_sandbox *sb, char *err, size_t errlen);

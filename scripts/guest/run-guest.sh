@@ -36,6 +36,8 @@
 #          reserved-memory carve-out of the guest's second NUMA node
 #   libvirt  the basic variant's disk, but the guest is started by libvirt
 #          (virsh create, <disk type='vhostuser'>) in session mode as nobody
+#   nbd    virtio-blk on an NBD export: qemu-nbd serves the image file, the blk
+#          backend is its client (docs/nbd.md); the basic variant's blk tests
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -48,7 +50,7 @@
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
 #                      crash-packed i2c-gpio providers vmsg-linux vmsg-doorbell
-#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt)
+#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt nbd)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -96,6 +98,8 @@ GUEST_CONSOLE=ttyS0       # the guest's serial console
 . "$GUEST_DIR/vmsg-linux.sh"
 # shellcheck source=scripts/guest/libvirt.sh
 . "$GUEST_DIR/libvirt.sh"
+# shellcheck source=scripts/guest/nbd.sh
+. "$GUEST_DIR/nbd.sh"
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -629,6 +633,7 @@ guest_variant_tests() {
 	vmsg-restart) guest_vmsg_restart_tests ;;
 	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
 	libvirt) guest_libvirt_tests ;;
+	nbd) guest_nbd_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -959,6 +964,8 @@ guest_variant() {
 		;;
 	libvirt)
 		guest_libvirt_setup
+	nbd)
+		guest_nbd_setup "$backend"
 		append=$GUEST_APPEND
 		;;
 	esac
@@ -999,6 +1006,8 @@ guest_variant() {
 		guest_vmsg_arm64_check "$serial"
 	elif [[ $v == libvirt ]]; then
 		guest_libvirt_check "$serial"
+	elif [[ $v == nbd ]]; then
+		guest_nbd_check
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -1006,7 +1015,7 @@ guest_variant() {
 	[[ $v != crash* || -n ${GUEST_DOWN[blk]:-} ]] || guest_check_crash
 	if [[ -z ${GUEST_DOWN[blk]:-} ]]; then
 		case $v in
-		basic | mq | crash | crash-packed) guest_check_image "$image" "$serial" ;;
+		basic | mq | crash | crash-packed | nbd) guest_check_image "$image" "$serial" ;;
 		ro)
 			after=$(guest_md5 "$image")
 			if [[ $after == "$before" ]]; then
@@ -1050,7 +1059,7 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers
-		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt)
+		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt nbd)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport

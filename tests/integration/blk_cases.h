@@ -26,6 +26,9 @@ struct bc_target {
 	const char *serial; /* expected GET_ID answer; NULL: not checked */
 	struct it_proc proc;
 	const char *skip; /* why every case skips; NULL to run */
+	/* Reads the disk's bytes behind the backend's back when it is not the file image (an
+	 * NBD export): 0 or -errno. NULL: bc_file_contents reads image. */
+	int (*read_back)(uint64_t offset, void *buf, size_t len);
 };
 
 extern struct bc_target bc_t;

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <ucontext.h>
@@ -80,7 +81,8 @@ static const char *const calls_memory[] = {"munmap", "mremap", "madvise", "brk",
 static const char *const calls_inflight[] = {"memfd_create", "ftruncate", NULL};
 
 /* vhost-user, control and doorbell connections: new ones (a frontend reconnects) and their
- * messages with fds. No socket is created, bound or connected once serving. */
+ * messages with fds. No socket is created, bound or connected once serving (but see
+ * calls_connect). */
 static const char *const calls_sockets[] = {"accept4",	"recvmsg", "sendmsg",
 					    "recvfrom", "sendto",  NULL};
 
@@ -129,6 +131,12 @@ static const char *const calls_doorbell[] = {"readlink", "readlinkat", NULL};
 /* Removing the process's own sockets when it stops; Landlock limits where. */
 static const char *const calls_cleanup[] = {"unlink", "unlinkat", NULL};
 
+/* Outgoing connections, only when vio_sandbox_allow_connect() asked (an NBD disk reconnects):
+ * libnbd makes a non-blocking socket, connects it, reads the connect's outcome with
+ * getsockopt(SO_ERROR) and sets socket options with setsockopt. socket() is in
+ * add_conditional, limited to the families asked for. */
+static const char *const calls_connect[] = {"connect", "getsockopt", "setsockopt", NULL};
+
 #if SANITIZED
 /*
  * AddressSanitizer and LeakSanitizer, only in sanitized builds: the leak check
@@ -153,6 +161,7 @@ static const struct call_group groups[] = {
     {"entropy", calls_entropy},
     {"doorbell peers", calls_doorbell},
     {"clean-up", calls_cleanup},
+    {"outgoing connections", calls_connect},
 #if SANITIZED
     {"sanitizer runtime", calls_sanitizer},
 #endif
@@ -186,7 +195,7 @@ static const unsigned long allowed_ioctls[] = {
 #endif
 
 /* Adds the rules that look at arguments; 0 or a negative errno from libseccomp. */
-static int add_conditional(scmp_filter_ctx f)
+static int add_conditional(const struct vio_sandbox *sb, scmp_filter_ctx f)
 {
 	/* mmap2 is the 32-bit architectures' mmap. */
 	static const char *const maps[] = {"mmap", "mmap2", "mprotect"};
@@ -211,6 +220,16 @@ static int add_conditional(scmp_filter_ctx f)
 		    SCMP_CLONE_FLAGS(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	/* New sockets only of the families an outgoing connection needs. */
+	if (rc == 0 && sb->connect_unix)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (rc == 0 && sb->connect_inet)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+	if (rc == 0 && sb->connect_inet)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
 	/* Signals to the process's own threads only (raise, abort, pthread_kill). */
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
@@ -224,7 +243,8 @@ static int add_conditional(scmp_filter_ctx f)
 }
 
 /* Builds the filter: the groups, the conditional rules, SIGSYS for the rest. */
-static int build_filter(scmp_filter_ctx *out, char *err, size_t errlen)
+static int build_filter(const struct vio_sandbox *sb, scmp_filter_ctx *out, char *err,
+			size_t errlen)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_TRAP);
 	int rc;
@@ -244,6 +264,9 @@ static int build_filter(scmp_filter_ctx *out, char *err, size_t errlen)
 
 			if (nr == __NR_SCMP_ERROR || nr < 0)
 				continue; /* not a call of this architecture */
+			if (groups[g].calls == calls_connect && !sb->connect_unix &&
+			    !sb->connect_inet)
+				break;
 			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
 			if (rc < 0)
 				vio_errmsg(err, errlen, "seccomp: cannot allow %s (%s): %s", *c,
@@ -251,7 +274,7 @@ static int build_filter(scmp_filter_ctx *out, char *err, size_t errlen)
 		}
 	}
 	if (rc == 0) {
-		rc = add_conditional(f);
+		rc = add_conditional(sb, f);
 		if (rc < 0)
 			vio_errmsg(err, errlen, "seccomp: cannot add a rule with arguments: %s",
 				   strerror(-rc));
@@ -415,6 +438,13 @@ static int install_sigsys(const struct vio_sandbox *sb, char *err, size_t errlen
 #define LL_SCOPE_ABSTRACT  (1ULL << 0)
 #define LL_SCOPE_SIGNAL	   (1ULL << 1)
 #define LL_ABI_KNOWN	   6 /* the newest ABI whose rights this file names */
+#define LL_RULE_NET_PORT   2 /* LANDLOCK_RULE_NET_PORT, ABI 4 */
+
+/* struct landlock_net_port_attr (ABI 4), which older kernel headers lack. */
+struct ll_net_port_attr {
+	uint64_t allowed_access;
+	uint64_t port;
+};
 
 /* struct landlock_ruleset_attr as of ABI 6; older kernels take a prefix of it. */
 struct ll_ruleset_attr {
@@ -500,6 +530,17 @@ static int enter_landlock(struct vio_sandbox *sb, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; rc == 0 && i < sb->ndirs; i++)
 		rc = ll_allow(fd, sb->dirs[i], LANDLOCK_ACCESS_FS_REMOVE_FILE, err, errlen);
+	/* TCP connections to the ports vio_sandbox_allow_connect() named, and no others. */
+	for (unsigned i = 0; rc == 0 && abi >= 4 && i < sb->nports; i++) {
+		struct ll_net_port_attr np = {.allowed_access = LL_NET_CONNECT_TCP,
+					      .port = sb->ports[i]};
+
+		if (syscall(SYS_landlock_add_rule, fd, LL_RULE_NET_PORT, &np, 0) < 0) {
+			rc = -errno;
+			vio_errmsg(err, errlen, "landlock: cannot allow TCP port %u: %s",
+				   sb->ports[i], strerror(errno));
+		}
+	}
 	/* The leak check at exit and sanitizer reports read /proc/self. */
 	if (rc == 0 && SANITIZED)
 		rc = ll_allow(fd, "/proc",
@@ -615,6 +656,29 @@ int vio_sandbox_allow_remove(struct vio_sandbox *sb, const char *path, char *err
 	return 0;
 }
 
+int vio_sandbox_allow_connect(struct vio_sandbox *sb, int family, uint16_t port, char *err,
+			      size_t errlen)
+{
+	if (family == AF_UNIX) {
+		sb->connect_unix = true;
+		return 0;
+	}
+	if (family != AF_INET && family != AF_INET6) {
+		vio_errmsg(err, errlen, "sandbox: connections of family %d not supported", family);
+		return -EAFNOSUPPORT;
+	}
+	sb->connect_inet = true;
+	for (unsigned i = 0; i < sb->nports; i++)
+		if (sb->ports[i] == port)
+			return 0;
+	if (sb->nports == VIO_SANDBOX_PORTS) {
+		vio_errmsg(err, errlen, "sandbox: more than %d TCP ports", VIO_SANDBOX_PORTS);
+		return -ENOSPC;
+	}
+	sb->ports[sb->nports++] = port;
+	return 0;
+}
+
 int vio_sandbox_enter(struct vio_sandbox *sb, char *err, size_t errlen)
 {
 	scmp_filter_ctx f;
@@ -646,7 +710,7 @@ int vio_sandbox_enter(struct vio_sandbox *sb, char *err, size_t errlen)
 	rc = enter_landlock(sb, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = build_filter(&f, err, errlen);
+	rc = build_filter(sb, &f, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = seccomp_load(f);

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vioport's disks on NBD exports (--image nbd://... or nbd+unix://...): the
+ * provider of vioport/host_nbd.h under the blk device, its socket and its
+ * reconnection timer on the main loop. See docs/nbd.md.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "vioport.h"
+
+bool vp_nbd_image(const char *image)
+{
+	/* Not vio_host_nbd_is_uri: a build without libnbd must still recognise the URI. */
+	return strncmp(image, "nbd://", 6) == 0 || strncmp(image, "nbd+unix://", 11) == 0 ||
+	       strncmp(image, "nbds://", 7) == 0 || strncmp(image, "nbds+unix://", 12) == 0;
+}
+
+#ifdef VIO_HAVE_LIBNBD
+
+static void nbd_lock(void *ctx)
+{
+	vp_lock(ctx);
+}
+
+static void nbd_unlock(void *ctx)
+{
+	vp_unlock(ctx);
+}
+
+static void nbd_log(void *ctx, int level, const char *msg)
+{
+	struct instance *in = ctx;
+
+	vp_say(level, in->name, "%s", msg);
+}
+
+/* After the device took a kick's requests: let the loop send what libnbd could not yet. */
+static void nbd_queue_notify(struct vio_device *dev, uint16_t q)
+{
+	struct vio_blk *blk = dev->priv;
+	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
+
+	in->blk_ops->queue_notify(dev, q);
+	vio_host_nbd_kick(&in->nbd);
+}
+
+int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
+{
+	const struct vp_group *o = in->opt;
+	struct vio_host_nbd_options no = {
+	    .read_only = o->read_only,
+	    .queue_depth = (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE),
+	    .timeout_ms = !o->nbd_timeout_set	? 0
+			  : o->nbd_timeout == 0 ? UINT32_MAX
+						: o->nbd_timeout * 1000u,
+	};
+	struct vio_blk_params p;
+	char err[300];
+	int rc;
+
+	if (o->direct || o->sync) {
+		vp_say(VIO_VU_LOG_ERR, in->name, "--direct and --sync apply to files, not '%s'",
+		       image);
+		return -EINVAL;
+	}
+	rc = vio_host_nbd_open(&in->nbd, image, &no, err, sizeof(err));
+	if (rc < 0) {
+		vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': %s", image, err);
+		return rc;
+	}
+	in->nbd_open = true;
+	memset(&p, 0, sizeof(p));
+	p.features = VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
+		     VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_BLK_F_SEG_MAX);
+	if (o->num_queues > 1)
+		p.features |= VIO_BIT(VIO_BLK_F_MQ);
+	p.num_queues = (uint16_t) o->num_queues;
+	p.queue_size = QUEUE_SIZE;
+	p.seg_max = VIO_BLK_SLOT_SEGS - 2;
+	vio_host_nbd_params(&in->nbd, &p);
+	if (o->serial != NULL)
+		memcpy(p.serial, o->serial, strlen(o->serial)); /* checked to fit; p was zeroed */
+	else
+		vio_host_nbd_default_serial(&in->nbd, p.serial);
+	rc = vio_blk_init(&in->blk, &p, &vio_host_nbd_ops, &in->nbd, in->queues, in->slots,
+			  (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE));
+	if (rc < 0) {
+		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the blk device (%d)", rc);
+		return -EINVAL;
+	}
+	in->blk_ops = in->blk.dev.ops;
+	in->ops = *in->blk_ops;
+	in->ops.queue_notify = nbd_queue_notify;
+	in->blk.dev.ops = &in->ops;
+	in->dev = &in->blk.dev;
+	rc = vio_host_nbd_attach(&in->nbd, loop, nbd_lock, nbd_unlock, nbd_log, in);
+	if (rc < 0) {
+		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch the NBD connection: %s",
+		       strerror(-rc));
+		return rc;
+	}
+	vp_say(VIO_VU_LOG_INFO, in->name,
+	       "image '%s': NBD export %s, %llu sectors%s, %u queue%s, max request %u bytes%s%s%s",
+	       image, in->nbd.addr.desc, (unsigned long long) p.capacity,
+	       in->nbd.read_only ? ", read-only" : "", o->num_queues, o->num_queues == 1 ? "" : "s",
+	       in->nbd.max_req, in->nbd.can_flush ? ", flush" : "",
+	       in->nbd.can_trim ? ", trim" : "", in->nbd.can_zero ? ", write-zeroes" : "");
+	return 0;
+}
+
+void vp_nbd_quiesce(struct instance *in)
+{
+	/* Unlike a local file, a server may never answer: bounded, then failed. */
+	vio_host_nbd_drain(&in->nbd, 5000);
+}
+
+void vp_nbd_stop(struct instance *in)
+{
+	if (in->nbd_open)
+		vio_host_nbd_close(&in->nbd);
+	in->nbd_open = false;
+}
+
+#else
+
+int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
+{
+	(void) loop;
+	vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': built without libnbd", image);
+	return -ENOTSUP;
+}
+
+void vp_nbd_quiesce(struct instance *in)
+{
+	(void) in;
+}
+
+void vp_nbd_stop(struct instance *in)
+{
+	(void) in;
+}
+
+#endif
