@@ -63,6 +63,9 @@ void vp_usage(FILE *f)
 	    "                          for more for up to N microseconds before it sleeps,\n"
 	    "                          with the driver's kicks suppressed (default %u,\n"
 	    "                          0 to %u; 0: never poll, sleep at once)\n"
+	    "      --batch N           blk: send a long run of requests to the kernel N at a\n"
+	    "                          time, completing each part before taking the next\n"
+	    "                          (default %u, 0 to %u; 0: the whole run at once)\n"
 	    "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
 	    "      --log-level LEVEL   error, warn (default), info or debug\n"
 	    "  -v, --verbose           same as --log-level info\n"
@@ -95,7 +98,8 @@ void vp_usage(FILE *f)
 	    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
 	    "\n"
 	    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n",
-	    VP_POLL_US_DEFAULT, VP_POLL_US_MAX, MAX_BLK_QUEUES, MAX_SIM_GPIO_LINES);
+	    VP_POLL_US_DEFAULT, VP_POLL_US_MAX, VP_BATCH_DEFAULT, VP_BATCH_MAX, MAX_BLK_QUEUES,
+	    MAX_SIM_GPIO_LINES);
 }
 
 int vp_usage_error(const char *fmt, ...)
@@ -211,6 +215,7 @@ enum {
 	OPT_SANDBOX,
 	OPT_USER,
 	OPT_POLL_US,
+	OPT_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -240,6 +245,7 @@ static const struct option long_opts[] = {
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"user", required_argument, NULL, OPT_USER},
     {"poll-us", required_argument, NULL, OPT_POLL_US},
+    {"batch", required_argument, NULL, OPT_BATCH},
     {NULL, 0, NULL, 0},
 };
 
@@ -311,6 +317,12 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 			return vp_usage_error("--poll-us needs a number from 0 to %u, not '%s'",
 					      VP_POLL_US_MAX, arg);
 		o->poll_us = v;
+		return -1;
+	case OPT_BATCH:
+		if (!vp_parse_uint(arg, 0, VP_BATCH_MAX, &v))
+			return vp_usage_error("--batch needs a number from 0 to %u, not '%s'",
+					      VP_BATCH_MAX, arg);
+		o->batch = v;
 		return -1;
 	case OPT_CONFIG:
 		if (in_config)
@@ -559,6 +571,7 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->log_level = VIO_VU_LOG_WARN;
 	o->poll_us = VP_POLL_US_DEFAULT;
+	o->batch = VP_BATCH_DEFAULT;
 	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+s:c:vqhVi:rl:", long_opts, NULL)) != -1 ||

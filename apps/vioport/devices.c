@@ -142,6 +142,7 @@ static int setup_blk(struct instance *in, const char *image)
 	p.num_queues = (uint16_t) o->num_queues;
 	p.queue_size = QUEUE_SIZE;
 	p.seg_max = VIO_BLK_SLOT_SEGS - 2;
+	p.submit_batch = (uint16_t) in->batch;
 	vio_host_blk_params(&in->disk, &p);
 	if (o->serial != NULL)
 		memcpy(p.serial, o->serial, strlen(o->serial)); /* checked to fit; p was zeroed */

@@ -129,8 +129,10 @@ int main(int argc, char **argv)
 	}
 	signal_loop = &loop;
 	vio_loop_set_poll(&loop, o->poll_us);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		inst[i].poll_us = o->poll_us;
+		inst[i].batch = o->batch;
+	}
 	rc = install_signals();
 	/* The control socket exists before the device sockets, so a client that waited for
 	 * those finds it; commands are served once the loop runs, with every device set up. */

@@ -618,6 +618,15 @@ static void hb_set_writeback(void *ctx, bool writeback)
 	p->writeback = writeback;
 }
 
+/* The device took a batch: submit it, and complete what finished inside the submission. */
+static void hb_submit_op(void *ctx)
+{
+	struct vio_host_blk *p = ctx;
+
+	if (vio_host_blk_submit(p) > 0)
+		vio_host_blk_poll(p);
+}
+
 const struct vio_blk_ops vio_host_blk_ops = {
     .read = hb_read,
     .write = hb_write,
@@ -625,6 +634,7 @@ const struct vio_blk_ops vio_host_blk_ops = {
     .discard = hb_discard,
     .write_zeroes = hb_write_zeroes,
     .set_writeback = hb_set_writeback,
+    .submit = hb_submit_op,
 };
 
 /* ---- submission and completion ---- */
