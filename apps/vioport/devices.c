@@ -54,9 +54,11 @@ static void disk_event(struct vio_loop_watch *w, uint32_t revents)
 {
 	struct instance *in = w->ctx;
 
-	(void) revents;
 	vp_lock(in);
-	vio_host_blk_reap(&in->disk);
+	if (revents & VIO_LOOP_READ)
+		vio_host_blk_poll(&in->disk); /* the loop read the event fd on its ring */
+	else
+		vio_host_blk_reap(&in->disk);
 	vp_unlock(in);
 }
 
@@ -86,8 +88,8 @@ static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
 
 	in->blk_ops->queue_notify(dev, q);
-	if (vio_host_blk_submit(&in->disk) > 0)
-		vio_host_blk_poll(&in->disk);
+	vio_host_blk_submit(&in->disk);
+	vio_host_blk_poll(&in->disk);
 }
 
 /* blk: before memory goes away, every request in the kernel must have finished. */
@@ -449,8 +451,8 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 		rc = in->ep != NULL ? vp_vmsg_add(in) : start_server(in, loop);
 	/* Disk completions arrive on the loop whatever the transport. */
 	if (rc == 0 && o->kind == KIND_BLK)
-		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
-				  disk_event, in);
+		rc = vio_loop_add_counter(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk),
+					  disk_event, in);
 	if (rc == 0 && o->kind == KIND_BLK && in->poll_us > 0 && vio_host_blk_async(&in->disk))
 		rc = vio_loop_poller_add(loop, &in->disk_p, disk_poll, NULL, in);
 	if (rc == 0 && in->hchip_open) {
