@@ -87,6 +87,8 @@ static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 	struct vio_blk *blk = dev->priv;
 	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
 
+	/* parts wake a driver on another CPU early; one sharing this CPU would only preempt us */
+	in->blk.submit_batch = vio_loop_producer_shares_cpu() ? 0 : (uint16_t) in->batch;
 	in->blk_ops->queue_notify(dev, q);
 	vio_host_blk_submit(&in->disk);
 	vio_host_blk_poll(&in->disk);

@@ -210,6 +210,16 @@ bool vio_loop_timer_running(const struct vio_loop_timer *t);
 void vio_loop_set_poll(struct vio_loop *loop, uint32_t max_us);
 
 /*
+ * Says whether the loop the calling thread runs (the last one it ran
+ * vio_loop_run_once on) has concluded, from its adaptive polling, that its
+ * sources' producer shares its CPU: a spin grown after a quick wake-up found
+ * nothing, and none has found work since. Work that would wake the producer
+ * early to let it run in parallel is better batched then. False without
+ * polling, or on a thread that runs no loop.
+ */
+bool vio_loop_producer_shares_cpu(void);
+
+/*
  * Adds a poller; poll and notify run on the loop thread. Same threading as
  * watches. Returns 0, -EBUSY if p is already added, -EINVAL without poll.
  */

@@ -240,6 +240,7 @@ static struct {
 	bool notify_on;
 	int notify_calls;
 	int add_on_enable; /* items that "arrive" as notifications are turned back on */
+	int hide;	   /* looks that find nothing before pending work shows */
 } S;
 
 static bool src_poll(struct vio_loop_poller *p)
@@ -247,6 +248,10 @@ static bool src_poll(struct vio_loop_poller *p)
 	assert_ptr_equal(p, &S.p);
 	if (S.pending == 0)
 		return false;
+	if (S.hide > 0) {
+		S.hide--;
+		return false;
+	}
 	S.pending--;
 	S.taken++;
 	return true;
@@ -329,6 +334,55 @@ static void test_poll_rechecks_after_enable(void **state)
 	/* nothing else can wake the loop: sleeping would run into the 1 s timeout, return 0 */
 	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
 	assert_int_equal(S.taken, 1);
+	vio_loop_poller_remove(&S.p);
+}
+
+static void *ask_other_thread(void *arg)
+{
+	*(bool *) arg = vio_loop_producer_shares_cpu();
+	return NULL;
+}
+
+/*
+ * A spin grown by a quick wake-up that finds nothing says the producer shares
+ * the loop's CPU; a spin that finds work after its first look says the
+ * opposite.
+ */
+static void test_poll_producer_shares_cpu(void **state)
+{
+	pthread_t t;
+	bool other = true;
+
+	(void) state;
+	src_add(1000000); /* a 1 s bound: every wake-up here counts as quick */
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, drain_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1); /* quick wake-up: spin grown */
+	assert_false(vio_loop_producer_shares_cpu());
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1); /* the grown spin found nothing */
+	assert_true(vio_loop_producer_shares_cpu());
+	assert_int_equal(pthread_create(&t, NULL, ask_other_thread, &other), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_false(other); /* that thread runs no loop */
+
+	/* grow the spin by finding work at the first look (which proves nothing either way) */
+	for (int i = 0; i < 24; i++) {
+		S.pending = 1;
+		assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	}
+	assert_true(vio_loop_producer_shares_cpu());
+	assert_int_equal(F.loop.poll_ns, 1000000000u);
+	/* work that shows only at the second look: another CPU feeds the source */
+	S.pending = 1;
+	S.hide = 1;
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(S.taken, 25);
+	assert_false(vio_loop_producer_shares_cpu());
+
+	/* without polling the answer is no */
+	vio_loop_set_poll(&F.loop, 0);
+	assert_false(vio_loop_producer_shares_cpu());
 	vio_loop_poller_remove(&S.p);
 }
 
@@ -517,6 +571,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_poll_sleeps_with_notify_on, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_rechecks_after_enable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_producer_shares_cpu, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_fires, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_then_new, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_unsent, setup, teardown),
@@ -533,6 +588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_poll_sleeps_with_notify_on, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_rechecks_after_enable, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_off, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_producer_shares_cpu, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_fires, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_then_new, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_unsent, setup_ring, teardown),

@@ -16,6 +16,9 @@
 #include <liburing.h>
 #endif
 
+/* The loop this thread runs, for vio_loop_producer_shares_cpu. */
+static _Thread_local const struct vio_loop *current_loop;
+
 /* The first spin after a wake-up that polling would have caught. */
 #define POLL_START_NS 2000u
 /* Growing on wake-ups is tried at least once in 2^POLL_BACKOFF_SHIFT wake-ups. */
@@ -713,6 +716,13 @@ static void poll_woken(struct vio_loop *loop, uint64_t slept_ns)
 	loop->poll_probe = true;
 }
 
+bool vio_loop_producer_shares_cpu(void)
+{
+	const struct vio_loop *loop = current_loop;
+
+	return loop != NULL && loop->poll_max_ns > 0 && loop->poll_backoff > 0;
+}
+
 int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[VIO_LOOP_BATCH];
@@ -720,6 +730,7 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 	uint64_t before = 0;
 	int n, ran = 0;
 
+	current_loop = loop;
 	if (polling) {
 		if (poll_spin(loop)) {
 			before = now_ns();
