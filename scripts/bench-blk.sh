@@ -23,7 +23,11 @@
 # interrupts suppressed (--poll, as a polling guest driver):
 #
 #   randread QD32 (--iodepth) sleeping, randread QD32 polling, randread QD1
-#   polling, randread QD1 sleeping, randwrite QD32 sleeping
+#   polling, randread QD1 sleeping, randwrite QD32 sleeping, and randread QD32
+#   sleeping over two queues (the client spreads its requests over both; each
+#   backend serves them with --num-queues 2 / num-queues=2: vioport then runs
+#   a thread per queue, pinned like the rest to the backend's CPU, so on a
+#   two-CPU machine the row shows the cost of the threads, not their scaling)
 #
 # Each row prints IOPS, latency percentiles and the backend's CPU time per
 # I/O (from /proc: user + system time of all its threads over the run,
@@ -82,12 +86,12 @@ start_backend() {
 	qsd)
 		taskset -c "$cpu" qemu-storage-daemon \
 			--blockdev "driver=file,node-name=f0,filename=$IMG,cache.direct=off,aio=io_uring" \
-			--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$SOCK,writable=on,num-queues=1" \
+			--export "type=vhost-user-blk,id=e0,node-name=f0,addr.type=unix,addr.path=$SOCK,writable=on,num-queues=${NQ:-1}" \
 			>"$log" 2>&1 </dev/null &
 		;;
 	vioport)
 		taskset -c "$cpu" "$VIOPORT" blk --socket-path "$SOCK" --image "$IMG" \
-			>"$log" 2>&1 </dev/null &
+			--num-queues "${NQ:-1}" >"$log" 2>&1 </dev/null &
 		;;
 	esac
 	BACKEND_PID=$!
@@ -128,7 +132,7 @@ measure() {
 	fi
 	c0=$(cpu_ticks "$BACKEND_PID")
 	if ! timeout --kill-after=5 "$limit" taskset -c "$ccpu" "$BENCH" blk --socket "$SOCK" \
-		--rw "$rw" --bs "$BS" --iodepth "$qd" --queues 1 --seconds "$SECONDS_PER_ROW" \
+		--rw "$rw" --bs "$BS" --iodepth "$qd" --queues "${NQ:-1}" --seconds "$SECONDS_PER_ROW" \
 		--warmup "$WARMUP" "${cflags[@]}" >"$out" 2>&1; then
 		note "$name $rw: the client failed:"
 		sed 's/^/    /' "$out" >&2
@@ -157,14 +161,14 @@ measure() {
 	if [[ -n $perfpid ]]; then
 		local calls
 		calls=$(awk -F, '/raw_syscalls:sys_enter/ { print $1 }' "$tmp/perf" 2>/dev/null)
-		printf '  %-15s %-24s %-20s %9s %12s\n' "$PLACEMENT" "$ROW" "$(label "$name")" \
+		printf '  %-15s %-26s %-20s %9s %12s\n' "$PLACEMENT" "$ROW" "$(label "$name")" \
 			"$IOPS" "$(awk -v c="$calls" -v n="$total" \
 				'BEGIN { if (c == "" || n == "" || n == 0) print "-"; else printf "%.2f", c / n }')"
 		return 0
 	fi
 	CPU=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$total" \
 		'BEGIN { if (n == "" || n == 0) print ""; else printf "%.2f", t / hz * 1e6 / n }')
-	printf '  %-15s %-24s %-20s %9s %8s %9s %9s %9s %8s\n' "$PLACEMENT" "$ROW" "$(label "$name")" \
+	printf '  %-15s %-26s %-20s %9s %8s %9s %9s %9s %8s\n' "$PLACEMENT" "$ROW" "$(label "$name")" \
 		"$IOPS" "$(field mbps)" "$P50" "$(field p99_us)" "$(field p999_us)" "${CPU:--}"
 	# Writes leave dirty pages; the next row starts from a clean cache.
 	[[ $rw != randwrite ]] || sync "$IMG"
@@ -230,23 +234,25 @@ main() {
 	echo "== vhost-user-blk: $BS random I/O, 1 queue, ${IMAGE_MIB} MiB raw image in the page cache"
 	echo "   ($SECONDS_PER_ROW s measured per row after $WARMUP s warm-up; client: vioport-bench blk;"
 	echo "    load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
-	printf '  %-15s %-24s %-20s %9s %8s %9s %9s %9s %8s\n' placement row backend IOPS MB/s \
+	printf '  %-15s %-26s %-20s %9s %8s %9s %9s %9s %8s\n' placement row backend IOPS MB/s \
 		"p50 us" "p99 us" "p99.9 us" "CPU us/IO"
 	local -a rows=("randread:$IODEPTH:sleep" "randread:$IODEPTH:poll" "randread:1:poll"
-		"randread:1:sleep" "randwrite:$IODEPTH:sleep")
+		"randread:1:sleep" "randwrite:$IODEPTH:sleep" "randread:$IODEPTH:sleep:2")
 	local p r rw qd mode name qsd_iops qsd_p50 qsd_cpu
 	for p in "${placements[@]}"; do
 		IFS=: read -r PLACEMENT bcpu ccpu <<<"$p"
 		for r in "${rows[@]}"; do
-			IFS=: read -r rw qd mode <<<"$r"
+			IFS=: read -r rw qd mode NQ <<<"$r"
+			NQ=${NQ:-1}
 			ROW="$rw QD$qd $([[ $mode == sleep ]] && echo sleeping || echo polling)"
+			[[ $NQ == 1 ]] || ROW="$ROW ${NQ}q"
 			qsd_iops="" qsd_p50="" qsd_cpu=""
 			for name in "${backends[@]}"; do
 				measure "$name" "$bcpu" "$ccpu" "$rw" "$qd" "$mode"
 				if [[ $name == qsd ]]; then
 					qsd_iops=$IOPS qsd_p50=$P50 qsd_cpu=$CPU
 				elif [[ -n $IOPS && -n $qsd_iops ]]; then
-					printf '  %-15s %-24s %-20s %9s %8s %9s %9s %9s %8s\n' "" "" \
+					printf '  %-15s %-26s %-20s %9s %8s %9s %9s %9s %8s\n' "" "" \
 						"ratio vioport/qsd" "$(ratio "$IOPS" "$qsd_iops")" "" \
 						"$(ratio "$P50" "$qsd_p50")" "" "" "$(ratio "$CPU" "$qsd_cpu")"
 				fi
@@ -262,8 +268,8 @@ main() {
 	fi
 	echo "== system calls per I/O of the backend (perf stat raw_syscalls:sys_enter, every thread;"
 	echo "   separate runs of 1 s after 0.5 s warm-up, as counting slows system calls)"
-	printf '  %-15s %-24s %-20s %9s %12s\n' placement row backend IOPS "syscalls/IO"
-	SECONDS_PER_ROW=1 WARMUP=0.5 COUNT_SYSCALLS=1
+	printf '  %-15s %-26s %-20s %9s %12s\n' placement row backend IOPS "syscalls/IO"
+	SECONDS_PER_ROW=1 WARMUP=0.5 COUNT_SYSCALLS=1 NQ=1
 	PLACEMENT=${placements[0]%%:*}
 	IFS=: read -r _ bcpu ccpu <<<"${placements[0]}"
 	for r in "randread:$IODEPTH:sleep" "randread:1:poll"; do

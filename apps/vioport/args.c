@@ -68,6 +68,9 @@ static const char usage_process[] =
     "                          for more for up to N microseconds before it sleeps,\n"
     "                          with the driver's kicks suppressed (default %u,\n"
     "                          0 to %u; 0: never poll, sleep at once)\n"
+    "      --batch N           blk: send a long run of requests to the kernel N at a\n"
+    "                          time, completing each part before taking the next\n"
+    "                          (default %u, 0 to %u; 0: the whole run at once)\n"
     "      --print-capabilities  print the backend's capabilities as JSON and exit\n"
     "      --log-level LEVEL   error, warn (default), info or debug\n"
     "      --log-time          start each log line with the time (UTC); under\n"
@@ -131,7 +134,8 @@ void vp_usage(FILE *f, enum vp_kind kind)
 			vp_kind_name(kind));
 	}
 	fputs(usage_common, f);
-	fprintf(f, usage_process, VP_POLL_US_DEFAULT, VP_POLL_US_MAX);
+	fprintf(f, usage_process, VP_POLL_US_DEFAULT, VP_POLL_US_MAX, VP_BATCH_DEFAULT,
+		VP_BATCH_MAX);
 	if (kind == KIND_NONE || kind == KIND_BLK)
 		fprintf(f, usage_blk, MAX_BLK_QUEUES);
 	if (kind == KIND_NONE || kind == KIND_GPIO)
@@ -263,6 +267,7 @@ enum {
 	OPT_POLL_US,
 	OPT_LOG_TIME,
 	OPT_NBD_TIMEOUT,
+	OPT_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -295,6 +300,7 @@ static const struct option long_opts[] = {
     {"poll-us", required_argument, NULL, OPT_POLL_US},
     {"log-time", no_argument, NULL, OPT_LOG_TIME},
     {"nbd-timeout", required_argument, NULL, OPT_NBD_TIMEOUT},
+    {"batch", required_argument, NULL, OPT_BATCH},
     {NULL, 0, NULL, 0},
 };
 
@@ -369,6 +375,12 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 			return vp_usage_error("--poll-us needs a number from 0 to %u, not '%s'",
 					      VP_POLL_US_MAX, arg);
 		o->poll_us = v;
+		return -1;
+	case OPT_BATCH:
+		if (!vp_parse_uint(arg, 0, VP_BATCH_MAX, &v))
+			return vp_usage_error("--batch needs a number from 0 to %u, not '%s'",
+					      VP_BATCH_MAX, arg);
+		o->batch = v;
 		return -1;
 	case OPT_CONFIG:
 		if (in_config)
@@ -624,6 +636,7 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->log_level = VIO_VU_LOG_WARN;
 	o->poll_us = VP_POLL_US_DEFAULT;
+	o->batch = VP_BATCH_DEFAULT;
 	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");
 	/* Called vioport-KIND (the links QEMU's backend descriptions name), the first group's
 	 * device is KIND: `vioport-blk --print-capabilities`, `vioport-blk --socket-path ...`. */

@@ -60,9 +60,11 @@ static void disk_event(struct vio_loop_watch *w, uint32_t revents)
 {
 	struct instance *in = w->ctx;
 
-	(void) revents;
 	vp_lock(in);
-	vio_host_blk_reap(&in->disk);
+	if (revents & VIO_LOOP_READ)
+		vio_host_blk_poll(&in->disk); /* the loop read the event fd on its ring */
+	else
+		vio_host_blk_reap(&in->disk);
 	vp_unlock(in);
 }
 
@@ -91,9 +93,11 @@ static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 	struct vio_blk *blk = dev->priv;
 	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
 
+	/* parts wake a driver on another CPU early; one sharing this CPU would only preempt us */
+	in->blk.submit_batch = vio_loop_producer_shares_cpu() ? 0 : (uint16_t) in->batch;
 	in->blk_ops->queue_notify(dev, q);
-	if (vio_host_blk_submit(&in->disk) > 0)
-		vio_host_blk_poll(&in->disk);
+	vio_host_blk_submit(&in->disk);
+	vio_host_blk_poll(&in->disk);
 }
 
 /* blk: before memory goes away, every request in the kernel must have finished. */
@@ -151,6 +155,7 @@ static int setup_blk(struct instance *in, const char *image)
 	p.num_queues = (uint16_t) o->num_queues;
 	p.queue_size = QUEUE_SIZE;
 	p.seg_max = VIO_BLK_SLOT_SEGS - 2;
+	p.submit_batch = (uint16_t) in->batch;
 	vio_host_blk_params(&in->disk, &p);
 	if (o->serial != NULL)
 		memcpy(p.serial, o->serial, strlen(o->serial)); /* checked to fit; p was zeroed */
@@ -458,8 +463,8 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 		rc = in->ep != NULL ? vp_vmsg_add(in) : start_server(in, loop);
 	/* Disk completions arrive on the loop whatever the transport. */
 	if (rc == 0 && o->kind == KIND_BLK && in->disk_open)
-		rc = vio_loop_add(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk), VIO_LOOP_IN,
-				  disk_event, in);
+		rc = vio_loop_add_counter(loop, &in->disk_w, vio_host_blk_event_fd(&in->disk),
+					  disk_event, in);
 	if (rc == 0 && o->kind == KIND_BLK && in->poll_us > 0 && vio_host_blk_async(&in->disk))
 		rc = vio_loop_poller_add(loop, &in->disk_p, disk_poll, NULL, in);
 	if (rc == 0 && in->hchip_open) {

@@ -157,9 +157,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	signal_loop = &loop;
+	/* kicks and the wait in one io_uring where the kernel has one; epoll otherwise */
+	(void) vio_loop_enable_ring(&loop);
 	vio_loop_set_poll(&loop, o->poll_us);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		inst[i].poll_us = o->poll_us;
+		inst[i].batch = o->batch;
+	}
 	rc = install_signals();
 	/* Opened now: once sandboxed, the daemon creates no socket. A failure is logged, not
 	 * fatal: systemd then reports the start as timed out, which says more. */

@@ -63,6 +63,9 @@
 /* --poll-us: the default bound of a queue thread's adaptive polling, and the largest */
 #define VP_POLL_US_DEFAULT 50u
 #define VP_POLL_US_MAX	   1000000u
+/* --batch: requests a blk queue sends to the kernel per submission within one run */
+#define VP_BATCH_DEFAULT 8u
+#define VP_BATCH_MAX	 1024u
 
 enum vp_kind { KIND_NONE, KIND_BLK, KIND_RNG, KIND_GPIO, KIND_I2C };
 
@@ -124,6 +127,7 @@ struct vp_options {
 	char *config_text; /* the configuration file's contents, which option strings point into */
 	const char *user;  /* --user: the user to become once set up */
 	unsigned poll_us;  /* --poll-us: bound of adaptive polling, 0: none */
+	unsigned batch;	   /* --batch: blk requests per submission, 0: a whole run */
 	struct vio_sandbox sandbox; /* --sandbox, and the user looked up by vp_check_args */
 	unsigned activated;	    /* sockets systemd passed (LISTEN_FDS), taken by groups */
 };
@@ -132,6 +136,7 @@ struct vp_options {
 struct instance {
 	const struct vp_group *opt;
 	unsigned poll_us;	/* --poll-us, the whole process's */
+	unsigned batch;		/* --batch, the whole process's */
 	struct vp_endpoint *ep; /* vmsg: the bus it is on; NULL for vhost-user */
 	int dev_num;		/* vmsg: its device number on the bus */
 	unsigned index;		/* among the devices of its kind: blk0, blk1, gpio0, ... */

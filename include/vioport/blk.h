@@ -155,6 +155,15 @@ struct vio_blk_ops {
 	 * device and when it toggles the mode.
 	 */
 	void (*set_writeback)(void *ctx, bool writeback);
+	/*
+	 * Optional: sends the requests the provider left pending so far to the
+	 * backing store, and may complete the ones that finished at once
+	 * (vio_blk_complete). While the device takes a long run of requests from
+	 * a queue it calls this after every submit_batch pending ones (struct
+	 * vio_blk_params), so the first requests complete, and the driver hears
+	 * of them, while the device still takes the rest.
+	 */
+	void (*submit)(void *ctx);
 };
 
 /* What the device offers. Fields for features not offered are ignored. */
@@ -175,6 +184,7 @@ struct vio_blk_params {
 	uint16_t min_io_size;
 	uint32_t opt_io_size;
 	bool writeback;		      /* CONFIG_WCE: cache mode after reset */
+	uint16_t submit_batch;	      /* pending requests per ops->submit call; 0: never */
 	uint32_t max_discard_sectors; /* DISCARD */
 	uint32_t max_discard_seg;
 	uint32_t discard_sector_alignment;
@@ -204,6 +214,7 @@ struct vio_blk {
 	bool running;	      /* inside the queue loop: kicks and freed slots only mark rerun */
 	bool rerun;
 	bool starved; /* a queue stopped for want of a slot */
+	uint16_t submit_batch;
 };
 
 /*

@@ -16,7 +16,8 @@
  * - asynchronous (io_uring, the default when the build found liburing and the
  *   kernel lets the process set up a ring): an operation queues a submission
  *   and answers VIO_BLK_PENDING. The caller submits once per batch with
- *   vio_host_blk_submit, waits for vio_host_blk_event_fd to become readable
+ *   vio_host_blk_submit, calls vio_host_blk_poll for what finished inside
+ *   the submission, then waits for vio_host_blk_event_fd to become readable
  *   and calls vio_host_blk_reap, which completes finished requests with
  *   vio_blk_complete. A short transfer, -EAGAIN or -EINTR is resubmitted for
  *   the rest; requests complete in whatever order the kernel finishes them.
@@ -35,13 +36,18 @@
  *   1. the transport kicks the device (vio_device_kick): the device calls the
  *      provider, which only queues submissions;
  *   2. the caller calls vio_host_blk_submit once: one io_uring_enter for the
- *      whole batch;
+ *      whole batch, then vio_host_blk_poll: what finishes inside a
+ *      submission (a read the page cache holds) does not signal the event fd
+ *      (kernels from 5.8 on), so it is taken here; this includes submissions
+ *      that went out by themselves when the ring filled;
  *   3. when vio_host_blk_event_fd is readable the caller calls
  *      vio_host_blk_reap: it clears the event fd, completes every finished
  *      request, and submits what the completions queued (resubmissions, or new
  *      requests the device took as slots freed).
- * vio_host_blk_poll may replace step 3 whenever the caller likes: right after
- * the submit, or while it polls.
+ * vio_host_blk_poll may replace step 3 whenever the caller likes, while it
+ * polls for example. The device may also submit in the middle of a long run
+ * (struct vio_blk_ops submit, every submit_batch requests): that hook
+ * submits and polls itself.
  * Submissions also go out by themselves when the submission ring fills.
  *
  * O_DIRECT (options->direct): a request whose offset, length or any buffer

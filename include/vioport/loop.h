@@ -4,11 +4,11 @@
  * from other threads, and a stop that is safe from any thread and from a
  * signal handler. Linux implementation: epoll, timerfd and eventfd.
  *
- * No allocation and no global state: the loop, each watch, timer and work item
- * live in caller storage, and several loops may run in one process (one per
- * thread). A callback may add, change or remove any watch of its own loop,
- * itself included; a removed watch is never called again, not even for events
- * already collected in the same round.
+ * No allocation (but for the optional ring's state) and no global state: the
+ * loop, each watch, timer and work item live in caller storage, and several loops may run in one
+ * process (one per thread). A callback may add, change or remove any watch of its own loop, itself
+ * included; a removed watch is never called again, not even for events already collected in the
+ * same round.
  *
  * Adaptive polling (vio_loop_set_poll): before it sleeps, the loop may spin
  * over its pollers, sources whose work it can see without a system call (a
@@ -19,6 +19,15 @@
  * sleeps the loop turns every poller's notifications back on, and each
  * poller takes what arrived meanwhile, so nothing waits for a wake-up that
  * will not come.
+ *
+ * Waiting in an io_uring (vio_loop_enable_ring, Linux with liburing): the
+ * loop then sleeps in io_uring_enter instead of epoll_wait. The epoll
+ * descriptor itself is watched by a poll request on the ring, and the counter
+ * watches (vio_loop_add_counter: eventfds such as a virtqueue's kick) by a
+ * read request each, so a kick wakes the loop with its counter already read:
+ * one system call where epoll took two (epoll_wait, read), and the read is
+ * re-armed by the next wait's own io_uring_enter. Where io_uring is missing
+ * or refused the loop stays on epoll and counter watches are plain watches.
  *
  * Threading: one thread runs a loop. Watches and timers are added, changed and
  * removed on that thread, or while the loop is not running. vio_loop_post()
@@ -38,6 +47,8 @@
 #define VIO_LOOP_OUT 2u /* writable */
 #define VIO_LOOP_ERR 4u /* error condition; reported whether asked for or not */
 #define VIO_LOOP_HUP 8u /* peer hung up; reported whether asked for or not */
+/* Counter watches on a ring: the loop read the counter itself, its value is in w->count. */
+#define VIO_LOOP_READ 16u
 
 /* Events collected per wait; more pending events wait for the next round. */
 #define VIO_LOOP_BATCH 32
@@ -46,6 +57,7 @@
 #define VIO_LOOP_POLL_EPOLL_NS 20000u
 
 struct vio_loop;
+struct vio_loop_ring; /* the optional io_uring wait's state, src/os/posix/loop.c */
 
 /* A file descriptor the loop watches. Caller storage; fields are the loop's. */
 struct vio_loop_watch {
@@ -54,6 +66,8 @@ struct vio_loop_watch {
 	void (*cb)(struct vio_loop_watch *w, uint32_t revents);
 	void *ctx;	       /* for the callback */
 	struct vio_loop *loop; /* NULL while not added */
+	uint64_t count;	       /* counter watches on a ring: the value read (VIO_LOOP_READ) */
+	unsigned ring_slot;    /* counter watches on a ring: its slot + 1; 0: on epoll */
 };
 
 /* A one-shot or periodic timer (a timerfd). Caller storage. */
@@ -121,6 +135,7 @@ struct vio_loop {
 	unsigned poll_backoff; /* wake-up growths that found nothing, in a row */
 	unsigned poll_skip;    /* wake-ups to let pass before growing again */
 	struct vio_loop_poll_stats poll_stats;
+	struct vio_loop_ring *ring; /* NULL: the loop waits in epoll */
 };
 
 /* Creates the loop's epoll and wake descriptors; 0 or a negative errno. */
@@ -136,6 +151,33 @@ void vio_loop_fini(struct vio_loop *loop);
  */
 int vio_loop_add(struct vio_loop *loop, struct vio_loop_watch *w, int fd, uint32_t events,
 		 void (*cb)(struct vio_loop_watch *w, uint32_t revents), void *ctx);
+
+/*
+ * Makes the loop wait in an io_uring of its own (see above). Returns 0, or a
+ * negative errno when no ring can be had (-ENOSYS built without liburing, or
+ * what io_uring_setup said: -ENOSYS, -EPERM under a seccomp filter or
+ * kernel.io_uring_disabled, -ENOMEM): the loop then stays on epoll, which
+ * serves the same watches. Call before adding counter watches, on the loop's
+ * thread or while it is not running.
+ */
+int vio_loop_enable_ring(struct vio_loop *loop);
+
+/* Says whether the loop waits in an io_uring. */
+bool vio_loop_has_ring(const struct vio_loop *loop);
+
+/*
+ * Watches an eventfd-like counter fd for VIO_LOOP_IN. On a loop with a ring
+ * the loop reads the counter itself and calls cb with VIO_LOOP_IN |
+ * VIO_LOOP_READ and the value in w->count (VIO_LOOP_HUP when a read returned
+ * 0, VIO_LOOP_ERR when it failed; after either the watch stays added but
+ * silent). Without a ring, and when the ring's counter slots are all taken,
+ * this is vio_loop_add(... VIO_LOOP_IN ...); whenever VIO_LOOP_READ is not
+ * set cb reads the counter itself (an older kernel that will not wait in a
+ * read of a non-blocking descriptor makes the ring poll it instead). Same
+ * return values as vio_loop_add. vio_loop_modify does not apply to it.
+ */
+int vio_loop_add_counter(struct vio_loop *loop, struct vio_loop_watch *w, int fd,
+			 void (*cb)(struct vio_loop_watch *w, uint32_t revents), void *ctx);
 
 /* Changes the events an added watch asks for; 0 or a negative errno. */
 int vio_loop_modify(struct vio_loop_watch *w, uint32_t events);
@@ -166,6 +208,16 @@ bool vio_loop_timer_running(const struct vio_loop_timer *t);
  * is not running.
  */
 void vio_loop_set_poll(struct vio_loop *loop, uint32_t max_us);
+
+/*
+ * Says whether the loop the calling thread runs (the last one it ran
+ * vio_loop_run_once on) has concluded, from its adaptive polling, that its
+ * sources' producer shares its CPU: a spin grown after a quick wake-up found
+ * nothing, and none has found work since. Work that would wake the producer
+ * early to let it run in parallel is better batched then. False without
+ * polling, or on a thread that runs no loop.
+ */
+bool vio_loop_producer_shares_cpu(void);
 
 /*
  * Adds a poller; poll and notify run on the loop thread. Same threading as

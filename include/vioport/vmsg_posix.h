@@ -46,8 +46,12 @@
  * eventfd doorbell: after the last message the waiting side keeps looking for
  * the next one this long before it blocks on its eventfd (a request's answer
  * usually comes within microseconds: this saves the two wake-ups of a round
- * trip, while an idle side still sleeps). "eventfd:SOCKET,spin=US" sets it; 0
- * blocks at once.
+ * trip, while an idle side still sleeps). "eventfd:SOCKET,spin=US" sets the
+ * bound; 0 blocks at once. The look adapts under that bound: a look that ends
+ * without a message halves the next one (down to none, so an idle side stops
+ * spinning), a message found while looking, or a wake-up that came sooner
+ * after blocking than the bound, sets it back to the bound at once. In a
+ * stream of round trips every look pays and stays at the bound.
  */
 #define VIO_VMSG_BELL_EVENTFD_SPIN_US 20u
 
@@ -90,17 +94,21 @@ void vio_vmsg_window_close(struct vio_vmsg_window *w);
 struct vio_vmsg_bell {
 	int kind; /* VIO_VMSG_BELL_* */
 	char sock[VIO_VMSG_PATH_MAX];
-	bool is_device;	     /* listens (device side) or connects (driver side) */
-	int listen_fd;	     /* device side: the listening socket */
-	int conn_fd;	     /* the connection to the peer, -1 while none */
-	int own_efd;	     /* the peer rings this one */
-	int peer_efd;	     /* we ring this one; -1 while no peer */
-	uint32_t idle;	     /* poll: waits since the last activity; eventfd: 0 after activity */
-	uint32_t spin_us;    /* eventfd: how long to look before blocking, after activity */
-	uint64_t spin_since; /* eventfd: when the current look started */
-	uint64_t rings;	     /* rings sent, for diagnostics */
-	uint64_t wakeups;    /* rings received (eventfd), for diagnostics */
-	int shm_fd;	     /* ivshmem: the window file, sent to the client; not owned */
+	bool is_device;	      /* listens (device side) or connects (driver side) */
+	int listen_fd;	      /* device side: the listening socket */
+	int conn_fd;	      /* the connection to the peer, -1 while none */
+	int own_efd;	      /* the peer rings this one */
+	int peer_efd;	      /* we ring this one; -1 while no peer */
+	uint32_t idle;	      /* poll: waits since the last activity; eventfd: 0 after activity */
+	uint32_t spin_us;     /* eventfd: the bound of a look before blocking, after activity */
+	uint32_t look_us;     /* eventfd: the current look, 0 .. spin_us */
+	uint64_t spin_since;  /* eventfd: when the current look started */
+	uint64_t block_since; /* eventfd: when the last block started */
+	uint64_t looks_paid;  /* eventfd: looks that found a message, for diagnostics */
+	uint64_t looks_lost;  /* eventfd: looks that ran out, for diagnostics */
+	uint64_t rings;	      /* rings sent, for diagnostics */
+	uint64_t wakeups;     /* rings received (eventfd), for diagnostics */
+	int shm_fd;	      /* ivshmem: the window file, sent to the client; not owned */
 };
 
 /*

@@ -339,6 +339,7 @@ static int blk_start(struct vio_blk *blk, struct vio_blk_req *r)
 static void blk_run_queue(struct vio_blk *blk, uint16_t q)
 {
 	bool pushed = false;
+	uint16_t pending = 0;
 
 	while (vio_device_queue_live(&blk->dev, q)) {
 		struct vio_blk_req *r = slot_get(blk);
@@ -362,8 +363,16 @@ static void blk_run_queue(struct vio_blk *blk, uint16_t q)
 			continue;
 		}
 		st = blk_start(blk, r);
-		if (st != VIO_BLK_PENDING)
+		if (st != VIO_BLK_PENDING) {
 			pushed |= blk_finish(blk, r, st);
+		} else if (blk->submit_batch > 0 && ++pending >= blk->submit_batch) {
+			/* what finished so far is published before the provider completes more */
+			if (pushed)
+				vio_device_flush(&blk->dev, q);
+			pushed = false;
+			pending = 0;
+			blk->ops->submit(blk->ctx);
+		}
 	}
 	if (pushed)
 		vio_device_flush(&blk->dev, q);
@@ -597,6 +606,7 @@ int vio_blk_init(struct vio_blk *blk, const struct vio_blk_params *p, const stru
 	memset(blk, 0, sizeof(*blk));
 	blk->ops = ops;
 	blk->ctx = ctx;
+	blk->submit_batch = ops->submit != NULL ? p->submit_batch : 0;
 	blk->capacity = p->capacity;
 	blk->max_discard_sectors = p->max_discard_sectors;
 	blk->max_discard_seg = p->max_discard_seg;

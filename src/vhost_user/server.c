@@ -314,6 +314,8 @@ static int start_workers(struct vio_vu_server *s)
 		if (rc < 0)
 			break;
 		w->loop_ready = true;
+		/* kicks and the wait in one io_uring where the kernel has one; epoll otherwise */
+		(void) vio_loop_enable_ring(&w->loop);
 		if (s->cfg.poll)
 			vio_loop_set_poll(&w->loop, s->cfg.poll_us);
 		rc = -pthread_create(&w->thread, NULL, worker_main, w);
@@ -535,11 +537,19 @@ static void kick_cb(struct vio_loop_watch *w, uint32_t revents)
 {
 	struct vio_vu_vring *v = w->ctx;
 	struct vio_vu_server *s = v->s;
-	uint64_t count;
-	ssize_t n = read(w->fd, &count, sizeof(count));
-	bool dead = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
-		    (n < 0 && (revents & (VIO_LOOP_ERR | VIO_LOOP_HUP)));
+	bool dead;
 
+	if (revents & VIO_LOOP_READ) {
+		dead = false; /* a loop that waits in an io_uring read the counter itself */
+	} else if (w->ring_slot != 0) {
+		dead = true; /* the ring's read of the counter failed or hit an end */
+	} else {
+		uint64_t count;
+		ssize_t n = read(w->fd, &count, sizeof(count));
+
+		dead = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) ||
+		       (n < 0 && (revents & (VIO_LOOP_ERR | VIO_LOOP_HUP)));
+	}
 	pthread_mutex_lock(&s->lock);
 	if (dead) {
 		/* a hung-up pipe would fire forever: stop watching, keep the descriptor */
@@ -638,8 +648,7 @@ static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 			v->kick_watched = -1;
 		}
 		if (r->kick >= 0) {
-			int rc =
-			    vio_loop_add(v->loop, &v->kick_w, r->kick, VIO_LOOP_IN, kick_cb, v);
+			int rc = vio_loop_add_counter(v->loop, &v->kick_w, r->kick, kick_cb, v);
 
 			if (rc == 0) {
 				v->kick_watched = r->kick;

@@ -1169,6 +1169,92 @@ static void async_out_of_order(void **state)
 	assert_int_equal(vio_blk_inflight(&F.blk), 0);
 }
 
+/* ops->submit: what the provider left pending so far, and what the driver saw then. */
+static unsigned submit_calls;
+static uint16_t submit_pending[8];
+static unsigned submit_used[8];
+
+static void batch_submit(void *ctx)
+{
+	assert_ptr_equal(ctx, &F.rd);
+	assert_true(submit_calls < 8);
+	submit_pending[submit_calls] = vio_sim_ramdisk_pending(&F.rd);
+	submit_used[submit_calls] = reap(0);
+	submit_calls++;
+	vio_sim_ramdisk_run(&F.rd); /* everything sent so far finishes inside the submission */
+}
+
+/*
+ * A long run of requests goes to the provider submit_batch at a time, and
+ * what finished is published before the device takes the next part, so the
+ * driver hears of the first requests while the rest are still being taken.
+ */
+static void submit_batch_completes_early(void **state)
+{
+	struct rq *r[5];
+
+	(void) state;
+	submit_calls = 0;
+	F.p.submit_batch = 2;
+	F.ops.submit = batch_submit;
+	start();
+	defer();
+	for (unsigned i = 0; i < 5; i++) {
+		r[i] = rq_new(VIO_BLK_T_IN, 20 + i, 512);
+		rq_queue(0, r[i], IN);
+	}
+	kick(0);
+	assert_int_equal(submit_calls, 2);
+	assert_int_equal(submit_pending[0], 2);
+	assert_int_equal(submit_used[0], 0);
+	assert_int_equal(submit_pending[1], 2);
+	assert_int_equal(submit_used[1], 2); /* the first part was back before the second went */
+	assert_true(r[0]->done && r[1]->done);
+	/* the fifth waits for the provider: the end of a run is the caller's to submit */
+	assert_int_equal(vio_sim_ramdisk_pending(&F.rd), 1);
+	assert_int_equal(reap(0), 2);
+	assert_int_equal(vio_sim_ramdisk_run(&F.rd), 1);
+	assert_int_equal(reap(0), 1);
+	for (unsigned i = 0; i < 5; i++) {
+		assert_int_equal(*r[i]->status, VIO_BLK_S_OK);
+		assert_memory_equal(r[i]->data, F.disk + (20 + i) * 512, 512);
+	}
+	assert_int_equal(vio_blk_inflight(&F.blk), 0);
+}
+
+/* A batch of 0: the device never calls the hook, whatever the run's length. */
+static void submit_batch_off(void **state)
+{
+	(void) state;
+	submit_calls = 0;
+	F.p.submit_batch = 0;
+	F.ops.submit = batch_submit;
+	start();
+	defer();
+	for (unsigned i = 0; i < 5; i++)
+		rq_queue(0, rq_new(VIO_BLK_T_IN, i, 512), IN);
+	kick(0);
+	assert_int_equal(submit_calls, 0);
+	assert_int_equal(vio_sim_ramdisk_pending(&F.rd), 5);
+	assert_int_equal(vio_sim_ramdisk_run(&F.rd), 5);
+	assert_int_equal(reap(0), 5);
+}
+
+/* A batch asked of a provider without the hook: one run, nothing called. */
+static void submit_batch_without_hook(void **state)
+{
+	(void) state;
+	F.p.submit_batch = 1;
+	start(); /* vio_sim_ramdisk_ops has no submit hook */
+	defer();
+	for (unsigned i = 0; i < 3; i++)
+		rq_queue(0, rq_new(VIO_BLK_T_IN, i, 512), IN);
+	kick(0);
+	assert_int_equal(vio_sim_ramdisk_pending(&F.rd), 3);
+	assert_int_equal(vio_sim_ramdisk_run(&F.rd), 3);
+	assert_int_equal(reap(0), 3);
+}
+
 static void async_write_lands_at_completion(void **state)
 {
 	uint8_t pat[512];
@@ -1553,6 +1639,9 @@ int main(void)
 	    cmocka_unit_test_setup(flush_offered_not_negotiated_is_writethrough, fixture),
 	    cmocka_unit_test_setup(capacity_change, fixture),
 	    cmocka_unit_test_setup(async_out_of_order, fixture),
+	    cmocka_unit_test_setup(submit_batch_completes_early, fixture),
+	    cmocka_unit_test_setup(submit_batch_off, fixture),
+	    cmocka_unit_test_setup(submit_batch_without_hook, fixture),
 	    cmocka_unit_test_setup(async_write_lands_at_completion, fixture),
 	    cmocka_unit_test_setup(async_error, fixture),
 	    cmocka_unit_test_setup(async_discard_segments, fixture),

@@ -3,7 +3,9 @@
  * POSIX event loop: watches, removal inside a round, timers, work posted from
  * another thread, stop from another thread and from a signal handler, and
  * adaptive polling (notifications off while spinning, on with a re-check
- * before sleeping, the spin shrinking to zero when it finds nothing).
+ * before sleeping, the spin shrinking to zero when it finds nothing), each on
+ * epoll and again on a loop that waits in an io_uring (where the kernel lets
+ * the process have one), and counter watches on both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +43,19 @@ static int setup(void **state)
 		F.efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		assert_true(F.efd[i] >= 0);
 	}
+	return 0;
+}
+
+/* The same, on a loop that waits in an io_uring; on epoll where no ring can be had. */
+static int setup_ring(void **state)
+{
+	int rc;
+
+	setup(state);
+	rc = vio_loop_enable_ring(&F.loop);
+	if (rc < 0)
+		print_message("no io_uring here (%s): this run is on epoll\n", strerror(-rc));
+	assert_int_equal(vio_loop_has_ring(&F.loop), rc == 0);
 	return 0;
 }
 
@@ -225,6 +240,7 @@ static struct {
 	bool notify_on;
 	int notify_calls;
 	int add_on_enable; /* items that "arrive" as notifications are turned back on */
+	int hide;	   /* looks that find nothing before pending work shows */
 } S;
 
 static bool src_poll(struct vio_loop_poller *p)
@@ -232,6 +248,10 @@ static bool src_poll(struct vio_loop_poller *p)
 	assert_ptr_equal(p, &S.p);
 	if (S.pending == 0)
 		return false;
+	if (S.hide > 0) {
+		S.hide--;
+		return false;
+	}
 	S.pending--;
 	S.taken++;
 	return true;
@@ -317,6 +337,55 @@ static void test_poll_rechecks_after_enable(void **state)
 	vio_loop_poller_remove(&S.p);
 }
 
+static void *ask_other_thread(void *arg)
+{
+	*(bool *) arg = vio_loop_producer_shares_cpu();
+	return NULL;
+}
+
+/*
+ * A spin grown by a quick wake-up that finds nothing says the producer shares
+ * the loop's CPU; a spin that finds work after its first look says the
+ * opposite.
+ */
+static void test_poll_producer_shares_cpu(void **state)
+{
+	pthread_t t;
+	bool other = true;
+
+	(void) state;
+	src_add(1000000); /* a 1 s bound: every wake-up here counts as quick */
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[0], F.efd[0], VIO_LOOP_IN, drain_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1); /* quick wake-up: spin grown */
+	assert_false(vio_loop_producer_shares_cpu());
+	signal_efd(F.efd[0]);
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1); /* the grown spin found nothing */
+	assert_true(vio_loop_producer_shares_cpu());
+	assert_int_equal(pthread_create(&t, NULL, ask_other_thread, &other), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_false(other); /* that thread runs no loop */
+
+	/* grow the spin by finding work at the first look (which proves nothing either way) */
+	for (int i = 0; i < 24; i++) {
+		S.pending = 1;
+		assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	}
+	assert_true(vio_loop_producer_shares_cpu());
+	assert_int_equal(F.loop.poll_ns, 1000000000u);
+	/* work that shows only at the second look: another CPU feeds the source */
+	S.pending = 1;
+	S.hide = 1;
+	assert_int_equal(vio_loop_run_once(&F.loop, 1000), 1);
+	assert_int_equal(S.taken, 25);
+	assert_false(vio_loop_producer_shares_cpu());
+
+	/* without polling the answer is no */
+	vio_loop_set_poll(&F.loop, 0);
+	assert_false(vio_loop_producer_shares_cpu());
+	vio_loop_poller_remove(&S.p);
+}
+
 /* --poll-us 0: pollers are never called and their notifications stay on. */
 static void test_poll_off(void **state)
 {
@@ -339,6 +408,155 @@ static void test_poll_off(void **state)
 	vio_loop_poller_remove(&S.p);
 }
 
+/* A counter watch: the loop read the counter on a ring, the callback reads it on epoll. */
+static uint32_t counter_ev[2];
+static uint64_t counter_val[2];
+
+static void counter_cb(struct vio_loop_watch *w, uint32_t revents)
+{
+	int i = (int) (w - F.w);
+
+	counter_ev[i] |= revents;
+	if (revents & VIO_LOOP_READ) {
+		counter_val[i] += w->count;
+	} else if (revents & VIO_LOOP_IN) {
+		uint64_t v;
+
+		assert_int_equal(read(w->fd, &v, sizeof(v)), sizeof(v));
+		counter_val[i] += v;
+	}
+	if (revents & (VIO_LOOP_HUP | VIO_LOOP_ERR))
+		vio_loop_remove(w);
+	F.hits[i]++;
+}
+
+/* Runs rounds until hits[i] reaches n; bounded, with a clear message. */
+static void run_until_hits(int i, int n)
+{
+	for (int round = 0; F.hits[i] < n; round++) {
+		if (round == 20)
+			fail_msg("watch %d: %d calls after 20 rounds, %d wanted", i, F.hits[i], n);
+		assert_true(vio_loop_run_once(&F.loop, 500) >= 0);
+	}
+}
+
+static void test_counter_fires(void **state)
+{
+	uint64_t five = 5;
+
+	(void) state;
+	memset(counter_ev, 0, sizeof(counter_ev));
+	memset(counter_val, 0, sizeof(counter_val));
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL), 0);
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL),
+			 -EBUSY);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 0);
+	assert_int_equal(write(F.efd[0], &five, sizeof(five)), sizeof(five));
+	run_until_hits(0, 1);
+	assert_int_equal(counter_val[0], 5);
+	assert_true(counter_ev[0] & VIO_LOOP_IN);
+	/* on a ring the loop did the read; the callback did on epoll */
+	assert_int_equal(!!(counter_ev[0] & VIO_LOOP_READ), vio_loop_has_ring(&F.loop));
+	if (vio_loop_has_ring(&F.loop))
+		assert_int_equal(vio_loop_modify(&F.w[0], 0), -EINVAL);
+	/* armed again: a second kick is seen, and nothing fires without one */
+	signal_efd(F.efd[0]);
+	signal_efd(F.efd[0]);
+	run_until_hits(0, 2);
+	assert_int_equal(counter_val[0], 7);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 0);
+	assert_int_equal(vio_loop_run_once(&F.loop, 10), 0);
+	assert_int_equal(F.hits[0], 2);
+}
+
+/*
+ * A counter watch removed with its read in flight, its descriptor closed and
+ * a new watch added: only the new one is ever called.
+ */
+static void test_counter_remove_then_new(void **state)
+{
+	(void) state;
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL), 0);
+	assert_int_equal(vio_loop_run_once(&F.loop, 0), 0); /* its read is in the kernel */
+	vio_loop_remove(&F.w[0]);
+	assert_null(F.w[0].loop);
+	close(F.efd[0]);
+	F.efd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(F.efd[0] >= 0);
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[1], F.efd[1], counter_cb, NULL), 0);
+	signal_efd(F.efd[1]);
+	run_until_hits(1, 1);
+	assert_int_equal(F.hits[0], 0);
+	assert_int_equal(vio_loop_run_once(&F.loop, 10), 0);
+	assert_int_equal(F.hits[0], 0);
+	/* the removed watch can be added again, to the new descriptor */
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	run_until_hits(0, 1);
+	assert_int_equal(F.hits[1], 1);
+}
+
+/*
+ * The same with the read not yet sent to the kernel when the watch leaves:
+ * the new descriptor most likely gets the old one's number, and a read sent
+ * late would swallow its counter.
+ */
+static void test_counter_remove_unsent(void **state)
+{
+	int old = F.efd[0];
+
+	(void) state;
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL), 0);
+	vio_loop_remove(&F.w[0]);
+	close(F.efd[0]);
+	F.efd[0] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(F.efd[0] >= 0);
+	if (F.efd[0] != old)
+		print_message("the new eventfd got another number (%d, was %d)\n", F.efd[0], old);
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[1], F.efd[0], counter_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	run_until_hits(1, 1);
+	assert_int_equal(F.hits[0], 0);
+	vio_loop_remove(&F.w[1]);
+}
+
+/* A counter that hits its end (a pipe whose writer closed) is reported once, then silent. */
+static void test_counter_hangup(void **state)
+{
+	int p[2];
+
+	(void) state;
+	memset(counter_ev, 0, sizeof(counter_ev));
+	assert_int_equal(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], p[0], counter_cb, NULL), 0);
+	close(p[1]);
+	run_until_hits(0, 1);
+	assert_true(counter_ev[0] & (VIO_LOOP_HUP | VIO_LOOP_ERR));
+	assert_null(F.w[0].loop); /* the callback removed it */
+	assert_int_equal(vio_loop_run_once(&F.loop, 10), 0);
+	assert_int_equal(F.hits[0], 1);
+	close(p[0]);
+}
+
+/* A counter and a plain watch in one loop: both fire, posted work too. */
+static void test_counter_and_watch(void **state)
+{
+	(void) state;
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL), 0);
+	assert_int_equal(vio_loop_add(&F.loop, &F.w[1], F.efd[1], VIO_LOOP_IN, drain_cb, NULL), 0);
+	signal_efd(F.efd[0]);
+	signal_efd(F.efd[1]);
+	run_until_hits(0, 1);
+	run_until_hits(1, 1);
+	vio_loop_post(&F.loop, &F.work, work_fn, &F.loop);
+	for (int round = 0; F.work_runs == 0; round++) {
+		assert_true(round < 100);
+		assert_true(vio_loop_run_once(&F.loop, 2000) >= 0);
+	}
+	assert_int_equal(F.hits[0], 1);
+	assert_int_equal(F.hits[1], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +571,29 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_poll_sleeps_with_notify_on, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_rechecks_after_enable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_poll_off, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_producer_shares_cpu, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_fires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_remove_then_new, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_remove_unsent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_hangup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_and_watch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_fires, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_add_rejects_file, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_in_round, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_timer, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_and_stop_from_thread, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_post_twice_runs_once, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_from_signal, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_takes_work, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_sleeps_with_notify_on, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_rechecks_after_enable, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_off, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll_producer_shares_cpu, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_fires, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_remove_then_new, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_remove_unsent, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_hangup, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_and_watch, setup_ring, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

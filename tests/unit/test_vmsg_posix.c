@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -694,6 +695,67 @@ static void test_driver_open_no_device(void **state)
 	free(d);
 }
 
+/* Waits on b (timeout 0) until its look ran out; bounded by 10 s of looking. */
+static void look_until_block(struct vio_vmsg_bell *b)
+{
+	uint64_t start = vio_vmsg_now_us();
+
+	while (b->idle != 2) {
+		if (vio_vmsg_now_us() - start > 10000000u)
+			fail_msg("a look of %u us still running after 10 s", b->look_us);
+		assert_true(vio_vmsg_bell_wait(b, 0) >= 0);
+	}
+}
+
+/*
+ * The eventfd doorbell's look adapts: one that runs out halves the next, down
+ * to none (the side then blocks at once); a message found while looking sets
+ * it back to the bound.
+ */
+static void test_bell_look_adapts(void **state)
+{
+	struct vio_vmsg_bell b;
+	char err[128];
+
+	(void) state;
+	assert_int_equal(vio_vmsg_bell_parse(&b, "eventfd:/tmp/x.sock,spin=1000", err, sizeof(err)),
+			 0);
+	assert_int_equal(b.look_us, 1000);
+	b.own_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	b.peer_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(b.own_efd >= 0 && b.peer_efd >= 0);
+
+	look_until_block(&b);
+	assert_int_equal(b.look_us, 500);
+	assert_int_equal(b.looks_lost, 1);
+	vio_vmsg_bell_activity(&b); /* after a block: not a look that paid */
+	assert_int_equal(b.looks_paid, 0);
+	look_until_block(&b);
+	assert_int_equal(b.look_us, 250);
+
+	/* a message while looking: whole again */
+	vio_vmsg_bell_activity(&b);
+	assert_int_equal(vio_vmsg_bell_wait(&b, 0), 0);
+	assert_int_equal(b.idle, 1);
+	vio_vmsg_bell_activity(&b);
+	assert_int_equal(b.look_us, 1000);
+	assert_int_equal(b.looks_paid, 1);
+
+	/* halved down to none: then the side blocks at once, and counts no lost look */
+	for (int i = 0; i < 12 && b.look_us > 0; i++) {
+		vio_vmsg_bell_activity(&b);
+		look_until_block(&b);
+	}
+	assert_int_equal(b.look_us, 0);
+	assert_int_equal(b.looks_lost, 12);
+	vio_vmsg_bell_activity(&b);
+	assert_int_equal(vio_vmsg_bell_wait(&b, 0), 0);
+	assert_int_equal(b.idle, 2);
+	assert_int_equal(b.looks_lost, 12);
+	close(b.own_efd);
+	close(b.peer_efd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +764,7 @@ int main(void)
 	    cmocka_unit_test(test_window_refuses_non_regular),
 	    cmocka_unit_test(test_window_refuses_empty_and_bad_path),
 	    cmocka_unit_test(test_bell_parse),
+	    cmocka_unit_test(test_bell_look_adapts),
 	    cmocka_unit_test(test_bell_listen_refuses_non_socket),
 	    cmocka_unit_test(test_bell_connect_times_out),
 	    cmocka_unit_test(test_bell_eventfd_two_processes),

@@ -3,12 +3,21 @@
 #include "vioport/loop.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#if VIO_HAVE_LIBURING
+#include <liburing.h>
+#endif
+
+/* The loop this thread runs, for vio_loop_producer_shares_cpu. */
+static _Thread_local const struct vio_loop *current_loop;
 
 /* The first spin after a wake-up that polling would have caught. */
 #define POLL_START_NS 2000u
@@ -86,6 +95,286 @@ static void wake_cb(struct vio_loop_watch *w, uint32_t revents)
 	run_posted(loop);
 }
 
+/* ---- waiting in an io_uring ---- */
+
+#if VIO_HAVE_LIBURING
+/* Counter watches one ring can read; further ones fall back to epoll. */
+#define RING_SLOTS 64u
+#define RING_DEPTH 128u
+
+/* user_data: kind in the low byte, slot above it, the slot's generation in the high half */
+#define UD_EPOLL   1u
+#define UD_COUNTER 2u
+#define UD_CANCEL  3u
+
+struct ring_slot {
+	struct vio_loop_watch *w; /* NULL: free (once its read came back) */
+	uint32_t gen;		  /* changes when the watch leaves: late completions are dropped */
+	bool inflight;		  /* a read is in the kernel; its buffer is busy */
+	bool poll_mode; /* the kernel refused to wait in the read: poll, the callback reads */
+	uint64_t buf;
+};
+
+struct vio_loop_ring {
+	struct io_uring uring;
+	bool epoll_armed;
+	struct ring_slot slots[RING_SLOTS];
+};
+
+static uint64_t ud_make(unsigned kind, unsigned slot, uint32_t gen)
+{
+	return (uint64_t) gen << 32 | (uint64_t) slot << 8 | kind;
+}
+
+static struct io_uring_sqe *ring_sqe(struct vio_loop_ring *r)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->uring);
+
+	if (sqe == NULL) {
+		/* full: send what is queued (never blocks), then there is room */
+		io_uring_submit(&r->uring);
+		sqe = io_uring_get_sqe(&r->uring);
+	}
+	return sqe;
+}
+
+/* Queues the read of slot i's counter; sent by the next wait's io_uring_enter. */
+static void ring_arm(struct vio_loop_ring *r, unsigned i)
+{
+	struct ring_slot *sl = &r->slots[i];
+	struct io_uring_sqe *sqe = ring_sqe(r);
+
+	if (sqe == NULL)
+		return; /* cannot happen with RING_DEPTH > RING_SLOTS + 2 */
+	if (sl->poll_mode)
+		io_uring_prep_poll_add(sqe, sl->w->fd, POLLIN);
+	else
+		io_uring_prep_read(sqe, sl->w->fd, &sl->buf, sizeof(sl->buf), 0);
+	io_uring_sqe_set_data64(sqe, ud_make(UD_COUNTER, i, sl->gen));
+	sl->inflight = true;
+}
+
+int vio_loop_enable_ring(struct vio_loop *loop)
+{
+	struct vio_loop_ring *r;
+	int rc;
+
+	if (loop->ring != NULL)
+		return 0;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	rc = io_uring_queue_init(RING_DEPTH, &r->uring, 0);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	loop->ring = r;
+	return 0;
+}
+
+static void ring_free(struct vio_loop *loop)
+{
+	if (loop->ring == NULL)
+		return;
+	io_uring_queue_exit(&loop->ring->uring); /* cancels what is in flight */
+	free(loop->ring);
+	loop->ring = NULL;
+}
+
+int vio_loop_add_counter(struct vio_loop *loop, struct vio_loop_watch *w, int fd,
+			 void (*cb)(struct vio_loop_watch *w, uint32_t revents), void *ctx)
+{
+	struct vio_loop_ring *r = loop->ring;
+	unsigned i;
+
+	if (w->loop != NULL)
+		return -EBUSY;
+	if (fd < 0 || cb == NULL)
+		return -EINVAL;
+	w->ring_slot = 0;
+	if (r == NULL)
+		return vio_loop_add(loop, w, fd, VIO_LOOP_IN, cb, ctx);
+	for (i = 0; i < RING_SLOTS; i++)
+		if (r->slots[i].w == NULL && !r->slots[i].inflight)
+			break;
+	if (i == RING_SLOTS)
+		return vio_loop_add(loop, w, fd, VIO_LOOP_IN, cb, ctx);
+	w->fd = fd;
+	w->events = VIO_LOOP_IN;
+	w->cb = cb;
+	w->ctx = ctx;
+	w->loop = loop;
+	w->count = 0;
+	w->ring_slot = i + 1;
+	r->slots[i].w = w;
+	r->slots[i].poll_mode = false;
+	ring_arm(r, i);
+	return 0;
+}
+
+/* A counter watch leaves its slot; its read in flight is cancelled and its completion dropped. */
+static void ring_remove(struct vio_loop_watch *w)
+{
+	struct vio_loop_ring *r = w->loop->ring;
+	struct ring_slot *sl = &r->slots[w->ring_slot - 1];
+
+	if (sl->inflight) {
+		struct io_uring_sqe *sqe = ring_sqe(r);
+
+		if (sqe != NULL) {
+			io_uring_prep_cancel64(sqe, ud_make(UD_COUNTER, w->ring_slot - 1, sl->gen),
+					       0);
+			io_uring_sqe_set_data64(sqe, UD_CANCEL);
+		}
+	}
+	sl->w = NULL;
+	sl->gen++;
+	w->ring_slot = 0;
+	/*
+	 * Sent now, with a read still queued here: the caller may close the
+	 * descriptor next, and a read issued later would go to whatever took its
+	 * number (a new kick) and swallow that counter.
+	 */
+	io_uring_submit(&r->uring);
+}
+
+/* One completion: a counter watch that fired goes into the round; true for the epoll poll. */
+static bool ring_cqe(struct vio_loop *loop, const struct io_uring_cqe *cqe)
+{
+	struct vio_loop_ring *r = loop->ring;
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	unsigned kind = (unsigned) (ud & 0xffu);
+	unsigned i = (unsigned) (ud >> 8 & 0xffffffu);
+	struct ring_slot *sl;
+	struct vio_loop_watch *w;
+	uint32_t ev;
+
+	if (kind == UD_EPOLL) {
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			r->epoll_armed = false;
+		return true;
+	}
+	if (kind != UD_COUNTER || i >= RING_SLOTS)
+		return false;
+	sl = &r->slots[i];
+	sl->inflight = false;
+	w = sl->w;
+	if (w == NULL || sl->gen != (uint32_t) (ud >> 32))
+		return false; /* the watch left meanwhile */
+	if (sl->poll_mode && cqe->res >= 0) {
+		/* one-shot poll, armed again before the callback, which may remove the watch
+		 * and which reads the counter itself: what it leaves fires again */
+		ev = (cqe->res & POLLIN ? VIO_LOOP_IN : 0) |
+		     (cqe->res & POLLERR ? VIO_LOOP_ERR : 0) |
+		     (cqe->res & POLLHUP ? VIO_LOOP_HUP : 0);
+		if (!(ev & (VIO_LOOP_ERR | VIO_LOOP_HUP)))
+			ring_arm(r, i);
+	} else if (!sl->poll_mode && cqe->res == (int) sizeof(sl->buf)) {
+		w->count = sl->buf;
+		ev = VIO_LOOP_IN | VIO_LOOP_READ;
+		ring_arm(r, i); /* as above */
+	} else if (cqe->res == -EINTR) {
+		ring_arm(r, i);
+		return false;
+	} else if (cqe->res == -EAGAIN && !sl->poll_mode) {
+		/* an older kernel does not wait in a read of a non-blocking descriptor */
+		sl->poll_mode = true;
+		ring_arm(r, i);
+		return false;
+	} else {
+		ev = cqe->res == 0 ? VIO_LOOP_HUP : VIO_LOOP_ERR;
+	}
+	loop->round[loop->round_n] = w;
+	loop->round_ev[loop->round_n] = ev;
+	loop->round_n++;
+	return false;
+}
+
+/*
+ * The ring's side of a wait: sends what is queued (reads to arm again, the
+ * epoll poll) and waits up to timeout_ms for one completion in the same
+ * io_uring_enter; collects the counters that fired into the round and says
+ * whether the epoll descriptor is readable.
+ */
+static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
+{
+	struct vio_loop_ring *r = loop->ring;
+	struct io_uring_cqe *cqe;
+	int rc = 0;
+
+	*epoll_ready = false;
+	if (!r->epoll_armed) {
+		struct io_uring_sqe *sqe = ring_sqe(r);
+
+		if (sqe == NULL)
+			return -EBUSY;
+		/* one-shot: armed again after each epoll round, so what a round left ready
+		 * (level-triggered descriptors) is seen by the next */
+		io_uring_prep_poll_add(sqe, loop->epfd, POLLIN);
+		io_uring_sqe_set_data64(sqe, UD_EPOLL);
+		r->epoll_armed = true;
+	}
+	if (timeout_ms == 0) {
+		if (io_uring_sq_ready(&r->uring) > 0)
+			rc = io_uring_submit(&r->uring);
+	} else if (timeout_ms < 0) {
+		rc = io_uring_submit_and_wait(&r->uring, 1);
+	} else {
+		struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
+					       .tv_nsec =
+						   (long long) (timeout_ms % 1000) * 1000000};
+
+		rc = io_uring_submit_and_wait_timeout(&r->uring, &cqe, 1, &ts, NULL);
+	}
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+		return rc;
+	while (loop->round_n < VIO_LOOP_BATCH && io_uring_peek_cqe(&r->uring, &cqe) == 0) {
+		if (ring_cqe(loop, cqe))
+			*epoll_ready = true;
+		io_uring_cqe_seen(&r->uring, cqe);
+	}
+	return 0;
+}
+#else
+int vio_loop_enable_ring(struct vio_loop *loop)
+{
+	(void) loop;
+	return -ENOSYS;
+}
+
+static void ring_free(struct vio_loop *loop)
+{
+	(void) loop;
+}
+
+int vio_loop_add_counter(struct vio_loop *loop, struct vio_loop_watch *w, int fd,
+			 void (*cb)(struct vio_loop_watch *w, uint32_t revents), void *ctx)
+{
+	if (w->loop == NULL)
+		w->ring_slot = 0;
+	return vio_loop_add(loop, w, fd, VIO_LOOP_IN, cb, ctx);
+}
+
+static void ring_remove(struct vio_loop_watch *w)
+{
+	w->ring_slot = 0;
+}
+
+static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
+{
+	(void) loop;
+	(void) timeout_ms;
+	*epoll_ready = false;
+	return -ENOSYS;
+}
+#endif
+
+bool vio_loop_has_ring(const struct vio_loop *loop)
+{
+	return loop->ring != NULL;
+}
+
 int vio_loop_init(struct vio_loop *loop)
 {
 	int rc;
@@ -118,6 +407,7 @@ void vio_loop_fini(struct vio_loop *loop)
 {
 	if (loop->epfd < 0)
 		return;
+	ring_free(loop);
 	close(loop->wakefd);
 	close(loop->epfd);
 	pthread_mutex_destroy(&loop->post_lock);
@@ -136,6 +426,7 @@ int vio_loop_add(struct vio_loop *loop, struct vio_loop_watch *w, int fd, uint32
 		return -EINVAL;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
+	w->ring_slot = 0;
 	w->fd = fd;
 	w->events = events;
 	w->cb = cb;
@@ -148,7 +439,7 @@ int vio_loop_modify(struct vio_loop_watch *w, uint32_t events)
 {
 	struct epoll_event ev = {.events = to_epoll(events), .data.ptr = w};
 
-	if (w->loop == NULL)
+	if (w->loop == NULL || w->ring_slot != 0)
 		return -EINVAL;
 	if (epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0)
 		return -errno;
@@ -162,8 +453,10 @@ void vio_loop_remove(struct vio_loop_watch *w)
 
 	if (loop == NULL)
 		return;
-	/* the descriptor may be closed already, which removed it from the set */
-	(void) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (w->ring_slot != 0)
+		ring_remove(w);
+	else /* the descriptor may be closed already, which removed it from the set */
+		(void) epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	for (unsigned i = loop->round_i; i < loop->round_n; i++)
 		if (loop->round[i] == w)
 			loop->round[i] = NULL;
@@ -423,6 +716,13 @@ static void poll_woken(struct vio_loop *loop, uint64_t slept_ns)
 	loop->poll_probe = true;
 }
 
+bool vio_loop_producer_shares_cpu(void)
+{
+	const struct vio_loop *loop = current_loop;
+
+	return loop != NULL && loop->poll_max_ns > 0 && loop->poll_backoff > 0;
+}
+
 int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[VIO_LOOP_BATCH];
@@ -430,6 +730,7 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 	uint64_t before = 0;
 	int n, ran = 0;
 
+	current_loop = loop;
 	if (polling) {
 		if (poll_spin(loop)) {
 			before = now_ns();
@@ -446,21 +747,38 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 		/* polling was switched off while notifications were suppressed */
 		poll_notify(loop, true);
 	}
-	n = epoll_wait(loop->epfd, evs, VIO_LOOP_BATCH, timeout_ms);
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+	loop->round_n = 0;
+	if (loop->ring != NULL) {
+		bool epoll_ready;
+		int rc = ring_wait(loop, timeout_ms, &epoll_ready);
+
+		if (rc < 0) {
+			loop->round_n = 0;
+			return rc;
+		}
+		n = 0;
+		if (epoll_ready && loop->round_n < VIO_LOOP_BATCH) {
+			n = epoll_wait(loop->epfd, evs, (int) (VIO_LOOP_BATCH - loop->round_n), 0);
+			if (n < 0)
+				n = 0; /* EINTR: the poll is armed again and fires again */
+		}
+	} else {
+		n = epoll_wait(loop->epfd, evs, VIO_LOOP_BATCH, timeout_ms);
+		if (n < 0)
+			return errno == EINTR ? 0 : -errno;
+	}
 	if (loop->poll_max_ns > 0) {
 		uint64_t now = now_ns();
 
 		loop->last_wait_ns = now;
-		if (polling && n > 0)
+		if (polling && n + (int) loop->round_n > 0)
 			poll_woken(loop, now - before);
 	}
 	for (int i = 0; i < n; i++) {
-		loop->round[i] = evs[i].data.ptr;
-		loop->round_ev[i] = from_epoll(evs[i].events);
+		loop->round[loop->round_n] = evs[i].data.ptr;
+		loop->round_ev[loop->round_n] = from_epoll(evs[i].events);
+		loop->round_n++;
 	}
-	loop->round_n = (unsigned) n;
 	for (loop->round_i = 0; loop->round_i < loop->round_n; loop->round_i++) {
 		struct vio_loop_watch *w = loop->round[loop->round_i];
 

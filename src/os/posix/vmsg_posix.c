@@ -291,6 +291,7 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 	}
 	b->kind = kind;
 	b->spin_us = VIO_VMSG_BELL_EVENTFD_SPIN_US;
+	b->look_us = b->spin_us;
 	snprintf(b->sock, sizeof(b->sock), "%s", spec);
 	/* An optional ",spin=US" suffix; a path that merely contains a comma is kept. */
 	{
@@ -310,6 +311,7 @@ int vio_vmsg_bell_parse(struct vio_vmsg_bell *b, const char *spec, char *err, si
 				return -EINVAL;
 			}
 			b->spin_us = (uint32_t) us;
+			b->look_us = b->spin_us;
 			*opt = '\0';
 			if (b->sock[0] == '\0') {
 				vio_errmsg(err, errlen,
@@ -596,6 +598,11 @@ struct vio_vmsg_doorbell vio_vmsg_bell_doorbell(struct vio_vmsg_bell *b)
 
 void vio_vmsg_bell_activity(struct vio_vmsg_bell *b)
 {
+	if (b->kind != VIO_VMSG_BELL_POLL && b->idle == 1) {
+		/* found while looking: the look pays, keep it whole */
+		b->look_us = b->spin_us;
+		b->looks_paid++;
+	}
 	b->idle = 0;
 }
 
@@ -669,11 +676,19 @@ int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us)
 			b->idle = 1;
 			b->spin_since = now;
 		}
-		if (now - b->spin_since < b->spin_us) {
+		if (b->idle == 1 && now - b->spin_since < b->look_us) {
 			for (int i = 0; i < 8; i++)
 				cpu_relax();
 			return 0;
 		}
+		if (b->idle == 1) {
+			/* the look ran out: the next one is half as long, down to none */
+			if (b->look_us > 0)
+				b->looks_lost++;
+			b->look_us /= 2;
+			b->idle = 2;
+		}
+		b->block_since = now;
 	}
 	pfd[n++] = (struct pollfd){.fd = b->own_efd, .events = POLLIN};
 	if (b->conn_fd >= 0)
@@ -699,6 +714,10 @@ int vio_vmsg_bell_wait(struct vio_vmsg_bell *b, int64_t timeout_us)
 	if (pfd[0].revents & POLLIN) {
 		if (read(b->own_efd, &v, sizeof(v)) == (ssize_t) sizeof(v)) {
 			b->wakeups++;
+			/* woken sooner than a whole look would have lasted: look whole again */
+			if (b->spin_us > 0 && b->block_since != 0 &&
+			    vio_vmsg_now_us() - b->block_since < b->spin_us)
+				b->look_us = b->spin_us;
 			return 1;
 		}
 	}
