@@ -520,6 +520,30 @@ static void test_counter_remove_unsent(void **state)
 	vio_loop_remove(&F.w[1]);
 }
 
+/*
+ * A read in flight takes a kick, then its watch leaves and another descriptor
+ * of the same eventfd is watched (vhost-user's SET_VRING_KICK may pass a
+ * queue's eventfd again): the kick the old read took must still wake the new
+ * watch, else the queue would wait for a kick that never comes again.
+ */
+static void test_counter_same_file_again(void **state)
+{
+	int again;
+
+	(void) state;
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[0], F.efd[0], counter_cb, NULL), 0);
+	assert_true(vio_loop_run_once(&F.loop, 0) >= 0); /* the read goes to the kernel */
+	signal_efd(F.efd[0]);				 /* and takes this kick */
+	vio_loop_remove(&F.w[0]);
+	again = dup(F.efd[0]);
+	assert_true(again >= 0);
+	assert_int_equal(vio_loop_add_counter(&F.loop, &F.w[1], again, counter_cb, NULL), 0);
+	run_until_hits(1, 1);
+	assert_int_equal(F.hits[0], 0);
+	vio_loop_remove(&F.w[1]);
+	close(again);
+}
+
 /* A counter that hits its end (a pipe whose writer closed) is reported once, then silent. */
 static void test_counter_hangup(void **state)
 {
@@ -575,6 +599,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_counter_fires, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_then_new, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_unsent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_same_file_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_hangup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_and_watch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_watch_fires, setup_ring, teardown),
@@ -592,6 +617,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_counter_fires, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_then_new, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_remove_unsent, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_counter_same_file_again, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_hangup, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_counter_and_watch, setup_ring, teardown),
 	};

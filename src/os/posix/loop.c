@@ -118,6 +118,13 @@ struct ring_slot {
 struct vio_loop_ring {
 	struct io_uring uring;
 	bool epoll_armed;
+	/*
+	 * A read that outlived its watch took a counter: the descriptor may have
+	 * been one of several for the same eventfd (vhost-user passes a queue's
+	 * kick eventfd again on SET_VRING_KICK), so what it took may be a kick
+	 * for a watch that is still here. Every counter watch is woken once.
+	 */
+	bool stale_count;
 	struct ring_slot slots[RING_SLOTS];
 };
 
@@ -260,8 +267,12 @@ static bool ring_cqe(struct vio_loop *loop, const struct io_uring_cqe *cqe)
 	sl = &r->slots[i];
 	sl->inflight = false;
 	w = sl->w;
-	if (w == NULL || sl->gen != (uint32_t) (ud >> 32))
-		return false; /* the watch left meanwhile */
+	if (w == NULL || sl->gen != (uint32_t) (ud >> 32)) {
+		/* the watch left meanwhile; what its read took is not lost (see stale_count) */
+		if (!sl->poll_mode && cqe->res == (int) sizeof(sl->buf))
+			r->stale_count = true;
+		return false;
+	}
 	if (sl->poll_mode && cqe->res >= 0) {
 		/* one-shot poll, armed again before the callback, which may remove the watch
 		 * and which reads the counter itself: what it leaves fires again */
@@ -289,6 +300,36 @@ static bool ring_cqe(struct vio_loop *loop, const struct io_uring_cqe *cqe)
 	loop->round_ev[loop->round_n] = ev;
 	loop->round_n++;
 	return false;
+}
+
+/*
+ * After a stale read took a counter: each counter watch not in this round
+ * yet fires as if its read had returned 0 (a spurious wake-up, which every
+ * counter callback takes as a kick with nothing new). Watches that do not fit
+ * in this round keep stale_count set for the next.
+ */
+static void ring_wake_all(struct vio_loop *loop)
+{
+	struct vio_loop_ring *r = loop->ring;
+
+	for (unsigned i = 0; i < RING_SLOTS; i++) {
+		struct vio_loop_watch *w = r->slots[i].w;
+		bool queued = false;
+
+		if (w == NULL || r->slots[i].poll_mode)
+			continue;
+		for (unsigned k = 0; k < loop->round_n && !queued; k++)
+			queued = loop->round[k] == w;
+		if (queued)
+			continue;
+		if (loop->round_n == VIO_LOOP_BATCH)
+			return;
+		w->count = 0;
+		loop->round[loop->round_n] = w;
+		loop->round_ev[loop->round_n] = VIO_LOOP_IN | VIO_LOOP_READ;
+		loop->round_n++;
+	}
+	r->stale_count = false;
 }
 
 /*
@@ -334,6 +375,8 @@ static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
 			*epoll_ready = true;
 		io_uring_cqe_seen(&r->uring, cqe);
 	}
+	if (r->stale_count)
+		ring_wake_all(loop);
 	return 0;
 }
 #else
