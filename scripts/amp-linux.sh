@@ -89,7 +89,7 @@ trap 'exit 130' INT TERM
 
 # Every check the run makes, so that a boot that never got there fails each by name.
 CHECKS=(amp-probe amp-blk-label amp-blk-rw amp-rng amp-i2c-eeprom amp-i2c-lm75 amp-gpio-info
-	amp-gpio-irq amp-leave)
+	amp-gpio-irq amp-gpiomon amp-leave)
 
 fail_all() {
 	local c
@@ -99,10 +99,10 @@ fail_all() {
 	exit 1
 }
 
-# Sets KVER, VMLINUZ, MODULES, BUSYBOX, KO, I2C_KO, GPIO_KO.
+# Sets KVER, VMLINUZ, MODULES, BUSYBOX, KO, GPIOD_ROOT, I2C_KO, GPIO_KO.
 prepare_inputs() {
 	local line out
-	out=$(scripts/guest/fetch-arm64.sh) || return 1
+	out=$(scripts/guest/fetch-arm64.sh --gpiod) || return 1
 	while IFS= read -r line; do
 		case $line in
 		KVER=*) KVER=${line#KVER=} ;;
@@ -110,6 +110,7 @@ prepare_inputs() {
 		MODULES=*) MODULES=${line#MODULES=} ;;
 		BUSYBOX=*) BUSYBOX=${line#BUSYBOX=} ;;
 		VIOPORT_VMSG=*) KO=${line#VIOPORT_VMSG=} ;;
+		GPIOD_ROOT=*) GPIOD_ROOT=${line#GPIOD_ROOT=} ;;
 		esac
 	done <<<"$out"
 	out=$(scripts/guest/build-modules.sh --arm64 --kver "$KVER") || return 1
@@ -119,16 +120,18 @@ prepare_inputs() {
 		GPIO_VIRTIO=*) GPIO_KO=${line#GPIO_VIRTIO=} ;;
 		esac
 	done <<<"$out"
-	[[ -f ${VMLINUZ:-} && -f ${KO:-} && -f ${I2C_KO:-} && -f ${GPIO_KO:-} ]]
+	[[ -f ${VMLINUZ:-} && -f ${KO:-} && -d ${GPIOD_ROOT:-} && -f ${I2C_KO:-} && -f ${GPIO_KO:-} ]]
 }
 
-# The guest's userland: busybox, the modules, amp_tool, /init and the test.
+# The guest's userland: busybox, the modules, amp_tool, Debian's arm64
+# gpiomon and gpioset with their libraries and loader, /init and the test.
 build_initramfs() {
 	aarch64-linux-gnu-gcc-12 -static -O2 -Wall -Wextra -Werror -std=c11 \
 		-o "$OUT/amp_tool" tests/guest/amp_tool.c || return 1
 	scripts/guest/mkinitramfs.sh --modules "$MODULES" --output "$OUT/initrd.gz" \
 		--busybox "$BUSYBOX" --module at24 --module lm75 --module-file "$KO" \
 		--module-file "$I2C_KO" --module-file "$GPIO_KO" --host-bin "$ROOT/$OUT/amp_tool" \
+		--foreign-root "$GPIOD_ROOT" --foreign-bin usr/bin/gpiomon --foreign-bin usr/bin/gpioset \
 		--test scripts/guest/tests/amp.sh --test scripts/guest/tests/amp-bench.sh >&2
 }
 
@@ -317,7 +320,7 @@ main() {
 	mkdir -p "$OUT"
 	rm -f "$serial" "$log"
 	bash scripts/firmware.sh build r5f-zcu102 >&2 || fail_all "the r5f-zcu102 firmware does not build"
-	prepare_inputs || fail_all "the arm64 kernel, vioport_vmsg.ko or the virtio I2C/GPIO modules are missing (see above)"
+	prepare_inputs || fail_all "the arm64 kernel, vioport_vmsg.ko, Debian's arm64 gpiod or the virtio I2C/GPIO modules are missing (see above)"
 	build_initramfs || fail_all "the initramfs does not build (see above)"
 	build_stub || fail_all "the A53 entry stub does not assemble"
 	append="console=ttyPS0,115200 rdinit=/init panic=-1 loglevel=4 vioport.tests=amp"
