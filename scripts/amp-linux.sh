@@ -12,7 +12,9 @@
 # (0x3EE00000, 1 MiB) and names the window in a "vioport,vmsg-window" node:
 # vioport_vmsg.ko formats it, the R5 attaches, and Linux's own virtio_blk,
 # virtio_rng, i2c-virtio (with at24 and lm75) and gpio-virtio drivers use the
-# R5's RAM disk, entropy, I2C bus and GPIO chip (scripts/guest/tests/amp.sh).
+# R5's RAM disk, entropy, I2C bus and GPIO chip (scripts/guest/tests/amp.sh);
+# Debian's own arm64 gpiomon (fetch-arm64.sh --gpiod, with its libraries and
+# loader) receives the edges the firmware raises on the chip's jumper-in.
 # Both sides poll: the R5 gets no interrupt under QEMU and the module has no
 # doorbell on this binding. When the guest has removed the module, this
 # script writes the exit request into the window's control words in the DDR
@@ -303,7 +305,7 @@ main() {
 			shift
 			;;
 		-h | --help)
-			sed -n '4,38s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*)
