@@ -181,8 +181,9 @@ amp_gpiochip() {
 	return 1
 }
 
-# amp-gpio-info, amp-gpio-irq: the R5's line names; two edges of jumper-in
-# (rising, falling) each raised by the firmware when the guest sets jumper-out.
+# amp-gpio-info, amp-gpio-irq, amp-gpiomon: the R5's line names; two edges
+# of jumper-in (rising, falling) each raised by the firmware when the guest
+# sets jumper-out, seen by amp_tool, then by Debian's gpiomon.
 amp_gpio() {
 	local chip out
 	if ! chip=$(amp_gpiochip); then
@@ -192,12 +193,22 @@ amp_gpio() {
 		return 0
 	fi
 	result amp-gpio-info PASS "$chip: $($AMP_TOOL info "$chip" | awk '/^line/ { printf "%s ", $3 }')"
+	# amp-bench's odd count of edges leaves the wire high: both checks start low.
+	amp_jumper_low "$chip"
 	if out=$($AMP_TOOL edge "$chip" 3 4 2 10000 2>&1); then
 		result amp-gpio-irq PASS "$(echo "$out" | grep '^event' | sed 's/ after.*//' | tr '\n' ';' | sed 's/;$//'), each after setting jumper-out"
 	else
 		result amp-gpio-irq FAIL "$(echo "$out" | tail -n 1)"
 	fi
+	amp_jumper_low "$chip"
 	amp_gpiomon "$chip"
+}
+
+# Drives jumper-out low (gpioset releases it again; the firmware keeps the
+# level). The firmware updates jumper-in as it handles the message, before
+# any later one: a line request made afterwards sees it low.
+amp_jumper_low() {
+	timeout 10 "$AMP_GPIOSET" "$1" 3=0 >/dev/null 2>&1 || say "gpioset $1 3=0 failed"
 }
 
 # True when process $1 holds a GPIO line event file: the kernel makes it
