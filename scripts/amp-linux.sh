@@ -12,7 +12,9 @@
 # (0x3EE00000, 1 MiB) and names the window in a "vioport,vmsg-window" node:
 # vioport_vmsg.ko formats it, the R5 attaches, and Linux's own virtio_blk,
 # virtio_rng, i2c-virtio (with at24 and lm75) and gpio-virtio drivers use the
-# R5's RAM disk, entropy, I2C bus and GPIO chip (scripts/guest/tests/amp.sh).
+# R5's RAM disk, entropy, I2C bus and GPIO chip (scripts/guest/tests/amp.sh);
+# Debian's own arm64 gpiomon (fetch-arm64.sh --gpiod, with its libraries and
+# loader) receives the edges the firmware raises on the chip's jumper-in.
 # Both sides poll: the R5 gets no interrupt under QEMU and the module has no
 # doorbell on this binding. When the guest has removed the module, this
 # script writes the exit request into the window's control words in the DDR
@@ -89,7 +91,7 @@ trap 'exit 130' INT TERM
 
 # Every check the run makes, so that a boot that never got there fails each by name.
 CHECKS=(amp-probe amp-blk-label amp-blk-rw amp-rng amp-i2c-eeprom amp-i2c-lm75 amp-gpio-info
-	amp-gpio-irq amp-leave)
+	amp-gpio-irq amp-gpiomon amp-leave)
 
 fail_all() {
 	local c
@@ -99,10 +101,10 @@ fail_all() {
 	exit 1
 }
 
-# Sets KVER, VMLINUZ, MODULES, BUSYBOX, KO, I2C_KO, GPIO_KO.
+# Sets KVER, VMLINUZ, MODULES, BUSYBOX, KO, GPIOD_ROOT, I2C_KO, GPIO_KO.
 prepare_inputs() {
 	local line out
-	out=$(scripts/guest/fetch-arm64.sh) || return 1
+	out=$(scripts/guest/fetch-arm64.sh --gpiod) || return 1
 	while IFS= read -r line; do
 		case $line in
 		KVER=*) KVER=${line#KVER=} ;;
@@ -110,6 +112,7 @@ prepare_inputs() {
 		MODULES=*) MODULES=${line#MODULES=} ;;
 		BUSYBOX=*) BUSYBOX=${line#BUSYBOX=} ;;
 		VIOPORT_VMSG=*) KO=${line#VIOPORT_VMSG=} ;;
+		GPIOD_ROOT=*) GPIOD_ROOT=${line#GPIOD_ROOT=} ;;
 		esac
 	done <<<"$out"
 	out=$(scripts/guest/build-modules.sh --arm64 --kver "$KVER") || return 1
@@ -119,16 +122,18 @@ prepare_inputs() {
 		GPIO_VIRTIO=*) GPIO_KO=${line#GPIO_VIRTIO=} ;;
 		esac
 	done <<<"$out"
-	[[ -f ${VMLINUZ:-} && -f ${KO:-} && -f ${I2C_KO:-} && -f ${GPIO_KO:-} ]]
+	[[ -f ${VMLINUZ:-} && -f ${KO:-} && -d ${GPIOD_ROOT:-} && -f ${I2C_KO:-} && -f ${GPIO_KO:-} ]]
 }
 
-# The guest's userland: busybox, the modules, amp_tool, /init and the test.
+# The guest's userland: busybox, the modules, amp_tool, Debian's arm64
+# gpiomon and gpioset with their libraries and loader, /init and the test.
 build_initramfs() {
 	aarch64-linux-gnu-gcc-12 -static -O2 -Wall -Wextra -Werror -std=c11 \
 		-o "$OUT/amp_tool" tests/guest/amp_tool.c || return 1
 	scripts/guest/mkinitramfs.sh --modules "$MODULES" --output "$OUT/initrd.gz" \
 		--busybox "$BUSYBOX" --module at24 --module lm75 --module-file "$KO" \
 		--module-file "$I2C_KO" --module-file "$GPIO_KO" --host-bin "$ROOT/$OUT/amp_tool" \
+		--foreign-root "$GPIOD_ROOT" --foreign-bin usr/bin/gpiomon --foreign-bin usr/bin/gpioset \
 		--test scripts/guest/tests/amp.sh --test scripts/guest/tests/amp-bench.sh >&2
 }
 
@@ -300,7 +305,7 @@ main() {
 			shift
 			;;
 		-h | --help)
-			sed -n '4,38s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*)
@@ -317,7 +322,7 @@ main() {
 	mkdir -p "$OUT"
 	rm -f "$serial" "$log"
 	bash scripts/firmware.sh build r5f-zcu102 >&2 || fail_all "the r5f-zcu102 firmware does not build"
-	prepare_inputs || fail_all "the arm64 kernel, vioport_vmsg.ko or the virtio I2C/GPIO modules are missing (see above)"
+	prepare_inputs || fail_all "the arm64 kernel, vioport_vmsg.ko, Debian's arm64 gpiod or the virtio I2C/GPIO modules are missing (see above)"
 	build_initramfs || fail_all "the initramfs does not build (see above)"
 	build_stub || fail_all "the A53 entry stub does not assemble"
 	append="console=ttyPS0,115200 rdinit=/init panic=-1 loglevel=4 vioport.tests=amp"

@@ -3,7 +3,7 @@
 #
 # mkinitramfs.sh --modules DIR --output FILE [--test FILE]... [--module NAME]...
 #                [--module-file KO]... [--module-copy NAME]... [--host-bin PATH]...
-#                [--busybox PATH]
+#                [--busybox PATH] [--foreign-root DIR --foreign-bin PATH...]
 # mkinitramfs.sh --bins-only --output FILE --host-bin PATH...
 #
 # Builds the guest tier's initramfs: Debian's static busybox, the kernel
@@ -29,6 +29,15 @@
 #                    whose -z (BLKZEROOUT) busybox lacks. "none" adds nothing.
 #   --busybox PATH   the static busybox to install instead of the host's (a
 #                    guest of another architecture: fetch-arm64.sh)
+#   --foreign-root DIR  unpacked packages of the guest's architecture when it
+#                    is not this machine's (fetch-arm64.sh --gpiod), for
+#                    --foreign-bin
+#   --foreign-bin PATH  a program under --foreign-root DIR (usr/bin/gpiomon),
+#                    installed at the same path with the shared libraries it
+#                    needs and its dynamic loader, found in DIR: ldd cannot
+#                    run a foreign program, so its DT_NEEDED entries and its
+#                    program interpreter are read with readelf (symbolic
+#                    links kept as links, their targets copied too)
 #   --bins-only      an archive of the --host-bin programs and their libraries
 #                    alone (no --modules needed), to append to another: the
 #                    kernel unpacks concatenated archives one over the other
@@ -145,6 +154,64 @@ install_host_bin() {
 	done < <(ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' | sort -u)
 }
 
+# copy_foreign ROOT REL STAGING: ROOT/REL at STAGING/REL; a symbolic link as
+# a link, then what it points to (inside ROOT), until a file.
+copy_foreign() {
+	local root=$1 rel=$2 staging=$3 target
+	for _ in 1 2 3 4 5 6 7 8; do
+		[[ -e $root/$rel || -L $root/$rel ]] || die "--foreign-root $root has no $rel"
+		mkdir -p "$staging/$(dirname "$rel")"
+		cp -P "$root/$rel" "$staging/$rel"
+		[[ -L $root/$rel ]] || return 0
+		target=$(readlink "$root/$rel")
+		if [[ $target == /* ]]; then
+			rel=${target#/}
+		else
+			rel=$(dirname "$rel")/$target
+		fi
+		rel=$(realpath -m -s --relative-to=/ "/$rel") # lexically: not the host's links
+	done
+	die "--foreign-root $root: too many symbolic links from $2"
+}
+
+# Finds a shared library of a foreign program under ROOT the way its dynamic
+# loader would without a cache (the multiarch directories, then lib and
+# usr/lib); prints its path relative to ROOT.
+find_foreign_lib() {
+	local root=$1 name=$2 d
+	for d in "$root"/lib/*-linux-gnu "$root"/usr/lib/*-linux-gnu "$root/lib" "$root/usr/lib"; do
+		if [[ -e $d/$name ]]; then
+			echo "${d#"$root"/}/$name"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# install_foreign_bin ROOT REL STAGING: the program, its loader and every
+# library it needs, directly or through another library.
+install_foreign_bin() {
+	local root=$1 rel=$2 staging=$3 interp lib path dep
+	local -a todo=("$rel")
+	local -A seen=()
+	command -v readelf >/dev/null 2>&1 || die "readelf not found: install Debian's binutils"
+	[[ -f $root/$rel && -x $root/$rel ]] || die "--foreign-bin $rel: not an executable under $root"
+	interp=$(readelf -lW "$root/$rel" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]$/\1/p')
+	[[ -z $interp ]] || todo+=("${interp#/}")
+	while [[ ${#todo[@]} -gt 0 ]]; do
+		path=${todo[0]}
+		todo=("${todo[@]:1}")
+		[[ -z ${seen[$path]:-} ]] || continue
+		seen[$path]=1
+		copy_foreign "$root" "$path" "$staging"
+		while IFS= read -r lib; do
+			dep=$(find_foreign_lib "$root" "$lib") ||
+				die "--foreign-bin $rel: no $lib under $root (needed by $path)"
+			todo+=("$dep")
+		done < <(readelf -dW "$root/$path" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+	done
+}
+
 # Prints the path of a statically linked busybox, or fails saying what to install.
 find_busybox() {
 	local bb
@@ -184,8 +251,8 @@ write_archive() {
 }
 
 main() {
-	local moddir="" output="" arg t busybox=""
-	local -a tests=() host_bins=() module_files=() copy_only=()
+	local moddir="" output="" arg t busybox="" foreign_root=""
+	local -a tests=() host_bins=() module_files=() copy_only=() foreign_bins=()
 	local default_bins=true bins_only=false
 	while [[ $# -gt 0 ]]; do
 		arg=$1
@@ -203,12 +270,14 @@ main() {
 		--module-file) module_files+=("$2") ;;
 		--module-copy) copy_only+=("$2") ;;
 		--busybox) busybox=$2 ;;
+		--foreign-root) foreign_root=$2 ;;
+		--foreign-bin) foreign_bins+=("$2") ;;
 		--host-bin)
 			default_bins=false
 			[[ $2 == none ]] || host_bins+=("$2")
 			;;
 		-h | --help)
-			sed -n '4,35s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,44s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*) die "unknown argument '$arg' (try --help)" ;;
@@ -221,6 +290,7 @@ main() {
 		return 0
 	fi
 	[[ -n $moddir && -n $output ]] || die "--modules and --output are required (try --help)"
+	[[ ${#foreign_bins[@]} -eq 0 || -d $foreign_root ]] || die "--foreign-bin needs --foreign-root DIR"
 	[[ -d $moddir/kernel ]] || die "$moddir has no kernel/ folder: not a lib/modules/<release>"
 	command -v cpio >/dev/null 2>&1 || die "cpio not found: install Debian's cpio"
 	if [[ ${#tests[@]} -eq 0 ]]; then
@@ -251,6 +321,9 @@ main() {
 	done
 	for t in "${host_bins[@]}"; do
 		install_host_bin "$t" "$staging"
+	done
+	for t in "${foreign_bins[@]}"; do
+		install_foreign_bin "$foreign_root" "$t" "$staging"
 	done
 
 	index_modules "$moddir"

@@ -7,11 +7,16 @@
 # 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at 0x50 and
 # an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose jumper-out (3)
 # drives jumper-in (4). amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
-# and O_DIRECT client (amp-bench.sh times it). At the end the module is removed and the guest waits for the
-# host to stop the firmware (which ends the emulator).
+# and O_DIRECT client (amp-bench.sh times it); Debian's own arm64 gpiomon and
+# gpioset (libgpiod 1.6, with their library, the C library and the dynamic
+# loader: fetch-arm64.sh --gpiod) watch and drive the same lines. At the end
+# the module is removed and the guest waits for the host to stop the firmware
+# (which ends the emulator).
 
 AMP_LM75_MC=36500
 AMP_TOOL=/opt/host/bin/amp_tool
+AMP_GPIOMON=/usr/bin/gpiomon
+AMP_GPIOSET=/usr/bin/gpioset
 
 amp_vdev_driver() {
 	local d
@@ -176,21 +181,128 @@ amp_gpiochip() {
 	return 1
 }
 
-# amp-gpio-info, amp-gpio-irq: the R5's line names; two edges of jumper-in
-# (rising, falling) each raised by the firmware when the guest sets jumper-out.
+# amp-gpio-info, amp-gpio-irq, amp-gpiomon: the R5's line names; two edges
+# of jumper-in (rising, falling) each raised by the firmware when the guest
+# sets jumper-out, seen by amp_tool, then by Debian's gpiomon.
 amp_gpio() {
 	local chip out
 	if ! chip=$(amp_gpiochip); then
 		result amp-gpio-info FAIL "no GPIO chip with the firmware's line names"
 		result amp-gpio-irq FAIL "no GPIO chip"
+		result amp-gpiomon FAIL "no GPIO chip"
 		return 0
 	fi
 	result amp-gpio-info PASS "$chip: $($AMP_TOOL info "$chip" | awk '/^line/ { printf "%s ", $3 }')"
+	# amp-bench's odd count of edges leaves the wire high: both checks start low.
+	amp_jumper_low "$chip"
 	if out=$($AMP_TOOL edge "$chip" 3 4 2 10000 2>&1); then
 		result amp-gpio-irq PASS "$(echo "$out" | grep '^event' | sed 's/ after.*//' | tr '\n' ';' | sed 's/;$//'), each after setting jumper-out"
 	else
 		result amp-gpio-irq FAIL "$(echo "$out" | tail -n 1)"
 	fi
+	amp_jumper_low "$chip"
+	amp_gpiomon "$chip"
+}
+
+# Drives jumper-out low (gpioset releases it again; the firmware keeps the
+# level). The firmware updates jumper-in as it handles the message, before
+# any later one: a line request made afterwards sees it low.
+amp_jumper_low() {
+	timeout 10 "$AMP_GPIOSET" "$1" 3=0 >/dev/null 2>&1 || say "gpioset $1 3=0 failed"
+}
+
+# True when process $1 holds a GPIO line event file: the kernel makes it
+# only once the line's interrupt is requested (gpio-virtio has then set the
+# line's interrupt type on the device and queued its event buffer).
+amp_has_event_fd() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		case $(readlink "$f" 2>/dev/null) in
+		anon_inode:gpio-event | anon_inode:gpio-line) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# Prints the number of edge events gpiomon has printed.
+amp_gpiomon_events() {
+	grep -c '^event: ' /tmp/gpiomon.out 2>/dev/null || true
+}
+
+# Ends gpiomon (PID $1) when it is still running, and reaps it.
+amp_gpiomon_stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# amp-gpiomon: Debian's gpiomon waits in the background for a rising and a
+# falling edge of jumper-in (--num-events=2 --rising-edge --falling-edge);
+# Debian's gpioset drives jumper-out high, then low, and the firmware raises
+# each edge. gpiomon asks for both edges, for which the kernel reads the
+# line's level to name an edge: the second change waits until gpiomon has
+# printed the first event (--line-buffered). Every wait is bounded: 10 s for
+# gpiomon's request, 10 s for each event.
+amp_gpiomon() {
+	local chip=$1 pid tries st=0 out first second
+	if [ ! -x "$AMP_GPIOMON" ] || [ ! -x "$AMP_GPIOSET" ]; then
+		result amp-gpiomon FAIL "no $AMP_GPIOMON or $AMP_GPIOSET in the initramfs"
+		return 0
+	fi
+	: >/tmp/gpiomon.out
+	"$AMP_GPIOMON" --num-events=2 --rising-edge --falling-edge --line-buffered \
+		"$chip" 4 >/tmp/gpiomon.out 2>&1 &
+	pid=$!
+	tries=100
+	while ! amp_has_event_fd "$pid" && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if ! amp_has_event_fd "$pid"; then
+		amp_gpiomon_stop "$pid"
+		result amp-gpiomon FAIL "gpiomon did not request jumper-in's edges within 10 s: $(tr '\n' ' ' </tmp/gpiomon.out)"
+		return 0
+	fi
+	if ! out=$(timeout 10 "$AMP_GPIOSET" "$chip" 3=1 2>&1); then
+		amp_gpiomon_stop "$pid"
+		result amp-gpiomon FAIL "gpioset $chip 3=1: $out"
+		return 0
+	fi
+	tries=100
+	while [ "$(amp_gpiomon_events)" -lt 1 ] && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if [ "$(amp_gpiomon_events)" -lt 1 ]; then
+		amp_gpiomon_stop "$pid"
+		result amp-gpiomon FAIL "no event from gpiomon within 10 s of jumper-out going high: $(tr '\n' ' ' </tmp/gpiomon.out)"
+		return 0
+	fi
+	if ! out=$(timeout 10 "$AMP_GPIOSET" "$chip" 3=0 2>&1); then
+		amp_gpiomon_stop "$pid"
+		result amp-gpiomon FAIL "gpioset $chip 3=0: $out"
+		return 0
+	fi
+	tries=100
+	while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		amp_gpiomon_stop "$pid"
+		result amp-gpiomon FAIL "gpiomon still waiting 10 s after jumper-out went low: $(tr '\n' ' ' </tmp/gpiomon.out)"
+		return 0
+	fi
+	wait "$pid" || st=$?
+	first=$(grep '^event: ' /tmp/gpiomon.out | sed -n 1p | tr -s ' ')
+	second=$(grep '^event: ' /tmp/gpiomon.out | sed -n 2p | tr -s ' ')
+	case "$st $(amp_gpiomon_events) $first | $second" in
+	"0 2 event: RISING EDGE offset: 4 "*" | event: FALLING EDGE offset: 4 "*)
+		result amp-gpiomon PASS "gpiomon $chip 4 (Debian's arm64 libgpiod 1.6): \"$first\", \"$second\" after gpioset $chip 3=1, 3=0"
+		;;
+	*)
+		result amp-gpiomon FAIL "gpiomon exit status $st, want a rising then a falling edge of line 4: $(tr '\n' ' ' </tmp/gpiomon.out)"
+		;;
+	esac
 }
 
 # amp-leave: the module removed (the driver leaves the window), no kernel
