@@ -964,6 +964,8 @@ guest_variant() {
 		;;
 	libvirt)
 		guest_libvirt_setup
+		append=$GUEST_APPEND
+		;;
 	nbd)
 		guest_nbd_setup "$backend"
 		append=$GUEST_APPEND
