@@ -223,13 +223,13 @@ static int add_conditional(const struct vio_sandbox *sb, scmp_filter_ctx f)
 	/* New sockets only of the families an outgoing connection needs. */
 	if (rc == 0 && sb->connect_unix)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+				      SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0));
 	if (rc == 0 && sb->connect_inet)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_INET));
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET, 0));
 	if (rc == 0 && sb->connect_inet)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+				      SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0));
 	/* Signals to the process's own threads only (raise, abort, pthread_kill). */
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
