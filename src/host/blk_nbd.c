@@ -692,6 +692,23 @@ static void unlock(struct vio_host_nbd *n)
 		n->unlock(n->ctx);
 }
 
+/*
+ * Whether the socket has something to read now. A readiness the loop reported
+ * may be stale: libnbd reads replies while it issues commands too. libnbd
+ * takes a read notification in its READY state as a promise that a reply is
+ * there; on an empty socket it waits in REPLY.START and queues every later
+ * command instead of sending it, which with nothing in flight never ends.
+ */
+static bool readable_now(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	while (poll(&p, 1, 0) < 0)
+		if (errno != EINTR)
+			return true; /* let libnbd find out what is wrong */
+	return p.revents != 0;
+}
+
 static void on_io(struct vio_loop_watch *w, uint32_t revents)
 {
 	struct vio_host_nbd *n = w->ctx;
@@ -701,7 +718,8 @@ static void on_io(struct vio_loop_watch *w, uint32_t revents)
 		unsigned dir = nbd_aio_get_direction(n->h);
 		bool bad = revents & (VIO_LOOP_ERR | VIO_LOOP_HUP);
 
-		if ((dir & LIBNBD_AIO_DIRECTION_READ) && (bad || (revents & VIO_LOOP_IN)))
+		if ((dir & LIBNBD_AIO_DIRECTION_READ) && (bad || (revents & VIO_LOOP_IN)) &&
+		    readable_now(nbd_aio_get_fd(n->h)))
 			nbd_aio_notify_read(n->h);
 		if (n->h != NULL && (nbd_aio_get_direction(n->h) & LIBNBD_AIO_DIRECTION_WRITE) &&
 		    (bad || (revents & VIO_LOOP_OUT)))
