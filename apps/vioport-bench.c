@@ -60,7 +60,7 @@
 #include "vioport/drvq.h"
 #include "vioport/gpio.h"
 #include "vioport/virtq.h"
-#include "vioport/vu_blk_client.h"
+#include "vioport/vhost_user_blk_client.h"
 #include "vioport/window.h"
 
 /* Recorded anchor: QEMU's libvhost-user on the reference machine, same loop. */

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "vioport/blk.h"
-#include "vioport/loop.h"
+#include "vioport/posix_loop.h"
 #include "vioport/rng.h"
 #include "vioport/sim_entropy.h"
 #include "vioport/sim_ramdisk.h"

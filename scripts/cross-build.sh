@@ -3,7 +3,7 @@
 #
 # cross-build.sh [--list] [TARGET...]
 #
-# Builds the freestanding layers (src/core, src/dev, src/sim, src/vmsg, and src/vu, the
+# Builds the freestanding layers (src/core, src/dev, src/sim, src/vmsg, and src/vhost_user, the
 # vhost-user protocol engine) for the bare-metal cores the firmware runs on, and checks
 # that they stay freestanding.
 #
@@ -21,7 +21,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CROSS=${CROSS:-arm-none-eabi-}
 OUT=build-cross
-COMPONENTS=(core dev sim vmsg vu)
+COMPONENTS=(core dev sim vmsg vhost_user)
 CORES=(r5f-arm r5f-thumb m4)
 
 declare -A CORE_FLAGS=(

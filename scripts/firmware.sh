@@ -44,10 +44,10 @@ OUT=build-fw
 FW_TIMEOUT=${FW_TIMEOUT:-60}
 TARGETS=(r5f-arm r5f-thumb m4)
 IMAGES=(selftest exitcode fault amp vmsg-gpio)
-# Shared components the images link. vu (the vhost-user protocol engine) is
+# Shared components the images link. vhost_user (the vhost-user protocol engine) is
 # compiled for every target so the firmware build really builds it; an image
 # links it when it calls it.
-COMPONENTS=(core vmsg dev sim vu)
+COMPONENTS=(core vmsg dev sim vhost_user)
 EXIT_FAULT=125 # PLATFORM_EXIT_FAULT in firmware/platform/platform.h
 
 declare -A TARGET_FLAGS=(

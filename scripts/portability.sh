@@ -15,17 +15,17 @@
 #            daemon: src/core (virtqueues, windows, device model, and the
 #            loopback transport src/core/loopback.c), src/dev (devices),
 #            src/vmsg (virtio-msg transport, when present), the vhost-user
-#            protocol engine (src/vu) and the vhost-user server's POSIX glue
-#            (src/vhost_user/server*.{c,h}: socket, mmap, eventfds, threads);
+#            protocol engine (src/vhost_user) and the vhost-user server's POSIX glue
+#            (src/os/posix/vhost_user_server.c.{c,h}: socket, mmap, eventfds, threads);
 #   shared   the part of the scope both builds compile: src/core, src/dev,
-#            src/vmsg and src/vu (scripts/cross-build.sh and
+#            src/vmsg and src/vhost_user (scripts/cross-build.sh and
 #            scripts/firmware.sh build them for Cortex-R5F and Cortex-M4,
 #            meson for Linux); the vhost-user glue is Linux only;
 #   figure   shared / scope.
-# Not in the scope, and why: src/vhost_user/frontend.c and blk_client.c are
+# Not in the scope, and why: lib/frontend/frontend.c and blk_client.c are
 # the driver side (the project's stand-in for QEMU in tests and benchmarks),
 # not part of what serves a device; src/os/posix (event loop) and
-# firmware/platform are the per-OS ports; src/host and src/sim are providers
+# firmware/platform are the per-OS ports; src/linux and src/sim are providers
 # (hardware access and simulations). They are counted and printed, apart.
 #
 # Then prints what porting the platform layer took per core family: lines
@@ -119,12 +119,12 @@ count_group() {
 count_group core files_in src/core
 count_group dev files_in src/dev
 count_group vmsg files_in src/vmsg
-count_group vu_engine files_in src/vu
-count_group vu_server files_in src/vhost_user 'server*'
-count_group vu_driver files_in src/vhost_user
-LINES[vu_driver]=$((LINES[vu_driver] - LINES[vu_server]))
+count_group vu_engine files_in src/vhost_user
+count_group vu_server files_in src/os/posix 'vhost_user_server*'
+count_group vu_driver files_in lib/frontend
 count_group os_posix files_in src/os/posix
-count_group host files_in src/host
+LINES[os_posix]=$((LINES[os_posix] - LINES[vu_server]))
+count_group host files_in src/linux
 count_group sim files_in src/sim
 count_group platform find firmware/platform -type f \( -name '*.c' -o -name '*.h' -o -name '*.S' \)
 
@@ -144,13 +144,13 @@ printf "$row" "folder" "lines" "role"
 	else
 		printf "$row" "src/vmsg" "-" "not present yet"
 	fi
-	printf "$row" "src/vu (vhost-user protocol engine)" "${LINES[vu_engine]}" "in scope, shared"
-	printf "$row" "src/vhost_user/server* (POSIX glue)" "${LINES[vu_server]}" "in scope, Linux only"
-	printf "$row" "src/vhost_user/frontend.c, blk_client.c" "${LINES[vu_driver]}" \
+	printf "$row" "src/vhost_user (vhost-user protocol engine)" "${LINES[vu_engine]}" "in scope, shared"
+	printf "$row" "src/os/posix/vhost_user_server.c (POSIX glue)" "${LINES[vu_server]}" "in scope, Linux only"
+	printf "$row" "lib/frontend/frontend.c, blk_client.c" "${LINES[vu_driver]}" \
 		"driver side (tests, bench): out of scope"
-	printf "$row" "src/os/posix" "${LINES[os_posix]}" "OS port, Linux: out of scope"
+	printf "$row" "src/os/posix (the rest)" "${LINES[os_posix]}" "OS port, Linux: out of scope"
 	printf "$row" "firmware/platform" "${LINES[platform]}" "OS port, bare metal: out of scope"
-	printf "$row" "src/host" "${LINES[host]}" "providers, Linux: out of scope"
+	printf "$row" "src/linux" "${LINES[host]}" "providers, Linux: out of scope"
 	printf "$row" "src/sim" "${LINES[sim]}" "providers, shared: out of scope"
 }
 awk -v s="$shared" -v t="$scope" 'BEGIN {

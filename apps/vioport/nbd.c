@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vioport's disks on NBD exports (--image nbd://... or nbd+unix://...): the
- * provider of vioport/host_nbd.h under the blk device, its socket and its
+ * provider of vioport/linux_nbd.h under the blk device, its socket and its
  * reconnection timer on the main loop. See docs/nbd.md.
  */
 #include <errno.h>

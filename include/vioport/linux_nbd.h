@@ -40,7 +40,7 @@
 #include <sys/socket.h>
 
 #include "vioport/blk.h"
-#include "vioport/loop.h"
+#include "vioport/posix_loop.h"
 
 /* Longest export name and UNIX socket path kept, NUL included. */
 #define VIO_HOST_NBD_NAME_MAX 256u

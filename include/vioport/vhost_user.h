@@ -77,7 +77,7 @@
 #include <stdint.h>
 
 #include "vioport/device.h"
-#include "vioport/loop.h"
+#include "vioport/posix_loop.h"
 #include "vioport/vhost_user_engine.h"
 #include "vioport/vhost_user_proto.h"
 

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "vioport/blk.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_frontend.h"
 
 /* Features the client accepts unless told otherwise. */
 #define VIO_VU_BLK_FEATURES                                                                        \

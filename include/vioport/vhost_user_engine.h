@@ -16,7 +16,7 @@
  * The operating system comes in through struct vio_vu_engine_ops. File
  * descriptors are opaque integer handles to the engine (negative: none); it
  * never looks inside one, only asks the glue to describe, map, signal, close
- * or send on it. The glue (src/vhost_user/server.c for POSIX) reads bytes and
+ * or send on it. The glue (src/os/posix/vhost_user_server.c for POSIX) reads bytes and
  * handles from its channel into the engine's framing (vio_vu_engine_rx_*),
  * calls vio_vu_engine_handle() for each whole message with the device lock
  * held, and watches the kick handles the engine tells it about.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-blk client over the vhost-user frontend: request layout, limits and status checks. */
-#include "vioport/vu_blk_client.h"
+#include "vioport/vhost_user_blk_client.h"
 
 #include <errno.h>
 #include <string.h>

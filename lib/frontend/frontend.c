@@ -6,7 +6,7 @@
  * protocol ends the conversation (the spec's advice: close on a wrong reply).
  */
 #include "vioport/fdpass.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_frontend.h"
 
 #include <errno.h>
 #include <poll.h>

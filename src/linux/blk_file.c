@@ -11,7 +11,7 @@
  * plain system calls in the provider call. Both therefore handle short
  * transfers, retries and fallbacks identically.
  */
-#include "vioport/host_blk.h"
+#include "vioport/linux_blk.h"
 
 #include <errno.h>
 #include <fcntl.h>

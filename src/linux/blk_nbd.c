@@ -36,7 +36,7 @@
 #include <time.h>
 
 #include "vioport/errmsg.h"
-#include "vioport/host_nbd.h"
+#include "vioport/linux_nbd.h"
 #include "vioport/vhost_user_engine.h"
 
 struct vio_host_nbd_op {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-gpio provider over a Linux gpiochip character device, uAPI v2. */
 #include "vioport/errmsg.h"
-#include "vioport/host_gpio.h"
+#include "vioport/linux_gpio.h"
 
 #include <errno.h>
 #include <fcntl.h>

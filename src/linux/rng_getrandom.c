@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-rng provider over getrandom(2), never blocking. */
-#include "vioport/host_rng.h"
+#include "vioport/linux_rng.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* vhost-user engine internals shared by the src/vu files; not a public interface. */
+/* vhost-user engine internals shared by the src/vhost_user files; not a public interface. */
 #ifndef VIOPORT_VU_ENGINE_INTERNAL_H
 #define VIOPORT_VU_ENGINE_INTERNAL_H
 

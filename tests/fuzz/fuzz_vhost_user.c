@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Fuzz target: the vhost-user protocol engine (src/vu) -- framing, message
+ * Fuzz target: the vhost-user protocol engine (src/vhost_user) -- framing, message
  * checks, handlers, the session and ring state machines -- behind an
  * in-memory glue, with a virtio-blk device on a RAM disk.
  *

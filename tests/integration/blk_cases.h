@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "itest.h"
-#include "vioport/vu_blk_client.h"
+#include "vioport/vhost_user_blk_client.h"
 
 struct bc_target {
 	const char *name;

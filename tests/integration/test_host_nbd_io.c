@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The NBD provider (src/host/blk_nbd.c) on its own, attached to a loop, against
+ * The NBD provider (src/linux/blk_nbd.c) on its own, attached to a loop, against
  * nbdkit's memory plugin: what its socket watch does when the loop reports a
  * readiness that is stale by the time the callback runs (a completion queued
  * before libnbd read the data in another call). The connection must stay
@@ -21,8 +21,8 @@
 #include <cmocka.h>
 
 #include "nbd_itest.h"
-#include "vioport/host_nbd.h"
-#include "vioport/loop.h"
+#include "vioport/linux_nbd.h"
+#include "vioport/posix_loop.h"
 
 static const char *skip_all;
 static char dir[IT_PATH], uri[IT_PATH + 64];

@@ -45,7 +45,7 @@
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
 #include "vioport/virtio.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_frontend.h"
 
 #define EXIT_SKIP   77
 #define WAIT_MS	    5000

@@ -21,7 +21,7 @@
 
 #include "itest.h"
 #include "vioport/virtio.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_frontend.h"
 
 #define FAKE_FEATURES                                                                              \
 	(VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_F_EVENT_IDX) | VIO_BIT(VIO_VU_F_PROTOCOL_FEATURES))

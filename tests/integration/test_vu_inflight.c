@@ -38,10 +38,10 @@
 
 #include "itest.h"
 #include "vioport/blk.h"
-#include "vioport/loop.h"
+#include "vioport/posix_loop.h"
 #include "vioport/sim_ramdisk.h"
 #include "vioport/vhost_user.h"
-#include "vioport/vu_blk_client.h"
+#include "vioport/vhost_user_blk_client.h"
 
 #define DISK_BYTES (1u << 20)
 #define BLOCK	   4096u

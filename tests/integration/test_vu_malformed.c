@@ -25,7 +25,7 @@
 
 #include "itest.h"
 #include "vioport/byteorder.h"
-#include "vioport/vu_blk_client.h"
+#include "vioport/vhost_user_blk_client.h"
 
 #define IMAGE_BYTES (4u << 20)
 #define ANSWER_MS   3000

@@ -31,8 +31,8 @@
 #include "itest.h"
 #include "vioport/blk.h"
 #include "vioport/virtio.h"
-#include "vioport/vu_blk_client.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_blk_client.h"
+#include "vioport/vhost_user_frontend.h"
 
 #define WAIT_MS	   10000
 #define DISK_BYTES (1u << 20)

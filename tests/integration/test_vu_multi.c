@@ -25,7 +25,7 @@
 #include "vioport/byteorder.h"
 #include "vioport/gpio.h"
 #include "vioport/virtio.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_frontend.h"
 
 #define WAIT_MS	   5000
 #define DISK_BYTES (1u << 20)

@@ -22,7 +22,7 @@
 
 #include "itest.h"
 #include "vioport/virtio.h"
-#include "vioport/vu_frontend.h"
+#include "vioport/vhost_user_frontend.h"
 
 #define WAIT_MS 5000
 

@@ -27,7 +27,7 @@
 
 #include "vioport/blk.h"
 #include "vioport/byteorder.h"
-#include "vioport/host_blk.h"
+#include "vioport/linux_blk.h"
 #include "vioport/loopback.h"
 
 #define ARENA_SIZE   (16u << 20)

@@ -23,7 +23,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "vioport/host_gpio.h"
+#include "vioport/linux_gpio.h"
 
 #define PATH_CAP 64
 #define ERR_CAP	 256

@@ -19,7 +19,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
-#include "vioport/host_i2c.h"
+#include "vioport/linux_i2c.h"
 
 #define SMBUS_ALL                                                                                  \
 	(I2C_FUNC_SMBUS_QUICK | I2C_FUNC_SMBUS_BYTE | I2C_FUNC_SMBUS_BYTE_DATA |                   \

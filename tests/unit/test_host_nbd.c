@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "vioport/host_nbd.h"
+#include "vioport/linux_nbd.h"
 #include "vioport/sandbox.h"
 
 static struct vio_host_nbd_addr a;

@@ -12,7 +12,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
-#include "vioport/host_rng.h"
+#include "vioport/linux_rng.h"
 #include "vioport/loopback.h"
 #include "vioport/rng.h"
 

@@ -21,7 +21,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
-#include "vioport/loop.h"
+#include "vioport/posix_loop.h"
 
 static struct {
 	struct vio_loop loop;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Event loop on epoll: watches, timerfd timers, posted work, eventfd stop. */
-#include "vioport/loop.h"
+#include "vioport/posix_loop.h"
 
 #include <errno.h>
 #include <poll.h>

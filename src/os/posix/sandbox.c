@@ -169,19 +169,19 @@ static const struct call_group groups[] = {
 
 /* The device ioctls the providers issue on descriptors they opened before, and isatty(). */
 static const unsigned long allowed_ioctls[] = {
-    /* GPIO character device, uAPI v2 (src/host/gpio_cdev.c) */
+    /* GPIO character device, uAPI v2 (src/linux/gpio_cdev.c) */
     GPIO_GET_CHIPINFO_IOCTL,
     GPIO_V2_GET_LINEINFO_IOCTL,
     GPIO_V2_GET_LINE_IOCTL,
     GPIO_V2_LINE_SET_CONFIG_IOCTL,
     GPIO_V2_LINE_GET_VALUES_IOCTL,
     GPIO_V2_LINE_SET_VALUES_IOCTL,
-    /* i2c-dev (src/host/i2c_dev.c) */
+    /* i2c-dev (src/linux/i2c_dev.c) */
     I2C_RDWR,
     I2C_SMBUS,
     I2C_SLAVE,
     I2C_FUNCS,
-    /* discard on a block device image (src/host/blk_file.c) */
+    /* discard on a block device image (src/linux/blk_file.c) */
     BLKDISCARD,
     /* isatty() on stderr, which the sanitizers and stdio ask */
     TCGETS,

@@ -2,7 +2,7 @@
 /*
  * vhost-user backend, POSIX glue: the unix socket (framing, SCM_RIGHTS), the
  * epoll loops and queue threads, the device lock, and the operating system
- * services the protocol engine (src/vu) asks for: mmap of guest memory,
+ * services the protocol engine (src/vhost_user) asks for: mmap of guest memory,
  * memfd for the inflight region, eventfd signals, closing descriptors.
  * Everything that decides something about a message is the engine's.
  *
