@@ -21,32 +21,21 @@
 #include "vioport/loopback.h"
 #include "vioport/sim_vsock.h"
 #include "vioport/vsock.h"
+#include "vsock_guest.h"
 
 #define ARENA_SIZE (1024u * 1024u)
 #define BUS_BASE   0x10000ull
-#define QSIZE	   16u
+#define QSIZE	   VG_QSIZE
 #define NCONN	   4u
 #define BUFSZ	   256u /* the device's buf_alloc per stream */
 #define CID	   3u
 #define ECHO_PORT  7u
 #define SINK_PORT  9u
-#define RXLEN	   (VIO_VSOCK_HDR_SIZE + 200u)
-#define NRX	   8u
-#define TXMAX	   (VIO_VSOCK_HDR_SIZE + 4096u)
-#define GBUF	   4096u /* the guest's buf_alloc unless a test says otherwise */
+#define RXLEN	   VG_RXLEN
+#define NRX	   VG_NRX
+#define TXMAX	   VG_TXMAX
+#define GBUF	   VG_GBUF
 #define HDR	   VIO_VSOCK_HDR_SIZE
-
-struct pkt {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port, len;
-	uint16_t type, op;
-	uint32_t flags, buf_alloc, fwd_cnt;
-};
-
-struct rxb {
-	uint8_t *p;
-	uint32_t len;
-};
 
 static struct {
 	_Alignas(16) uint8_t arena[ARENA_SIZE];
@@ -57,12 +46,7 @@ static struct {
 	struct vio_sim_vsock sim;
 	struct vio_sim_vsock_conn sconns[NCONN];
 	struct vio_loopback lb;
-	struct vio_drvq q[3];
-	struct vio_drvq_slot slots[3][QSIZE];
-	struct rxb rx[NRX];
-	uint8_t *tx;
-	int tokens[QSIZE];
-	uint32_t guest_fwd; /* what the test's guest reports as consumed, per test */
+	struct vsock_guest g; /* the test's guest driver */
 	struct vio_vsock_ops ops;
 	uint32_t recv_calls;
 } F;
@@ -72,6 +56,7 @@ static int fixture(void **state)
 	(void) state;
 	memset(&F, 0, sizeof(F));
 	F.ops = vio_sim_vsock_ops;
+	F.g.cid = CID; /* packets are made before the guest is brought up */
 	return 0;
 }
 
@@ -88,12 +73,7 @@ static void init_dev(uint64_t offer)
 
 static void bring_up(uint64_t want)
 {
-	assert_int_equal(vio_loopback_negotiate(&F.lb, want), 0);
-	for (uint16_t q = 0; q < 3; q++)
-		assert_int_equal(vio_loopback_queue(&F.lb, q, QSIZE, &F.q[q], F.slots[q]), 0);
-	assert_int_equal(vio_loopback_driver_ok(&F.lb), 0);
-	F.tx = vio_loopback_alloc(&F.lb, TXMAX, NULL);
-	assert_non_null(F.tx);
+	vg_bring_up(&F.g, &F.lb, &F.vs, CID, want);
 }
 
 static void start(void)
@@ -102,93 +82,32 @@ static void start(void)
 	bring_up(~0ull);
 }
 
-static void post_rx_buf(struct rxb *b)
-{
-	struct vio_buf in = {vio_loopback_bus(&F.lb, b->p), b->len};
-
-	memset(b->p, 0xee, b->len);
-	assert_true(vio_drvq_add(&F.q[VIO_VSOCK_RXQ], NULL, 0, &in, 1, b) >= 0);
-	vio_loopback_kick(&F.lb, VIO_VSOCK_RXQ);
-}
-
-/* Posts n rx buffers of RXLEN bytes. */
 static void post_rx(unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		struct rxb *b = NULL;
-
-		for (unsigned k = 0; k < NRX; k++) {
-			if (F.rx[k].p == NULL) {
-				b = &F.rx[k];
-				b->p = vio_loopback_alloc(&F.lb, RXLEN, NULL);
-				b->len = RXLEN;
-				break;
-			}
-		}
-		assert_non_null(b);
-		assert_non_null(b->p);
-		post_rx_buf(b);
-	}
+	vg_post_rx(&F.g, n);
 }
 
-static void parse(const uint8_t *h, struct pkt *p)
+static int recv_pkt_opt(struct vg_pkt *p, uint8_t *data, bool repost)
 {
-	p->src_cid = vio_get_le64(h + VIO_VSOCK_HDR_SRC_CID);
-	p->dst_cid = vio_get_le64(h + VIO_VSOCK_HDR_DST_CID);
-	p->src_port = vio_get_le32(h + VIO_VSOCK_HDR_SRC_PORT);
-	p->dst_port = vio_get_le32(h + VIO_VSOCK_HDR_DST_PORT);
-	p->len = vio_get_le32(h + VIO_VSOCK_HDR_LEN);
-	p->type = vio_get_le16(h + VIO_VSOCK_HDR_TYPE);
-	p->op = vio_get_le16(h + VIO_VSOCK_HDR_OP);
-	p->flags = vio_get_le32(h + VIO_VSOCK_HDR_FLAGS);
-	p->buf_alloc = vio_get_le32(h + VIO_VSOCK_HDR_BUF_ALLOC);
-	p->fwd_cnt = vio_get_le32(h + VIO_VSOCK_HDR_FWD_CNT);
+	return vg_recv_opt(&F.g, p, data, repost);
 }
 
-/*
- * Takes the next packet the device wrote, with its payload in data (when not
- * NULL), and posts the buffer again (when repost). Returns 1, or 0 if none.
- */
-static int recv_pkt_opt(struct pkt *p, uint8_t *data, bool repost)
-{
-	void *token;
-	uint32_t len;
-	struct rxb *b;
-	int rc = vio_drvq_get_used(&F.q[VIO_VSOCK_RXQ], &token, &len);
-
-	assert_true(rc >= 0);
-	if (rc == 0)
-		return 0;
-	b = token;
-	assert_true(len >= HDR);
-	parse(b->p, p);
-	assert_int_equal(len, HDR + p->len);
-	/* every packet from the device is addressed from the host to this guest */
-	assert_int_equal(p->src_cid, VIO_VSOCK_HOST_CID);
-	assert_int_equal(p->dst_cid, CID);
-	if (data != NULL)
-		memcpy(data, b->p + HDR, p->len);
-	if (repost)
-		post_rx_buf(b);
-	return 1;
-}
-
-static int recv_pkt(struct pkt *p, uint8_t *data)
+static int recv_pkt(struct vg_pkt *p, uint8_t *data)
 {
 	return recv_pkt_opt(p, data, true);
 }
 
 static void expect_none(void)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	assert_int_equal(recv_pkt_opt(&p, NULL, false), 0);
 }
 
 /* Expects one packet with op from host port hport to guest port gport. */
-static void expect_op(uint16_t op, uint32_t gport, uint32_t hport, struct pkt *out)
+static void expect_op(uint16_t op, uint32_t gport, uint32_t hport, struct vg_pkt *out)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	assert_int_equal(recv_pkt(&p, NULL), 1);
 	assert_int_equal(p.op, op);
@@ -198,68 +117,22 @@ static void expect_op(uint16_t op, uint32_t gport, uint32_t hport, struct pkt *o
 		*out = p;
 }
 
-static void put_hdr(uint8_t *h, const struct pkt *p)
+static struct vg_pkt mk(uint16_t op, uint32_t gport, uint32_t hport)
 {
-	vio_put_le64(h + VIO_VSOCK_HDR_SRC_CID, p->src_cid);
-	vio_put_le64(h + VIO_VSOCK_HDR_DST_CID, p->dst_cid);
-	vio_put_le32(h + VIO_VSOCK_HDR_SRC_PORT, p->src_port);
-	vio_put_le32(h + VIO_VSOCK_HDR_DST_PORT, p->dst_port);
-	vio_put_le32(h + VIO_VSOCK_HDR_LEN, p->len);
-	vio_put_le16(h + VIO_VSOCK_HDR_TYPE, p->type);
-	vio_put_le16(h + VIO_VSOCK_HDR_OP, p->op);
-	vio_put_le32(h + VIO_VSOCK_HDR_FLAGS, p->flags);
-	vio_put_le32(h + VIO_VSOCK_HDR_BUF_ALLOC, p->buf_alloc);
-	vio_put_le32(h + VIO_VSOCK_HDR_FWD_CNT, p->fwd_cnt);
+	return vg_mk(&F.g, op, gport, hport);
 }
 
-/* A well-formed packet from guest port gport to host port hport. */
-static struct pkt mk(uint16_t op, uint32_t gport, uint32_t hport)
-{
-	struct pkt p = {CID,  VIO_VSOCK_HOST_CID, gport, hport, 0, VIO_VSOCK_TYPE_STREAM, op, 0,
-			GBUF, F.guest_fwd};
-
-	return p;
-}
-
-/* Queues raw bytes as one tx packet (in nseg readable segments) and kicks; expects it back. */
 static void send_raw(const uint8_t *bytes, uint32_t len, unsigned nseg, uint32_t wlen)
 {
-	struct vio_buf out[3], in;
-	void *token;
-	uint32_t used;
-	uint32_t off = 0;
-
-	assert_true(len + wlen <= TXMAX && nseg >= 1 && nseg <= 3);
-	memcpy(F.tx, bytes, len);
-	for (unsigned s = 0; s < nseg; s++) {
-		uint32_t n = s + 1 == nseg ? len - off : (len - off) / 2;
-
-		out[s] = (struct vio_buf){vio_loopback_bus(&F.lb, F.tx + off), n};
-		off += n;
-	}
-	in = (struct vio_buf){vio_loopback_bus(&F.lb, F.tx + len), wlen};
-	assert_true(vio_drvq_add(&F.q[VIO_VSOCK_TXQ], out, nseg, &in, wlen ? 1 : 0, &F.tokens[0]) >=
-		    0);
-	vio_loopback_kick(&F.lb, VIO_VSOCK_TXQ);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_TXQ], &token, &used), 1);
-	assert_ptr_equal(token, &F.tokens[0]);
-	assert_int_equal(used, 0);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_TXQ], &token, &used), 0);
-	assert_false(F.vs.dev.status & VIO_STATUS_NEEDS_RESET);
+	vg_send_raw(&F.g, bytes, len, nseg, wlen);
 }
 
-/* Sends packet p with payload data (p->len bytes, or dlen when they differ). */
-static void send_pkt_n(struct pkt p, const void *data, uint32_t dlen, unsigned nseg)
+static void send_pkt_n(struct vg_pkt p, const void *data, uint32_t dlen, unsigned nseg)
 {
-	uint8_t raw[TXMAX];
-
-	put_hdr(raw, &p);
-	if (dlen != 0)
-		memcpy(raw + HDR, data, dlen);
-	send_raw(raw, HDR + dlen, nseg, 0);
+	vg_send_pkt_n(&F.g, p, data, dlen, nseg);
 }
 
-static void send_pkt(struct pkt p, const void *data)
+static void send_pkt(struct vg_pkt p, const void *data)
 {
 	send_pkt_n(p, data, p.len, 1);
 }
@@ -271,7 +144,7 @@ static void send_op(uint16_t op, uint32_t gport, uint32_t hport)
 
 static void send_data(uint32_t gport, uint32_t hport, const void *data, uint32_t len)
 {
-	struct pkt p = mk(VIO_VSOCK_OP_RW, gport, hport);
+	struct vg_pkt p = mk(VIO_VSOCK_OP_RW, gport, hport);
 
 	p.len = len;
 	send_pkt(p, data);
@@ -280,7 +153,7 @@ static void send_data(uint32_t gport, uint32_t hport, const void *data, uint32_t
 /* Guest connects gport to hport and expects the RESPONSE; returns the slot. */
 static uint32_t connect_guest(uint32_t gport, uint32_t hport)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	send_op(VIO_VSOCK_OP_REQUEST, gport, hport);
 	expect_op(VIO_VSOCK_OP_RESPONSE, gport, hport, &p);
@@ -370,7 +243,7 @@ static void init_rejects_bad_args(void **state)
 static void guest_connect_echo(void **state)
 {
 	uint8_t back[64];
-	struct pkt p;
+	struct vg_pkt p;
 
 	(void) state;
 	start();
@@ -391,7 +264,7 @@ static void guest_connect_echo(void **state)
 
 static void guest_connect_refused(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	(void) state;
 	start();
@@ -456,8 +329,8 @@ static void deferred_accept_guest_gives_up(void **state)
 static void rw_split_segments(void **state)
 {
 	uint8_t back[64];
-	struct pkt p = mk(VIO_VSOCK_OP_RW, 1000, ECHO_PORT);
-	struct rxb *b = &F.rx[0];
+	struct vg_pkt p = mk(VIO_VSOCK_OP_RW, 1000, ECHO_PORT);
+	struct vg_rxb *b = &F.g.rx[0];
 	struct vio_buf in[2];
 
 	(void) state;
@@ -467,7 +340,7 @@ static void rw_split_segments(void **state)
 	b->len = RXLEN;
 	in[0] = (struct vio_buf){vio_loopback_bus(&F.lb, b->p), 20};
 	in[1] = (struct vio_buf){vio_loopback_bus(&F.lb, b->p + 20), RXLEN - 20};
-	assert_true(vio_drvq_add(&F.q[VIO_VSOCK_RXQ], NULL, 0, in, 2, b) >= 0);
+	assert_true(vio_drvq_add(&F.g.q[VIO_VSOCK_RXQ], NULL, 0, in, 2, b) >= 0);
 	vio_loopback_kick(&F.lb, VIO_VSOCK_RXQ);
 	post_rx(2);
 	(void) connect_guest(1000, ECHO_PORT); /* takes the split buffer */
@@ -484,7 +357,7 @@ static void rw_split_segments(void **state)
 static void source_respects_guest_credit(void **state)
 {
 	uint8_t data[256];
-	struct pkt p = mk(VIO_VSOCK_OP_REQUEST, 1000, SINK_PORT);
+	struct vg_pkt p = mk(VIO_VSOCK_OP_REQUEST, 1000, SINK_PORT);
 	uint32_t got = 0, id;
 
 	(void) state;
@@ -527,7 +400,7 @@ static void source_respects_guest_credit(void **state)
 static void sink_backpressure_and_credit_update(void **state)
 {
 	uint8_t data[BUFSZ];
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 	uint32_t h = 2166136261u;
 
@@ -560,7 +433,7 @@ static void sink_backpressure_and_credit_update(void **state)
 
 static void credit_request_answered(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	(void) state;
 	start();
@@ -581,7 +454,7 @@ static void echo_stream_large(void **state)
 	enum { TOTAL = 20000 };
 	static uint8_t out[TOTAL], back[TOTAL];
 	uint32_t sent = 0, got = 0, peer_fwd = 0, peer_alloc = BUFSZ;
-	struct pkt p;
+	struct vg_pkt p;
 	unsigned rounds = 0;
 
 	(void) state;
@@ -598,7 +471,7 @@ static void echo_stream_large(void **state)
 		if (n > 100)
 			n = 100;
 		if (n != 0) {
-			F.guest_fwd = got;
+			F.g.guest_fwd = got;
 			send_data(1000, ECHO_PORT, out + sent, n);
 			sent += n;
 		}
@@ -612,7 +485,7 @@ static void echo_stream_large(void **state)
 		}
 		/* the guest's reads free its buffer: tell the device */
 		if (n == 0) {
-			struct pkt u = mk(VIO_VSOCK_OP_CREDIT_UPDATE, 1000, ECHO_PORT);
+			struct vg_pkt u = mk(VIO_VSOCK_OP_CREDIT_UPDATE, 1000, ECHO_PORT);
 
 			u.fwd_cnt = got;
 			send_pkt(u, NULL);
@@ -637,7 +510,7 @@ static uint32_t two_streams(void)
 static void expect_victim_reset(uint32_t id)
 {
 	uint8_t back[8];
-	struct pkt p;
+	struct vg_pkt p;
 
 	expect_op(VIO_VSOCK_OP_RST, 1000, SINK_PORT, NULL);
 	expect_none();
@@ -672,7 +545,7 @@ static void data_beyond_credit(void **state)
 
 static void lying_fwd_cnt(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -690,7 +563,7 @@ static void lying_fwd_cnt(void **state)
 
 static void fwd_cnt_backwards(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -726,7 +599,7 @@ static void bad_op_on_stream(void **state)
 
 static void bad_type_on_stream(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -740,7 +613,7 @@ static void bad_type_on_stream(void **state)
 
 static void len_disagrees_with_buffer(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -755,7 +628,7 @@ static void len_disagrees_with_buffer(void **state)
 
 static void len_longer_than_header_says(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -769,7 +642,7 @@ static void len_longer_than_header_says(void **state)
 
 static void len_on_control_packet(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -784,20 +657,20 @@ static void len_on_control_packet(void **state)
 static void writable_segment_in_tx(void **state)
 {
 	uint8_t raw[HDR];
-	struct pkt p = mk(VIO_VSOCK_OP_CREDIT_REQUEST, 1000, SINK_PORT);
+	struct vg_pkt p = mk(VIO_VSOCK_OP_CREDIT_REQUEST, 1000, SINK_PORT);
 	uint32_t id;
 
 	(void) state;
 	start();
 	id = two_streams();
-	put_hdr(raw, &p);
+	vg_put_hdr(raw, &p);
 	send_raw(raw, HDR, 1, 8);
 	expect_victim_reset(id);
 }
 
 static void data_after_guest_shutdown_send(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -814,7 +687,7 @@ static void data_after_guest_shutdown_send(void **state)
 
 static void wrong_cid_dropped(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	(void) state;
 	start();
@@ -836,12 +709,12 @@ static void wrong_cid_dropped(void **state)
 static void short_packet_dropped(void **state)
 {
 	uint8_t raw[HDR];
-	struct pkt p = mk(VIO_VSOCK_OP_REQUEST, 1000, ECHO_PORT);
+	struct vg_pkt p = mk(VIO_VSOCK_OP_REQUEST, 1000, ECHO_PORT);
 
 	(void) state;
 	start();
 	post_rx(4);
-	put_hdr(raw, &p);
+	vg_put_hdr(raw, &p);
 	send_raw(raw, HDR - 1, 1, 0);
 	send_raw(raw, HDR - 1, 1, 1); /* a writable byte does not make it a header */
 	expect_none();
@@ -851,7 +724,7 @@ static void short_packet_dropped(void **state)
 
 static void unknown_stream_gets_rst(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	(void) state;
 	start();
@@ -890,7 +763,7 @@ static void rst_replies_bounded(void **state)
 
 static void table_full_refused(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 
 	(void) state;
 	start();
@@ -912,7 +785,7 @@ static void table_full_refused(void **state)
 
 static void bad_rx_buffers_returned_empty(void **state)
 {
-	struct rxb *b = &F.rx[0];
+	struct vg_rxb *b = &F.g.rx[0];
 	struct vio_buf o, in;
 	uint8_t *small;
 	void *token;
@@ -927,20 +800,20 @@ static void bad_rx_buffers_returned_empty(void **state)
 	/* a readable segment in an rx buffer, then one with room for a header only */
 	o = (struct vio_buf){vio_loopback_bus(&F.lb, b->p), 4};
 	in = (struct vio_buf){vio_loopback_bus(&F.lb, b->p + 4), RXLEN - 4};
-	assert_true(vio_drvq_add(&F.q[VIO_VSOCK_RXQ], &o, 1, &in, 1, &t1) >= 0);
+	assert_true(vio_drvq_add(&F.g.q[VIO_VSOCK_RXQ], &o, 1, &in, 1, &t1) >= 0);
 	in = (struct vio_buf){vio_loopback_bus(&F.lb, small), HDR};
-	assert_true(vio_drvq_add(&F.q[VIO_VSOCK_RXQ], NULL, 0, &in, 1, &t2) >= 0);
+	assert_true(vio_drvq_add(&F.g.q[VIO_VSOCK_RXQ], NULL, 0, &in, 1, &t2) >= 0);
 	vio_loopback_kick(&F.lb, VIO_VSOCK_RXQ);
 	send_op(VIO_VSOCK_OP_REQUEST, 1000, ECHO_PORT);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_RXQ], &token, &len), 1);
+	assert_int_equal(vio_drvq_get_used(&F.g.q[VIO_VSOCK_RXQ], &token, &len), 1);
 	assert_ptr_equal(token, &t1);
 	assert_int_equal(len, 0);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_RXQ], &token, &len), 1);
+	assert_int_equal(vio_drvq_get_used(&F.g.q[VIO_VSOCK_RXQ], &token, &len), 1);
 	assert_ptr_equal(token, &t2);
 	assert_int_equal(len, 0);
 	assert_int_equal(F.vs.stats.bad_rx_bufs, 2);
 	/* the RESPONSE waits for a good buffer */
-	F.rx[0].p = NULL;
+	F.g.rx[0].p = NULL;
 	post_rx(1);
 	expect_op(VIO_VSOCK_OP_RESPONSE, 1000, ECHO_PORT, NULL);
 }
@@ -998,7 +871,7 @@ static void restless_provider_bounded(void **state)
 
 static void guest_clean_shutdown(void **state)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -1018,7 +891,7 @@ static void guest_clean_shutdown(void **state)
 static void guest_shutdown_waits_for_buffered_data(void **state)
 {
 	uint8_t data[200];
-	struct pkt p;
+	struct vg_pkt p;
 	uint32_t id;
 
 	(void) state;
@@ -1059,7 +932,7 @@ static void guest_rst_closes(void **state)
 static void host_connect_echo(void **state)
 {
 	uint8_t back[16];
-	struct pkt p, req;
+	struct vg_pkt p, req;
 	int id;
 
 	(void) state;
@@ -1127,7 +1000,7 @@ static void host_connect_refused_and_limits(void **state)
 static void host_shutdown_after_data(void **state)
 {
 	uint8_t data[64];
-	struct pkt p;
+	struct vg_pkt p;
 	int id;
 
 	(void) state;
@@ -1177,7 +1050,7 @@ static uint8_t *post_event(int *token, uint32_t len)
 	struct vio_buf in = {vio_loopback_bus(&F.lb, e), len};
 
 	memset(e, 0xee, len);
-	assert_true(vio_drvq_add(&F.q[VIO_VSOCK_EVENTQ], NULL, 0, &in, 1, token) >= 0);
+	assert_true(vio_drvq_add(&F.g.q[VIO_VSOCK_EVENTQ], NULL, 0, &in, 1, token) >= 0);
 	vio_loopback_kick(&F.lb, VIO_VSOCK_EVENTQ);
 	return e;
 }
@@ -1195,11 +1068,11 @@ static void transport_reset_event(void **state)
 	(void) connect_guest(1000, ECHO_PORT);
 	(void) connect_guest(1001, SINK_PORT);
 	e = post_event(&t1, 4);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_EVENTQ], &token, &len), 0);
+	assert_int_equal(vio_drvq_get_used(&F.g.q[VIO_VSOCK_EVENTQ], &token, &len), 0);
 	gen = F.vs.dev.config_generation;
 	assert_int_equal(vio_vsock_transport_reset(&F.vs, 2), -VIO_EINVAL);
 	assert_int_equal(vio_vsock_transport_reset(&F.vs, 42), 0);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_EVENTQ], &token, &len), 1);
+	assert_int_equal(vio_drvq_get_used(&F.g.q[VIO_VSOCK_EVENTQ], &token, &len), 1);
 	assert_ptr_equal(token, &t1);
 	assert_int_equal(len, 4);
 	assert_int_equal(vio_get_le32(e), VIO_VSOCK_EVENT_TRANSPORT_RESET);
@@ -1216,11 +1089,11 @@ static void transport_reset_event(void **state)
 	/* an event with no buffer waits for one; a buffer too small is returned empty */
 	assert_int_equal(vio_vsock_transport_reset(&F.vs, 0), 0);
 	(void) post_event(&t2, 3);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_EVENTQ], &token, &len), 1);
+	assert_int_equal(vio_drvq_get_used(&F.g.q[VIO_VSOCK_EVENTQ], &token, &len), 1);
 	assert_ptr_equal(token, &t2);
 	assert_int_equal(len, 0);
 	e = post_event(&t3, 4);
-	assert_int_equal(vio_drvq_get_used(&F.q[VIO_VSOCK_EVENTQ], &token, &len), 1);
+	assert_int_equal(vio_drvq_get_used(&F.g.q[VIO_VSOCK_EVENTQ], &token, &len), 1);
 	assert_ptr_equal(token, &t3);
 	assert_int_equal(len, 4);
 	assert_int_equal(vio_get_le32(e), VIO_VSOCK_EVENT_TRANSPORT_RESET);
@@ -1240,7 +1113,7 @@ static void device_reset_closes_all(void **state)
 		assert_int_equal(F.conns[i].state, VIO_VSOCK_CONN_FREE);
 	assert_int_equal(vio_vsock_host_connect(&F.vs, 5000, 0), -VIO_EAGAIN);
 	/* up again, on fresh rings */
-	memset(F.rx, 0, sizeof(F.rx));
+	memset(F.g.rx, 0, sizeof(F.g.rx));
 	bring_up(~0ull);
 	post_rx(4);
 	(void) connect_guest(1000, ECHO_PORT);
