@@ -30,12 +30,8 @@ declare -A CORE_FLAGS=(
 	[m4]="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
 )
 
-# The warnings beyond -Wall -Wextra are the host build's (meson.build), so a file
-# that builds on one builds on the other; -Wvla enforces the no-VLA rule.
-CFLAGS=(-Os -ffreestanding -Wall -Wextra -Werror -std=c11 -Iinclude
-	-ffunction-sections -fdata-sections
-	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
-	-fno-strict-aliasing)
+# The freestanding code's flags, from the one list the three builds share.
+mapfile -t CFLAGS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/freestanding.flags)
 
 ALLOWED_SYSTEM_HEADERS=(stdint.h stddef.h stdbool.h string.h stdatomic.h)
 

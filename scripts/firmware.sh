@@ -64,11 +64,8 @@ declare -A TARGET_LDSCRIPT=(
 	[r5f-zcu102]=firmware/platform/armv7r/zcu102-r5.ld
 )
 
-# As scripts/cross-build.sh, so the shared code is built exactly as there.
-CFLAGS=(-Os -ffreestanding -Wall -Wextra -Werror -std=c11 -Iinclude
-	-ffunction-sections -fdata-sections
-	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
-	-fno-strict-aliasing)
+# The freestanding code's flags, from the one list the three builds share.
+mapfile -t CFLAGS < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/freestanding.flags)
 # Build options for the shared code in the images (FW_CONFIG="" for none):
 # the images never offer packed rings, so their code is left out (src/core,
 # VIO_CONFIG_NO_PACKED; the meson build and cross-build.sh keep it).
