@@ -10,6 +10,7 @@
 #include <cmocka.h> /* after the headers it needs */
 
 #include "devcase.h"
+#include "disk_pattern.h"
 
 /* The largest writable data one request step may ask for. */
 #define DC_IN_MAX 8192u
@@ -30,9 +31,7 @@ uint16_t dc_kind_queues(enum dc_kind kind)
 
 uint8_t dc_blk_pattern(uint64_t offset)
 {
-	uint64_t sector = offset / 512;
-
-	return (uint8_t) (sector * 131u + (offset % 512) * 7u + 1u);
+	return disk_pattern(offset);
 }
 
 int64_t dc_request(const struct dc_transport *t, uint16_t q, const struct dc_seg *out,

@@ -122,7 +122,7 @@ extern const struct dc_set *const dc_sets[DC_NKINDS];
 /* Queues and their count for a kind (gpio: requestq and eventq). */
 uint16_t dc_kind_queues(enum dc_kind kind);
 
-/* The byte the blk image holds at offset (the same as it_pattern of tests/lib/itest.c). */
+/* The byte the blk disk holds at offset: disk_pattern.h, as in it_make_image's images. */
 uint8_t dc_blk_pattern(uint64_t offset);
 
 /*
