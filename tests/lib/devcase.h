@@ -64,15 +64,14 @@ struct dc_transport {
 	void *ctx;
 	/* Brings up a device of kind with the features of want it offers (VERSION_1 added). */
 	int (*open)(void *ctx, enum dc_kind kind, uint64_t want);
-	/* Lets the device go (the daemon keeps it for the next open). */
+	/* Lets the device go (a daemon keeps it for the next open); harmless with none open. */
 	void (*close)(void *ctx);
 	/* Puts one request on queue q: out segments (read), then in segments (written). */
 	int (*submit)(void *ctx, uint16_t q, const struct dc_seg *out, unsigned nout,
 		      const struct dc_seg *in, unsigned nin);
 	/* Tells the device that queue q has new requests. */
 	int (*notify)(void *ctx, uint16_t q);
-	/* Waits for the request of queue q to be used: copies the in segments back, the used
-	 * length. */
+	/* Waits for queue q's request to be used; copies the in segments back; the used length. */
 	int64_t (*complete)(void *ctx, uint16_t q);
 	/* Reads len bytes of config space at off. */
 	int (*config_read)(void *ctx, uint32_t off, void *buf, uint32_t len);
@@ -132,7 +131,10 @@ uint8_t dc_blk_pattern(uint64_t offset);
 int64_t dc_request(const struct dc_transport *t, uint16_t q, const struct dc_seg *out,
 		   unsigned nout, const struct dc_seg *in, unsigned nin);
 
-/* Runs case c on t: open, every step, close. Fails through cmocka. */
+/*
+ * Runs case c on t: open, every step, close. Fails through cmocka, which
+ * leaves the device open: the program's case teardown closes it then.
+ */
 void dc_run_case(const struct dc_transport *t, const struct dc_case *c);
 
 /*
@@ -154,7 +156,7 @@ int dc_run_sets(const struct dc_transport *t, const char *group, int (*group_set
 #define DC_LE16(v) (uint8_t)((v) &0xffu), (uint8_t) (((v) >> 8) & 0xffu)
 #define DC_LE32(v) DC_LE16((v) &0xffffu), DC_LE16(((v) >> 16) & 0xffffu)
 #define DC_LE64(v)                                                                                 \
-	DC_LE32((unsigned long long) (v) &0xffffffffull),                                          \
+	DC_LE32(0xffffffffull & (unsigned long long) (v)),                                         \
 	    DC_LE32(((unsigned long long) (v) >> 32) & 0xffffffffull)
 #define DC_NSTEPS(a) ((unsigned) (sizeof(a) / sizeof((a)[0])))
 /* A case over a static array of steps. */
