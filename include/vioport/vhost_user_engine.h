@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "vioport/device.h"
+#include "vioport/log.h"
 #include "vioport/vhost_user_proto.h"
 #include "vioport/window.h"
 
@@ -42,11 +43,14 @@
 /* Largest number of queues an engine offers (ring indices are 8 bits on the wire). */
 #define VIO_VU_MAX_QUEUES 256
 
-/* Log levels of the log op (and of the server's log hook). */
-#define VIO_VU_LOG_ERR	 0
-#define VIO_VU_LOG_WARN	 1
-#define VIO_VU_LOG_INFO	 2
-#define VIO_VU_LOG_DEBUG 3
+/*
+ * Log levels of the log op (and of the server's log hook): the shared levels
+ * of vioport/log.h under their older names, kept until every user says VIO_LOG_*.
+ */
+#define VIO_VU_LOG_ERR	 VIO_LOG_ERR
+#define VIO_VU_LOG_WARN	 VIO_LOG_WARN
+#define VIO_VU_LOG_INFO	 VIO_LOG_INFO
+#define VIO_VU_LOG_DEBUG VIO_LOG_DEBUG
 
 /* Bytes of one received message: header and the largest payload. */
 #define VIO_VU_MSG_MAX (sizeof(struct vio_vu_hdr) + VIO_VU_MAX_PAYLOAD)

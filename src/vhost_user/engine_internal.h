@@ -1,5 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* vhost-user engine internals shared by the src/vhost_user files; not a public interface. */
+/*
+ * vhost-user engine internals shared by the src/vhost_user files; not a public interface.
+ *
+ * Who calls whom (an arrow is "calls a function of"); the graph has no cycle,
+ * so each file can be read, and tested, with only the ones below it in mind:
+ *
+ *   engine.c        (session life, framing)   -> engine_vring.c, engine_mem.c, engine_log.c
+ *   engine_msg.c    (checks and handlers)     -> engine_vring.c, engine_mem.c, engine_log.c
+ *   engine_vring.c  (rings, device model)     -> engine_mem.c, engine_log.c
+ *   engine_mem.c    (memory table, inflight)  -> engine_log.c
+ *   engine_log.c    (the log line)            -> the glue's ops only
+ *
+ * vu_errstr and the small helpers below are static inline, so they add no edge.
+ * When memory goes away (SET_MEM_TABLE, REM_MEM_REG) the rings must be dropped
+ * first; engine_msg.c orders the two (vu_vring_unmap_all between
+ * vu_mem_map_table and vu_mem_install, or before vu_mem_drop) so that
+ * engine_mem.c never calls into engine_vring.c.
+ */
 #ifndef VIOPORT_VU_ENGINE_INTERNAL_H
 #define VIOPORT_VU_ENGINE_INTERNAL_H
 
@@ -26,6 +43,7 @@ struct vu_reply {
 /* How long a reply may wait for room in the channel. */
 #define VU_REPLY_TIMEOUT_MS 1000
 
+/* engine_log.c: vio_vu_engine_log (public, in vhost_user_engine.h) formats the line. */
 #define vu_log vio_vu_engine_log
 
 /* Says whether the frontend enabled protocol feature bit. */
@@ -48,17 +66,29 @@ static inline void vu_close(struct vio_vu_engine *e, int *h)
 	*h = -1;
 }
 
-/* engine.c */
 /* Names err (negative errno) for a log line. */
-const char *vu_errstr(struct vio_vu_engine *e, int err);
+static inline const char *vu_errstr(struct vio_vu_engine *e, int err)
+{
+	const char *s = e->ops->errstr != NULL ? e->ops->errstr(e->ctx, err) : NULL;
+
+	return s != NULL ? s : "error";
+}
 
 /* engine_mem.c */
-/* SET_MEM_TABLE: maps the new table, then drains the device and drops the old one. */
-int vu_mem_set_table(struct vio_vu_engine *e, struct vio_vu_msg *m);
+/*
+ * SET_MEM_TABLE, first half: checks the table and maps its regions into fresh;
+ * the number of regions or -errno (nothing left mapped). The old table stays.
+ */
+int vu_mem_map_table(struct vio_vu_engine *e, struct vio_vu_msg *m,
+		     struct vio_vu_mapping fresh[VIO_VU_MAX_REGIONS]);
+/* SET_MEM_TABLE, second half: drops the old table and installs fresh; the rings must be gone. */
+int vu_mem_install(struct vio_vu_engine *e, const struct vio_vu_mapping *fresh, uint32_t n);
 /* ADD_MEM_REG: maps one more region. */
 int vu_mem_add(struct vio_vu_engine *e, struct vio_vu_msg *m);
-/* REM_MEM_REG: drains the device and unmaps the region with that address and size. */
-int vu_mem_remove(struct vio_vu_engine *e, struct vio_vu_msg *m);
+/* REM_MEM_REG, first half: the index of the region with that address and size, or -VIO_ENOENT. */
+int vu_mem_find(struct vio_vu_engine *e, const struct vio_vu_msg *m);
+/* REM_MEM_REG, second half: unmaps region i; the rings must not point into it any more. */
+void vu_mem_drop(struct vio_vu_engine *e, uint32_t i);
 /* Unmaps every region; the rings must not point into them any more. */
 void vu_mem_unmap_all(struct vio_vu_engine *e);
 /* Turns a frontend virtual address into a guest-physical one; 0 or -VIO_EFAULT. */

@@ -152,10 +152,10 @@ static int table_check(struct vio_vu_engine *e, const struct vio_vu_mem_table *t
 	return 0;
 }
 
-int vu_mem_set_table(struct vio_vu_engine *e, struct vio_vu_msg *m)
+int vu_mem_map_table(struct vio_vu_engine *e, struct vio_vu_msg *m,
+		     struct vio_vu_mapping fresh[VIO_VU_MAX_REGIONS])
 {
 	const struct vio_vu_mem_table *t = &m->p.mem;
-	struct vio_vu_mapping fresh[VIO_VU_MAX_REGIONS];
 	uint32_t n = t->nregions;
 	int rc;
 
@@ -172,10 +172,13 @@ int vu_mem_set_table(struct vio_vu_engine *e, struct vio_vu_msg *m)
 			while (i-- > 0)
 				region_unmap(e, &fresh[i]);
 	}
-	if (rc < 0)
-		return rc;
-	/* the new table is mapped: now drop the old one, with the device drained */
-	vu_vring_unmap_all(e);
+	return rc < 0 ? rc : (int) n;
+}
+
+int vu_mem_install(struct vio_vu_engine *e, const struct vio_vu_mapping *fresh, uint32_t n)
+{
+	int rc = 0;
+
 	vu_mem_unmap_all(e);
 	for (uint32_t i = 0; i < n; i++) {
 		e->regions[i] = fresh[i];
@@ -221,30 +224,28 @@ int vu_mem_add(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	return 0;
 }
 
-int vu_mem_remove(struct vio_vu_engine *e, struct vio_vu_msg *m)
+int vu_mem_find(struct vio_vu_engine *e, const struct vio_vu_msg *m)
 {
 	const struct vio_vu_region *w = &m->p.reg.region;
-	uint32_t i;
 
-	for (i = 0; i < e->nregions; i++) {
+	for (uint32_t i = 0; i < e->nregions; i++) {
 		const struct vio_vu_mapping *r = &e->regions[i];
 
 		if (r->gpa == w->guest_phys_addr && r->size == w->memory_size &&
 		    r->uaddr == w->userspace_addr)
-			break;
+			return (int) i;
 	}
-	if (i == e->nregions) {
-		vu_log(e, VIO_VU_LOG_WARN, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
-		       (unsigned long long) w->guest_phys_addr,
-		       (unsigned long long) w->memory_size);
-		return -VIO_ENOENT;
-	}
-	vu_vring_unmap_all(e);
+	vu_log(e, VIO_VU_LOG_WARN, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
+	       (unsigned long long) w->guest_phys_addr, (unsigned long long) w->memory_size);
+	return -VIO_ENOENT;
+}
+
+void vu_mem_drop(struct vio_vu_engine *e, uint32_t i)
+{
 	vio_winmap_remove(&e->map, e->regions[i].gpa, e->regions[i].size);
 	region_unmap(e, &e->regions[i]);
 	e->regions[i] = e->regions[--e->nregions];
 	memset(&e->regions[e->nregions], 0, sizeof(e->regions[0]));
-	return 0;
 }
 
 int vu_ua_to_gpa(const struct vio_vu_engine *e, uint64_t ua, uint64_t *gpa)

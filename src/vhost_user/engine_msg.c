@@ -146,10 +146,18 @@ static int h_reset_device(struct vio_vu_engine *e, struct vio_vu_msg *m, struct 
 	return 0;
 }
 
+/* Maps the new table first, so a table that fails leaves the device running on the old one. */
 static int h_set_mem_table(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
+	struct vio_vu_mapping fresh[VIO_VU_MAX_REGIONS];
+	int n = vu_mem_map_table(e, m, fresh);
+
 	(void) r;
-	return vu_mem_set_table(e, m);
+	if (n < 0)
+		return n;
+	/* the new table is mapped: now drop the old one, with the device drained */
+	vu_vring_unmap_all(e);
+	return vu_mem_install(e, fresh, (uint32_t) n);
 }
 
 static bool packed(const struct vio_vu_engine *e)
@@ -481,10 +489,18 @@ static int h_add_mem_reg(struct vio_vu_engine *e, struct vio_vu_msg *m, struct v
 /* The spec says no descriptor, but accepts one (QEMU sends it) and it must be closed. */
 static int h_rem_mem_reg(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_reply *r)
 {
+	int i;
+
 	(void) r;
 	if (m->nfds > 1)
 		return -VIO_EINVAL;
-	return vu_mem_remove(e, m);
+	i = vu_mem_find(e, m);
+	if (i < 0)
+		return i;
+	/* the rings may point into the region: drain the device and drop them first */
+	vu_vring_unmap_all(e);
+	vu_mem_drop(e, (uint32_t) i);
+	return 0;
 }
 
 /*

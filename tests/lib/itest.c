@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Integration test helpers: processes by PID, temporary files, patterns. */
 #include "itest.h"
+#include "disk_pattern.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,9 +130,7 @@ void it_rmtree(const char *dir)
 
 uint8_t it_pattern(uint64_t offset)
 {
-	uint64_t sector = offset / 512;
-
-	return (uint8_t) (sector * 131u + (offset % 512) * 7u + 1u);
+	return disk_pattern(offset);
 }
 
 int it_make_image(const char *path, uint64_t bytes)
