@@ -36,6 +36,7 @@
 #include "vioport/virtio.h"
 #include "vioport/vmsg_ctl.h"
 #include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_drv_dev.h"
 #include "vioport/vmsg_posix.h"
 
 #define EXIT_USAGE	2

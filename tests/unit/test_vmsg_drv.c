@@ -28,6 +28,7 @@
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_dev.h"
 #include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_drv_dev.h"
 #include "vioport/vmsg_shm.h"
 
 #define WIN_SIZE     0x20000u
