@@ -279,8 +279,7 @@ int vio_vmsg_drv_raw_recv(struct vio_vmsg_drv *drv, void *buf, uint32_t cap, uin
  * with submit and get_used, not both at once.
  */
 
-/* Queues out/in on q as vio_vmsg_drv_submit and waits for it; *len gets the bytes the device wrote.
- */
+/* Queues out/in on q as vio_vmsg_drv_submit does and waits; *len: the bytes the device wrote. */
 int vio_vmsg_drv_request(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio_vmsg_drv_seg *out,
 			 unsigned nout, const struct vio_vmsg_drv_seg *in, unsigned nin,
 			 uint32_t *len);
