@@ -100,20 +100,26 @@ void drv_usage_text(const struct drv_cmd *table, FILE *f)
 	fprintf(f, "\nexit status: 0 success, 1 failure, 2 usage error\n");
 }
 
+/* Word i of a usage line (words are separated by spaces), or NULL past the last. */
+static const char *word(const char *p, int i)
+{
+	p += strspn(p, " ");
+	for (; i > 0 && *p != '\0'; i--) {
+		p += strcspn(p, " ");
+		p += strspn(p, " ");
+	}
+	return *p != '\0' ? p : NULL;
+}
+
 /* Where cmd's op word stands among its arguments (its place in args), or -1. */
 static int op_index(const struct drv_cmd *cmd)
 {
-	const char *p = cmd->args;
 	size_t n = strlen(cmd->op);
+	const char *w;
 
-	for (int i = 0; p != NULL && *p != '\0'; i++) {
-		size_t len = strcspn(p, " ");
-
-		if (len == n && strncmp(p, cmd->op, n) == 0)
+	for (int i = 0; cmd->args != NULL && (w = word(cmd->args, i)) != NULL; i++)
+		if (strcspn(w, " ") == n && strncmp(w, cmd->op, n) == 0)
 			return i;
-		p += len;
-		p += strspn(p, " ");
-	}
 	return -1;
 }
 
@@ -125,7 +131,7 @@ static int op_index(const struct drv_cmd *cmd)
 static int op_error(const struct drv_cmd *first, int argc, char **argv)
 {
 	int at = op_index(first);
-	const char *op_at = strstr(first->args, first->op);
+	const char *op_at = at >= 0 ? word(first->args, at) : first->args;
 	char msg[256];
 	size_t len;
 

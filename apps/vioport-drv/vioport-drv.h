@@ -57,8 +57,10 @@ struct drv_ctx;
 /* One row of the command table. */
 struct drv_cmd {
 	const char *name; /* the command word */
-	/* The operation word when the command has several rows (read, write), else NULL; it
-	 * stands in args, and its place there is where it is looked for. */
+	/*
+	 * The operation word when the command has several rows (read, write), else
+	 * NULL; it stands in args, and its place there is where it is looked for.
+	 */
 	const char *op;
 	const char *args; /* the usage line after the name; NULL for none */
 	const char *help; /* for --help; '\n' starts a continuation line */
