@@ -270,49 +270,53 @@ int vio_vmsg_drv_raw_send(struct vio_vmsg_drv *drv, const void *msg, uint32_t le
 /* Raw access: the next message as it is (no handling), its length, or -VIO_ETIMEDOUT. */
 int vio_vmsg_drv_raw_recv(struct vio_vmsg_drv *drv, void *buf, uint32_t cap, uint32_t timeout_us);
 
-/* --- device helpers (a device brought up on its queues first) ---------------------------- */
+/*
+ * Synchronous requests, for device helpers (vmsg_drv_dev.h) and callers of
+ * their own. Each waits up to drv->timeout_us; a request that fails or times
+ * out is abandoned: its late completion frees the bounces and never writes
+ * into the caller's memory. Completions of other requests of q that arrive
+ * meanwhile are taken and dropped, so a queue is used either synchronously or
+ * with submit and get_used, not both at once.
+ */
+
+/* Queues out/in on q as vio_vmsg_drv_submit does and waits; *len: the bytes the device wrote. */
+int vio_vmsg_drv_request(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio_vmsg_drv_seg *out,
+			 unsigned nout, const struct vio_vmsg_drv_seg *in, unsigned nin,
+			 uint32_t *len);
+
+/* Requests one batch may hold. */
+#define VIO_VMSG_DRV_BATCH_MAX 4u
+
+/* One request of a batch. */
+struct vio_vmsg_drv_xfer {
+	const struct vio_vmsg_drv_seg *out; /* nout device-readable segments */
+	unsigned nout;
+	const struct vio_vmsg_drv_seg *in; /* nin device-writable segments */
+	unsigned nin;
+	uint32_t len; /* set on completion: bytes the device wrote */
+};
+
+/*
+ * Queues the n requests of x on q in order, all before waiting (the device
+ * sees them together: an i2c write then read with a repeated start), and
+ * waits for every one under one timeout. 0, -VIO_EINVAL (n is 0 or above
+ * VIO_VMSG_DRV_BATCH_MAX), -VIO_ETIMEDOUT or an error of submit or get_used.
+ */
+int vio_vmsg_drv_request_batch(struct vio_vmsg_drv_dev *d, uint16_t q, struct vio_vmsg_drv_xfer *x,
+			       unsigned n);
+
+/*
+ * Queues a request whose bytes live in its own record (at most the 8 of
+ * req->inl), so it may stay queued after the caller returns: an event buffer
+ * that waits for an interrupt. bytes[0, nout) is device-readable, [nout, len)
+ * device-writable. Its completion's token is the record, whose inl holds the
+ * device's answer until the record is reused. 0 or an error as for
+ * vio_vmsg_drv_submit.
+ */
+int vio_vmsg_drv_submit_inline(struct vio_vmsg_drv_dev *d, uint16_t q, const void *bytes,
+			       uint32_t len, uint32_t nout);
 
 /* Brings a device up: negotiate want, set up every queue of d at its largest size, DRIVER_OK. */
 int vio_vmsg_drv_dev_start(struct vio_vmsg_drv_dev *d, uint64_t want);
-
-/* virtio-blk: reads/writes n 512-byte sectors at sector; 0, -VIO_EIO (device status), negative. */
-int vio_vmsg_drv_blk_read(struct vio_vmsg_drv_dev *d, uint64_t sector, void *buf, uint32_t n);
-/* virtio-blk write of n sectors from buf. */
-int vio_vmsg_drv_blk_write(struct vio_vmsg_drv_dev *d, uint64_t sector, const void *buf,
-			   uint32_t n);
-/* virtio-blk capacity in sectors, from config. */
-int vio_vmsg_drv_blk_capacity(struct vio_vmsg_drv_dev *d, uint64_t *sectors);
-
-/* virtio-rng: fills up to len bytes of buf; returns the bytes filled or negative. */
-int vio_vmsg_drv_rng_read(struct vio_vmsg_drv_dev *d, void *buf, uint32_t len);
-
-/* virtio-gpio: reads a line's value (0 or 1), or negative (-VIO_EIO: the device said ERR). */
-int vio_vmsg_drv_gpio_get(struct vio_vmsg_drv_dev *d, uint16_t line);
-/* virtio-gpio: sets an output's value; 0 or negative. */
-int vio_vmsg_drv_gpio_set(struct vio_vmsg_drv_dev *d, uint16_t line, uint8_t value);
-/* virtio-gpio: sets the direction (VIO_GPIO_DIRECTION_*); 0 or negative. */
-int vio_vmsg_drv_gpio_set_direction(struct vio_vmsg_drv_dev *d, uint16_t line, uint8_t dir);
-/* virtio-gpio: sets the irq type (VIO_GPIO_IRQ_TYPE_*); 0 or negative. */
-int vio_vmsg_drv_gpio_set_irq_type(struct vio_vmsg_drv_dev *d, uint16_t line, uint8_t type);
-/* virtio-gpio: queues the eventq buffer that unmasks line (needs VIO_GPIO_F_IRQ). */
-int vio_vmsg_drv_gpio_irq_arm(struct vio_vmsg_drv_dev *d, uint16_t line);
-/*
- * virtio-gpio: waits up to timeout_us for an armed line to fire; 1 with *line
- * and *status (VIO_GPIO_IRQ_STATUS_*), or -VIO_ETIMEDOUT / negative.
- */
-int vio_vmsg_drv_gpio_irq_wait(struct vio_vmsg_drv_dev *d, uint16_t *line, uint8_t *status,
-			       uint32_t timeout_us);
-/*
- * virtio-gpio: the names block (config gpio_names_size bytes of NUL-terminated
- * names) into buf; returns its size, -VIO_E2BIG when cap is too small.
- */
-int vio_vmsg_drv_gpio_line_names(struct vio_vmsg_drv_dev *d, void *buf, uint32_t cap);
-
-/* virtio-i2c: one message to 7-bit addr (read when rd), len 0 is a probe; 0 or -VIO_EIO (NACK). */
-int vio_vmsg_drv_i2c_xfer(struct vio_vmsg_drv_dev *d, uint16_t addr, bool rd, void *buf,
-			  uint32_t len);
-/* virtio-i2c: a write then a read with a repeated start (FAIL_NEXT on the write). */
-int vio_vmsg_drv_i2c_write_read(struct vio_vmsg_drv_dev *d, uint16_t addr, const void *wbuf,
-				uint32_t wlen, void *rbuf, uint32_t rlen);
 
 #endif

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-msg driver side: enumeration, bring-up and bounced requests over one bus. */
-#include "vioport/blk.h"
 #include "vioport/byteorder.h"
 #include "vioport/compiler.h"
 #include "vioport/errno.h"
-#include "vioport/gpio.h"
-#include "vioport/i2c.h"
 #include "vioport/virtio.h"
 #include "vioport/vmsg_drv.h"
 
@@ -1043,10 +1040,13 @@ static int req_wait(struct vio_vmsg_drv_dev *d, uint16_t q, struct vio_vmsg_drv_
 	return rc;
 }
 
-/* Submits out/in on q and waits for them; *len gets the bytes the device wrote. */
-static int sync_request(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio_vmsg_drv_seg *out,
-			unsigned nout, const struct vio_vmsg_drv_seg *in, unsigned nin,
-			uint32_t *len)
+/*
+ * Takes a request record of q, fills it from x and makes it available; *out
+ * gets the record once it is queued (abandoned already when the notification
+ * failed after that: the caller's frame may be gone by the time it completes).
+ */
+static int req_queue(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio_vmsg_drv_xfer *x,
+		     struct vio_vmsg_drv_req **out)
 {
 	struct vio_vmsg_drv_req *req;
 	int rc = queue_usable(d, q);
@@ -1056,17 +1056,93 @@ static int sync_request(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio
 	req = req_get(&d->vqs[q]);
 	if (req == NULL)
 		return -VIO_ENOSPC;
-	rc = req_fill(req, out, nout, in, nin);
+	rc = req_fill(req, x->out, x->nout, x->in, x->nin);
 	if (rc < 0)
 		return rc;
 	req->token = req;
 	rc = req_submit(d, q, req);
-	if (rc < 0) {
-		if (req->busy)
-			req->abandoned = true;
+	if (rc < 0 && req->busy)
+		req->abandoned = true;
+	*out = req;
+	return rc;
+}
+
+int vio_vmsg_drv_request(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio_vmsg_drv_seg *out,
+			 unsigned nout, const struct vio_vmsg_drv_seg *in, unsigned nin,
+			 uint32_t *len)
+{
+	const struct vio_vmsg_drv_xfer x = {.out = out, .nout = nout, .in = in, .nin = nin};
+	struct vio_vmsg_drv_req *req;
+	int rc = req_queue(d, q, &x, &req);
+
+	if (rc < 0)
 		return rc;
-	}
 	return req_wait(d, q, req, len, d->drv->timeout_us);
+}
+
+int vio_vmsg_drv_request_batch(struct vio_vmsg_drv_dev *d, uint16_t q, struct vio_vmsg_drv_xfer *x,
+			       unsigned n)
+{
+	struct vio_vmsg_drv_req *req[VIO_VMSG_DRV_BATCH_MAX] = {NULL};
+	bool done[VIO_VMSG_DRV_BATCH_MAX] = {false};
+	uint64_t deadline = deadline_of(d->drv, d->drv->timeout_us);
+	unsigned left = n;
+	int rc = 0;
+
+	if (n == 0 || n > VIO_VMSG_DRV_BATCH_MAX)
+		return -VIO_EINVAL;
+	/* All queued before any wait: the device sees them together (an i2c repeated start). */
+	for (unsigned i = 0; i < n && rc == 0; i++)
+		rc = req_queue(d, q, &x[i], &req[i]);
+	while (rc == 0 && left > 0) {
+		void *t;
+		uint32_t used;
+
+		rc = vio_vmsg_drv_get_used(d, q, &t, &used);
+		if (rc == 1) {
+			for (unsigned i = 0; i < n; i++)
+				if (!done[i] && t == req[i]) {
+					done[i] = true;
+					x[i].len = used;
+					left--;
+				}
+			rc = 0;
+		} else if (rc == 0 && !wait_until(d->drv, deadline)) {
+			rc = -VIO_ETIMEDOUT;
+		}
+	}
+	if (rc < 0) {
+		/* Every request may outlive this call: none may write into the caller's memory
+		 * later. */
+		for (unsigned i = 0; i < n; i++)
+			if (req[i] != NULL && !done[i] && req[i]->busy)
+				req[i]->abandoned = true;
+	}
+	return rc;
+}
+
+int vio_vmsg_drv_submit_inline(struct vio_vmsg_drv_dev *d, uint16_t q, const void *bytes,
+			       uint32_t len, uint32_t nout)
+{
+	struct vio_vmsg_drv_req *req;
+	int rc = queue_usable(d, q);
+
+	if (rc < 0)
+		return rc;
+	if (bytes == NULL || len == 0 || len > sizeof(req->inl) || nout > len)
+		return -VIO_EINVAL;
+	req = req_get(&d->vqs[q]);
+	if (req == NULL)
+		return -VIO_ENOSPC;
+	/* The request carries its own bytes: it may outlive any caller's frame. */
+	memcpy(req->inl, bytes, len);
+	if (nout > 0)
+		req->seg[req->nseg++] = (struct vio_vmsg_drv_seg){req->inl, nout};
+	req->nout = req->nseg;
+	if (len > nout)
+		req->seg[req->nseg++] = (struct vio_vmsg_drv_seg){req->inl + nout, len - nout};
+	req->token = req;
+	return req_submit(d, q, req);
 }
 
 int vio_vmsg_drv_raw_send(struct vio_vmsg_drv *drv, const void *msg, uint32_t len)
@@ -1086,272 +1162,4 @@ int vio_vmsg_drv_raw_recv(struct vio_vmsg_drv *drv, void *buf, uint32_t cap, uin
 		if (!wait_until(drv, deadline))
 			return -VIO_ETIMEDOUT;
 	}
-}
-
-/* --- virtio-blk ---------------------------------------------------------- */
-
-static int blk_rw(struct vio_vmsg_drv_dev *d, uint32_t type, uint64_t sector, void *buf, uint32_t n)
-{
-	uint8_t hdr[VIO_BLK_REQ_HDR] = {0}, status = 0xFF;
-	struct vio_vmsg_drv_seg out[2] = {{hdr, sizeof(hdr)}, {buf, 0}};
-	struct vio_vmsg_drv_seg in[2] = {{buf, 0}, {&status, 1}};
-	uint32_t len;
-	int rc;
-
-	if (n == 0 || n > UINT32_MAX / VIO_BLK_SECTOR_SIZE)
-		return -VIO_EINVAL;
-	vio_put_le32(hdr, type);
-	vio_put_le64(hdr + 8, sector);
-	if (type == VIO_BLK_T_OUT) {
-		out[1].len = n * VIO_BLK_SECTOR_SIZE;
-		rc = sync_request(d, 0, out, 2, &in[1], 1, &len);
-	} else {
-		in[0].len = n * VIO_BLK_SECTOR_SIZE;
-		rc = sync_request(d, 0, out, 1, in, 2, &len);
-	}
-	if (rc < 0)
-		return rc;
-	if (status == VIO_BLK_S_OK)
-		return 0;
-	return status == VIO_BLK_S_UNSUPP ? -VIO_ENOTSUP : -VIO_EIO;
-}
-
-int vio_vmsg_drv_blk_read(struct vio_vmsg_drv_dev *d, uint64_t sector, void *buf, uint32_t n)
-{
-	return blk_rw(d, VIO_BLK_T_IN, sector, buf, n);
-}
-
-int vio_vmsg_drv_blk_write(struct vio_vmsg_drv_dev *d, uint64_t sector, const void *buf, uint32_t n)
-{
-	/* Only device-readable: the bounce is filled from buf and never copied back. */
-	return blk_rw(d, VIO_BLK_T_OUT, sector, (void *) (uintptr_t) buf, n);
-}
-
-int vio_vmsg_drv_blk_capacity(struct vio_vmsg_drv_dev *d, uint64_t *sectors)
-{
-	uint8_t cap[8];
-	int rc = vio_vmsg_drv_read_config(d, VIO_BLK_CFG_CAPACITY, cap, sizeof(cap));
-
-	if (rc == 0)
-		*sectors = vio_get_le64(cap);
-	return rc;
-}
-
-/* --- virtio-rng ---------------------------------------------------------- */
-
-int vio_vmsg_drv_rng_read(struct vio_vmsg_drv_dev *d, void *buf, uint32_t len)
-{
-	struct vio_vmsg_drv_seg in = {buf, len};
-	uint32_t got;
-	int rc;
-
-	if (len == 0 || len > INT32_MAX)
-		return -VIO_EINVAL;
-	rc = sync_request(d, 0, NULL, 0, &in, 1, &got);
-	return rc < 0 ? rc : (int) got;
-}
-
-/* --- virtio-gpio --------------------------------------------------------- */
-
-/* One requestq message; returns the response's value byte or -VIO_EIO for ERR. */
-static int gpio_request(struct vio_vmsg_drv_dev *d, uint16_t type, uint16_t line, uint32_t value)
-{
-	uint8_t req[VIO_GPIO_REQ_SIZE], resp[VIO_GPIO_RESP_SIZE] = {0xFF, 0};
-	struct vio_vmsg_drv_seg out = {req, sizeof(req)}, in = {resp, sizeof(resp)};
-	uint32_t len;
-	int rc;
-
-	vio_put_le16(req, type);
-	vio_put_le16(req + 2, line);
-	vio_put_le32(req + 4, value);
-	rc = sync_request(d, VIO_GPIO_REQUESTQ, &out, 1, &in, 1, &len);
-	if (rc < 0)
-		return rc;
-	if (resp[0] != VIO_GPIO_STATUS_OK)
-		return -VIO_EIO;
-	return resp[1];
-}
-
-int vio_vmsg_drv_gpio_get(struct vio_vmsg_drv_dev *d, uint16_t line)
-{
-	int rc = gpio_request(d, VIO_GPIO_MSG_GET_VALUE, line, 0);
-
-	return rc < 0 ? rc : (rc != 0);
-}
-
-int vio_vmsg_drv_gpio_set(struct vio_vmsg_drv_dev *d, uint16_t line, uint8_t value)
-{
-	int rc = gpio_request(d, VIO_GPIO_MSG_SET_VALUE, line, value);
-
-	return rc < 0 ? rc : 0;
-}
-
-int vio_vmsg_drv_gpio_set_direction(struct vio_vmsg_drv_dev *d, uint16_t line, uint8_t dir)
-{
-	int rc = gpio_request(d, VIO_GPIO_MSG_SET_DIRECTION, line, dir);
-
-	return rc < 0 ? rc : 0;
-}
-
-int vio_vmsg_drv_gpio_set_irq_type(struct vio_vmsg_drv_dev *d, uint16_t line, uint8_t type)
-{
-	int rc = gpio_request(d, VIO_GPIO_MSG_SET_IRQ_TYPE, line, type);
-
-	return rc < 0 ? rc : 0;
-}
-
-int vio_vmsg_drv_gpio_irq_arm(struct vio_vmsg_drv_dev *d, uint16_t line)
-{
-	struct vio_vmsg_drv_req *req;
-	int rc = queue_usable(d, VIO_GPIO_EVENTQ);
-
-	if (rc < 0)
-		return rc;
-	req = req_get(&d->vqs[VIO_GPIO_EVENTQ]);
-	if (req == NULL)
-		return -VIO_ENOSPC;
-	/* The request carries its own bytes: it may outlive any caller's frame. */
-	vio_put_le16(req->inl, line);
-	req->inl[2] = VIO_GPIO_IRQ_STATUS_INVALID;
-	req->seg[0] = (struct vio_vmsg_drv_seg){req->inl, VIO_GPIO_IRQ_REQ_SIZE};
-	req->seg[1] = (struct vio_vmsg_drv_seg){req->inl + 2, VIO_GPIO_IRQ_RESP_SIZE};
-	req->nout = 1;
-	req->nseg = 2;
-	req->token = req;
-	return req_submit(d, VIO_GPIO_EVENTQ, req);
-}
-
-int vio_vmsg_drv_gpio_irq_wait(struct vio_vmsg_drv_dev *d, uint16_t *line, uint8_t *status,
-			       uint32_t timeout_us)
-{
-	void *t;
-	uint32_t len;
-	int rc = vio_vmsg_drv_wait_used(d, VIO_GPIO_EVENTQ, &t, &len, timeout_us);
-	const struct vio_vmsg_drv_req *req = t;
-
-	if (rc <= 0)
-		return rc;
-	/* Completed and freed just now: its inline bytes are intact until the next arm. */
-	*line = vio_get_le16(req->inl);
-	*status = req->inl[2];
-	return 1;
-}
-
-int vio_vmsg_drv_gpio_line_names(struct vio_vmsg_drv_dev *d, void *buf, uint32_t cap)
-{
-	uint8_t cfg[VIO_GPIO_CONFIG_SIZE], req[VIO_GPIO_REQ_SIZE] = {0}, status = 0xFF;
-	struct vio_vmsg_drv_seg out = {req, sizeof(req)};
-	struct vio_vmsg_drv_seg in[2] = {{&status, 1}, {buf, 0}};
-	uint32_t size, len;
-	int rc = vio_vmsg_drv_read_config(d, 0, cfg, sizeof(cfg));
-
-	if (rc < 0)
-		return rc;
-	size = vio_get_le32(cfg + VIO_GPIO_CFG_NAMES_SIZE);
-	if (size == 0)
-		return 0;
-	if (size > cap || size > INT32_MAX)
-		return -VIO_E2BIG;
-	in[1].len = size;
-	vio_put_le16(req, VIO_GPIO_MSG_GET_LINE_NAMES);
-	rc = sync_request(d, VIO_GPIO_REQUESTQ, &out, 1, in, 2, &len);
-	if (rc < 0)
-		return rc;
-	return status == VIO_GPIO_STATUS_OK ? (int) size : -VIO_EIO;
-}
-
-/* --- virtio-i2c ---------------------------------------------------------- */
-
-/* The header and status of one i2c request, in the caller's frame while it waits. */
-struct i2c_bytes {
-	uint8_t hdr[VIO_I2C_OUT_HDR];
-	uint8_t status;
-};
-
-/* Queues one i2c message on the requestq; *out gets the request. */
-static int i2c_queue(struct vio_vmsg_drv_dev *d, struct i2c_bytes *m, uint16_t addr, uint32_t flags,
-		     void *buf, uint32_t len, struct vio_vmsg_drv_req **out)
-{
-	struct vio_vmsg_drv_seg o[2] = {{m->hdr, sizeof(m->hdr)}, {buf, len}};
-	struct vio_vmsg_drv_seg i[2] = {{buf, len}, {&m->status, 1}};
-	bool rd = (flags & VIO_I2C_FLAGS_M_RD) != 0;
-	struct vio_vmsg_drv_req *req;
-	int rc = queue_usable(d, 0);
-
-	if (rc < 0)
-		return rc;
-	if (addr > 0x7F || (len > 0 && buf == NULL))
-		return -VIO_EINVAL;
-	vio_put_le16(m->hdr, (uint16_t) (addr << 1));
-	vio_put_le16(m->hdr + 2, 0);
-	vio_put_le32(m->hdr + 4, flags);
-	m->status = 0xFF;
-	req = req_get(&d->vqs[0]);
-	if (req == NULL)
-		return -VIO_ENOSPC;
-	if (len == 0)
-		rc = req_fill(req, o, 1, &i[1], 1);
-	else if (rd)
-		rc = req_fill(req, o, 1, i, 2);
-	else
-		rc = req_fill(req, o, 2, &i[1], 1);
-	if (rc < 0)
-		return rc;
-	req->token = req;
-	rc = req_submit(d, 0, req);
-	if (rc < 0 && req->busy)
-		req->abandoned = true;
-	*out = req;
-	return rc;
-}
-
-int vio_vmsg_drv_i2c_xfer(struct vio_vmsg_drv_dev *d, uint16_t addr, bool rd, void *buf,
-			  uint32_t len)
-{
-	struct i2c_bytes m;
-	struct vio_vmsg_drv_req *req = NULL;
-	uint32_t used;
-	int rc = i2c_queue(d, &m, addr, rd ? VIO_I2C_FLAGS_M_RD : 0, buf, len, &req);
-
-	if (rc == 0)
-		rc = req_wait(d, 0, req, &used, d->drv->timeout_us);
-	if (rc < 0)
-		return rc;
-	return m.status == VIO_I2C_MSG_OK ? 0 : -VIO_EIO;
-}
-
-int vio_vmsg_drv_i2c_write_read(struct vio_vmsg_drv_dev *d, uint16_t addr, const void *wbuf,
-				uint32_t wlen, void *rbuf, uint32_t rlen)
-{
-	struct i2c_bytes mw, mr;
-	struct vio_vmsg_drv_req *w = NULL, *r = NULL;
-	bool wdone = false, rdone = false;
-	uint64_t deadline = deadline_of(d->drv, d->drv->timeout_us);
-	int rc;
-
-	rc = i2c_queue(d, &mw, addr, VIO_I2C_FLAGS_FAIL_NEXT, (void *) (uintptr_t) wbuf, wlen, &w);
-	if (rc == 0)
-		rc = i2c_queue(d, &mr, addr, VIO_I2C_FLAGS_M_RD, rbuf, rlen, &r);
-	while (rc == 0 && !(wdone && rdone)) {
-		void *t;
-		uint32_t used;
-
-		rc = vio_vmsg_drv_get_used(d, 0, &t, &used);
-		if (rc == 1) {
-			wdone |= t == w;
-			rdone |= t == r;
-			rc = 0;
-		} else if (rc == 0 && !wait_until(d->drv, deadline)) {
-			rc = -VIO_ETIMEDOUT;
-		}
-	}
-	if (rc < 0) {
-		/* Both requests may outlive this frame: neither may write into it later. */
-		if (w != NULL && !wdone && w->busy)
-			w->abandoned = true;
-		if (r != NULL && !rdone && r->busy)
-			r->abandoned = true;
-		return rc;
-	}
-	return mw.status == VIO_I2C_MSG_OK && mr.status == VIO_I2C_MSG_OK ? 0 : -VIO_EIO;
 }

@@ -23,6 +23,7 @@
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_dev.h"
 #include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_drv_dev.h"
 
 #define WIN_SIZE  0x8000u
 #define AREA_OFF  0x1000u

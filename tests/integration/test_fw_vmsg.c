@@ -34,6 +34,7 @@
 #include "vioport/virtio.h"
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_ctl.h"
+#include "vioport/vmsg_drv_dev.h"
 #include "vioport/vmsg_posix.h"
 
 #define MAP_WORDS  1024u

@@ -35,6 +35,7 @@
 #include "vioport/i2c.h"
 #include "vioport/virtio.h"
 #include "vioport/vmsg.h"
+#include "vioport/vmsg_drv_dev.h"
 #include "vioport/vmsg_posix.h"
 
 #define WAIT_MS	   10000

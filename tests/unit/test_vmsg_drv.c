@@ -28,6 +28,7 @@
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_dev.h"
 #include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_drv_dev.h"
 #include "vioport/vmsg_shm.h"
 
 #define WIN_SIZE     0x20000u
@@ -422,6 +423,70 @@ static void bounce_and_async(void **state)
 	assert_int_equal(vio_vmsg_drv_get_used(d, 0, &tok, &len), 0);
 }
 
+/*
+ * The generic requests device helpers are made of, on the rng queue: a
+ * request whose bytes live in its own record, a synchronous one, and a batch
+ * queued at once; each gets the entropy stream's next bytes, in order.
+ */
+static void generic_requests(void **state)
+{
+	static uint8_t one[16], b0[8], b1[24], b2[4]; /* caller memory outside the window */
+	struct vio_vmsg_drv_seg s1 = {one, sizeof(one)}, s0 = {b0, sizeof(b0)},
+				sb1 = {b1, sizeof(b1)}, sb2 = {b2, sizeof(b2)};
+	struct vio_vmsg_drv_xfer x[VIO_VMSG_DRV_BATCH_MAX + 1] = {
+	    {.in = &s0, .nin = 1}, {.in = &sb1, .nin = 1}, {.in = &sb2, .nin = 1}};
+	const uint8_t init[4] = {0xAA, 0xAA, 0xAA, 0xAA};
+	uint8_t want[4 + 16 + 8 + 24 + 4];
+	const struct vio_vmsg_drv_req *rec;
+	struct vio_sim_entropy ref;
+	struct vio_vmsg_drv_dev *d;
+	uint32_t len, used_before;
+	void *tok;
+
+	(void) state;
+	d = dev_up(RNG, 1, 0);
+	used_before = F.drv.area.used;
+	/* The device fills each request with one call, as these. */
+	vio_sim_entropy_init(&ref, 7);
+	vio_sim_entropy_fill(&ref, want, 4);
+	vio_sim_entropy_fill(&ref, want + 4, 16);
+	vio_sim_entropy_fill(&ref, want + 20, 8);
+	vio_sim_entropy_fill(&ref, want + 28, 24);
+	vio_sim_entropy_fill(&ref, want + 52, 4);
+
+	/* Inline: 4 device-writable bytes kept in the record, which is the token. */
+	assert_int_equal(vio_vmsg_drv_submit_inline(d, 0, init, 4, 0), 0);
+	assert_int_equal(vio_vmsg_drv_wait_used(d, 0, &tok, &len, 1000), 1);
+	rec = tok;
+	assert_true(rec >= &F.vq[RNG][0].reqs[0] &&
+		    rec < &F.vq[RNG][0].reqs[VIO_VMSG_DRV_QSIZE_MAX]);
+	assert_int_equal(len, 4);
+	assert_memory_equal(rec->inl, want, 4);
+	assert_int_equal(vio_vmsg_drv_submit_inline(d, 0, init, 0, 0), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_drv_submit_inline(d, 0, init, 9, 0), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_drv_submit_inline(d, 0, init, 2, 3), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_drv_submit_inline(d, 1, init, 4, 0), -VIO_EINVAL);
+
+	/* Synchronous. */
+	assert_int_equal(vio_vmsg_drv_request(d, 0, NULL, 0, &s1, 1, &len), 0);
+	assert_int_equal(len, sizeof(one));
+	assert_memory_equal(one, want + 4, sizeof(one));
+
+	/* A batch: all three done, each with its length, in queue order. */
+	assert_int_equal(vio_vmsg_drv_request_batch(d, 0, x, 3), 0);
+	assert_int_equal(x[0].len, sizeof(b0));
+	assert_int_equal(x[1].len, sizeof(b1));
+	assert_int_equal(x[2].len, sizeof(b2));
+	assert_memory_equal(b0, want + 20, sizeof(b0));
+	assert_memory_equal(b1, want + 28, sizeof(b1));
+	assert_memory_equal(b2, want + 52, sizeof(b2));
+	assert_int_equal(vio_vmsg_drv_request_batch(d, 0, x, 0), -VIO_EINVAL);
+	assert_int_equal(vio_vmsg_drv_request_batch(d, 0, x, VIO_VMSG_DRV_BATCH_MAX + 1),
+			 -VIO_EINVAL);
+	/* Every bounce went back to the allocator. */
+	assert_int_equal(F.drv.area.used, used_before);
+}
+
 static void area_exhaustion(void **state)
 {
 	static uint8_t big[WIN_SIZE];
@@ -606,6 +671,7 @@ int main(void)
 	    cmocka_unit_test_setup(gpio_ops_and_irq, setup),
 	    cmocka_unit_test_setup(i2c_eeprom_lm75, setup),
 	    cmocka_unit_test_setup(bounce_and_async, setup),
+	    cmocka_unit_test_setup(generic_requests, setup),
 	    cmocka_unit_test_setup(area_exhaustion, setup),
 	    cmocka_unit_test_setup(timeout, setup),
 	    cmocka_unit_test_setup(foreign_tokens_discarded, setup),

@@ -32,6 +32,7 @@
 #include "vioport/vhost_user.h"
 #include "vioport/virtio.h"
 #include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_drv_dev.h"
 #include "vioport/vmsg_posix.h"
 
 #define WIN_SIZE   65536u
