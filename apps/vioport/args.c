@@ -857,7 +857,7 @@ static int check_transport(struct vp_group *g)
 	if (g->fd >= 0 && g->socket_count != 1)
 		return vp_usage_error("--fd serves one device; --socket-count needs --socket-path");
 	if (g->socket_path != NULL &&
-	    strlen(g->socket_path) + 3 > sizeof(((struct instance *) 0)->path))
+	    strlen(g->socket_path) + 3 > sizeof(((struct vp_instance *) 0)->path))
 		return vp_usage_error("socket path too long: '%s'", g->socket_path);
 	return -1;
 }
@@ -933,7 +933,7 @@ int vp_check_args(struct vp_options *o)
 		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
 	if (o->print_caps && o->ngroups != 1)
 		return vp_usage_error("--print-capabilities takes one device");
-	if (o->control != NULL && strlen(o->control) >= sizeof(((struct control *) 0)->path))
+	if (o->control != NULL && strlen(o->control) >= sizeof(((struct vp_control *) 0)->path))
 		return vp_usage_error("control socket path too long: '%s'", o->control);
 	if (!o->print_caps) {
 		rc = take_activated(o);

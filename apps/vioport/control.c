@@ -17,18 +17,18 @@
 #include "vioport.h"
 
 /* control: forgets a client. */
-static void ctl_close(struct ctl_client *c)
+static void ctl_close(struct vp_ctl_client *c)
 {
 	vio_loop_remove(&c->w);
 	close(c->fd);
 	c->fd = -1;
 }
 
-static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
+static void ctl_reply(struct vp_ctl_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* control: sends one reply line; a client that cannot take it at once is dropped. */
-static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
+static void ctl_reply(struct vp_ctl_client *c, const char *fmt, ...)
 {
 	char line[2 * VIO_SIM_24C02_SIZE + 64];
 	va_list ap;
@@ -78,7 +78,7 @@ static bool ctl_int(const char *s, long lo, long hi, long *out)
 static const char *const dir_names[] = {"none", "out", "in"};
 
 /* control: gpio list; the whole chip on one line, so it stays one reply. */
-static void ctl_gpio_list(struct ctl_client *c, struct instance *in)
+static void ctl_gpio_list(struct vp_ctl_client *c, struct vp_instance *in)
 {
 	size_t cap = 16 + (size_t) in->chip.nlines * 40, len;
 	char *out = malloc(cap);
@@ -105,11 +105,11 @@ static void ctl_gpio_list(struct ctl_client *c, struct instance *in)
  * control: the instance of kind k numbered by the command's suffix (gpio2: the
  * third gpio device; none: the first), or NULL after answering why not.
  */
-static struct instance *ctl_find(struct control *ctl, struct ctl_client *c, enum vp_kind k,
-				 const char *num)
+static struct vp_instance *ctl_find(struct vp_control *ctl, struct vp_ctl_client *c, enum vp_kind k,
+				    const char *num)
 {
 	unsigned n = 0, count = 0;
-	struct instance *found = NULL;
+	struct vp_instance *found = NULL;
 
 	if (num[0] != '\0' && !vp_parse_uint(num, 0, MAX_DEVICES, &n)) {
 		ctl_reply(c, "error no %s%s here", vp_kind_name(k), num);
@@ -131,10 +131,10 @@ static struct instance *ctl_find(struct control *ctl, struct ctl_client *c, enum
 }
 
 /* control: gpio[N] set|get|list on simulated chip N (0 when not given). */
-static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip, char *args)
+static void ctl_gpio(struct vp_control *ctl, struct vp_ctl_client *c, const char *chip, char *args)
 {
 	const char *verb = ctl_word(&args), *a1 = ctl_word(&args), *a2 = ctl_word(&args);
-	struct instance *in = ctl_find(ctl, c, KIND_GPIO, chip);
+	struct vp_instance *in = ctl_find(ctl, c, KIND_GPIO, chip);
 	long line, v;
 
 	if (in == NULL)
@@ -186,10 +186,10 @@ static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip
 }
 
 /* control: i2c[N] temp|eeprom-dump on simulated bus N (0 when not given). */
-static void ctl_i2c(struct control *ctl, struct ctl_client *c, const char *num, char *args)
+static void ctl_i2c(struct vp_control *ctl, struct vp_ctl_client *c, const char *num, char *args)
 {
 	const char *verb = ctl_word(&args), *a1 = ctl_word(&args);
-	struct instance *in = ctl_find(ctl, c, KIND_I2C, num);
+	struct vp_instance *in = ctl_find(ctl, c, KIND_I2C, num);
 	char hex[2 * VIO_SIM_24C02_SIZE + 1];
 	long mc;
 
@@ -222,7 +222,7 @@ static void ctl_i2c(struct control *ctl, struct ctl_client *c, const char *num, 
 }
 
 /* control: one command line. */
-static void ctl_command(struct control *ctl, struct ctl_client *c, char *line)
+static void ctl_command(struct vp_control *ctl, struct vp_ctl_client *c, char *line)
 {
 	char *dev = ctl_word(&line);
 
@@ -241,7 +241,7 @@ static void ctl_command(struct control *ctl, struct ctl_client *c, char *line)
 /* control: reads what a client sent and answers each complete line. */
 static void ctl_client_event(struct vio_loop_watch *w, uint32_t revents)
 {
-	struct ctl_client *c = w->ctx;
+	struct vp_ctl_client *c = w->ctx;
 	ssize_t got;
 
 	(void) revents;
@@ -283,14 +283,14 @@ static void ctl_client_event(struct vio_loop_watch *w, uint32_t revents)
 /* control: takes a new client, or turns it away when every slot is busy. */
 static void ctl_accept(struct vio_loop_watch *w, uint32_t revents)
 {
-	struct control *ctl = w->ctx;
+	struct vp_control *ctl = w->ctx;
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	(void) revents;
 	if (fd < 0)
 		return;
 	for (int i = 0; i < CTL_CLIENTS; i++) {
-		struct ctl_client *c = &ctl->clients[i];
+		struct vp_ctl_client *c = &ctl->clients[i];
 
 		if (c->fd >= 0)
 			continue;
@@ -308,8 +308,8 @@ static void ctl_accept(struct vio_loop_watch *w, uint32_t revents)
 }
 
 /* control: listens at path; a stale socket file there is replaced, anything else is kept. */
-int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
-		 struct instance *inst, unsigned ninst)
+int vp_ctl_start(struct vp_control *ctl, const char *path, struct vio_loop *loop,
+		 struct vp_instance *inst, unsigned ninst)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -360,7 +360,7 @@ int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
 }
 
 /* control: closes every client and the listener, and removes the socket file. */
-void vp_ctl_stop(struct control *ctl)
+void vp_ctl_stop(struct vp_control *ctl)
 {
 	if (ctl->loop == NULL)
 		return; /* never started: the client slots are not set up */

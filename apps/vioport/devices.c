@@ -15,7 +15,7 @@
 
 #include "vioport.h"
 
-void vp_lock(struct instance *in)
+void vp_lock(struct vp_instance *in)
 {
 	if (in->ep != NULL)
 		vio_vmsg_endpoint_lock(&in->ep->ep);
@@ -23,7 +23,7 @@ void vp_lock(struct instance *in)
 		vio_vu_server_lock(&in->server);
 }
 
-void vp_unlock(struct instance *in)
+void vp_unlock(struct vp_instance *in)
 {
 	if (in->ep != NULL)
 		vio_vmsg_endpoint_unlock(&in->ep->ep);
@@ -50,7 +50,7 @@ void vp_print_capabilities(enum vp_kind k)
 
 static void server_log(void *ctx, int level, const char *msg)
 {
-	struct instance *in = ctx;
+	struct vp_instance *in = ctx;
 
 	vp_say(level, in->name, "%s", msg);
 }
@@ -58,7 +58,7 @@ static void server_log(void *ctx, int level, const char *msg)
 /* blk: the provider's completions arrive on its event fd. */
 static void disk_event(struct vio_loop_watch *w, uint32_t revents)
 {
-	struct instance *in = w->ctx;
+	struct vp_instance *in = w->ctx;
 
 	vp_lock(in);
 	if (revents & VIO_LOOP_READ)
@@ -71,7 +71,7 @@ static void disk_event(struct vio_loop_watch *w, uint32_t revents)
 /* blk: adaptive polling of the completion ring, on the loop that reaps it. */
 static bool disk_poll(struct vio_loop_poller *p)
 {
-	struct instance *in = p->ctx;
+	struct vp_instance *in = p->ctx;
 	unsigned n;
 
 	if (!vio_host_blk_ready(&in->disk))
@@ -91,7 +91,8 @@ static bool disk_poll(struct vio_loop_poller *p)
 static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 {
 	struct vio_blk *blk = dev->priv;
-	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
+	struct vp_instance *in =
+	    (struct vp_instance *) ((char *) blk - offsetof(struct vp_instance, blk));
 
 	/* parts wake a driver on another CPU early; one sharing this CPU would only preempt us */
 	in->blk.submit_batch = vio_loop_producer_shares_cpu() ? 0 : (uint16_t) in->batch;
@@ -103,7 +104,7 @@ static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 /* blk: before memory goes away, every request in the kernel must have finished. */
 static void blk_quiesce(void *ctx, struct vio_device *dev)
 {
-	struct instance *in = ctx;
+	struct vp_instance *in = ctx;
 
 	(void) dev;
 	vp_lock(in);
@@ -114,7 +115,7 @@ static void blk_quiesce(void *ctx, struct vio_device *dev)
 	vp_unlock(in);
 }
 
-static int open_disk(struct instance *in, const char *image)
+static int open_disk(struct vp_instance *in, const char *image)
 {
 	const struct vp_group *o = in->opt;
 	struct vio_host_blk_options ho = {
@@ -138,7 +139,7 @@ static int open_disk(struct instance *in, const char *image)
 	return 0;
 }
 
-static int setup_blk(struct instance *in, const char *image)
+static int setup_blk(struct vp_instance *in, const char *image)
 {
 	const struct vp_group *o = in->opt;
 	struct vio_blk_params p;
@@ -179,7 +180,7 @@ static int setup_blk(struct instance *in, const char *image)
 	return 0;
 }
 
-static int setup_rng(struct instance *in)
+static int setup_rng(struct vp_instance *in)
 {
 	vio_host_rng_init(&in->entropy);
 	if (vio_rng_init(&in->rng, &vio_host_rng_ops, &in->entropy, &in->rng_queue, QUEUE_SIZE,
@@ -198,7 +199,7 @@ static int setup_rng(struct instance *in)
 /* gpio: a host chip's line changed; runs on the loop with the device locked. */
 static void host_gpio_event(void *ctx, uint16_t line, uint8_t events)
 {
-	struct instance *in = ctx;
+	struct vp_instance *in = ctx;
 
 	vio_gpio_line_event(&in->gpio, line, events);
 }
@@ -206,7 +207,7 @@ static void host_gpio_event(void *ctx, uint16_t line, uint8_t events)
 /* gpio: a host chip's line requests have events to read. */
 static void host_gpio_ready(struct vio_loop_watch *w, uint32_t revents)
 {
-	struct instance *in = w->ctx;
+	struct vp_instance *in = w->ctx;
 	int rc;
 
 	(void) revents;
@@ -219,7 +220,7 @@ static void host_gpio_ready(struct vio_loop_watch *w, uint32_t revents)
 }
 
 /* gpio: a simulated chip of the listed size, or the listed host chip. */
-static int setup_gpio(struct instance *in)
+static int setup_gpio(struct vp_instance *in)
 {
 	const struct vp_group *o = in->opt;
 	const struct vio_gpio_ops *ops = &vio_sim_gpio_ops;
@@ -264,7 +265,7 @@ static int setup_gpio(struct instance *in)
 }
 
 /* i2c: writes the EEPROM back when a transfer changed it, so a crash loses nothing. */
-static void eeprom_sync(struct instance *in)
+static void eeprom_sync(struct vp_instance *in)
 {
 	if (in->eeprom_fd < 0 || memcmp(in->eeprom_mem, in->eeprom_saved, VIO_SIM_24C02_SIZE) == 0)
 		return;
@@ -280,7 +281,7 @@ static void eeprom_sync(struct instance *in)
 /* i2c: the simulated bus, then the EEPROM's write-back; runs under the server lock. */
 static int i2c_xfer(void *ctx, const struct vio_i2c_msg *msgs, unsigned n)
 {
-	struct instance *in = ctx;
+	struct vp_instance *in = ctx;
 	int rc = vio_sim_i2c_xfer(&in->bus, msgs, n);
 
 	eeprom_sync(in);
@@ -294,7 +295,7 @@ static const struct vio_i2c_ops i2c_ops = {.xfer = i2c_xfer};
  * The descriptor is kept, and so ever written to, only once the file passed
  * every check: a file refused here must be left exactly as it was.
  */
-static int open_eeprom(struct instance *in, const char *file)
+static int open_eeprom(struct vp_instance *in, const char *file)
 {
 	struct stat st;
 	ssize_t got;
@@ -337,7 +338,7 @@ fail:
 }
 
 /* i2c: the device model over a provider, whatever the bus behind it. */
-static int init_i2c(struct instance *in, const struct vio_i2c_ops *ops, void *ctx)
+static int init_i2c(struct vp_instance *in, const struct vio_i2c_ops *ops, void *ctx)
 {
 	int rc = vio_i2c_init(&in->i2c, ops, ctx, &in->i2c_queue, QUEUE_SIZE,
 			      VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
@@ -350,7 +351,7 @@ static int init_i2c(struct instance *in, const struct vio_i2c_ops *ops, void *ct
 }
 
 /* i2c: the simulated bus with its 24c02 and LM75. */
-static int setup_sim_i2c(struct instance *in)
+static int setup_sim_i2c(struct vp_instance *in)
 {
 	const struct vp_group *o = in->opt;
 	int rc;
@@ -376,7 +377,7 @@ static int setup_sim_i2c(struct instance *in)
 }
 
 /* i2c: the listed addresses of host adapters, through i2c-dev. */
-static int setup_host_i2c(struct instance *in)
+static int setup_host_i2c(struct vp_instance *in)
 {
 	char err[160];
 	int rc;
@@ -403,7 +404,7 @@ static int setup_host_i2c(struct instance *in)
 	return 0;
 }
 
-static int start_server(struct instance *in, struct vio_loop *loop)
+static int start_server(struct vp_instance *in, struct vio_loop *loop)
 {
 	const struct vp_group *o = in->opt;
 	bool blk = o->kind == KIND_BLK;
@@ -440,7 +441,7 @@ static int start_server(struct instance *in, struct vio_loop *loop)
 	return rc;
 }
 
-int vp_start_instance(struct instance *in, struct vio_loop *loop)
+int vp_start_instance(struct vp_instance *in, struct vio_loop *loop)
 {
 	const struct vp_group *o = in->opt;
 	int rc;
@@ -477,7 +478,7 @@ int vp_start_instance(struct instance *in, struct vio_loop *loop)
 	return rc;
 }
 
-void vp_stop_instance(struct instance *in)
+void vp_stop_instance(struct vp_instance *in)
 {
 	if (in->hchip_w.loop != NULL)
 		vio_loop_remove(&in->hchip_w);

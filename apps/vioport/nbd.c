@@ -31,7 +31,7 @@ static void nbd_unlock(void *ctx)
 
 static void nbd_log(void *ctx, int level, const char *msg)
 {
-	struct instance *in = ctx;
+	struct vp_instance *in = ctx;
 
 	vp_say(level, in->name, "%s", msg);
 }
@@ -40,13 +40,14 @@ static void nbd_log(void *ctx, int level, const char *msg)
 static void nbd_queue_notify(struct vio_device *dev, uint16_t q)
 {
 	struct vio_blk *blk = dev->priv;
-	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
+	struct vp_instance *in =
+	    (struct vp_instance *) ((char *) blk - offsetof(struct vp_instance, blk));
 
 	in->blk_ops->queue_notify(dev, q);
 	vio_host_nbd_kick(&in->nbd);
 }
 
-int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
+int vp_setup_nbd(struct vp_instance *in, const char *image, struct vio_loop *loop)
 {
 	const struct vp_group *o = in->opt;
 	struct vio_host_nbd_options no = {
@@ -110,13 +111,13 @@ int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
 	return 0;
 }
 
-void vp_nbd_quiesce(struct instance *in)
+void vp_nbd_quiesce(struct vp_instance *in)
 {
 	/* Unlike a local file, a server may never answer: bounded, then failed. */
 	vio_host_nbd_drain(&in->nbd, 5000);
 }
 
-void vp_nbd_stop(struct instance *in)
+void vp_nbd_stop(struct vp_instance *in)
 {
 	if (in->nbd_open)
 		vio_host_nbd_close(&in->nbd);
@@ -125,19 +126,19 @@ void vp_nbd_stop(struct instance *in)
 
 #else
 
-int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
+int vp_setup_nbd(struct vp_instance *in, const char *image, struct vio_loop *loop)
 {
 	(void) loop;
 	vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': built without libnbd", image);
 	return -ENOTSUP;
 }
 
-void vp_nbd_quiesce(struct instance *in)
+void vp_nbd_quiesce(struct vp_instance *in)
 {
 	(void) in;
 }
 
-void vp_nbd_stop(struct instance *in)
+void vp_nbd_stop(struct vp_instance *in)
 {
 	(void) in;
 }

@@ -11,8 +11,8 @@
 #include "vioport.h"
 
 /* Allows removing the files the daemon removes when it stops; 0 or -errno. */
-static int allow_removals(struct vp_options *o, const struct instance *inst, unsigned n, char *err,
-			  size_t errlen)
+static int allow_removals(struct vp_options *o, const struct vp_instance *inst, unsigned n,
+			  char *err, size_t errlen)
 {
 	struct vio_sandbox *sb = &o->sandbox;
 	int rc = 0;
@@ -33,7 +33,7 @@ static int allow_removals(struct vp_options *o, const struct instance *inst, uns
 }
 
 /* Lets NBD disks reconnect: sockets of their address's family, TCP to their port only. */
-static int allow_connections(struct vp_options *o, const struct instance *inst, unsigned n,
+static int allow_connections(struct vp_options *o, const struct vp_instance *inst, unsigned n,
 			     char *err, size_t errlen)
 {
 	int rc = 0;
@@ -48,7 +48,7 @@ static int allow_connections(struct vp_options *o, const struct instance *inst, 
 	return rc;
 }
 
-int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned n)
+int vp_sandbox_enter(struct vp_options *o, const struct vp_instance *inst, unsigned n)
 {
 	struct vio_sandbox *sb = &o->sandbox;
 	char err[200];

@@ -30,12 +30,12 @@
 
 #include "vioport/blk.h"
 #include "vioport/gpio.h"
+#include "vioport/i2c.h"
 #include "vioport/linux_blk.h"
 #include "vioport/linux_gpio.h"
 #include "vioport/linux_i2c.h"
 #include "vioport/linux_nbd.h"
 #include "vioport/linux_rng.h"
-#include "vioport/i2c.h"
 #include "vioport/posix_loop.h"
 #include "vioport/rng.h"
 #include "vioport/sandbox.h"
@@ -112,7 +112,7 @@ struct vp_endpoint {
 	unsigned ndevices;
 	bool ready; /* initialised */
 	bool started;
-	struct instance *inst[MAX_DEVICES];
+	struct vp_instance *inst[MAX_DEVICES];
 };
 
 /* The whole run: options that apply to every group, and the groups. */
@@ -133,7 +133,7 @@ struct vp_options {
 };
 
 /* One served device: the device model, its provider and its vhost-user server. */
-struct instance {
+struct vp_instance {
 	const struct vp_group *opt;
 	unsigned poll_us;	/* --poll-us, the whole process's */
 	unsigned batch;		/* --batch, the whole process's */
@@ -186,8 +186,8 @@ struct instance {
 };
 
 /* A connection to the control socket: one command per line, one reply line each. */
-struct ctl_client {
-	struct control *ctl;
+struct vp_ctl_client {
+	struct vp_control *ctl;
 	int fd;
 	struct vio_loop_watch w;
 	char buf[CTL_LINE];
@@ -196,18 +196,20 @@ struct ctl_client {
 };
 
 /* The control socket of the simulations, served on the main loop. */
-struct control {
+struct vp_control {
 	int fd;
 	char path[108];
 	struct vio_loop_watch w;
 	struct vio_loop *loop;
-	struct instance *inst;
+	struct vp_instance *inst;
 	unsigned ninst;
-	struct ctl_client clients[CTL_CLIENTS];
+	struct vp_ctl_client clients[CTL_CLIENTS];
 };
 
+/* log.c: the run's log level, --log-time, and whether standard error is the journal. */
+void vp_log_setup(int level, bool time, bool journal);
 /*
- * main.c: one log line at level for who, when the run's log level lets it through; with a
+ * log.c: one log line at level for who, when the run's log level lets it through; with a
  * "<N>" syslog priority first when standard error is the journal, the time with --log-time.
  */
 void vp_say(int level, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -229,27 +231,27 @@ const char *vp_kind_name(enum vp_kind k);
 /* devices.c: the JSON of QEMU's backend conventions for kind k. */
 void vp_print_capabilities(enum vp_kind k);
 /* devices.c: sets up instance in (its group and names set) and starts serving it; 0 or -errno. */
-int vp_start_instance(struct instance *in, struct vio_loop *loop);
+int vp_start_instance(struct vp_instance *in, struct vio_loop *loop);
 /* devices.c: locks the device of in against its transport's thread (vhost-user or vmsg). */
-void vp_lock(struct instance *in);
+void vp_lock(struct vp_instance *in);
 /* devices.c: unlocks what vp_lock locked. */
-void vp_unlock(struct instance *in);
+void vp_unlock(struct vp_instance *in);
 /* devices.c: stops serving in and releases what it holds; safe on a partly started one. */
-void vp_stop_instance(struct instance *in);
+void vp_stop_instance(struct vp_instance *in);
 
 /* nbd.c: whether an --image names an NBD export rather than a file. */
 bool vp_nbd_image(const char *image);
 /* nbd.c: sets up a blk instance on the NBD export image, watched on loop; 0 or -errno. */
-int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop);
+int vp_setup_nbd(struct vp_instance *in, const char *image, struct vio_loop *loop);
 /* nbd.c: completes every request in flight on the export (bounded), the device locked. */
-void vp_nbd_quiesce(struct instance *in);
+void vp_nbd_quiesce(struct vp_instance *in);
 /* nbd.c: disconnects and releases the export; safe when none is open. */
-void vp_nbd_stop(struct instance *in);
+void vp_nbd_stop(struct vp_instance *in);
 
 /* vmsg.c: sets up the virtio-msg buses the groups name (shared by path); 0 or -errno. */
-int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst, unsigned n);
+int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct vp_instance *inst, unsigned n);
 /* vmsg.c: adds a set-up vmsg instance's device to its bus; 0 or -errno. */
-int vp_vmsg_add(struct instance *in);
+int vp_vmsg_add(struct vp_instance *in);
 /* vmsg.c: starts serving every bus; 0 or -errno. */
 int vp_vmsg_start(struct vp_endpoint *eps, unsigned neps);
 /* vmsg.c: stops every bus and unmaps its window. */
@@ -257,12 +259,12 @@ void vp_vmsg_fini(struct vp_endpoint *eps, unsigned neps);
 
 /* sandbox.c: enters the sandbox once every socket, image, window and device is open, before
  * any thread starts; 0 or -errno after logging why. */
-int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned n);
+int vp_sandbox_enter(struct vp_options *o, const struct vp_instance *inst, unsigned n);
 
 /* control.c: listens at path for commands on the simulations of inst; 0 or -errno. */
-int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
-		 struct instance *inst, unsigned ninst);
+int vp_ctl_start(struct vp_control *ctl, const char *path, struct vio_loop *loop,
+		 struct vp_instance *inst, unsigned ninst);
 /* control.c: closes every client and the listener, and removes the socket file. */
-void vp_ctl_stop(struct control *ctl);
+void vp_ctl_stop(struct vp_control *ctl);
 
 #endif

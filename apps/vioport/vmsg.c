@@ -58,7 +58,7 @@ static int endpoint_open(struct vp_endpoint *e, const struct vp_group *g)
 	return 0;
 }
 
-int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst, unsigned n)
+int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct vp_instance *inst, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct vp_group *g = inst[i].opt;
@@ -96,7 +96,7 @@ int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst,
 	return 0;
 }
 
-int vp_vmsg_add(struct instance *in)
+int vp_vmsg_add(struct vp_instance *in)
 {
 	int rc = vio_vmsg_endpoint_add(&in->ep->ep, in->dev);
 
