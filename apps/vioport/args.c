@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vioport.h"
+#include "vioport/blk.h"
 
 /* Where the option being applied came from, for messages: NULL for the command line. */
 static const char *option_origin;
@@ -32,13 +33,6 @@ static const char usage_intro[] =
     "daemon waits for the next connection. SIGINT and SIGTERM stop it cleanly.\n"
     "One process serves several devices: groups of DEVICE [OPTIONS] separated by\n"
     "'+' on the command line, or the sections of a configuration file.\n"
-    "\n";
-static const char usage_devices[] =
-    "Devices:\n"
-    "  blk                     virtio-blk on a file, block device or NBD export (--image)\n"
-    "  rng                     virtio-rng on the kernel's entropy (getrandom)\n"
-    "  gpio                    virtio-gpio on a Linux GPIO chip or a simulated one\n"
-    "  i2c                     virtio-i2c on Linux i2c-dev adapters or a simulated bus\n"
     "\n";
 static const char usage_common[] =
     "Common options (per group):\n"
@@ -112,10 +106,6 @@ static const char usage_i2c[] =
     "      --eeprom-file FILE  the simulated EEPROM's 256 bytes: loaded at start,\n"
     "                          written back on each change\n"
     "\n";
-static const char usage_control[] =
-    "Control socket commands, one a line: gpio[N] set LINE 0|1, gpio[N] get LINE,\n"
-    "gpio[N] list, i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump (see vioport(1)).\n"
-    "\n";
 static const char usage_tail[] =
     "Under systemd: sockets passed by socket activation (LISTEN_FDS) go to the\n"
     "groups that name no --socket-path or --fd, in order; READY=1 and STOPPING=1\n"
@@ -123,28 +113,66 @@ static const char usage_tail[] =
     "\n"
     "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n";
 
-/* The help text: everything (kind KIND_NONE), or what applies to one kind of device. */
-void vp_usage(FILE *f, enum vp_kind kind)
+/* Prints text in lines of at most width columns, broken at blanks. */
+static void vp_wrap(FILE *f, const char *text, size_t width)
 {
-	if (kind == KIND_NONE) {
+	while (strlen(text) > width) {
+		size_t cut = width;
+
+		while (cut > 0 && text[cut] != ' ')
+			cut--;
+		if (cut == 0)
+			break;
+		fprintf(f, "%.*s\n", (int) cut, text);
+		text += cut + 1;
+	}
+	fprintf(f, "%s\n", text);
+}
+
+/* Whether kind is called name: the per-kind help below, until options are data. */
+static bool is_kind(const struct vp_kind *kind, const char *name)
+{
+	return kind == NULL || strcmp(kind->name, name) == 0;
+}
+
+/* The help text: everything (kind NULL), or what applies to one kind of device. */
+void vp_usage(FILE *f, const struct vp_kind *kind)
+{
+	char ctl[512] = "";
+
+	if (kind == NULL) {
 		fputs(usage_intro, f);
-		fputs(usage_devices, f);
+		fputs("Devices:\n", f);
+		for (unsigned i = 0; i < vp_nkinds; i++)
+			fprintf(f, "  %-22s  %s\n", vp_kinds[i]->name, vp_kinds[i]->summary);
+		fputs("\n", f);
 	} else {
-		fprintf(f, "usage: vioport %s [OPTIONS] [+ DEVICE [OPTIONS]]...\n\n",
-			vp_kind_name(kind));
+		fprintf(f, "usage: vioport %s [OPTIONS] [+ DEVICE [OPTIONS]]...\n\n", kind->name);
 	}
 	fputs(usage_common, f);
 	fprintf(f, usage_process, VP_POLL_US_DEFAULT, VP_POLL_US_MAX, VP_BATCH_DEFAULT,
 		VP_BATCH_MAX);
-	if (kind == KIND_NONE || kind == KIND_BLK)
+	if (is_kind(kind, "blk"))
 		fprintf(f, usage_blk, MAX_BLK_QUEUES);
-	if (kind == KIND_NONE || kind == KIND_GPIO)
+	if (is_kind(kind, "gpio"))
 		fprintf(f, usage_gpio, MAX_SIM_GPIO_LINES);
-	if (kind == KIND_NONE || kind == KIND_I2C)
+	if (is_kind(kind, "i2c"))
 		fputs(usage_i2c, f);
-	if (kind == KIND_NONE || kind == KIND_GPIO || kind == KIND_I2C)
-		fputs(usage_control, f);
-	if (kind == KIND_NONE)
+	for (unsigned i = 0; i < vp_nkinds; i++) {
+		const struct vp_kind *k = vp_kinds[i];
+
+		if ((kind == NULL || kind == k) && k->ctl_help != NULL) {
+			snprintf(
+			    ctl + strlen(ctl), sizeof(ctl) - strlen(ctl), "%s%s",
+			    ctl[0] ? ", " : "Control socket commands, one a line: ", k->ctl_help);
+		}
+	}
+	if (ctl[0] != '\0') {
+		snprintf(ctl + strlen(ctl), sizeof(ctl) - strlen(ctl), " (see vioport(1)).");
+		vp_wrap(f, ctl, 80);
+		fputs("\n", f);
+	}
+	if (kind == NULL)
 		fputs(usage_tail, f);
 	else
 		fputs("Everything else (devices, systemd, exit status): vioport --help; "
@@ -152,7 +180,10 @@ void vp_usage(FILE *f, enum vp_kind kind)
 		      f);
 }
 
-int vp_usage_error(const char *fmt, ...)
+/* A usage error where the option being applied came from; returns EXIT_USAGE. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -164,21 +195,6 @@ int vp_usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs("\nTry 'vioport --help'.\n", stderr);
 	return EXIT_USAGE;
-}
-
-bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = (unsigned) v;
-	return true;
 }
 
 /* Parses a window size: bytes, or a number with K or M, from 64 KiB to 1 GiB. */
@@ -203,35 +219,6 @@ static bool parse_size(const char *s, uint32_t *out)
 		return false;
 	*out = (uint32_t) v;
 	return true;
-}
-
-static enum vp_kind parse_kind(const char *s)
-{
-	if (strcmp(s, "blk") == 0 || strcmp(s, "block") == 0)
-		return KIND_BLK;
-	if (strcmp(s, "rng") == 0)
-		return KIND_RNG;
-	if (strcmp(s, "gpio") == 0)
-		return KIND_GPIO;
-	if (strcmp(s, "i2c") == 0)
-		return KIND_I2C;
-	return KIND_NONE;
-}
-
-const char *vp_kind_name(enum vp_kind k)
-{
-	switch (k) {
-	case KIND_BLK:
-		return "blk";
-	case KIND_GPIO:
-		return "gpio";
-	case KIND_I2C:
-		return "i2c";
-	case KIND_RNG:
-		return "rng";
-	default:
-		return "?";
-	}
 }
 
 static bool parse_level(const char *s, int *level)
@@ -304,13 +291,21 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The error of a group, or a run, without a device. */
+static int which_device(void)
+{
+	char kinds[64];
+
+	return usage_error("which device? (%s)", vp_kind_list(kinds, sizeof(kinds), false));
+}
+
 /* Starts group number o->ngroups; returns it, or NULL after reporting too many. */
 static struct vp_group *new_group(struct vp_options *o, const char *where)
 {
 	struct vp_group *g;
 
 	if (o->ngroups == MAX_GROUPS) {
-		vp_usage_error("at most %d groups of devices", MAX_GROUPS);
+		usage_error("at most %d groups of devices", MAX_GROUPS);
 		return NULL;
 	}
 	g = &o->groups[o->ngroups++];
@@ -336,10 +331,10 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 	case 'h':
 	case 'V':
 		if (in_config)
-			return vp_usage_error("'%s' has no place in a configuration file",
-					      c == 'h' ? "help" : "version");
+			return usage_error("'%s' has no place in a configuration file",
+					   c == 'h' ? "help" : "version");
 		if (c == 'h')
-			vp_usage(stdout, g != NULL ? g->kind : KIND_NONE);
+			vp_usage(stdout, g != NULL ? g->kind : NULL);
 		else
 			printf("vioport %s\n", VIOPORT_VERSION);
 		return EXIT_SUCCESS;
@@ -351,8 +346,8 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_LOG:
 		if (!parse_level(arg, &o->log_level))
-			return vp_usage_error("--log-level is error, warn, info or debug, not '%s'",
-					      arg);
+			return usage_error("--log-level is error, warn, info or debug, not '%s'",
+					   arg);
 		return -1;
 	case OPT_CAPS:
 		o->print_caps = true;
@@ -365,55 +360,54 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_SANDBOX:
 		if (!vio_sandbox_parse_mode(arg, &o->sandbox.mode))
-			return vp_usage_error("--sandbox is on, off or log, not '%s'", arg);
+			return usage_error("--sandbox is on, off or log, not '%s'", arg);
 		return -1;
 	case OPT_USER:
 		o->user = arg;
 		return -1;
 	case OPT_POLL_US:
 		if (!vp_parse_uint(arg, 0, VP_POLL_US_MAX, &v))
-			return vp_usage_error("--poll-us needs a number from 0 to %u, not '%s'",
-					      VP_POLL_US_MAX, arg);
+			return usage_error("--poll-us needs a number from 0 to %u, not '%s'",
+					   VP_POLL_US_MAX, arg);
 		o->poll_us = v;
 		return -1;
 	case OPT_BATCH:
 		if (!vp_parse_uint(arg, 0, VP_BATCH_MAX, &v))
-			return vp_usage_error("--batch needs a number from 0 to %u, not '%s'",
-					      VP_BATCH_MAX, arg);
+			return usage_error("--batch needs a number from 0 to %u, not '%s'",
+					   VP_BATCH_MAX, arg);
 		o->batch = v;
 		return -1;
 	case OPT_CONFIG:
 		if (in_config)
-			return vp_usage_error("a configuration file cannot name another");
+			return usage_error("a configuration file cannot name another");
 		if (o->config != NULL)
-			return vp_usage_error("one --config at a time");
+			return usage_error("one --config at a time");
 		o->config = arg;
 		return -1;
 	}
 
 	/* The rest belong to a group of devices. */
 	if (g == NULL)
-		return vp_usage_error("this option belongs to a device: put it in a [DEVICE] "
-				      "section");
+		return usage_error("this option belongs to a device: put it in a [DEVICE] "
+				   "section");
 	switch (c) {
 	case 's':
 		g->socket_path = arg;
 		return -1;
 	case OPT_FD:
 		if (!vp_parse_uint(arg, 0, 1u << 20, &v))
-			return vp_usage_error("--fd needs a file descriptor number, not '%s'", arg);
+			return usage_error("--fd needs a file descriptor number, not '%s'", arg);
 		g->fd = (int) v;
 		return -1;
 	case 'c':
 		if (!vp_parse_uint(arg, 1, MAX_DEVICES, &v))
-			return vp_usage_error(
-			    "--socket-count needs a number from 1 to %d, not '%s'", MAX_DEVICES,
-			    arg);
+			return usage_error("--socket-count needs a number from 1 to %d, not '%s'",
+					   MAX_DEVICES, arg);
 		g->socket_count = v;
 		return -1;
 	case 'i':
 		if (g->nimages == MAX_DEVICES)
-			return vp_usage_error("at most %d images", MAX_DEVICES);
+			return usage_error("at most %d images", MAX_DEVICES);
 		g->images[g->nimages++] = arg;
 		return -1;
 	case 'r':
@@ -427,20 +421,20 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		return -1;
 	case OPT_NUMQ:
 		if (!vp_parse_uint(arg, 1, MAX_BLK_QUEUES, &v))
-			return vp_usage_error("--num-queues needs a number from 1 to %u, not '%s'",
-					      MAX_BLK_QUEUES, arg);
+			return usage_error("--num-queues needs a number from 1 to %u, not '%s'",
+					   MAX_BLK_QUEUES, arg);
 		g->num_queues = v;
 		return -1;
 	case OPT_NBD_TIMEOUT:
 		if (!vp_parse_uint(arg, 0, 3600, &v))
-			return vp_usage_error(
-			    "--nbd-timeout needs seconds from 0 to 3600, not '%s'", arg);
+			return usage_error("--nbd-timeout needs seconds from 0 to 3600, not '%s'",
+					   arg);
 		g->nbd_timeout = v;
 		g->nbd_timeout_set = true;
 		return -1;
 	case OPT_SERIAL:
 		if (strlen(arg) > VIO_BLK_ID_BYTES)
-			return vp_usage_error("--serial is at most %u bytes", VIO_BLK_ID_BYTES);
+			return usage_error("--serial is at most %u bytes", VIO_BLK_ID_BYTES);
 		g->serial = arg;
 		return -1;
 	case 'l':
@@ -455,32 +449,31 @@ static int apply_option(struct vp_options *o, struct vp_group *g, int c, const c
 		else if (strcmp(arg, "vmsg") == 0 || strcmp(arg, "virtio-msg") == 0)
 			g->transport = TRANSPORT_VMSG;
 		else
-			return vp_usage_error("--transport is vhost-user or vmsg, not '%s'", arg);
+			return usage_error("--transport is vhost-user or vmsg, not '%s'", arg);
 		return -1;
 	case OPT_SHM:
 		g->shm = arg;
 		return -1;
 	case OPT_SHM_SIZE:
 		if (!parse_size(arg, &g->shm_size))
-			return vp_usage_error(
-			    "--shm-size is a size from 64K to 1G (bytes, or with K "
-			    "or M), not '%s'",
-			    arg);
+			return usage_error("--shm-size is a size from 64K to 1G (bytes, or with K "
+					   "or M), not '%s'",
+					   arg);
 		return -1;
 	case OPT_DOORBELL:
 		if (strcmp(arg, "poll") != 0 && strncmp(arg, "eventfd:", 8) != 0 &&
 		    strncmp(arg, "ivshmem:", 8) != 0)
-			return vp_usage_error(
+			return usage_error(
 			    "--doorbell is poll, eventfd:SOCKET or ivshmem:SOCKET, not '%s'", arg);
 		if (strcmp(arg, "poll") != 0 &&
 		    (arg[8] == '\0' || strlen(arg + 8) >= VIO_VMSG_PATH_MAX))
-			return vp_usage_error("--doorbell %.8sSOCKET needs a socket path of at "
-					      "most %d bytes",
-					      arg, VIO_VMSG_PATH_MAX - 1);
+			return usage_error("--doorbell %.8sSOCKET needs a socket path of at "
+					   "most %d bytes",
+					   arg, VIO_VMSG_PATH_MAX - 1);
 		g->doorbell = arg;
 		return -1;
 	default:
-		return vp_usage_error("unknown option");
+		return usage_error("unknown option");
 	}
 }
 
@@ -577,17 +570,18 @@ static int read_config(struct vp_options *o, const char *path)
 			continue;
 		if (*line == '[') {
 			size_t n = strlen(line);
-			enum vp_kind k;
+			const struct vp_kind *k;
+			char kinds[64];
 
 			if (n < 3 || line[n - 1] != ']') {
-				rc = vp_usage_error("a section is '[DEVICE]', not '%s'", line);
+				rc = usage_error("a section is '[DEVICE]', not '%s'", line);
 				break;
 			}
 			line[n - 1] = '\0';
-			k = parse_kind(trim(line + 1));
-			if (k == KIND_NONE) {
-				rc = vp_usage_error("unknown device '%s' (blk, rng, gpio or i2c)",
-						    trim(line + 1));
+			k = vp_kind_find(trim(line + 1));
+			if (k == NULL) {
+				rc = usage_error("unknown device '%s' (%s)", trim(line + 1),
+						 vp_kind_list(kinds, sizeof(kinds), false));
 				break;
 			}
 			g = new_group(o, where);
@@ -608,15 +602,15 @@ static int read_config(struct vp_options *o, const char *path)
 			if (strcmp(opt->name, key) == 0)
 				break;
 		if (opt->name == NULL) {
-			rc = vp_usage_error("unknown option '%s'", key);
+			rc = usage_error("unknown option '%s'", key);
 			break;
 		}
 		if (opt->has_arg == required_argument && (val == NULL || *val == '\0')) {
-			rc = vp_usage_error("'%s' needs a value: '%s = VALUE'", key, key);
+			rc = usage_error("'%s' needs a value: '%s = VALUE'", key, key);
 			break;
 		}
 		if (opt->has_arg == no_argument && val != NULL) {
-			rc = vp_usage_error("'%s' takes no value", key);
+			rc = usage_error("'%s' takes no value", key);
 			break;
 		}
 		rc = apply_option(o, g, opt->val, val, true);
@@ -642,11 +636,11 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 	 * device is KIND: `vioport-blk --print-capabilities`, `vioport-blk --socket-path ...`. */
 	if (argc > 0) {
 		const char *base = strrchr(argv[0], '/');
-		enum vp_kind k;
+		const struct vp_kind *k;
 
 		base = base != NULL ? base + 1 : argv[0];
-		k = strncmp(base, "vioport-", 8) == 0 ? parse_kind(base + 8) : KIND_NONE;
-		if (k != KIND_NONE) {
+		k = strncmp(base, "vioport-", 8) == 0 ? vp_kind_find(base + 8) : NULL;
+		if (k != NULL) {
 			g = new_group(o, "group 1 of the command line");
 			if (g == NULL)
 				return EXIT_USAGE;
@@ -658,27 +652,27 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 	       optind < argc) {
 		if (c == -1) {
 			const char *word = argv[optind++];
-			enum vp_kind k;
+			const struct vp_kind *k;
+			char kinds[64];
 
 			/* '+' ends a group; the device name may come anywhere in its group. */
 			if (strcmp(word, "+") == 0) {
-				if (g == NULL || g->kind == KIND_NONE)
-					return vp_usage_error(
+				if (g == NULL || g->kind == NULL)
+					return usage_error(
 					    "'+' separates groups, each with a device");
 				g = NULL;
 				after_plus = true;
 				continue;
 			}
 			after_plus = false;
-			k = parse_kind(word);
-			if (k == KIND_NONE)
-				return vp_usage_error("unknown device '%s' (blk, rng, gpio or i2c)",
-						      word);
-			if (g != NULL && g->kind != KIND_NONE)
-				return vp_usage_error(
-				    "one device per group, '%s' is extra (separate "
-				    "groups with '+')",
-				    word);
+			k = vp_kind_find(word);
+			if (k == NULL)
+				return usage_error("unknown device '%s' (%s)", word,
+						   vp_kind_list(kinds, sizeof(kinds), false));
+			if (g != NULL && g->kind != NULL)
+				return usage_error("one device per group, '%s' is extra (separate "
+						   "groups with '+')",
+						   word);
 			if (g == NULL) {
 				snprintf(where, sizeof(where), "group %u of the command line",
 					 o->ngroups + 1);
@@ -693,11 +687,11 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 		switch (c) {
 		case '?':
 			if (optopt != 0)
-				return vp_usage_error("option -%c needs an argument or is unknown",
-						      optopt);
-			return vp_usage_error("unknown option '%s'", argv[optind - 1]);
+				return usage_error("option -%c needs an argument or is unknown",
+						   optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		case ':':
-			return vp_usage_error("option '%s' needs an argument", argv[optind - 1]);
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		case 's':
 		case OPT_FD:
 		case 'c':
@@ -732,9 +726,9 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 			return rc;
 	}
 	if (after_plus)
-		return vp_usage_error("'+' must be followed by another device");
-	if (group_open || (g != NULL && g->kind == KIND_NONE))
-		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+		return usage_error("'+' must be followed by another device");
+	if (group_open || (g != NULL && g->kind == NULL))
+		return which_device();
 	if (o->config != NULL) {
 		/* The file's groups come first; the command line's follow them. */
 		struct vp_group cli[MAX_GROUPS];
@@ -746,119 +740,40 @@ int vp_parse_args(struct vp_options *o, int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 		if (o->ngroups + ncli > MAX_GROUPS)
-			return vp_usage_error("at most %d groups of devices", MAX_GROUPS);
+			return usage_error("at most %d groups of devices", MAX_GROUPS);
 		memcpy(&o->groups[o->ngroups], cli, sizeof(cli[0]) * ncli);
 		o->ngroups += ncli;
 	}
 	return -1;
 }
 
-/* Whether a gpio list entry names a host chip (/dev/gpiochipN or another path, gpiochipN, N). */
-static bool gpio_host_chip(const char *e, size_t n)
-{
-	return (n > 0 && e[0] >= '0' && e[0] <= '9') || (n > 1 && e[0] == '/') ||
-	       (n >= 8 && strncmp(e, "gpiochip", 8) == 0);
-}
-
-/* Checks a gpio group's device list: one chip per socket, simulated (sN) or on the host. */
-static int check_gpio_list(struct vp_group *g)
-{
-	const char *p = g->device_list;
-	unsigned n = 0;
-
-	for (;;) {
-		size_t len = strcspn(p, ",:");
-		char num[8];
-		unsigned v;
-
-		if (n == MAX_DEVICES)
-			return vp_usage_error("--device-list has more than %d chips", MAX_DEVICES);
-		if (len > 1 && len < sizeof(num) + 1 && p[0] == 's') {
-			memcpy(num, p + 1, len - 1);
-			num[len - 1] = '\0';
-			if (!vp_parse_uint(num, 1, MAX_SIM_GPIO_LINES, &v))
-				return vp_usage_error(
-				    "a simulated chip has 1 to %u lines, not '%.*s'",
-				    MAX_SIM_GPIO_LINES, (int) len, p);
-			g->gpio_lines[n] = (uint16_t) v;
-		} else if (gpio_host_chip(p, len) && len < GPIO_CHIP_NAME) {
-			memcpy(g->gpio_chip[n], p, len);
-			g->gpio_chip[n][len] = '\0';
-		} else {
-			return vp_usage_error(
-			    "--device-list for gpio takes, per socket, a host chip "
-			    "(N, gpiochipN or /dev/gpiochipN) or sN (a simulated "
-			    "chip of N lines), not '%.*s'",
-			    (int) len, p);
-		}
-		n++;
-		if (p[len] == '\0')
-			break;
-		p += len + 1;
-	}
-	/* On a virtio-msg bus the list alone says how many chips there are. */
-	if (g->transport == TRANSPORT_VMSG)
-		g->socket_count = n;
-	if (n != g->socket_count)
-		return vp_usage_error("--device-list names %u chip%s for %u socket%s", n,
-				      n == 1 ? "" : "s", g->socket_count,
-				      g->socket_count == 1 ? "" : "s");
-	return -1;
-}
-
-/* Checks an i2c group's device list: 'sim', or host adapters (parsed for real at start). */
-static int check_i2c_list(struct vp_group *g)
-{
-	struct vio_host_i2c probe;
-	char err[160];
-
-	if (strcmp(g->device_list, "sim") == 0) {
-		g->i2c_sim = true;
-		if (g->socket_count != 1)
-			return vp_usage_error("the simulated i2c bus is served on one socket");
-		return -1;
-	}
-	if (g->eeprom_file != NULL)
-		return vp_usage_error("--eeprom-file is for the simulated bus (--device-list sim)");
-	if (vio_host_i2c_parse(&probe, g->device_list, err, sizeof(err)) < 0)
-		return vp_usage_error("--device-list for i2c is 'sim' or "
-				      "'BUS:ADDR[:ADDR],...': %s",
-				      err);
-	return -1;
-}
-
 /*
  * Checks how a group reaches its driver: sockets for vhost-user, or a window
- * for virtio-msg, whose devices are one per --image (blk) or per chip (gpio,
- * counted by check_gpio_list), all on the window's bus.
+ * for virtio-msg, whose devices (counted by the kind's check) are all on the
+ * window's bus.
  */
 static int check_transport(struct vp_group *g)
 {
 	if (g->transport == TRANSPORT_VMSG) {
 		if (g->shm == NULL)
-			return vp_usage_error(
-			    "--transport vmsg needs --shm PATH (the window file)");
+			return usage_error("--transport vmsg needs --shm PATH (the window file)");
 		if (strlen(g->shm) >= VIO_VMSG_PATH_MAX)
-			return vp_usage_error("window path too long: '%s'", g->shm);
+			return usage_error("window path too long: '%s'", g->shm);
 		if (g->socket_path != NULL || g->fd >= 0 || g->socket_count != 1)
-			return vp_usage_error("--socket-path, --fd and --socket-count are for "
-					      "vhost-user; with --transport vmsg the devices share "
-					      "the window's bus");
-		if (g->kind == KIND_BLK && g->nimages == 0)
-			return vp_usage_error("blk needs --image");
-		if (g->kind == KIND_BLK)
-			g->socket_count = g->nimages;
+			return usage_error("--socket-path, --fd and --socket-count are for "
+					   "vhost-user; with --transport vmsg the devices share "
+					   "the window's bus");
 		return -1;
 	}
 	if (g->shm != NULL || g->shm_size != 0 || g->doorbell != NULL)
-		return vp_usage_error("--shm, --shm-size and --doorbell need --transport vmsg");
+		return usage_error("--shm, --shm-size and --doorbell need --transport vmsg");
 	if ((g->socket_path == NULL) == (g->fd < 0))
-		return vp_usage_error("give exactly one of --socket-path and --fd");
+		return usage_error("give exactly one of --socket-path and --fd");
 	if (g->fd >= 0 && g->socket_count != 1)
-		return vp_usage_error("--fd serves one device; --socket-count needs --socket-path");
+		return usage_error("--fd serves one device; --socket-count needs --socket-path");
 	if (g->socket_path != NULL &&
 	    strlen(g->socket_path) + 3 > sizeof(((struct vp_instance *) 0)->path))
-		return vp_usage_error("socket path too long: '%s'", g->socket_path);
+		return usage_error("socket path too long: '%s'", g->socket_path);
 	return -1;
 }
 
@@ -867,33 +782,23 @@ static int check_group(struct vp_group *g, bool print_caps)
 {
 	int rc;
 
-	if (g->kind == KIND_NONE)
-		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+	if (g->kind == NULL)
+		return which_device();
 	if (print_caps)
 		return -1;
 	rc = check_transport(g);
 	if (rc >= 0)
 		return rc;
-	if (g->kind == KIND_BLK && g->nimages != g->socket_count)
-		return vp_usage_error("blk needs one --image per socket (%u socket%s, %u image%s)",
-				      g->socket_count, g->socket_count == 1 ? "" : "s", g->nimages,
-				      g->nimages == 1 ? "" : "s");
-	if (g->kind != KIND_BLK &&
-	    (g->nimages || g->read_only || g->direct || g->sync || g->serial || g->num_queues != 1))
-		return vp_usage_error("--image, --read-only, --num-queues, --serial, --direct and "
-				      "--sync are blk options");
-	if (g->kind != KIND_BLK && g->nbd_timeout_set)
-		return vp_usage_error("--nbd-timeout is a blk option");
-	if (g->kind != KIND_GPIO && g->kind != KIND_I2C && g->device_list)
-		return vp_usage_error("--device-list is a gpio and i2c option");
-	if (g->kind != KIND_I2C && g->eeprom_file)
-		return vp_usage_error("--eeprom-file is an i2c option");
-	if ((g->kind == KIND_GPIO || g->kind == KIND_I2C) && g->device_list == NULL)
-		return vp_usage_error("%s needs --device-list", vp_kind_name(g->kind));
-	if (g->kind == KIND_GPIO)
-		return check_gpio_list(g);
-	if (g->kind == KIND_I2C)
-		return check_i2c_list(g);
+	if (!is_kind(g->kind, "blk") && (g->nimages || g->read_only || g->direct || g->sync ||
+					 g->serial || g->num_queues != 1 || g->nbd_timeout_set))
+		return usage_error("--image, --read-only, --num-queues, --serial, --nbd-timeout, "
+				   "--direct and --sync are blk options");
+	if (!is_kind(g->kind, "gpio") && !is_kind(g->kind, "i2c") && g->device_list)
+		return usage_error("--device-list is a gpio and i2c option");
+	if (!is_kind(g->kind, "i2c") && g->eeprom_file)
+		return usage_error("--eeprom-file is an i2c option");
+	if (g->kind->check != NULL && g->kind->check(g, option_origin) < 0)
+		return EXIT_USAGE;
 	return -1;
 }
 
@@ -908,8 +813,8 @@ static int take_activated(struct vp_options *o)
 	unsigned next = 0;
 
 	if (n < 0)
-		return vp_usage_error("LISTEN_PID and LISTEN_FDS from systemd are unusable: %s",
-				      strerror(-n));
+		return usage_error("LISTEN_PID and LISTEN_FDS from systemd are unusable: %s",
+				   strerror(-n));
 	for (unsigned i = 0; i < o->ngroups && next < (unsigned) n; i++) {
 		struct vp_group *g = &o->groups[i];
 
@@ -917,9 +822,9 @@ static int take_activated(struct vp_options *o)
 			g->fd = VIO_SD_LISTEN_FDS_START + (int) next++;
 	}
 	if (next < (unsigned) n)
-		return vp_usage_error("systemd passed %d sockets (LISTEN_FDS) but only %u group%s "
-				      "name%s neither --socket-path nor --fd to take one",
-				      n, next, next == 1 ? "" : "s", next == 1 ? "s" : "");
+		return usage_error("systemd passed %d sockets (LISTEN_FDS) but only %u group%s "
+				   "name%s neither --socket-path nor --fd to take one",
+				   n, next, next == 1 ? "" : "s", next == 1 ? "s" : "");
 	o->activated = next;
 	return -1;
 }
@@ -930,11 +835,11 @@ int vp_check_args(struct vp_options *o)
 	int rc;
 
 	if (o->ngroups == 0)
-		return vp_usage_error("which device? (blk, rng, gpio or i2c)");
+		return which_device();
 	if (o->print_caps && o->ngroups != 1)
-		return vp_usage_error("--print-capabilities takes one device");
+		return usage_error("--print-capabilities takes one device");
 	if (o->control != NULL && strlen(o->control) >= sizeof(((struct vp_control *) 0)->path))
-		return vp_usage_error("control socket path too long: '%s'", o->control);
+		return usage_error("control socket path too long: '%s'", o->control);
 	if (!o->print_caps) {
 		rc = take_activated(o);
 		if (rc >= 0)
@@ -945,7 +850,7 @@ int vp_check_args(struct vp_options *o)
 		char err[160];
 
 		if (vio_sandbox_set_user(&o->sandbox, o->user, err, sizeof(err)) < 0)
-			return vp_usage_error("--user: %s", err);
+			return usage_error("--user: %s", err);
 	}
 	for (unsigned i = 0; i < o->ngroups; i++) {
 		struct vp_group *g = &o->groups[i];
@@ -955,18 +860,17 @@ int vp_check_args(struct vp_options *o)
 		if (rc < 0 && !o->print_caps) {
 			total += g->socket_count;
 			if (total > MAX_DEVICES)
-				rc = vp_usage_error("at most %d devices in one process",
-						    MAX_DEVICES);
+				rc = usage_error("at most %d devices in one process", MAX_DEVICES);
 		}
 		for (unsigned j = 0; rc < 0 && j < i; j++) {
 			const struct vp_group *h = &o->groups[j];
 
 			if (g->socket_path != NULL && h->socket_path != NULL &&
 			    strcmp(g->socket_path, h->socket_path) == 0)
-				rc = vp_usage_error("socket path '%s' is used by %s already",
-						    g->socket_path, h->where);
+				rc = usage_error("socket path '%s' is used by %s already",
+						 g->socket_path, h->where);
 			else if (g->fd >= 0 && g->fd == h->fd)
-				rc = vp_usage_error("fd %d is used by %s already", g->fd, h->where);
+				rc = usage_error("fd %d is used by %s already", g->fd, h->where);
 		}
 		option_origin = NULL;
 		if (rc >= 0)

@@ -5,6 +5,7 @@
  * file calls none of them, so the program's files depend on each other
  * without a cycle.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -49,4 +50,18 @@ void vp_say(int level, const char *who, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int vp_usage_error(const char *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vioport: ", stderr);
+	if (where != NULL)
+		fprintf(stderr, "%s: ", where);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'vioport --help'.\n", stderr);
+	return -EINVAL;
 }

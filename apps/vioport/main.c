@@ -47,7 +47,7 @@ static void notify_state(struct vio_sd_notify *n, const char *state)
 /* Lays out the instances of every group: names, socket paths, groups; returns how many. */
 static unsigned plan_instances(struct vp_instance *inst, const struct vp_options *o)
 {
-	unsigned n = 0, per_kind[KIND_I2C + 1] = {0};
+	unsigned n = 0;
 
 	for (unsigned gi = 0; gi < o->ngroups; gi++) {
 		const struct vp_group *g = &o->groups[gi];
@@ -56,11 +56,12 @@ static unsigned plan_instances(struct vp_instance *inst, const struct vp_options
 			struct vp_instance *in = &inst[n];
 
 			in->opt = g;
-			in->eeprom_fd = -1;
-			in->index = per_kind[g->kind]++;
+			in->kind = g->kind;
+			/* numbered among the devices of its kind, all groups together */
+			for (unsigned j = 0; j < n; j++)
+				in->index += inst[j].kind == g->kind;
 			in->slot = i;
-			snprintf(in->name, sizeof(in->name), "%s%u", vp_kind_name(g->kind),
-				 in->index);
+			snprintf(in->name, sizeof(in->name), "%s%u", g->kind->name, in->index);
 			if (g->socket_path == NULL)
 				continue;
 			if (g->socket_count == 1)

@@ -25,22 +25,12 @@
 #define VIOPORT_APP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vioport/blk.h"
-#include "vioport/gpio.h"
-#include "vioport/i2c.h"
-#include "vioport/linux_blk.h"
-#include "vioport/linux_gpio.h"
-#include "vioport/linux_i2c.h"
-#include "vioport/linux_nbd.h"
-#include "vioport/linux_rng.h"
 #include "vioport/posix_loop.h"
-#include "vioport/rng.h"
 #include "vioport/sandbox.h"
-#include "vioport/sim_gpio.h"
-#include "vioport/sim_i2c.h"
 #include "vioport/systemd.h"
 #include "vioport/vhost_user.h"
 #include "vioport/vmsg_posix.h"
@@ -67,7 +57,8 @@
 #define VP_BATCH_DEFAULT 8u
 #define VP_BATCH_MAX	 1024u
 
-enum vp_kind { KIND_NONE, KIND_BLK, KIND_RNG, KIND_GPIO, KIND_I2C };
+struct vp_kind;
+struct vp_instance;
 
 /* How a group's devices reach their driver. */
 enum vp_transport { TRANSPORT_VHOST_USER, TRANSPORT_VMSG };
@@ -77,8 +68,8 @@ enum vp_transport { TRANSPORT_VHOST_USER, TRANSPORT_VMSG };
 
 /* One group: devices of one kind with their options (a command-line group or a config section). */
 struct vp_group {
-	enum vp_kind kind;
-	char where[96]; /* "the command line" or "FILE:LINE", for messages */
+	const struct vp_kind *kind; /* NULL until the group names its device */
+	char where[96];		    /* "the command line" or "FILE:LINE", for messages */
 	const char *socket_path;
 	int fd;
 	unsigned socket_count;
@@ -132,57 +123,58 @@ struct vp_options {
 	unsigned activated;	    /* sockets systemd passed (LISTEN_FDS), taken by groups */
 };
 
-/* One served device: the device model, its provider and its vhost-user server. */
+/* One served device: its kind's state, and its vhost-user server or its place on a bus. */
 struct vp_instance {
 	const struct vp_group *opt;
-	unsigned poll_us;	/* --poll-us, the whole process's */
-	unsigned batch;		/* --batch, the whole process's */
-	struct vp_endpoint *ep; /* vmsg: the bus it is on; NULL for vhost-user */
-	int dev_num;		/* vmsg: its device number on the bus */
-	unsigned index;		/* among the devices of its kind: blk0, blk1, gpio0, ... */
-	unsigned slot;		/* among the sockets of its group: which image or chip it serves */
+	const struct vp_kind *kind; /* opt->kind */
+	unsigned poll_us;	    /* --poll-us, the whole process's */
+	unsigned batch;		    /* --batch, the whole process's */
+	struct vp_endpoint *ep;	    /* vmsg: the bus it is on; NULL for vhost-user */
+	int dev_num;		    /* vmsg: its device number on the bus */
+	unsigned index;		    /* among the devices of its kind: blk0, blk1, gpio0, ... */
+	unsigned slot; /* among the sockets of its group: which image or chip it serves */
 	char name[16];
 	char path[108];
 	struct vio_vu_server server;
 	bool server_ready;
-	struct vio_device *dev;
-	/* blk */
-	struct vio_blk blk;
-	struct vio_queue queues[MAX_BLK_QUEUES];
-	struct vio_blk_req slots[MAX_BLK_QUEUES * BLK_SLOTS_PER_QUEUE];
-	struct vio_host_blk disk;
-	bool disk_open;
-	struct vio_device_ops ops; /* the blk ops, with a queue_notify that submits */
-	const struct vio_device_ops *blk_ops;
-	struct vio_loop_watch disk_w;
-	struct vio_loop_poller disk_p; /* adaptive polling of its completions */
-	struct vio_host_nbd nbd;       /* the disk when --image names an NBD export */
-	bool nbd_open;
-	/* rng */
-	struct vio_rng rng;
-	struct vio_queue rng_queue;
-	struct vio_host_rng entropy;
-	/* gpio: a simulated chip or a host chip */
-	struct vio_gpio gpio;
-	struct vio_queue gpio_queues[2];
-	struct vio_gpio_line *gpio_lines; /* one per line of the chip */
-	struct vio_sim_gpio chip;
-	struct vio_sim_gpio_line chip_lines[MAX_SIM_GPIO_LINES];
-	struct vio_host_gpio hchip;
-	bool hchip_open;
-	struct vio_loop_watch hchip_w;
-	/* i2c: the simulated bus or host adapters */
-	struct vio_i2c i2c;
-	struct vio_queue i2c_queue;
-	uint8_t i2c_bounce[I2C_BOUNCE];
-	struct vio_sim_i2c_bus bus;
-	struct vio_sim_24c02 eeprom;
-	struct vio_sim_lm75 lm75;
-	uint8_t eeprom_mem[VIO_SIM_24C02_SIZE];
-	uint8_t eeprom_saved[VIO_SIM_24C02_SIZE]; /* what the backing file holds */
-	int eeprom_fd;
-	struct vio_host_i2c hi2c;
-	bool hi2c_open;
+	struct vio_device *dev; /* set by the kind's setup */
+	void *state;		/* the kind's: state_size bytes, zeroed, from vp_start_instance */
+};
+
+/*
+ * A kind of device the daemon serves: everything that differs between blk,
+ * rng, gpio and i2c, so that the rest of the program never asks which kind
+ * it holds. One const instance per kind_*.c file, listed in kinds.c.
+ */
+struct vp_kind {
+	const char *name;      /* on the command line, in sections, in instance names */
+	const char *alias;     /* another accepted name, or NULL */
+	const char *summary;   /* its line in --help's list of devices */
+	const char *caps_json; /* what --print-capabilities prints */
+	const char *ctl_help;  /* its control-socket commands for --help, or NULL */
+	size_t state_size;     /* of in->state */
+	/* Checks a group of this kind once its options are all given (not with
+	 * --print-capabilities); may set its socket count from them. 0, or -EINVAL after
+	 * reporting through vp_usage_error(where, ...). NULL: nothing to check. */
+	int (*check)(struct vp_group *g, const char *where);
+	/* Sets up the device model and its provider, and sets in->dev; 0 or -errno after
+	 * logging why. Whatever it got is released by stop, even when it failed. */
+	int (*setup)(struct vp_instance *in, struct vio_loop *loop);
+	/* Once the transport serves in->dev: the provider's watches on loop; NULL: none. */
+	int (*serve)(struct vp_instance *in, struct vio_loop *loop);
+	/* Whether each queue's kicks get a thread of their own (vhost-user); NULL: no. */
+	bool (*queue_workers)(const struct vp_instance *in);
+	/* Before guest memory goes away or the device resets, with the device locked:
+	 * whatever the provider still has in flight finishes; NULL: nothing in flight. */
+	void (*quiesce)(struct vp_instance *in);
+	/* What the sandboxed daemon still needs for in (network connections); NULL: nothing. */
+	int (*sandbox)(const struct vp_instance *in, struct vio_sandbox *sb, char *err,
+		       size_t errlen);
+	/* One control-socket command "NAME[N] ARGS" for in: writes one reply line without its
+	 * newline ("ok ..." or "error ...") to reply. NULL: the kind takes none. */
+	void (*ctl)(struct vp_instance *in, char *args, FILE *reply);
+	/* Releases what setup and serve got; runs after the transport stopped. */
+	void (*stop)(struct vp_instance *in);
 };
 
 /* A connection to the control socket: one command per line, one reply line each. */
@@ -214,22 +206,35 @@ void vp_log_setup(int level, bool time, bool journal);
  */
 void vp_say(int level, const char *who, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* args.c: a usage error (the message, then a hint); returns EXIT_USAGE. */
-int vp_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* args.c: the help text, whole (KIND_NONE) or for one kind of device. */
-void vp_usage(FILE *f, enum vp_kind kind);
-/* args.c: parses a whole decimal number in [lo, hi]. */
+/* log.c: a usage error: "vioport: WHERE: message" (where may be NULL), then a hint; returns
+ * -EINVAL. */
+int vp_usage_error(const char *where, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* parse.c: parses a whole decimal number in [lo, hi]. */
 bool vp_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
+/* parse.c: parses a whole signed decimal number in [lo, hi]; false for NULL. */
+bool vp_parse_long(const char *s, long lo, long hi, long *out);
+/* parse.c: the next blank-separated word of *p, NUL-terminated in place, or NULL. */
+char *vp_word(char **p);
+
+/* kinds.c: every kind, in the order --help lists them, and how many. */
+extern const struct vp_kind *const vp_kinds[];
+extern const unsigned vp_nkinds;
+/* kinds.c: the kind called name (or its alias), or NULL. */
+const struct vp_kind *vp_kind_find(const char *name);
+/* kinds.c: "blk, rng, gpio or i2c" (only those with control commands if ctl_only) in buf. */
+const char *vp_kind_list(char *buf, size_t len, bool ctl_only);
+/* kinds.c: the JSON of QEMU's backend conventions for kind k. */
+void vp_print_capabilities(const struct vp_kind *k);
+
+/* args.c: the help text, whole (kind NULL) or for one kind of device. */
+void vp_usage(FILE *f, const struct vp_kind *kind);
 /* args.c: fills o from argv (and the configuration file it names); -1 to go on, else an exit
  * status. */
 int vp_parse_args(struct vp_options *o, int argc, char **argv);
 /* args.c: checks every group and the run as a whole; -1 to go on, else an exit status. */
 int vp_check_args(struct vp_options *o);
-/* args.c: the short name of a device kind. */
-const char *vp_kind_name(enum vp_kind k);
 
-/* devices.c: the JSON of QEMU's backend conventions for kind k. */
-void vp_print_capabilities(enum vp_kind k);
 /* devices.c: sets up instance in (its group and names set) and starts serving it; 0 or -errno. */
 int vp_start_instance(struct vp_instance *in, struct vio_loop *loop);
 /* devices.c: locks the device of in against its transport's thread (vhost-user or vmsg). */
@@ -238,15 +243,6 @@ void vp_lock(struct vp_instance *in);
 void vp_unlock(struct vp_instance *in);
 /* devices.c: stops serving in and releases what it holds; safe on a partly started one. */
 void vp_stop_instance(struct vp_instance *in);
-
-/* nbd.c: whether an --image names an NBD export rather than a file. */
-bool vp_nbd_image(const char *image);
-/* nbd.c: sets up a blk instance on the NBD export image, watched on loop; 0 or -errno. */
-int vp_setup_nbd(struct vp_instance *in, const char *image, struct vio_loop *loop);
-/* nbd.c: completes every request in flight on the export (bounded), the device locked. */
-void vp_nbd_quiesce(struct vp_instance *in);
-/* nbd.c: disconnects and releases the export; safe when none is open. */
-void vp_nbd_stop(struct vp_instance *in);
 
 /* vmsg.c: sets up the virtio-msg buses the groups name (shared by path); 0 or -errno. */
 int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct vp_instance *inst, unsigned n);

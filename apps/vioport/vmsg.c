@@ -19,14 +19,18 @@ static void endpoint_log(void *ctx, int level, const char *msg)
 	vp_say(level, "vmsg", "%s", msg);
 }
 
-/* Before the bus resets its devices: every disk request in the kernel has finished. */
+/* Before the bus resets its devices (the bus locked): each kind's provider finishes what it
+ * has in flight. */
 static void endpoint_quiesce(void *ctx)
 {
 	struct vp_endpoint *e = ctx;
 
-	for (unsigned i = 0; i < e->ndevices; i++)
-		if (e->inst[i]->disk_open)
-			vio_host_blk_drain(&e->inst[i]->disk);
+	for (unsigned i = 0; i < e->ndevices; i++) {
+		struct vp_instance *in = e->inst[i];
+
+		if (in->state != NULL && in->kind->quiesce != NULL)
+			in->kind->quiesce(in);
+	}
 }
 
 /* Opens the bus that group g names first. */
