@@ -60,7 +60,7 @@ static void blk_queue_notify(struct vio_device *dev, uint16_t q)
 static int open_disk(struct vp_blk *b, const char *image)
 {
 	struct vp_instance *in = b->in;
-	const struct vp_group *o = in->opt;
+	const struct vp_blk_conf *o = in->opt->conf;
 	struct vio_host_blk_options ho = {
 	    .read_only = o->read_only,
 	    .direct = o->direct,
@@ -86,7 +86,7 @@ static int open_disk(struct vp_blk *b, const char *image)
 static int setup_file(struct vp_blk *b, const char *image)
 {
 	struct vp_instance *in = b->in;
-	const struct vp_group *o = in->opt;
+	const struct vp_blk_conf *o = in->opt->conf;
 	struct vio_blk_params p;
 	int rc;
 
@@ -128,10 +128,11 @@ static int setup_file(struct vp_blk *b, const char *image)
 static int blk_setup(struct vp_instance *in, struct vio_loop *loop)
 {
 	struct vp_blk *b = in->state;
-	const char *image = in->opt->images[in->slot];
+	const struct vp_blk_conf *o = in->opt->conf;
+	const char *image = o->images[in->slot];
 
 	b->in = in;
-	b->nslots = (uint16_t) (in->opt->num_queues * BLK_SLOTS_PER_QUEUE);
+	b->nslots = (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE);
 	b->slots = calloc(b->nslots, sizeof(*b->slots));
 	if (b->slots == NULL) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "out of memory");
@@ -156,7 +157,9 @@ static int blk_serve(struct vp_instance *in, struct vio_loop *loop)
 
 static bool blk_queue_workers(const struct vp_instance *in)
 {
-	return in->opt->num_queues > 1;
+	const struct vp_blk_conf *o = in->opt->conf;
+
+	return o->num_queues > 1;
 }
 
 /* Before memory goes away, every request in the kernel (or on the export) must have finished. */
@@ -200,18 +203,102 @@ static void blk_stop(struct vp_instance *in)
 /* One image per device: per socket, or per device on a virtio-msg bus. */
 static int blk_check(struct vp_group *g, const char *where)
 {
+	struct vp_blk_conf *c = g->conf;
+
+	if (c->num_queues == 0)
+		c->num_queues = 1;
 	if (g->transport == TRANSPORT_VMSG) {
-		if (g->nimages == 0)
+		if (c->nimages == 0)
 			return vp_usage_error(where, "blk needs --image");
-		g->socket_count = g->nimages;
+		g->socket_count = c->nimages;
 	}
-	if (g->nimages != g->socket_count)
+	if (c->nimages != g->socket_count)
 		return vp_usage_error(where,
 				      "blk needs one --image per socket (%u socket%s, %u image%s)",
-				      g->socket_count, g->socket_count == 1 ? "" : "s", g->nimages,
-				      g->nimages == 1 ? "" : "s");
+				      g->socket_count, g->socket_count == 1 ? "" : "s", c->nimages,
+				      c->nimages == 1 ? "" : "s");
 	return 0;
 }
+
+static int apply_image(const struct vp_optctx *c, const char *arg)
+{
+	struct vp_blk_conf *b = c->target;
+
+	if (b->nimages == MAX_DEVICES)
+		return vp_usage_error(c->where, "at most %d images", MAX_DEVICES);
+	b->images[b->nimages++] = arg;
+	return 0;
+}
+
+static int apply_serial(const struct vp_optctx *c, const char *arg)
+{
+	struct vp_blk_conf *b = c->target;
+
+	if (strlen(arg) > VIO_BLK_ID_BYTES)
+		return vp_usage_error(c->where, "--serial is at most %u bytes", VIO_BLK_ID_BYTES);
+	b->serial = arg;
+	return 0;
+}
+
+static int apply_nbd_timeout(const struct vp_optctx *c, const char *arg)
+{
+	struct vp_blk_conf *b = c->target;
+
+	if (!vp_parse_uint(arg, 0, 3600, &b->nbd_timeout))
+		return vp_usage_error(c->where,
+				      "--nbd-timeout needs seconds from 0 to 3600, not '%s'", arg);
+	b->nbd_timeout_set = true;
+	return 0;
+}
+
+#define IN_CONF(field) offsetof(struct vp_blk_conf, field)
+
+static const struct vp_option blk_options[] = {
+    {.name = "image",
+     .alias = "blk-file", /* vhost-user's name for it (QEMU's conventions) */
+     .letter = 'i',
+     .arg = "FILE",
+     .type = VP_OPT_FN,
+     .apply = apply_image,
+     .help = "the disk image; give it once per socket (also\n"
+	     "--blk-file, QEMU's name for it). FILE may be\n"
+	     "an NBD export: nbd://HOST[:PORT][/EXPORT] or\n"
+	     "nbd+unix:///[EXPORT]?socket=PATH (docs/nbd.md)"},
+    {.name = "read-only",
+     .letter = 'r',
+     .type = VP_OPT_FLAG,
+     .offset = IN_CONF(read_only),
+     .help = "offer a read-only disk, open the image read-only"},
+    {.name = "num-queues",
+     .arg = "N",
+     .type = VP_OPT_UINT,
+     .offset = IN_CONF(num_queues),
+     .lo = 1,
+     .hi = MAX_BLK_QUEUES,
+     .help = "request queues, 1 to %u (default 1); one thread each",
+     .help_n = {MAX_BLK_QUEUES}},
+    {.name = "serial",
+     .arg = "S",
+     .type = VP_OPT_FN,
+     .apply = apply_serial,
+     .help = "GET_ID answer, up to 20 bytes (default: from the image)"},
+    {.name = "nbd-timeout",
+     .arg = "S",
+     .type = VP_OPT_FN,
+     .apply = apply_nbd_timeout,
+     .help = "NBD image: with requests in flight and no answer for S\n"
+	     "seconds, drop the connection and reconnect (default 30,\n"
+	     "0: never)"},
+    {.name = "direct",
+     .type = VP_OPT_FLAG,
+     .offset = IN_CONF(direct),
+     .help = "O_DIRECT: bypass the host page cache"},
+    {.name = "sync",
+     .type = VP_OPT_FLAG,
+     .offset = IN_CONF(sync),
+     .help = "no io_uring: every request completes in the call"},
+    {.name = NULL},
+};
 
 /* QEMU's name for the type is "block"; its options --read-only and --blk-file. */
 const struct vp_kind vp_kind_blk = {
@@ -220,6 +307,8 @@ const struct vp_kind vp_kind_blk = {
     .summary = "virtio-blk on a file, block device or NBD export (--image)",
     .caps_json = "{\n  \"type\": \"block\",\n  \"features\": [\n"
 		 "    \"read-only\",\n    \"blk-file\"\n  ]\n}\n",
+    .options = blk_options,
+    .conf_size = sizeof(struct vp_blk_conf),
     .state_size = sizeof(struct vp_blk),
     .check = blk_check,
     .setup = blk_setup,

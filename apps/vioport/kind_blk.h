@@ -11,6 +11,22 @@
 #include "vioport/linux_blk.h"
 #include "vioport/linux_nbd.h"
 
+#define MAX_BLK_QUEUES	    16u
+#define BLK_SLOTS_PER_QUEUE 128u
+
+/* A blk group's options (g->conf). */
+struct vp_blk_conf {
+	const char *images[MAX_DEVICES]; /* one per socket, or per device on a bus */
+	unsigned nimages;
+	bool read_only;
+	bool direct;
+	bool sync;
+	unsigned num_queues; /* 0 until checked: 1 */
+	const char *serial;
+	unsigned nbd_timeout; /* NBD: seconds without an answer before reconnecting, 0: never */
+	bool nbd_timeout_set;
+};
+
 /* One blk instance (in->state): the device, its request slots and its disk. */
 struct vp_blk {
 	struct vp_instance *in;

@@ -4,6 +4,7 @@
  * the main loop) or on a simulated chip that the control socket drives.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,17 @@
 #include "vioport/gpio.h"
 #include "vioport/linux_gpio.h"
 #include "vioport/sim_gpio.h"
+
+#define MAX_SIM_GPIO_LINES 256u
+#define GPIO_CHIP_NAME	   64
+
+/* A gpio group's options (g->conf). */
+struct vp_gpio_conf {
+	const char *device_list;
+	/* per socket, from the list: lines of a simulated chip, or 0 and the host chip's name */
+	uint16_t lines[MAX_DEVICES];
+	char chip[MAX_DEVICES][GPIO_CHIP_NAME];
+};
 
 /* One gpio instance (in->state): a simulated chip or a host chip. */
 struct vp_gpio {
@@ -58,17 +70,17 @@ static void host_gpio_ready(struct vio_loop_watch *w, uint32_t revents)
 static int gpio_setup(struct vp_instance *in, struct vio_loop *loop)
 {
 	struct vp_gpio *g = in->state;
-	const struct vp_group *o = in->opt;
+	const struct vp_gpio_conf *o = in->opt->conf;
 	const struct vio_gpio_ops *ops = &vio_sim_gpio_ops;
 	void *ctx = &g->chip;
-	uint16_t nlines = o->gpio_lines[in->slot];
+	uint16_t nlines = o->lines[in->slot];
 	char err[160];
 	int rc;
 
 	(void) loop;
 	g->in = in;
 	if (nlines == 0) {
-		rc = vio_host_gpio_open(&g->hchip, o->gpio_chip[in->slot], err, sizeof(err));
+		rc = vio_host_gpio_open(&g->hchip, o->chip[in->slot], err, sizeof(err));
 		if (rc < 0) {
 			vp_say(VIO_VU_LOG_ERR, in->name, "%s", err);
 			return rc;
@@ -208,7 +220,8 @@ static bool host_chip(const char *e, size_t n)
 /* The device list: one chip per socket, simulated (sN) or on the host. */
 static int gpio_check(struct vp_group *g, const char *where)
 {
-	const char *p = g->device_list;
+	struct vp_gpio_conf *c = g->conf;
+	const char *p = c->device_list;
 	unsigned n = 0;
 
 	if (p == NULL)
@@ -228,10 +241,10 @@ static int gpio_check(struct vp_group *g, const char *where)
 				return vp_usage_error(
 				    where, "a simulated chip has 1 to %u lines, not '%.*s'",
 				    MAX_SIM_GPIO_LINES, (int) len, p);
-			g->gpio_lines[n] = (uint16_t) v;
+			c->lines[n] = (uint16_t) v;
 		} else if (host_chip(p, len) && len < GPIO_CHIP_NAME) {
-			memcpy(g->gpio_chip[n], p, len);
-			g->gpio_chip[n][len] = '\0';
+			memcpy(c->chip[n], p, len);
+			c->chip[n][len] = '\0';
 		} else {
 			return vp_usage_error(
 			    where,
@@ -255,11 +268,26 @@ static int gpio_check(struct vp_group *g, const char *where)
 	return 0;
 }
 
+static const struct vp_option gpio_options[] = {
+    {.name = "device-list",
+     .letter = 'l',
+     .arg = "LIST",
+     .type = VP_OPT_STRING,
+     .offset = offsetof(struct vp_gpio_conf, device_list),
+     .help = "one chip per socket, separated by ':' or ',': N,\n"
+	     "gpiochipN or /dev/gpiochipN is a Linux GPIO chip; sN\n"
+	     "is a simulated chip of N lines (1 to %u)",
+     .help_n = {MAX_SIM_GPIO_LINES}},
+    {.name = NULL},
+};
+
 const struct vp_kind vp_kind_gpio = {
     .name = "gpio",
     .summary = "virtio-gpio on a Linux GPIO chip or a simulated one",
     .caps_json = "{\n  \"type\": \"gpio\",\n  \"features\": []\n}\n",
     .ctl_help = "gpio[N] set LINE 0|1, gpio[N] get LINE, gpio[N] list",
+    .options = gpio_options,
+    .conf_size = sizeof(struct vp_gpio_conf),
     .state_size = sizeof(struct vp_gpio),
     .check = gpio_check,
     .setup = gpio_setup,

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,6 +16,15 @@
 #include "vioport/i2c.h"
 #include "vioport/linux_i2c.h"
 #include "vioport/sim_i2c.h"
+
+#define I2C_BOUNCE 4096u
+
+/* An i2c group's options (g->conf). */
+struct vp_i2c_conf {
+	const char *device_list;
+	const char *eeprom_file;
+	bool sim; /* the list is 'sim': the simulated bus, else host adapters */
+};
 
 /* One i2c instance (in->state): the simulated bus or host adapters. */
 struct vp_i2c {
@@ -122,7 +132,7 @@ static int init_i2c(struct vp_i2c *c, const struct vio_i2c_ops *ops, void *ctx)
 /* The simulated bus with its 24c02 and LM75. */
 static int setup_sim(struct vp_i2c *c)
 {
-	const struct vp_group *o = c->in->opt;
+	const struct vp_i2c_conf *o = c->in->opt->conf;
 	int rc;
 
 	memset(c->eeprom_mem, 0xff, sizeof(c->eeprom_mem));
@@ -148,11 +158,12 @@ static int setup_sim(struct vp_i2c *c)
 /* The listed addresses of host adapters, through i2c-dev. */
 static int setup_host(struct vp_i2c *c)
 {
+	const struct vp_i2c_conf *o = c->in->opt->conf;
 	const char *name = c->in->name;
 	char err[160];
 	int rc;
 
-	rc = vio_host_i2c_parse(&c->hi2c, c->in->opt->device_list, err, sizeof(err));
+	rc = vio_host_i2c_parse(&c->hi2c, o->device_list, err, sizeof(err));
 	if (rc == 0) {
 		c->hi2c_open = true;
 		rc = vio_host_i2c_open(&c->hi2c, err, sizeof(err));
@@ -176,12 +187,13 @@ static int setup_host(struct vp_i2c *c)
 
 static int i2c_setup(struct vp_instance *in, struct vio_loop *loop)
 {
+	const struct vp_i2c_conf *o = in->opt->conf;
 	struct vp_i2c *c = in->state;
 
 	(void) loop;
 	c->in = in;
 	c->eeprom_fd = -1;
-	return in->opt->i2c_sim ? setup_sim(c) : setup_host(c);
+	return o->sim ? setup_sim(c) : setup_host(c);
 }
 
 static void i2c_stop(struct vp_instance *in)
@@ -201,12 +213,13 @@ static void i2c_stop(struct vp_instance *in)
 /* i2c[N] temp MILLICELSIUS, eeprom-dump: on the simulated bus. */
 static void i2c_ctl(struct vp_instance *in, char *args, FILE *reply)
 {
+	const struct vp_i2c_conf *o = in->opt->conf;
 	struct vp_i2c *c = in->state;
 	const char *verb = vp_word(&args), *a1 = vp_word(&args);
 	char hex[2 * VIO_SIM_24C02_SIZE + 1];
 	long mc;
 
-	if (!in->opt->i2c_sim) {
+	if (!o->sim) {
 		fprintf(reply, "error %s serves host adapters, not the simulated bus", in->name);
 		return;
 	}
@@ -235,22 +248,23 @@ static void i2c_ctl(struct vp_instance *in, char *args, FILE *reply)
 /* The device list: 'sim', or host adapters (parsed for real at start). */
 static int i2c_check(struct vp_group *g, const char *where)
 {
+	struct vp_i2c_conf *c = g->conf;
 	struct vio_host_i2c probe;
 	char err[160];
 
-	if (g->device_list == NULL)
+	if (c->device_list == NULL)
 		return vp_usage_error(where, "i2c needs --device-list");
-	if (strcmp(g->device_list, "sim") == 0) {
-		g->i2c_sim = true;
+	if (strcmp(c->device_list, "sim") == 0) {
+		c->sim = true;
 		if (g->socket_count != 1)
 			return vp_usage_error(where,
 					      "the simulated i2c bus is served on one socket");
 		return 0;
 	}
-	if (g->eeprom_file != NULL)
+	if (c->eeprom_file != NULL)
 		return vp_usage_error(where,
 				      "--eeprom-file is for the simulated bus (--device-list sim)");
-	if (vio_host_i2c_parse(&probe, g->device_list, err, sizeof(err)) < 0)
+	if (vio_host_i2c_parse(&probe, c->device_list, err, sizeof(err)) < 0)
 		return vp_usage_error(where,
 				      "--device-list for i2c is 'sim' or "
 				      "'BUS:ADDR[:ADDR],...': %s",
@@ -258,11 +272,32 @@ static int i2c_check(struct vp_group *g, const char *where)
 	return 0;
 }
 
+static const struct vp_option i2c_options[] = {
+    {.name = "device-list",
+     .letter = 'l',
+     .arg = "LIST",
+     .type = VP_OPT_STRING,
+     .offset = offsetof(struct vp_i2c_conf, device_list),
+     .help = "BUS:ADDR[:ADDR][,BUS:ADDR[:ADDR]]...: the listed\n"
+	     "addresses (decimal, or hex with 0x) of /dev/i2c-BUS;\n"
+	     "or 'sim': a simulated bus with a 24c02 EEPROM at 0x50\n"
+	     "and an LM75 at 0x48"},
+    {.name = "eeprom-file",
+     .arg = "FILE",
+     .type = VP_OPT_STRING,
+     .offset = offsetof(struct vp_i2c_conf, eeprom_file),
+     .help = "the simulated EEPROM's 256 bytes: loaded at start,\n"
+	     "written back on each change"},
+    {.name = NULL},
+};
+
 const struct vp_kind vp_kind_i2c = {
     .name = "i2c",
     .summary = "virtio-i2c on Linux i2c-dev adapters or a simulated bus",
     .caps_json = "{\n  \"type\": \"i2c\",\n  \"features\": []\n}\n",
     .ctl_help = "i2c[N] temp MILLICELSIUS, i2c[N] eeprom-dump",
+    .options = i2c_options,
+    .conf_size = sizeof(struct vp_i2c_conf),
     .state_size = sizeof(struct vp_i2c),
     .check = i2c_check,
     .setup = i2c_setup,

@@ -90,16 +90,17 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	rc = vp_parse_args(o, argc, argv);
-	if (rc < 0)
+	if (rc == 0 && !o->done)
 		rc = vp_check_args(o);
-	if (rc < 0 && o->print_caps) {
+	if (rc == 0 && !o->done && o->print_caps) {
 		vp_print_capabilities(o->groups[0].kind);
-		rc = EXIT_SUCCESS;
+		o->done = true;
 	}
-	if (rc >= 0) {
-		free(o->config_text);
+	/* The exit statuses of vioport(1): 2 for a usage error, already reported. */
+	if (rc < 0 || o->done) {
+		vp_options_free(o);
 		free(o);
-		return rc;
+		return rc == -EINVAL ? EXIT_USAGE : rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
 	vp_log_setup(o->log_level, o->log_time, vio_sd_journal_stream(2, getenv("JOURNAL_STREAM")));
 	for (unsigned gi = 0; gi < o->ngroups; gi++)
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
 		free(inst);
 		free(eps);
 		vp_say(VIO_VU_LOG_ERR, "", "out of memory");
-		free(o->config_text);
+		vp_options_free(o);
 		free(o);
 		return EXIT_FAILURE;
 	}
@@ -182,7 +183,7 @@ int main(int argc, char **argv)
 out:
 	free(eps);
 	free(inst);
-	free(o->config_text);
+	vp_options_free(o);
 	free(o);
 	return status;
 }

@@ -53,10 +53,10 @@ static void nbd_queue_notify(struct vio_device *dev, uint16_t q)
 int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 {
 	struct vp_instance *in = b->in;
-	const struct vp_group *o = in->opt;
+	const struct vp_blk_conf *o = in->opt->conf;
 	struct vio_host_nbd_options no = {
 	    .read_only = o->read_only,
-	    .queue_depth = (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE),
+	    .queue_depth = b->nslots,
 	    .timeout_ms = !o->nbd_timeout_set	? 0
 			  : o->nbd_timeout == 0 ? UINT32_MAX
 						: o->nbd_timeout * 1000u,

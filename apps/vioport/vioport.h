@@ -39,17 +39,14 @@
 #error "VIOPORT_VERSION comes from meson.build (project version)"
 #endif
 
-#define EXIT_USAGE	    2
-#define MAX_DEVICES	    64 /* devices in one process, all groups together */
-#define MAX_GROUPS	    16
-#define QUEUE_SIZE	    256u
-#define MAX_BLK_QUEUES	    16u
-#define BLK_SLOTS_PER_QUEUE 128u
-#define MAX_SIM_GPIO_LINES  256u
-#define GPIO_CHIP_NAME	    64
-#define I2C_BOUNCE	    4096u
-#define CTL_CLIENTS	    8
-#define CTL_LINE	    256
+#define EXIT_USAGE  2  /* the exit status of a usage error (main.c) */
+#define MAX_DEVICES 64 /* devices in one process, all groups together */
+#define MAX_GROUPS  16
+#define QUEUE_SIZE  256u
+#define CTL_CLIENTS 8
+#define CTL_LINE    256
+/* options of a group given before its device on the command line, applied once it is named */
+#define MAX_PENDING (MAX_DEVICES + 16)
 /* --poll-us: the default bound of a queue thread's adaptive polling, and the largest */
 #define VP_POLL_US_DEFAULT 50u
 #define VP_POLL_US_MAX	   1000000u
@@ -59,6 +56,46 @@
 
 struct vp_kind;
 struct vp_instance;
+struct vp_options;
+struct vp_group;
+
+/* How an option is stored. */
+enum vp_opt_type {
+	VP_OPT_FLAG,   /* a bool at offset in the target: set */
+	VP_OPT_STRING, /* a const char * at offset: the argument */
+	VP_OPT_UINT,   /* an unsigned at offset: the argument, a number in [lo, hi] */
+	VP_OPT_FN,     /* apply does it */
+};
+
+/* Where an option is being applied, for apply functions and their messages. */
+struct vp_optctx {
+	struct vp_options *o;
+	struct vp_group *g; /* the group it is given in; NULL before any (process options only) */
+	void *target;	    /* o, g or g->conf: the process's, a group's or its kind's option */
+	const char *where;  /* "FILE:LINE" in a configuration file, NULL on the command line */
+	bool in_config;
+};
+
+/*
+ * One option, described once: --help, the command line, the configuration
+ * file's keys and the refusals of options a kind does not take all come from
+ * these. Options of the whole process and of every group are in options.c;
+ * each kind lists its own (struct vp_kind's options), applied to its conf.
+ */
+struct vp_option {
+	const char *name;  /* --name on the command line, "name = ..." in a file */
+	const char *alias; /* another long name, or NULL */
+	char letter;	   /* -x on the command line, or 0 */
+	const char *arg;   /* the argument's name in --help; NULL: a flag */
+	enum vp_opt_type type;
+	size_t offset;	 /* VP_OPT_FLAG, VP_OPT_STRING, VP_OPT_UINT: where in the target */
+	unsigned lo, hi; /* VP_OPT_UINT: the range */
+	/* VP_OPT_FN: applies arg (NULL for a flag); 0, or -EINVAL after vp_usage_error */
+	int (*apply)(const struct vp_optctx *c, const char *arg);
+	/* --help's text: a printf format taking help_n; lines after the first are indented */
+	const char *help;
+	unsigned help_n[3];
+};
 
 /* How a group's devices reach their driver. */
 enum vp_transport { TRANSPORT_VHOST_USER, TRANSPORT_VMSG };
@@ -73,22 +110,11 @@ struct vp_group {
 	const char *socket_path;
 	int fd;
 	unsigned socket_count;
-	const char *images[MAX_DEVICES];
-	unsigned nimages;
-	bool read_only;
-	bool direct;
-	bool sync;
-	unsigned num_queues;
-	const char *serial;
-	unsigned
-	    nbd_timeout; /* blk on NBD: seconds without an answer before reconnecting, 0: never */
-	bool nbd_timeout_set;
-	const char *device_list;
-	const char *eeprom_file;
-	/* gpio, per socket: lines of a simulated chip, or 0 and the host chip's name */
-	uint16_t gpio_lines[MAX_DEVICES];
-	char gpio_chip[MAX_DEVICES][GPIO_CHIP_NAME];
-	bool i2c_sim; /* i2c: the simulated bus, else host adapters from device_list */
+	void *conf; /* the kind's options: kind->conf_size bytes, from vp_group_set_kind */
+	/* the kind's options given before the kind (on the command line), in order */
+	const struct vp_option *pending[MAX_PENDING];
+	const char *pending_arg[MAX_PENDING];
+	unsigned npending;
 	/* transport: vhost-user on sockets, or virtio-msg on a shared window */
 	enum vp_transport transport;
 	const char *shm;      /* vmsg: the window file */
@@ -108,6 +134,7 @@ struct vp_endpoint {
 
 /* The whole run: options that apply to every group, and the groups. */
 struct vp_options {
+	bool done; /* --help or --version answered: nothing more to do */
 	int log_level;
 	bool log_time; /* --log-time: each log line starts with the UTC time */
 	bool print_caps;
@@ -147,15 +174,17 @@ struct vp_instance {
  * it holds. One const instance per kind_*.c file, listed in kinds.c.
  */
 struct vp_kind {
-	const char *name;      /* on the command line, in sections, in instance names */
-	const char *alias;     /* another accepted name, or NULL */
-	const char *summary;   /* its line in --help's list of devices */
-	const char *caps_json; /* what --print-capabilities prints */
-	const char *ctl_help;  /* its control-socket commands for --help, or NULL */
-	size_t state_size;     /* of in->state */
+	const char *name;		 /* on the command line, in sections, in instance names */
+	const char *alias;		 /* another accepted name, or NULL */
+	const char *summary;		 /* its line in --help's list of devices */
+	const char *caps_json;		 /* what --print-capabilities prints */
+	const char *ctl_help;		 /* its control-socket commands for --help, or NULL */
+	const struct vp_option *options; /* its own options, ended by one without a name */
+	size_t conf_size;		 /* of g->conf, where they are stored */
+	size_t state_size;		 /* of in->state */
 	/* Checks a group of this kind once its options are all given (not with
-	 * --print-capabilities); may set its socket count from them. 0, or -EINVAL after
-	 * reporting through vp_usage_error(where, ...). NULL: nothing to check. */
+	 * --print-capabilities), and fills in the defaults of g->conf; may set the group's
+	 * socket count. 0, or -EINVAL after vp_usage_error(where, ...). NULL: nothing to do. */
 	int (*check)(struct vp_group *g, const char *where);
 	/* Sets up the device model and its provider, and sets in->dev; 0 or -errno after
 	 * logging why. Whatever it got is released by stop, even when it failed. */
@@ -227,12 +256,39 @@ const char *vp_kind_list(char *buf, size_t len, bool ctl_only);
 /* kinds.c: the JSON of QEMU's backend conventions for kind k. */
 void vp_print_capabilities(const struct vp_kind *k);
 
-/* args.c: the help text, whole (kind NULL) or for one kind of device. */
+/* options.c: the options of the whole process, and those every group takes. */
+extern const struct vp_option vp_process_options[];
+extern const struct vp_option vp_group_options[];
+/* options.c: the option called name (or its alias) in table, or NULL. */
+const struct vp_option *vp_option_in(const struct vp_option *table, const char *name);
+/* options.c: the option called name in any table (the process's, groups', any kind's). */
+const struct vp_option *vp_option_any(const char *name);
+/* options.c: applies option name with arg (NULL for a flag) to the run or to group g (NULL:
+ * none yet), from where (NULL: the command line); 0 or -errno (-EINVAL: reported). */
+int vp_option_apply(struct vp_options *o, struct vp_group *g, const char *name, const char *arg,
+		    const char *where, bool in_config);
+/* options.c: starts a group called where, as o->groups[o->ngroups++]; 0 or -EINVAL (a
+ * message from origin, NULL: the command line). */
+int vp_group_new(struct vp_options *o, const char *where, const char *origin, struct vp_group **g);
+/* options.c: gives g its kind, and applies the kind's options given before it; 0 or -errno. */
+int vp_group_set_kind(struct vp_options *o, struct vp_group *g, const struct vp_kind *k,
+		      const char *where);
+/* options.c: the defaults of the whole run. */
+void vp_options_init(struct vp_options *o);
+/* options.c: frees what o holds (the groups' options, the configuration file's text). */
+void vp_options_free(struct vp_options *o);
+/* options.c: the help text, whole (kind NULL) or for one kind of device. */
 void vp_usage(FILE *f, const struct vp_kind *kind);
-/* args.c: fills o from argv (and the configuration file it names); -1 to go on, else an exit
- * status. */
+
+/* config.c: reads the configuration file path into o's groups (and process options); 0 or
+ * -errno (-EINVAL: a usage error, reported). */
+int vp_read_config(struct vp_options *o, const char *path);
+
+/* cmdline.c: fills o from argv (and the configuration file it names); 0 or -errno (-EINVAL: a
+ * usage error), reported; o->done after --help or --version. */
 int vp_parse_args(struct vp_options *o, int argc, char **argv);
-/* args.c: checks every group and the run as a whole; -1 to go on, else an exit status. */
+
+/* check.c: checks every group and the run as a whole; 0 or -EINVAL after reporting. */
 int vp_check_args(struct vp_options *o);
 
 /* devices.c: sets up instance in (its group and names set) and starts serving it; 0 or -errno. */
