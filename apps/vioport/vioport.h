@@ -18,8 +18,11 @@
  * --num-queues > 1 each blk queue's kicks run on a thread of their own. See
  * docs/vioport.1.
  *
- * This header is private to the program: the option model, the served
- * instances, and the control socket, shared by its files.
+ * This header is private to the program: the option model, the kinds of
+ * device (kinds.c and one kind_NAME.c each, see docs/adding-a-device.md), the
+ * served instances, and the control socket, shared by its files. Every file
+ * logs through log.c, which calls none of the others: the files depend on
+ * each other without a cycle.
  */
 #ifndef VIOPORT_APP_H
 #define VIOPORT_APP_H
