@@ -17,20 +17,20 @@
 #include "vioport.h"
 
 /* control: forgets a client. */
-static void ctl_close(struct ctl_client *c)
+static void ctl_close(struct vp_ctl_client *c)
 {
 	vio_loop_remove(&c->w);
 	close(c->fd);
 	c->fd = -1;
 }
 
-static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
+static void ctl_reply(struct vp_ctl_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* control: sends one reply line; a client that cannot take it at once is dropped. */
-static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
+static void ctl_reply(struct vp_ctl_client *c, const char *fmt, ...)
 {
-	char line[2 * VIO_SIM_24C02_SIZE + 64];
+	char line[2 * CTL_LINE + 64]; /* room for an echoed command line */
 	va_list ap;
 	int n;
 
@@ -46,202 +46,89 @@ static void ctl_reply(struct ctl_client *c, const char *fmt, ...)
 		ctl_close(c);
 }
 
-/* control: the next blank-separated word of *p, NUL-terminated in place, or NULL. */
-static char *ctl_word(char **p)
-{
-	char *w = *p + strspn(*p, " \t\r");
-
-	if (*w == '\0')
-		return NULL;
-	*p = w + strcspn(w, " \t\r");
-	if (**p != '\0')
-		*(*p)++ = '\0';
-	return w;
-}
-
-/* control: a whole signed decimal number. */
-static bool ctl_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	if (s == NULL)
-		return false;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-static const char *const dir_names[] = {"none", "out", "in"};
-
-/* control: gpio list; the whole chip on one line, so it stays one reply. */
-static void ctl_gpio_list(struct ctl_client *c, struct instance *in)
-{
-	size_t cap = 16 + (size_t) in->chip.nlines * 40, len;
-	char *out = malloc(cap);
-
-	if (out == NULL) {
-		ctl_reply(c, "error out of memory");
-		return;
-	}
-	len = (size_t) snprintf(out, cap, "ok %u", in->chip.nlines);
-	for (uint16_t i = 0; i < in->chip.nlines; i++) {
-		const struct vio_sim_gpio_line *l = &in->chip.lines[i];
-		uint8_t level = l->dir == VIO_GPIO_DIRECTION_OUT ? l->output : l->input;
-
-		len += (size_t) snprintf(out + len, cap - len, " sim-gpio-%u=%s:%u", i,
-					 dir_names[l->dir <= 2 ? l->dir : 0], level);
-	}
-	out[len++] = '\n';
-	if (send(c->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) len)
-		ctl_close(c);
-	free(out);
-}
-
 /*
  * control: the instance of kind k numbered by the command's suffix (gpio2: the
  * third gpio device; none: the first), or NULL after answering why not.
  */
-static struct instance *ctl_find(struct control *ctl, struct ctl_client *c, enum vp_kind k,
-				 const char *num)
+static struct vp_instance *ctl_find(struct vp_control *ctl, struct vp_ctl_client *c,
+				    const struct vp_kind *k, const char *num)
 {
 	unsigned n = 0, count = 0;
-	struct instance *found = NULL;
+	struct vp_instance *found = NULL;
 
 	if (num[0] != '\0' && !vp_parse_uint(num, 0, MAX_DEVICES, &n)) {
-		ctl_reply(c, "error no %s%s here", vp_kind_name(k), num);
+		ctl_reply(c, "error no %s%s here", k->name, num);
 		return NULL;
 	}
 	for (unsigned i = 0; i < ctl->ninst; i++) {
-		if (ctl->inst[i].opt->kind != k)
+		if (ctl->inst[i].kind != k)
 			continue;
 		if (count++ == n)
 			found = &ctl->inst[i];
 	}
 	if (found == NULL) {
 		if (count == 0)
-			ctl_reply(c, "error no %s device here", vp_kind_name(k));
+			ctl_reply(c, "error no %s device here", k->name);
 		else
-			ctl_reply(c, "error no %s%u (0 to %u)", vp_kind_name(k), n, count - 1);
+			ctl_reply(c, "error no %s%u (0 to %u)", k->name, n, count - 1);
 	}
 	return found;
 }
 
-/* control: gpio[N] set|get|list on simulated chip N (0 when not given). */
-static void ctl_gpio(struct control *ctl, struct ctl_client *c, const char *chip, char *args)
+/* control: hands "KIND[N] ARGS" to the kind, and sends its reply, however long, as one line. */
+static void ctl_kind(struct vp_control *ctl, struct vp_ctl_client *c, const struct vp_kind *k,
+		     const char *num, char *args)
 {
-	const char *verb = ctl_word(&args), *a1 = ctl_word(&args), *a2 = ctl_word(&args);
-	struct instance *in = ctl_find(ctl, c, KIND_GPIO, chip);
-	long line, v;
+	struct vp_instance *in = ctl_find(ctl, c, k, num);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	if (in == NULL)
 		return;
-	if (in->hchip_open) {
-		ctl_reply(c, "error %s is the host chip %s, not a simulation", in->name,
-			  in->hchip.path);
+	f = open_memstream(&out, &len);
+	if (f == NULL) {
+		ctl_reply(c, "error out of memory");
 		return;
 	}
-	if (verb != NULL && strcmp(verb, "list") == 0 && a1 == NULL) {
-		vp_lock(in);
-		ctl_gpio_list(c, in);
-		vp_unlock(in);
+	k->ctl(in, args, f);
+	if (fputc('\n', f) == EOF || fclose(f) != 0) {
+		free(out);
+		ctl_reply(c, "error out of memory");
 		return;
 	}
-	if (verb == NULL || (strcmp(verb, "set") != 0 && strcmp(verb, "get") != 0)) {
-		ctl_reply(c, "error gpio takes set LINE 0|1, get LINE or list");
-		return;
-	}
-	if (!ctl_int(a1, 0, in->chip.nlines - 1, &line)) {
-		ctl_reply(c, "error no line '%s' (0 to %u)", a1 ? a1 : "", in->chip.nlines - 1u);
-		return;
-	}
-	if (verb[0] == 's') {
-		if (!ctl_int(a2, 0, 1, &v) || ctl_word(&args) != NULL) {
-			ctl_reply(c, "error gpio set LINE 0|1");
-			return;
-		}
-		vp_lock(in);
-		vio_sim_gpio_set_input(&in->chip, (uint16_t) line, (uint8_t) v);
-		vp_unlock(in);
-		ctl_reply(c, "ok");
-		return;
-	}
-	if (a2 != NULL) {
-		ctl_reply(c, "error gpio get LINE");
-		return;
-	}
-	vp_lock(in);
-	{
-		const struct vio_sim_gpio_line *l = &in->chip.lines[line];
-		uint8_t level = l->dir == VIO_GPIO_DIRECTION_OUT ? l->output : l->input;
-
-		ctl_reply(c, "ok %u dir=%s output=%u input=%u changes=%u", level,
-			  dir_names[l->dir <= 2 ? l->dir : 0], l->output, l->input,
-			  (unsigned) l->changes);
-	}
-	vp_unlock(in);
+	if (send(c->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t) len)
+		ctl_close(c);
+	free(out);
 }
 
-/* control: i2c[N] temp|eeprom-dump on simulated bus N (0 when not given). */
-static void ctl_i2c(struct control *ctl, struct ctl_client *c, const char *num, char *args)
+/* control: one command line, "KIND[N] ...", for a kind that takes commands. */
+static void ctl_command(struct vp_control *ctl, struct vp_ctl_client *c, char *line)
 {
-	const char *verb = ctl_word(&args), *a1 = ctl_word(&args);
-	struct instance *in = ctl_find(ctl, c, KIND_I2C, num);
-	char hex[2 * VIO_SIM_24C02_SIZE + 1];
-	long mc;
-
-	if (in == NULL)
-		return;
-	if (!in->opt->i2c_sim) {
-		ctl_reply(c, "error %s serves host adapters, not the simulated bus", in->name);
-		return;
-	}
-	if (verb != NULL && strcmp(verb, "temp") == 0) {
-		if (!ctl_int(a1, -1000000, 1000000, &mc) || ctl_word(&args) != NULL) {
-			ctl_reply(c, "error i2c temp MILLICELSIUS");
-			return;
-		}
-		vp_lock(in);
-		vio_sim_lm75_set_temp_mc(&in->lm75, (int32_t) mc);
-		vp_unlock(in);
-		ctl_reply(c, "ok");
-		return;
-	}
-	if (verb != NULL && strcmp(verb, "eeprom-dump") == 0 && a1 == NULL) {
-		vp_lock(in);
-		for (unsigned i = 0; i < VIO_SIM_24C02_SIZE; i++)
-			snprintf(hex + 2 * i, 3, "%02x", in->eeprom.mem[i]);
-		vp_unlock(in);
-		ctl_reply(c, "ok %s", hex);
-		return;
-	}
-	ctl_reply(c, "error i2c takes temp MILLICELSIUS or eeprom-dump");
-}
-
-/* control: one command line. */
-static void ctl_command(struct control *ctl, struct ctl_client *c, char *line)
-{
-	char *dev = ctl_word(&line);
+	char *dev = vp_word(&line);
+	char kinds[64];
 
 	if (dev == NULL) {
 		ctl_reply(c, "error empty command");
 		return;
 	}
-	if (strncmp(dev, "gpio", 4) == 0)
-		ctl_gpio(ctl, c, dev + 4, line);
-	else if (strncmp(dev, "i2c", 3) == 0)
-		ctl_i2c(ctl, c, dev + 3, line);
-	else
-		ctl_reply(c, "error unknown command '%s' (gpio or i2c)", dev);
+	for (unsigned i = 0; i < vp_nkinds; i++) {
+		const struct vp_kind *k = vp_kinds[i];
+		size_t n = strlen(k->name);
+
+		if (k->ctl != NULL && strncmp(dev, k->name, n) == 0) {
+			ctl_kind(ctl, c, k, dev + n, line);
+			return;
+		}
+	}
+	ctl_reply(c, "error unknown command '%s' (%s)", dev,
+		  vp_kind_list(kinds, sizeof(kinds), true));
 }
 
 /* control: reads what a client sent and answers each complete line. */
 static void ctl_client_event(struct vio_loop_watch *w, uint32_t revents)
 {
-	struct ctl_client *c = w->ctx;
+	struct vp_ctl_client *c = w->ctx;
 	ssize_t got;
 
 	(void) revents;
@@ -283,14 +170,14 @@ static void ctl_client_event(struct vio_loop_watch *w, uint32_t revents)
 /* control: takes a new client, or turns it away when every slot is busy. */
 static void ctl_accept(struct vio_loop_watch *w, uint32_t revents)
 {
-	struct control *ctl = w->ctx;
+	struct vp_control *ctl = w->ctx;
 	int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	(void) revents;
 	if (fd < 0)
 		return;
 	for (int i = 0; i < CTL_CLIENTS; i++) {
-		struct ctl_client *c = &ctl->clients[i];
+		struct vp_ctl_client *c = &ctl->clients[i];
 
 		if (c->fd >= 0)
 			continue;
@@ -308,8 +195,8 @@ static void ctl_accept(struct vio_loop_watch *w, uint32_t revents)
 }
 
 /* control: listens at path; a stale socket file there is replaced, anything else is kept. */
-int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
-		 struct instance *inst, unsigned ninst)
+int vp_ctl_start(struct vp_control *ctl, const char *path, struct vio_loop *loop,
+		 struct vp_instance *inst, unsigned ninst)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -360,7 +247,7 @@ int vp_ctl_start(struct control *ctl, const char *path, struct vio_loop *loop,
 }
 
 /* control: closes every client and the listener, and removes the socket file. */
-void vp_ctl_stop(struct control *ctl)
+void vp_ctl_stop(struct vp_control *ctl)
 {
 	if (ctl->loop == NULL)
 		return; /* never started: the client slots are not set up */

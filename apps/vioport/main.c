@@ -6,46 +6,13 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "vioport.h"
 
 static struct vio_loop *signal_loop; /* what SIGINT/SIGTERM stop */
-static int log_level = VIO_VU_LOG_WARN;
-static bool log_journal; /* standard error is the journal: "<N>" priorities first */
-static bool log_time;	 /* --log-time */
-
-void vp_say(int level, const char *who, const char *fmt, ...)
-{
-	static const char *const names[] = {"error", "warning", "info", "debug"};
-	static const int syslog_prio[] = {3, 4, 6,
-					  7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
-	va_list ap;
-
-	if (level > log_level)
-		return;
-	if (log_journal) {
-		fprintf(stderr, "<%d>", syslog_prio[level]);
-	} else if (log_time) {
-		struct timespec ts;
-		struct tm tm;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		gmtime_r(&ts.tv_sec, &tm);
-		fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", tm.tm_year + 1900,
-			tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-			ts.tv_nsec / 1000000);
-	}
-	fprintf(stderr, "vioport%s%s: %s: ", who[0] ? " " : "", who, names[level]);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void on_signal(int sig)
 {
@@ -78,22 +45,23 @@ static void notify_state(struct vio_sd_notify *n, const char *state)
 }
 
 /* Lays out the instances of every group: names, socket paths, groups; returns how many. */
-static unsigned plan_instances(struct instance *inst, const struct vp_options *o)
+static unsigned plan_instances(struct vp_instance *inst, const struct vp_options *o)
 {
-	unsigned n = 0, per_kind[KIND_I2C + 1] = {0};
+	unsigned n = 0;
 
 	for (unsigned gi = 0; gi < o->ngroups; gi++) {
 		const struct vp_group *g = &o->groups[gi];
 
 		for (unsigned i = 0; i < g->socket_count; i++, n++) {
-			struct instance *in = &inst[n];
+			struct vp_instance *in = &inst[n];
 
 			in->opt = g;
-			in->eeprom_fd = -1;
-			in->index = per_kind[g->kind]++;
+			in->kind = g->kind;
+			/* numbered among the devices of its kind, all groups together */
+			for (unsigned j = 0; j < n; j++)
+				in->index += inst[j].kind == g->kind;
 			in->slot = i;
-			snprintf(in->name, sizeof(in->name), "%s%u", vp_kind_name(g->kind),
-				 in->index);
+			snprintf(in->name, sizeof(in->name), "%s%u", g->kind->name, in->index);
 			if (g->socket_path == NULL)
 				continue;
 			if (g->socket_count == 1)
@@ -109,8 +77,8 @@ int main(int argc, char **argv)
 {
 	struct vp_options *o;
 	struct vio_loop loop;
-	struct instance *inst;
-	struct control ctl = {.fd = -1};
+	struct vp_instance *inst;
+	struct vp_control ctl = {.fd = -1};
 	struct vp_endpoint *eps = NULL;
 	struct vio_sd_notify notify = {.fd = -1};
 	unsigned n = 0, neps = 0;
@@ -122,20 +90,19 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	rc = vp_parse_args(o, argc, argv);
-	if (rc < 0)
+	if (rc == 0 && !o->done)
 		rc = vp_check_args(o);
-	if (rc < 0 && o->print_caps) {
+	if (rc == 0 && !o->done && o->print_caps) {
 		vp_print_capabilities(o->groups[0].kind);
-		rc = EXIT_SUCCESS;
+		o->done = true;
 	}
-	if (rc >= 0) {
-		free(o->config_text);
+	/* The exit statuses of vioport(1): 2 for a usage error, already reported. */
+	if (rc < 0 || o->done) {
+		vp_options_free(o);
 		free(o);
-		return rc;
+		return rc == -EINVAL ? EXIT_USAGE : rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
-	log_level = o->log_level;
-	log_time = o->log_time;
-	log_journal = vio_sd_journal_stream(2, getenv("JOURNAL_STREAM"));
+	vp_log_setup(o->log_level, o->log_time, vio_sd_journal_stream(2, getenv("JOURNAL_STREAM")));
 	for (unsigned gi = 0; gi < o->ngroups; gi++)
 		n += o->groups[gi].socket_count;
 	inst = calloc(n, sizeof(*inst));
@@ -144,7 +111,7 @@ int main(int argc, char **argv)
 		free(inst);
 		free(eps);
 		vp_say(VIO_VU_LOG_ERR, "", "out of memory");
-		free(o->config_text);
+		vp_options_free(o);
 		free(o);
 		return EXIT_FAILURE;
 	}
@@ -216,7 +183,7 @@ int main(int argc, char **argv)
 out:
 	free(eps);
 	free(inst);
-	free(o->config_text);
+	vp_options_free(o);
 	free(o);
 	return status;
 }

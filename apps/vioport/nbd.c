@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "vioport.h"
+#include "kind_blk.h"
 
 bool vp_nbd_image(const char *image)
 {
@@ -21,37 +21,42 @@ bool vp_nbd_image(const char *image)
 
 static void nbd_lock(void *ctx)
 {
-	vp_lock(ctx);
+	struct vp_blk *b = ctx;
+
+	vp_lock(b->in);
 }
 
 static void nbd_unlock(void *ctx)
 {
-	vp_unlock(ctx);
+	struct vp_blk *b = ctx;
+
+	vp_unlock(b->in);
 }
 
 static void nbd_log(void *ctx, int level, const char *msg)
 {
-	struct instance *in = ctx;
+	struct vp_blk *b = ctx;
 
-	vp_say(level, in->name, "%s", msg);
+	vp_say(level, b->in->name, "%s", msg);
 }
 
 /* After the device took a kick's requests: let the loop send what libnbd could not yet. */
 static void nbd_queue_notify(struct vio_device *dev, uint16_t q)
 {
 	struct vio_blk *blk = dev->priv;
-	struct instance *in = (struct instance *) ((char *) blk - offsetof(struct instance, blk));
+	struct vp_blk *b = (struct vp_blk *) ((char *) blk - offsetof(struct vp_blk, blk));
 
-	in->blk_ops->queue_notify(dev, q);
-	vio_host_nbd_kick(&in->nbd);
+	b->blk_ops->queue_notify(dev, q);
+	vio_host_nbd_kick(&b->nbd);
 }
 
-int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
+int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 {
-	const struct vp_group *o = in->opt;
+	struct vp_instance *in = b->in;
+	const struct vp_blk_conf *o = in->opt->conf;
 	struct vio_host_nbd_options no = {
 	    .read_only = o->read_only,
-	    .queue_depth = (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE),
+	    .queue_depth = b->nslots,
 	    .timeout_ms = !o->nbd_timeout_set	? 0
 			  : o->nbd_timeout == 0 ? UINT32_MAX
 						: o->nbd_timeout * 1000u,
@@ -65,12 +70,12 @@ int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
 		       image);
 		return -EINVAL;
 	}
-	rc = vio_host_nbd_open(&in->nbd, image, &no, err, sizeof(err));
+	rc = vio_host_nbd_open(&b->nbd, image, &no, err, sizeof(err));
 	if (rc < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': %s", image, err);
 		return rc;
 	}
-	in->nbd_open = true;
+	b->nbd_open = true;
 	memset(&p, 0, sizeof(p));
 	p.features = VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
 		     VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_BLK_F_SEG_MAX);
@@ -79,23 +84,22 @@ int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
 	p.num_queues = (uint16_t) o->num_queues;
 	p.queue_size = QUEUE_SIZE;
 	p.seg_max = VIO_BLK_SLOT_SEGS - 2;
-	vio_host_nbd_params(&in->nbd, &p);
+	vio_host_nbd_params(&b->nbd, &p);
 	if (o->serial != NULL)
 		memcpy(p.serial, o->serial, strlen(o->serial)); /* checked to fit; p was zeroed */
 	else
-		vio_host_nbd_default_serial(&in->nbd, p.serial);
-	rc = vio_blk_init(&in->blk, &p, &vio_host_nbd_ops, &in->nbd, in->queues, in->slots,
-			  (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE));
+		vio_host_nbd_default_serial(&b->nbd, p.serial);
+	rc = vio_blk_init(&b->blk, &p, &vio_host_nbd_ops, &b->nbd, b->queues, b->slots, b->nslots);
 	if (rc < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the blk device (%d)", rc);
 		return -EINVAL;
 	}
-	in->blk_ops = in->blk.dev.ops;
-	in->ops = *in->blk_ops;
-	in->ops.queue_notify = nbd_queue_notify;
-	in->blk.dev.ops = &in->ops;
-	in->dev = &in->blk.dev;
-	rc = vio_host_nbd_attach(&in->nbd, loop, nbd_lock, nbd_unlock, nbd_log, in);
+	b->blk_ops = b->blk.dev.ops;
+	b->ops = *b->blk_ops;
+	b->ops.queue_notify = nbd_queue_notify;
+	b->blk.dev.ops = &b->ops;
+	in->dev = &b->blk.dev;
+	rc = vio_host_nbd_attach(&b->nbd, loop, nbd_lock, nbd_unlock, nbd_log, b);
 	if (rc < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch the NBD connection: %s",
 		       strerror(-rc));
@@ -103,41 +107,41 @@ int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
 	}
 	vp_say(VIO_VU_LOG_INFO, in->name,
 	       "image '%s': NBD export %s, %llu sectors%s, %u queue%s, max request %u bytes%s%s%s",
-	       image, in->nbd.addr.desc, (unsigned long long) p.capacity,
-	       in->nbd.read_only ? ", read-only" : "", o->num_queues, o->num_queues == 1 ? "" : "s",
-	       in->nbd.max_req, in->nbd.can_flush ? ", flush" : "",
-	       in->nbd.can_trim ? ", trim" : "", in->nbd.can_zero ? ", write-zeroes" : "");
+	       image, b->nbd.addr.desc, (unsigned long long) p.capacity,
+	       b->nbd.read_only ? ", read-only" : "", o->num_queues, o->num_queues == 1 ? "" : "s",
+	       b->nbd.max_req, b->nbd.can_flush ? ", flush" : "", b->nbd.can_trim ? ", trim" : "",
+	       b->nbd.can_zero ? ", write-zeroes" : "");
 	return 0;
 }
 
-void vp_nbd_quiesce(struct instance *in)
+void vp_nbd_quiesce(struct vp_blk *b)
 {
 	/* Unlike a local file, a server may never answer: bounded, then failed. */
-	vio_host_nbd_drain(&in->nbd, 5000);
+	vio_host_nbd_drain(&b->nbd, 5000);
 }
 
-void vp_nbd_stop(struct instance *in)
+void vp_nbd_stop(struct vp_blk *b)
 {
-	if (in->nbd_open)
-		vio_host_nbd_close(&in->nbd);
-	in->nbd_open = false;
+	if (b->nbd_open)
+		vio_host_nbd_close(&b->nbd);
+	b->nbd_open = false;
 }
 
 #else
 
-int vp_setup_nbd(struct instance *in, const char *image, struct vio_loop *loop)
+int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 {
 	(void) loop;
-	vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': built without libnbd", image);
+	vp_say(VIO_VU_LOG_ERR, b->in->name, "cannot open image '%s': built without libnbd", image);
 	return -ENOTSUP;
 }
 
-void vp_nbd_quiesce(struct instance *in)
+void vp_nbd_quiesce(struct vp_blk *b)
 {
 	(void) in;
 }
 
-void vp_nbd_stop(struct instance *in)
+void vp_nbd_stop(struct vp_instance *in)
 {
 	(void) in;
 }

@@ -11,8 +11,8 @@
 #include "vioport.h"
 
 /* Allows removing the files the daemon removes when it stops; 0 or -errno. */
-static int allow_removals(struct vp_options *o, const struct instance *inst, unsigned n, char *err,
-			  size_t errlen)
+static int allow_removals(struct vp_options *o, const struct vp_instance *inst, unsigned n,
+			  char *err, size_t errlen)
 {
 	struct vio_sandbox *sb = &o->sandbox;
 	int rc = 0;
@@ -32,23 +32,19 @@ static int allow_removals(struct vp_options *o, const struct instance *inst, uns
 	return rc;
 }
 
-/* Lets NBD disks reconnect: sockets of their address's family, TCP to their port only. */
-static int allow_connections(struct vp_options *o, const struct instance *inst, unsigned n,
-			     char *err, size_t errlen)
+/* What each kind still needs once sandboxed (an NBD disk: to reconnect). */
+static int allow_kinds(struct vp_options *o, const struct vp_instance *inst, unsigned n, char *err,
+		       size_t errlen)
 {
 	int rc = 0;
 
-	for (unsigned i = 0; rc == 0 && i < n; i++) {
-		const struct vio_host_nbd_addr *a = &inst[i].nbd.addr;
-
-		if (inst[i].nbd_open)
-			rc = vio_sandbox_allow_connect(&o->sandbox, a->ss.ss_family, a->port, err,
-						       errlen);
-	}
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		if (inst[i].state != NULL && inst[i].kind->sandbox != NULL)
+			rc = inst[i].kind->sandbox(&inst[i], &o->sandbox, err, errlen);
 	return rc;
 }
 
-int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned n)
+int vp_sandbox_enter(struct vp_options *o, const struct vp_instance *inst, unsigned n)
 {
 	struct vio_sandbox *sb = &o->sandbox;
 	char err[200];
@@ -56,7 +52,7 @@ int vp_sandbox_enter(struct vp_options *o, const struct instance *inst, unsigned
 
 	rc = allow_removals(o, inst, n, err, sizeof(err));
 	if (rc == 0)
-		rc = allow_connections(o, inst, n, err, sizeof(err));
+		rc = allow_kinds(o, inst, n, err, sizeof(err));
 	if (rc == 0)
 		rc = vio_sandbox_enter(sb, err, sizeof(err));
 	if (rc < 0) {

@@ -19,14 +19,18 @@ static void endpoint_log(void *ctx, int level, const char *msg)
 	vp_say(level, "vmsg", "%s", msg);
 }
 
-/* Before the bus resets its devices: every disk request in the kernel has finished. */
+/* Before the bus resets its devices (the bus locked): each kind's provider finishes what it
+ * has in flight. */
 static void endpoint_quiesce(void *ctx)
 {
 	struct vp_endpoint *e = ctx;
 
-	for (unsigned i = 0; i < e->ndevices; i++)
-		if (e->inst[i]->disk_open)
-			vio_host_blk_drain(&e->inst[i]->disk);
+	for (unsigned i = 0; i < e->ndevices; i++) {
+		struct vp_instance *in = e->inst[i];
+
+		if (in->state != NULL && in->kind->quiesce != NULL)
+			in->kind->quiesce(in);
+	}
 }
 
 /* Opens the bus that group g names first. */
@@ -58,7 +62,7 @@ static int endpoint_open(struct vp_endpoint *e, const struct vp_group *g)
 	return 0;
 }
 
-int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst, unsigned n)
+int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct vp_instance *inst, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		const struct vp_group *g = inst[i].opt;
@@ -96,7 +100,7 @@ int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct instance *inst,
 	return 0;
 }
 
-int vp_vmsg_add(struct instance *in)
+int vp_vmsg_add(struct vp_instance *in)
 {
 	int rc = vio_vmsg_endpoint_add(&in->ep->ep, in->dev);
 

@@ -343,6 +343,20 @@ static void multi_refusals(void **state)
 	assert_int_equal(it_path(conf, T.dir, "missing.conf"), 0);
 	assert_int_equal(run_to_end(argv, log, sizeof(log)), 1);
 	assert_non_null(strstr(log, "cannot read the configuration file"));
+	/* An option of another kind of device, in a section and on the command line, even
+	 * when it comes before the device's name. */
+	write_file(conf, "bad7.conf", "[gpio]\nsocket-path = /tmp/x\neeprom-file = /tmp/e\n");
+	assert_int_equal(run_to_end(argv, log, sizeof(log)), 2);
+	assert_non_null(strstr(log, "bad7.conf:3: option 'eeprom-file' does not apply to gpio"));
+	{
+		char *a1[] = {T.bin, "rng", "-s", "/tmp/x", "--image", "/tmp/i", NULL};
+		char *a2[] = {T.bin, "-l", "s2", "-s", "/tmp/x", "rng", NULL};
+
+		assert_int_equal(run_to_end(a1, log, sizeof(log)), 2);
+		assert_non_null(strstr(log, "option '--image' does not apply to rng"));
+		assert_int_equal(run_to_end(a2, log, sizeof(log)), 2);
+		assert_non_null(strstr(log, "option '--device-list' does not apply to rng"));
+	}
 	/* Command-line groups: a dangling '+', a second device without '+'. */
 	{
 		char *a1[] = {T.bin, "rng", "-s", "/tmp/x", "+", NULL};
@@ -374,6 +388,7 @@ static void multi_kind_help(void **state)
 	char *all[] = {T.bin, "--help", NULL};
 	char *blk[] = {T.bin, "blk", "--help", NULL};
 	char *gpio[] = {T.bin, "gpio", "-h", NULL};
+	char *i2c[] = {T.bin, "--eeprom-file", "/tmp/e", "i2c", "--help", NULL};
 
 	(void) state;
 	BEGIN();
@@ -392,8 +407,17 @@ static void multi_kind_help(void **state)
 	assert_int_equal(run_to_end(gpio, log, sizeof(log)), 0);
 	assert_non_null(strstr(log, "gpio options:"));
 	assert_non_null(strstr(log, "Control socket commands"));
+	assert_non_null(strstr(log, "gpio[N] set LINE 0|1"));
+	assert_null(strstr(log, "i2c[N]"));
 	assert_null(strstr(log, "blk options:"));
 	assert_null(strstr(log, "i2c options:"));
+	/* An option before the device's name does not hide the device's help. */
+	assert_int_equal(run_to_end(i2c, log, sizeof(log)), 0);
+	assert_non_null(strstr(log, "usage: vioport i2c "));
+	assert_non_null(strstr(log, "--eeprom-file FILE"));
+	assert_non_null(strstr(log, "i2c[N] temp MILLICELSIUS"));
+	assert_null(strstr(log, "gpio[N]"));
+	assert_null(strstr(log, "gpio options:"));
 }
 
 int main(void)
