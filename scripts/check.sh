@@ -324,7 +324,7 @@ for t in json.load(sys.stdin):
 }
 
 # Each program starts its backend processes itself (in temporary directories,
-# killed by PID when it ends) and drives them through lib/frontend/frontend.c:
+# killed by PID when it ends) and drives them through the frontend in lib/frontend:
 # vioport's daemon from build/ (or $VIOPORT_BIN), and qemu-storage-daemon as a
 # reference backend. A missing daemon makes its cases skip, saying why.
 tier_integration() {

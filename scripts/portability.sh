@@ -22,7 +22,7 @@
 #            scripts/firmware.sh build them for Cortex-R5F and Cortex-M4,
 #            meson for Linux); the vhost-user glue is Linux only;
 #   figure   shared / scope.
-# Not in the scope, and why: lib/frontend/frontend.c and blk_client.c are
+# Not in the scope, and why: lib/frontend (the frontend and blk client) is
 # the driver side (the project's stand-in for QEMU in tests and benchmarks),
 # not part of what serves a device; src/os/posix (event loop) and
 # firmware/platform are the per-OS ports; src/linux and src/sim are providers
@@ -146,7 +146,7 @@ printf "$row" "folder" "lines" "role"
 	fi
 	printf "$row" "src/vhost_user (vhost-user protocol engine)" "${LINES[vu_engine]}" "in scope, shared"
 	printf "$row" "src/os/posix/vhost_user_server.c (POSIX glue)" "${LINES[vu_server]}" "in scope, Linux only"
-	printf "$row" "lib/frontend/frontend.c, blk_client.c" "${LINES[vu_driver]}" \
+	printf "$row" "lib/frontend (frontend, blk client)" "${LINES[vu_driver]}" \
 		"driver side (tests, bench): out of scope"
 	printf "$row" "src/os/posix (the rest)" "${LINES[os_posix]}" "OS port, Linux: out of scope"
 	printf "$row" "firmware/platform" "${LINES[platform]}" "OS port, bare metal: out of scope"
