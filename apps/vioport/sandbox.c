@@ -4,7 +4,7 @@
  * needs of the file system (the directories of the sockets it removes when it
  * stops), and the moment it enters the sandbox: every socket bound, every
  * image, window and device open, before any thread starts. See
- * vioport/sandbox.h and docs/security.md.
+ * vioport/internal/sandbox.h and docs/security.md.
  */
 #include <string.h>
 

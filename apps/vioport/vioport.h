@@ -33,8 +33,8 @@
 #include <stdio.h>
 
 #include "vioport/posix_loop.h"
-#include "vioport/sandbox.h"
-#include "vioport/systemd.h"
+#include "vioport/internal/sandbox.h"
+#include "vioport/internal/systemd.h"
 #include "vioport/vhost_user.h"
 #include "vioport/vmsg_posix.h"
 

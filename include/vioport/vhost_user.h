@@ -52,7 +52,7 @@
  * that completes everything synchronously (rng, the RAM disk) needs no hook.
  *
  * Guest memory the frontend shrinks. Every mapping of a frontend's descriptor
- * is guarded (vioport/memguard.h): when the frontend truncates the file under
+ * is guarded (vioport/internal/memguard.h): when the frontend truncates the file under
  * a live mapping, the access that faults gets zero memory instead of killing
  * the process, and the server ends that connection from its loop's thread
  * (device reset, memory unmapped) and logs where the fault was. A region that
@@ -144,7 +144,7 @@ struct vio_vu_server {
 	int conn_fd;
 	struct vio_loop_watch conn_w;
 
-	/* written by the SIGBUS handler when guest memory faulted (vioport/memguard.h) */
+	/* written by the SIGBUS handler when guest memory faulted (vioport/internal/memguard.h) */
 	int fault_fd;
 	struct vio_loop_watch fault_w;
 

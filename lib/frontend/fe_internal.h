@@ -8,7 +8,7 @@
 #ifndef VIOPORT_FE_INTERNAL_H
 #define VIOPORT_FE_INTERNAL_H
 
-#include "vioport/fdpass.h"
+#include "vioport/internal/fdpass.h"
 #include "vioport/vhost_user_frontend.h"
 
 #include <errno.h>

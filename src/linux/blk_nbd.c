@@ -35,7 +35,7 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "vioport/errmsg.h"
+#include "vioport/internal/errmsg.h"
 #include "vioport/linux_nbd.h"
 #include "vioport/vhost_user_engine.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-gpio provider over a Linux gpiochip character device, uAPI v2. */
-#include "vioport/errmsg.h"
+#include "vioport/internal/errmsg.h"
 #include "vioport/linux_gpio.h"
 
 #include <errno.h>

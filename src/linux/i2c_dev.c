@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-i2c provider over Linux i2c-dev adapters: I2C_RDWR, or SMBus commands. */
-#include "vioport/errmsg.h"
+#include "vioport/internal/errmsg.h"
 #include "vioport/linux_i2c.h"
 
 #include <errno.h>

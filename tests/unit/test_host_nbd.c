@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "vioport/linux_nbd.h"
-#include "vioport/sandbox.h"
+#include "vioport/internal/sandbox.h"
 
 static struct vio_host_nbd_addr a;
 static char err[256];

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The guard of shared mappings (vioport/memguard.h): a memfd truncated under
+ * The guard of shared mappings (vioport/internal/memguard.h): a memfd truncated under
  * a guarded mapping reads as zeros instead of killing the process, on any
  * thread, and the owner learns of it through its eventfd and
  * vio_memguard_faulted; a bus error anywhere else (an unguarded or removed
@@ -24,7 +24,7 @@
 
 #include <cmocka.h>
 
-#include "vioport/memguard.h"
+#include "vioport/internal/memguard.h"
 
 #define PAGES	 4
 #define SURVIVED 42 /* a child's exit status when the access did not end it */

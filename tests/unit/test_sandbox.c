@@ -41,7 +41,7 @@
 #include <cmocka.h> /* after the headers it needs */
 #include <seccomp.h>
 
-#include "vioport/sandbox.h"
+#include "vioport/internal/sandbox.h"
 
 #define CHILD_SKIP 77	 /* the child found nothing to test (no Landlock) */
 #define WAIT_MS	   20000 /* bound on a child's run */

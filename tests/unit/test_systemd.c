@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "vioport/systemd.h"
+#include "vioport/internal/systemd.h"
 
 static void listen_values(void **state)
 {

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "vioport/errmsg.h"
+#include "vioport/internal/errmsg.h"
 
 void vio_errmsg(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#include "vioport/fdpass.h"
+#include "vioport/internal/fdpass.h"
 
 #include <errno.h>
 #include <string.h>

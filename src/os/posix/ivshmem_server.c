@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "vioport/byteorder.h"
-#include "vioport/fdpass.h"
+#include "vioport/internal/fdpass.h"
 #include "vioport/vmsg_posix.h"
 
 /* IDs: this side is peer 0, the one client peer 1. */

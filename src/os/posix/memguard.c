@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Guard of shared mappings a peer can shrink: the SIGBUS handler and its
- * table. See include/vioport/memguard.h and docs/memory-faults.md.
+ * table. See include/vioport/internal/memguard.h and docs/memory-faults.md.
  *
  * The handler may interrupt any code, add and remove included, so it takes
  * no lock and calls only system calls (mmap, write, sigaction, raise). A slot
@@ -13,7 +13,7 @@
  * which costs nothing that matters: the handler runs once per fault, and add
  * and remove once per mapping.
  */
-#include "vioport/memguard.h"
+#include "vioport/internal/memguard.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The sandbox of a serving process: user drop, no_new_privs, Landlock and a
- * seccomp-BPF allowlist (libseccomp). See vioport/sandbox.h and
+ * seccomp-BPF allowlist (libseccomp). See vioport/internal/sandbox.h and
  * docs/security.md.
  *
  * The allowlist is a table of groups below, one line of why per group, so a
@@ -33,8 +33,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "vioport/errmsg.h"
-#include "vioport/sandbox.h"
+#include "vioport/internal/errmsg.h"
+#include "vioport/internal/sandbox.h"
 
 /* Sanitized builds add the sanitizers' needs; VIO_SANDBOX_NO_SANITIZER_RULES builds the list of
  * a build without them anyway (its unit test checks that list in a sanitized build). */

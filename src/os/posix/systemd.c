@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Socket activation, readiness notification and journal detection without
- * libsystemd (see include/vioport/systemd.h).
+ * libsystemd (see include/vioport/internal/systemd.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vioport/systemd.h"
+#include "vioport/internal/systemd.h"
 
 /* Parses a whole decimal number of at most max; false for anything else. */
 static bool parse_num(const char *s, unsigned long long max, unsigned long long *out)

@@ -27,8 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vioport/fdpass.h"
-#include "vioport/memguard.h"
+#include "vioport/internal/fdpass.h"
+#include "vioport/internal/memguard.h"
 #include "vioport/vhost_user.h"
 
 /* A queue thread: its loop handles its queue's kicks. */

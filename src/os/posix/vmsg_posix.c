@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-msg on POSIX: window files, poll and eventfd doorbells, the device endpoint. */
 #include "vioport/vmsg_posix.h"
-#include "vioport/errmsg.h"
-#include "vioport/fdpass.h"
+#include "vioport/internal/errmsg.h"
+#include "vioport/internal/fdpass.h"
 
 #include <endian.h>
 #include <errno.h>
