@@ -18,7 +18,7 @@
 # exitcode (exits 42: the status reaches the host), fault (an undefined
 # instruction: the exception stubs report it) and amp (blk, rng, gpio and i2c
 # on one virtio-msg bus in the shared window, driven from the host by
-# build/tests/integration/test_fw_vmsg over the RAM file, FW_HOST_TEST to
+# build/tests/firmware/test_fw_vmsg over the RAM file, FW_HOST_TEST to
 # override; it exits with the status the host asks for, 37).
 #
 # run prints one line per result:
@@ -282,8 +282,8 @@ declare -A TARGET_RAM_BASE=([r5f-arm]=0x00000000 [r5f-thumb]=0x00000000 [m4]=0x2
 	[r5f-zcu102]=0x00000000)
 # The status the host driver asks the amp image to exit with.
 EXIT_AMP=37
-# The host side of the amp runs (tests/integration/test_fw_vmsg.c, built by meson).
-FW_HOST_TEST=${FW_HOST_TEST:-build/tests/integration/test_fw_vmsg}
+# The host side of the amp runs (tests/firmware/test_fw_vmsg.c, built by meson).
+FW_HOST_TEST=${FW_HOST_TEST:-build/tests/firmware/test_fw_vmsg}
 # An emulator started in the background, killed by PID when the script ends early.
 BG_PID=
 
@@ -325,7 +325,7 @@ wait_bg() {
 # Makes sure the host driver exists (meson builds it with everything else).
 host_test() {
 	if [[ ! -x $FW_HOST_TEST && -d build ]]; then
-		ninja -C build tests/integration/test_fw_vmsg >/dev/null 2>&1 || true
+		ninja -C build tests/firmware/test_fw_vmsg >/dev/null 2>&1 || true
 	fi
 	[[ -x $FW_HOST_TEST ]]
 }

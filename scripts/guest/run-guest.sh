@@ -26,7 +26,7 @@
 #   vmsg-doorbell  the same over ivshmem-doorbell, vioport its server: MSI-X
 #          interrupts to the guest, Doorbell register writes to the daemon
 #   vmsg-hostile  vioport_vmsg.ko against a device side that breaks the
-#          protocol on purpose (tests/integration/hostile_vmsg_dev)
+#          protocol on purpose (tests/guest/hostile_vmsg_dev)
 #   vmsg-restart  the vmsg daemon killed (SIGKILL) and started again while
 #          a guest writer runs: its write in flight fails, the module removes
 #          and re-adds the devices
@@ -300,7 +300,7 @@ guest_i2c_gpio_extra() {
 # gpio-sim module, i2c-stub (loaded by the test, which gives it its chip
 # address), the daemon and the test program with their libraries.
 guest_providers_extra() {
-	local prog=$VIOPORT_ROOT/build/tests/integration/test_host_providers
+	local prog=$VIOPORT_ROOT/build/tests/guest/test_host_providers
 	GUEST_EXTRA=()
 	if [[ ! -f $GUEST_GPIO_SIM_KO ]]; then
 		GUEST_PROVIDERS_DOWN="build-modules.sh printed no gpio-sim module"

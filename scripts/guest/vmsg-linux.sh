@@ -244,7 +244,7 @@ guest_vmsg_check() {
 # ---------------------------------------------------------------- vmsg-hostile
 #
 # The same module against a device side that breaks the protocol on purpose
-# (tests/integration/hostile_vmsg_dev): one scenario per load of the module,
+# (tests/guest/hostile_vmsg_dev): one scenario per load of the module,
 # each answering as a virtio-rng device with one fault (a wrong size, a bad
 # token, a wrong ID, lying lengths, an out-of-range status, queue index or
 # FIFO index, a device side that stops or restarts). The guest must name
@@ -252,7 +252,7 @@ guest_vmsg_check() {
 
 GUEST_VMSG_HOSTILE=(good devices-size bad-token wrong-id config-lie status-range vqueue-index
 	rings-ignored used-queue msg-size fifo-index stopped restart mute config-length hotplug recover)
-GUEST_VMSG_HOSTILE_BIN=$VIOPORT_ROOT/build/tests/integration/hostile_vmsg_dev
+GUEST_VMSG_HOSTILE_BIN=$VIOPORT_ROOT/build/tests/guest/hostile_vmsg_dev
 
 guest_vmsg_hostile_tests() {
 	local s

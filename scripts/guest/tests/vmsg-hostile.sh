@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # Guest test: vioport_vmsg.ko against a hostile device side. The host runs
-# tests/integration/hostile_vmsg_dev on the window, which serves one scenario
+# tests/guest/hostile_vmsg_dev on the window, which serves one scenario
 # per format of the window, in the order of VIOPORT_HOSTILE (comma
 # separated): each answers as a virtio-rng device with one fault. The module
 # is loaded at boot (the first scenario); for each later one it is removed
