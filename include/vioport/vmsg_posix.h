@@ -34,6 +34,7 @@
 #include "vioport/device.h"
 #include "vioport/vmsg_dev.h"
 #include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_endpoint.h"
 #include "vioport/vmsg_shm.h"
 #include "vioport/window.h"
 
@@ -181,25 +182,14 @@ struct vio_vmsg_endpoint_config {
 	void *quiesce_ctx;
 };
 
-/* Counters, read under the lock. */
-struct vio_vmsg_endpoint_stats {
-	uint64_t received;	  /* messages handed to the bus */
-	uint64_t sent;		  /* messages queued for the driver */
-	uint64_t lost;		  /* messages not queued: tx FIFO full or stopped */
-	uint64_t bad_messages;	  /* rx messages dropped by the FIFO (bad size) */
-	uint32_t attaches;	  /* successful attaches */
-	uint32_t driver_restarts; /* driver re-formats or departures while attached */
-	uint32_t stops;		  /* corrupt window seen */
-};
-
+/*
+ * The state machine is vmsg_endpoint.h's; this is the thread around it. Its
+ * counters (struct vio_vmsg_endpoint_stats) are read under the lock.
+ */
 struct vio_vmsg_endpoint {
 	struct vio_vmsg_window win;
 	struct vio_vmsg_bell bell;
-	struct vio_vmsg_shm shm;
-	struct vio_vmsg_dev_bus bus;
-	struct vio_vmsg_dev_bus_ops bus_ops;
-	struct vio_winmap map;
-	struct vio_window map_win[1];
+	struct vio_vmsg_ep ep; /* owned by the serving thread, under the lock */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
 	void (*quiesce)(void *ctx);
@@ -209,13 +199,6 @@ struct vio_vmsg_endpoint {
 	pthread_t thread;
 	bool started;
 	int stop; /* set by fini, read by the thread (atomic) */
-	bool pending_ring;
-	/* Serving state, owned by the thread. */
-	int state;	      /* internal: detached, attached, stopped */
-	uint32_t stopped_gen; /* driver generation the window was stopped under */
-	uint32_t refused_gen; /* driver generation whose header was refused (logged) */
-	bool logged_full;     /* the tx FIFO stayed full and a message was lost (logged once) */
-	struct vio_vmsg_endpoint_stats stats;
 };
 
 /*

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* virtio-msg on POSIX: the device endpoint, a thread serving one window. */
+/*
+ * virtio-msg on POSIX: the device endpoint's thread. The state machine is the
+ * freestanding one (src/vmsg/endpoint.c); this file opens the window and the
+ * doorbell, runs it from a thread under the endpoint lock, waits on the
+ * doorbell between steps and words its events as log lines.
+ */
 #include "vioport/errmsg.h"
 #include "vioport/vmsg_posix.h"
 
@@ -16,13 +21,9 @@
 
 /* Longest single wait of the serving thread, so it notices a re-format without a ring. */
 #define SERVE_WAIT_US 20000
-/* Messages handled per lock hold, so other threads get the lock between batches. */
-#define SERVE_BATCH 32
 /* Waiting for room in a full tx FIFO: tries and the pause between them. */
 #define FULL_TRIES    2000
 #define FULL_PAUSE_US 50
-
-enum { EP_DETACHED, EP_ATTACHED, EP_STOPPED };
 
 static void ep_log(struct vio_vmsg_endpoint *ep, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -51,58 +52,74 @@ static void bus_log_cb(void *ctx, const char *msg, int err)
 		ep_log(ep, VIO_VU_LOG_WARN, "%s: %s", ep->win.path, msg);
 }
 
-/*
- * The bus answers through here, always with the lock held. A full FIFO is
- * waited out (the driver is ringed first, so it drains) for a bounded time; a
- * message that still does not fit is lost and said so (once per episode: the
- * loop below explains why the next ones are not waited for). Each try looks for a
- * driver reset or re-format too (vio_vmsg_shm_send fails with -VIO_ECONNRESET
- * then): the message belongs to a session that is over and is dropped at once,
- * as is every later one until the next attach.
- */
-static int bus_send_cb(void *ctx, const void *msg, uint32_t len)
+static void event_cb(void *ctx, int ev, int32_t arg)
 {
 	struct vio_vmsg_endpoint *ep = ctx;
-	int r;
+	const char *path = ep->win.path;
 
-	if (ep->state != EP_ATTACHED) {
-		ep->stats.lost++;
-		return -VIO_EIO;
-	}
-	/*
-	 * Once a message was lost, the driver evidently does not drain: later ones
-	 * get one try each until a send gets through again, so a driver that hangs
-	 * or died with the FIFO full costs 100 ms once, not per message.
-	 */
-	for (int tries = 0;; tries++) {
-		r = vio_vmsg_shm_send(&ep->shm, msg, len);
-		if (r != -VIO_ENOSPC || tries >= FULL_TRIES || ep->logged_full)
-			break;
-		if (tries == 0)
-			vio_vmsg_shm_ring(&ep->shm);
-		vmsg_sleep_us(FULL_PAUSE_US);
-	}
-	if (r == 0) {
-		ep->stats.sent++;
-		ep->pending_ring = true;
-		ep->logged_full = false;
-		return 0;
-	}
-	ep->stats.lost++;
-	if (r == -VIO_ENOSPC) {
-		if (!ep->logged_full)
+	switch (ev) {
+	case VIO_VMSG_EP_ATTACHED:
+		ep_log(ep, VIO_VU_LOG_INFO,
+		       "%s: attached (driver generation %u, area %u bytes at %u)", path,
+		       (unsigned) arg, ep->ep.shm.area_size, ep->ep.shm.area_off);
+		break;
+	case VIO_VMSG_EP_REFUSED:
+		ep_log(ep, VIO_VU_LOG_ERR,
+		       "%s: the driver's window header is invalid (driver generation %u): waiting "
+		       "for a re-format",
+		       path, (unsigned) arg);
+		break;
+	case VIO_VMSG_EP_RESTARTED:
+		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver restarted: devices reset", path);
+		break;
+	case VIO_VMSG_EP_LEFT:
+		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver left the window: devices reset", path);
+		break;
+	case VIO_VMSG_EP_CORRUPT:
+		ep_log(ep, VIO_VU_LOG_ERR,
+		       "%s: corrupt FIFO index in the window: stopped, devices reset; waiting for "
+		       "the driver to re-format",
+		       path);
+		break;
+	case VIO_VMSG_EP_LOST:
+		if (arg == -VIO_ENOSPC)
 			ep_log(ep, VIO_VU_LOG_ERR,
 			       "%s: device-to-driver FIFO full for %d ms: message lost (the driver "
 			       "does not drain it)",
-			       ep->win.path, FULL_TRIES * FULL_PAUSE_US / 1000);
-		ep->logged_full = true;
+			       path, FULL_TRIES * FULL_PAUSE_US / 1000);
+		else
+			ep_log(ep, VIO_VU_LOG_ERR, "%s: a message to the driver was lost: %s", path,
+			       strerror(-arg));
+		break;
 	}
-	return r;
 }
+
+static void delay_cb(void *ctx, uint32_t us)
+{
+	(void) ctx;
+	vmsg_sleep_us(us);
+}
+
+static void quiesce_cb(void *ctx)
+{
+	struct vio_vmsg_endpoint *ep = ctx;
+
+	if (ep->quiesce != NULL)
+		ep->quiesce(ep->quiesce_ctx);
+}
+
+static const struct vio_vmsg_ep_ops ep_ops = {
+    .delay_us = delay_cb,
+    .event = event_cb,
+    .log = bus_log_cb,
+    .quiesce = quiesce_cb,
+};
 
 int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_endpoint_config *c,
 			   char *err, size_t errlen)
 {
+	struct vio_vmsg_ep_config ec = {
+	    .ops = &ep_ops, .ctx = ep, .full_tries = FULL_TRIES, .full_pause_us = FULL_PAUSE_US};
 	int r;
 
 	memset(ep, 0, sizeof(*ep));
@@ -124,26 +141,25 @@ int vio_vmsg_endpoint_init(struct vio_vmsg_endpoint *ep, const struct vio_vmsg_e
 		return -EINVAL;
 	}
 	/* Not serving yet: a driver waiting for an earlier device of this window goes on. */
-	vio_vmsg_shm_device_init(&ep->shm, ep->win.base, ep->win.size);
-	ep->bell.shm_fd = ep->win.fd; /* ivshmem: the client maps the window file */
-	r = vio_vmsg_bell_listen(&ep->bell, err, errlen);
-	if (r < 0) {
-		vio_vmsg_window_close(&ep->win);
-		return r;
-	}
-	vio_winmap_init(&ep->map, ep->map_win, 1);
-	ep->bus_ops.send = bus_send_cb;
-	ep->bus_ops.log = bus_log_cb;
-	r = vio_vmsg_dev_bus_init(&ep->bus, &ep->bus_ops, ep, &ep->map, VIO_VMSG_SHM_MAX_MSG);
-	if (r == 0)
+	ec.base = ep->win.base;
+	ec.size = ep->win.size;
+	ec.bell = vio_vmsg_bell_doorbell(&ep->bell);
+	r = vio_vmsg_ep_init(&ep->ep, &ec);
+	if (r == 0) {
+		ep->bell.shm_fd = ep->win.fd; /* ivshmem: the client maps the window file */
+		r = vio_vmsg_bell_listen(&ep->bell, err, errlen);
+		if (r < 0) {
+			vio_vmsg_window_close(&ep->win);
+			return r;
+		}
 		r = -pthread_mutex_init(&ep->lock, NULL);
+	}
 	if (r < 0) {
 		vio_errmsg(err, errlen, "cannot prepare the bus: %s", strerror(-r));
 		vio_vmsg_bell_close(&ep->bell);
 		vio_vmsg_window_close(&ep->win);
 		return r;
 	}
-	ep->state = EP_DETACHED;
 	return 0;
 }
 
@@ -153,7 +169,7 @@ int vio_vmsg_endpoint_add(struct vio_vmsg_endpoint *ep, struct vio_device *dev)
 
 	if (ep->started)
 		return -EBUSY;
-	r = vio_vmsg_dev_bus_add(&ep->bus, dev);
+	r = vio_vmsg_ep_add(&ep->ep, dev);
 	return r < 0 ? -ENOSPC : r;
 }
 
@@ -164,148 +180,13 @@ void vio_vmsg_endpoint_lock(struct vio_vmsg_endpoint *ep)
 
 void vio_vmsg_endpoint_unlock(struct vio_vmsg_endpoint *ep)
 {
-	if (ep->pending_ring) {
-		ep->pending_ring = false;
-		vio_vmsg_shm_ring(&ep->shm);
-	}
+	vio_vmsg_ep_flush(&ep->ep);
 	pthread_mutex_unlock(&ep->lock);
 }
 
 static bool stopping(struct vio_vmsg_endpoint *ep)
 {
 	return __atomic_load_n(&ep->stop, __ATOMIC_ACQUIRE) != 0;
-}
-
-/* Tries to attach to the window; moves to ATTACHED, or STOPPED for a refused header. */
-static void try_attach(struct vio_vmsg_endpoint *ep)
-{
-	uint32_t gen = vmsg_window_word(ep->win.base, VIO_VMSG_SHM_OFF_DRV_GEN);
-	int r;
-
-	ep->shm.bell = vio_vmsg_bell_doorbell(&ep->bell);
-	ep->shm.cache = NULL;
-	r = vio_vmsg_shm_attach(&ep->shm, ep->win.base, ep->win.size);
-	if (r == -VIO_EAGAIN)
-		return;
-	if (r < 0) {
-		if (gen != ep->refused_gen)
-			ep_log(ep, VIO_VU_LOG_ERR,
-			       "%s: the driver's window header is invalid (driver generation "
-			       "%u): waiting for a re-format",
-			       ep->win.path, gen);
-		ep->refused_gen = gen;
-		ep->stopped_gen = gen;
-		ep->state = EP_STOPPED;
-		return;
-	}
-	vio_winmap_clear(&ep->map);
-	if (vio_winmap_add(&ep->map, ep->shm.area_off, ep->shm.area_size,
-			   ep->win.base + ep->shm.area_off, VIO_ACCESS_RW) < 0) {
-		/* The attach checks make this unreachable; stay safe if they change. */
-		vio_vmsg_shm_stop(&ep->shm);
-		ep->stopped_gen = ep->shm.peer_generation;
-		ep->state = EP_STOPPED;
-		return;
-	}
-	ep->stats.attaches++;
-	ep->state = EP_ATTACHED;
-	ep->logged_full = false;
-	ep_log(ep, VIO_VU_LOG_INFO, "%s: attached (driver generation %u, area %u bytes at %u)",
-	       ep->win.path, ep->shm.peer_generation, ep->shm.area_size, ep->shm.area_off);
-}
-
-/*
- * Leaves the window: devices reset; this side's state STOPPED when it saw a
- * corrupt window, RESET otherwise.
- */
-static void leave(struct vio_vmsg_endpoint *ep, int next, bool corrupt)
-{
-	if (ep->quiesce != NULL)
-		ep->quiesce(ep->quiesce_ctx);
-	vio_vmsg_dev_bus_reset(&ep->bus);
-	vio_winmap_clear(&ep->map);
-	if (corrupt)
-		vio_vmsg_shm_stop(&ep->shm);
-	else
-		vio_vmsg_shm_detach(&ep->shm);
-	ep->pending_ring = false;
-	ep->state = next;
-}
-
-/*
- * When the driver ended the session (its state left READY, or a new
- * generation): devices reset, this side's state RESET, which is what a
- * re-formatting driver waits for; then attaches to the new generation, or
- * waits for one. Whether it happened.
- */
-static bool driver_gone(struct vio_vmsg_endpoint *ep)
-{
-	if (!vio_vmsg_shm_session_over(&ep->shm))
-		return false;
-	ep->stats.driver_restarts++;
-	if (vio_vmsg_shm_peer_restarted(&ep->shm)) {
-		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver restarted: devices reset",
-		       ep->win.path);
-		leave(ep, EP_DETACHED, false);
-		try_attach(ep);
-		return true;
-	}
-	/* Re-formatting (RESET first), gone or stopped: off the FIFOs until a new generation. */
-	ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver left the window: devices reset", ep->win.path);
-	ep->stopped_gen = ep->shm.peer_generation;
-	leave(ep, EP_STOPPED, false);
-	return true;
-}
-
-/* Handles up to a batch of messages under the lock; how many there were. */
-static int serve_batch(struct vio_vmsg_endpoint *ep)
-{
-	uint8_t msg[VIO_VMSG_SHM_SLOT_SIZE];
-	int n = 0, r;
-
-	vio_vmsg_endpoint_lock(ep);
-	if (driver_gone(ep))
-		goto out;
-	while (n < SERVE_BATCH) {
-		r = vio_vmsg_shm_recv(&ep->shm, msg, sizeof(msg));
-		if (r == 0 || r == -VIO_ECONNRESET)
-			break;
-		n++;
-		if (r > 0) {
-			ep->stats.received++;
-			vio_vmsg_dev_bus_handle(&ep->bus, msg, (uint32_t) r);
-			/* A message whose answer found the session over ends the batch. */
-			if (ep->state != EP_ATTACHED || vio_vmsg_shm_session_over(&ep->shm))
-				break;
-			continue;
-		}
-		if (!vio_vmsg_shm_stopped(&ep->shm)) {
-			ep->stats.bad_messages++;
-			continue;
-		}
-		ep->stats.stops++;
-		ep_log(ep, VIO_VU_LOG_ERR,
-		       "%s: corrupt FIFO index in the window: stopped, devices reset; waiting for "
-		       "the driver to re-format",
-		       ep->win.path);
-		ep->stopped_gen = ep->shm.peer_generation;
-		leave(ep, EP_STOPPED, true);
-		break;
-	}
-	if (ep->state == EP_ATTACHED && vio_vmsg_shm_stopped(&ep->shm)) {
-		/* A send found the FIFO corrupt. */
-		ep->stats.stops++;
-		ep_log(ep, VIO_VU_LOG_ERR, "%s: corrupt FIFO index in the window: stopped",
-		       ep->win.path);
-		ep->stopped_gen = ep->shm.peer_generation;
-		leave(ep, EP_STOPPED, true);
-	}
-	/* Leaves at once, so a driver waiting to re-format is not kept waiting. */
-	if (ep->state == EP_ATTACHED && driver_gone(ep))
-		n++;
-out:
-	vio_vmsg_endpoint_unlock(ep);
-	return n;
 }
 
 static void *serve(void *arg)
@@ -315,18 +196,13 @@ static void *serve(void *arg)
 
 	while (!stopping(ep)) {
 		bool connected;
+		int work;
 
-		if (ep->state != EP_ATTACHED) {
-			vio_vmsg_endpoint_lock(ep);
-			if (ep->state == EP_STOPPED &&
-			    vmsg_window_word(ep->win.base, VIO_VMSG_SHM_OFF_DRV_GEN) !=
-				ep->stopped_gen)
-				ep->state = EP_DETACHED;
-			if (ep->state == EP_DETACHED)
-				try_attach(ep);
-			vio_vmsg_endpoint_unlock(ep);
-		}
-		if (ep->state == EP_ATTACHED && serve_batch(ep) > 0) {
+		/* A batch per lock hold, so other threads get the lock in between. */
+		vio_vmsg_endpoint_lock(ep);
+		work = vio_vmsg_ep_poll(&ep->ep);
+		vio_vmsg_endpoint_unlock(ep);
+		if (work > 0) {
 			vio_vmsg_bell_activity(&ep->bell);
 			continue;
 		}
@@ -361,7 +237,7 @@ bool vio_vmsg_endpoint_attached(struct vio_vmsg_endpoint *ep)
 	bool a;
 
 	pthread_mutex_lock(&ep->lock);
-	a = ep->state == EP_ATTACHED;
+	a = vio_vmsg_ep_attached(&ep->ep);
 	pthread_mutex_unlock(&ep->lock);
 	return a;
 }
@@ -371,7 +247,7 @@ struct vio_vmsg_endpoint_stats vio_vmsg_endpoint_stats(struct vio_vmsg_endpoint 
 	struct vio_vmsg_endpoint_stats s;
 
 	pthread_mutex_lock(&ep->lock);
-	s = ep->stats;
+	s = ep->ep.stats;
 	pthread_mutex_unlock(&ep->lock);
 	return s;
 }
@@ -390,12 +266,7 @@ void vio_vmsg_endpoint_fini(struct vio_vmsg_endpoint *ep)
 		ep->started = false;
 	}
 	pthread_mutex_lock(&ep->lock);
-	if (ep->quiesce != NULL)
-		ep->quiesce(ep->quiesce_ctx);
-	vio_vmsg_dev_bus_reset(&ep->bus);
-	if (ep->state == EP_ATTACHED)
-		vio_vmsg_shm_detach(&ep->shm);
-	ep->state = EP_DETACHED;
+	vio_vmsg_ep_leave(&ep->ep);
 	pthread_mutex_unlock(&ep->lock);
 	pthread_mutex_destroy(&ep->lock);
 	vio_vmsg_bell_close(&ep->bell);
