@@ -74,8 +74,6 @@ struct vio_vmsg_ep_ops {
 	 * handed elsewhere finishes while its buffers are still the old driver's.
 	 */
 	void (*quiesce)(void *ctx);
-	/* Optional: after each message handled (a simulated board's wires follow the devices). */
-	void (*handled)(void *ctx);
 };
 
 struct vio_vmsg_ep_config {
@@ -91,17 +89,18 @@ struct vio_vmsg_ep_config {
 };
 
 struct vio_vmsg_ep {
-	struct vio_vmsg_ep_config c; /* a copy */
-	struct vio_vmsg_shm shm;
-	struct vio_vmsg_dev_bus bus;
-	struct vio_winmap map;
-	struct vio_window map_win[1];
+	/* The state first, the bus (large) last: short offsets for the code. */
 	int state;	      /* internal: detached, attached, stopped */
 	uint32_t stopped_gen; /* driver generation the window was stopped or refused under */
 	uint32_t refused_gen; /* driver generation whose header was refused (reported) */
 	bool pending_ring;    /* messages were sent since the last flush */
 	bool full;	      /* the tx FIFO stayed full and a message was lost */
+	struct vio_vmsg_ep_config c; /* a copy */
 	struct vio_vmsg_endpoint_stats stats;
+	struct vio_vmsg_shm shm;
+	struct vio_winmap map;
+	struct vio_window map_win[1];
+	struct vio_vmsg_dev_bus bus;
 };
 
 /*

@@ -202,8 +202,6 @@ static int serve_batch(struct vio_vmsg_ep *ep)
 		if (r > 0) {
 			ep->stats.received++;
 			vio_vmsg_dev_bus_handle(&ep->bus, msg, (uint32_t) r);
-			if (ep->c.ops->handled != NULL)
-				ep->c.ops->handled(ep->c.ctx);
 			/* A message whose answer found the session over ends the batch. */
 			if (vio_vmsg_shm_session_over(&ep->shm))
 				break;
