@@ -5,7 +5,7 @@
  */
 #include "vioport/errmsg.h"
 #include "vioport/fdpass.h"
-#include "vioport/vmsg_posix.h"
+#include "vioport/vmsg_bell.h"
 
 #include <errno.h>
 #include <fcntl.h>

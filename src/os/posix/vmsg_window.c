@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* virtio-msg on POSIX: window files, mapped shared by the two sides. */
+#include "vioport/vmsg_window.h"
 #include "vioport/errmsg.h"
-#include "vioport/vmsg_posix.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
