@@ -2,14 +2,16 @@
 /*
  * amp: the firmware half of an asymmetric multiprocessing system. One
  * virtio-msg bus on the shared window (the platform's window symbols) serves
- * four devices to whatever driver formats the window: a RAM disk (blk), entropy
- * (rng: the platform TRNG, or the deterministic simulation when the SoC has
- * none), a simulated GPIO chip with eight named lines (gpio), and the simulated
- * I2C bus with a 24c02 EEPROM and an LM75 sensor (i2c).
+ * the four devices of the standard simulated board (sim_board.h, which gives
+ * their device numbers) to whatever driver formats the window: a RAM disk
+ * (blk), entropy (rng: the platform TRNG, or the deterministic simulation when
+ * the SoC has none), a simulated GPIO chip with eight named lines (gpio), and
+ * the simulated I2C bus with a 24c02 EEPROM and an LM75 sensor (i2c).
  *
- * The core gets no interrupt from the driver, so the main loop polls, backing
- * off while idle. It attaches when the driver formats the window, resets every
- * device when the driver restarts (a new generation) or leaves, and stops on a
+ * The core gets no interrupt from the driver, so the main loop polls the
+ * device endpoint (src/vmsg/endpoint.c, the daemon's too), backing off while
+ * idle. It attaches when the driver formats the window, resets every device
+ * when the driver restarts (a new generation) or leaves, and stops on a
  * corrupt window until the next format. The driver ends the program through
  * the control words of include/vioport/vmsg_ctl.h; the image then reports what
  * it served and exits with the status the driver chose.
