@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vioport-demo: a driver and two devices in one process, over the loopback
- * transport. It serves a RAM-disk virtio-blk device and a virtio-rng device,
- * plays the driver against both, and prints each step and its result. The
- * exit status is 0 when every step gave the expected answer.
+ * transport. It serves the RAM-disk virtio-blk device and the virtio-rng
+ * device of the standard simulated board (sim_board.h), plays the driver
+ * against both, and prints each step and its result. The exit status is 0
+ * when every step gave the expected answer.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,8 +16,7 @@
 #include "vioport/byteorder.h"
 #include "vioport/loopback.h"
 #include "vioport/rng.h"
-#include "vioport/sim_entropy.h"
-#include "vioport/sim_ramdisk.h"
+#include "vioport/sim_board.h"
 
 #define ARENA_BYTES  (4u << 20)
 #define DISK_SECTORS 2048u /* 1 MiB */
@@ -26,14 +26,12 @@
 #define PATTERN_LEN  (64u * 1024u)
 #define PIECE	     4096u
 
+/* The two devices are the standard simulated board's blk and rng (sim_board.h). */
 struct blk_side {
 	uint8_t *arena;
 	uint8_t *disk;
-	struct vio_sim_ramdisk rd;
+	struct vio_sim_board *board;
 	struct vio_sim_ramdisk_op pend[NSLOTS];
-	struct vio_blk blk;
-	struct vio_queue queue;
-	struct vio_blk_req slots[NSLOTS];
 	struct vio_loopback lb;
 	struct vio_drvq dq;
 	struct vio_drvq_slot dslots[QSIZE];
@@ -41,9 +39,7 @@ struct blk_side {
 
 struct rng_side {
 	uint8_t *arena;
-	struct vio_sim_entropy ent;
-	struct vio_rng rng;
-	struct vio_queue queue;
+	struct vio_sim_board *board;
 	struct vio_loopback lb;
 	struct vio_drvq dq;
 	struct vio_drvq_slot dslots[QSIZE];
@@ -151,9 +147,17 @@ static bool drive(struct vio_loopback *lb, struct vio_device *dev, uint8_t *aren
 	return vio_loopback_driver_ok(lb) == 0;
 }
 
-static bool blk_setup(struct blk_side *s)
+/* The board's devices: the RAM disk in s->disk with the features the demo shows, queues of QSIZE.
+ */
+static bool board_setup(struct blk_side *s, struct vio_sim_board *board)
 {
 	struct vio_blk_params p;
+	struct vio_sim_board_config c = {.disk = s->disk,
+					 .disk_bytes =
+					     (uint64_t) DISK_SECTORS * VIO_BLK_SECTOR_SIZE,
+					 .blk = &p,
+					 .queue_size = QSIZE,
+					 .entropy_seed = 0x5eed};
 
 	memset(&p, 0, sizeof(p));
 	p.capacity = DISK_SECTORS;
@@ -170,11 +174,12 @@ static bool blk_setup(struct blk_side *s)
 	p.max_write_zeroes_sectors = DISK_SECTORS;
 	p.max_write_zeroes_seg = 1;
 	memcpy(p.serial, "vioport-demo-disk0", 18);
-	vio_sim_ramdisk_init(&s->rd, s->disk, (uint64_t) DISK_SECTORS * VIO_BLK_SECTOR_SIZE);
-	if (vio_blk_init(&s->blk, &p, &vio_sim_ramdisk_ops, &s->rd, &s->queue, s->slots, NSLOTS) <
-	    0)
-		return false;
-	return drive(&s->lb, &s->blk.dev, s->arena, 0x40000000ull, &s->dq, s->dslots);
+	return vio_sim_board_init(board, &c) == 0;
+}
+
+static bool blk_setup(struct blk_side *s)
+{
+	return drive(&s->lb, &s->board->blk.dev, s->arena, 0x40000000ull, &s->dq, s->dslots);
 }
 
 static void demo_blk_io(struct blk_side *s)
@@ -199,8 +204,8 @@ static void demo_blk_io(struct blk_side *s)
 	     memcmp(s->disk + PATTERN_SEC * VIO_BLK_SECTOR_SIZE, w.data, PATTERN_LEN) == 0);
 
 	st = blk_do(s, &f, 0, false, NULL);
-	printf("flush: %s (provider saw %u flush)\n", status_name(st), s->rd.flushes);
-	step("flush", st == VIO_BLK_S_OK && s->rd.flushes == 1);
+	printf("flush: %s (provider saw %u flush)\n", status_name(st), s->board->rd.flushes);
+	step("flush", st == VIO_BLK_S_OK && s->board->rd.flushes == 1);
 
 	memset(r.data, 0, PATTERN_LEN);
 	st = blk_do(s, &r, PATTERN_LEN, true, &used);
@@ -262,17 +267,17 @@ static void demo_blk_async(struct blk_side *s)
 			return;
 		}
 	}
-	if (vio_sim_ramdisk_defer(&s->rd, s->pend, NSLOTS) < 0) {
+	if (vio_sim_ramdisk_defer(&s->board->rd, s->pend, NSLOTS) < 0) {
 		step("deferred mode", false);
 		return;
 	}
 	vio_loopback_kick(&s->lb, 0);
 	printf("deferred provider: %u reads pending, %u in flight in the device\n",
-	       vio_sim_ramdisk_pending(&s->rd), vio_blk_inflight(&s->blk));
-	step("requests wait for the provider",
-	     vio_sim_ramdisk_pending(&s->rd) == 4 && vio_drvq_get_used(&s->dq, &token, &len) == 0);
+	       vio_sim_ramdisk_pending(&s->board->rd), vio_blk_inflight(&s->board->blk));
+	step("requests wait for the provider", vio_sim_ramdisk_pending(&s->board->rd) == 4 &&
+						   vio_drvq_get_used(&s->dq, &token, &len) == 0);
 	for (int i = 3; i >= 0; i--)
-		vio_sim_ramdisk_complete(&s->rd, (uint16_t) i);
+		vio_sim_ramdisk_complete(&s->board->rd, (uint16_t) i);
 	while (n < 4 && vio_drvq_get_used(&s->dq, &token, &len) == 1)
 		order[n++] = (int) ((struct breq *) token - r);
 	printf("completed newest first; used ring order:");
@@ -286,15 +291,12 @@ static void demo_blk_async(struct blk_side *s)
 				 VIO_BLK_SECTOR_SIZE) == 0;
 	step("out-of-order completion",
 	     n == 4 && order[0] == 3 && order[1] == 2 && order[2] == 1 && order[3] == 0 && data_ok);
-	vio_sim_ramdisk_defer(&s->rd, NULL, 0);
+	vio_sim_ramdisk_defer(&s->board->rd, NULL, 0);
 }
 
 static bool rng_setup(struct rng_side *s)
 {
-	vio_sim_entropy_init(&s->ent, 0x5eed);
-	if (vio_rng_init(&s->rng, &vio_sim_entropy_ops, &s->ent, &s->queue, QSIZE, 0) < 0)
-		return false;
-	return drive(&s->lb, &s->rng.dev, s->arena, 0x80000000ull, &s->dq, s->dslots);
+	return drive(&s->lb, &s->board->rng.dev, s->arena, 0x80000000ull, &s->dq, s->dslots);
 }
 
 static void demo_rng(struct rng_side *s)
@@ -330,9 +332,12 @@ int main(void)
 {
 	struct blk_side *bs = calloc(1, sizeof(*bs));
 	struct rng_side *rs = calloc(1, sizeof(*rs));
+	struct vio_sim_board *board = calloc(1, sizeof(*board));
+	bool board_ok;
 
-	if (bs == NULL || rs == NULL)
+	if (bs == NULL || rs == NULL || board == NULL)
 		return 2;
+	bs->board = rs->board = board;
 	bs->arena = calloc(1, ARENA_BYTES);
 	bs->disk = calloc(DISK_SECTORS, VIO_BLK_SECTOR_SIZE);
 	rs->arena = calloc(1, ARENA_BYTES);
@@ -341,17 +346,18 @@ int main(void)
 
 	printf("vioport demo: virtio-blk on a %u KiB RAM disk, virtio-rng, loopback transport\n",
 	       DISK_SECTORS / 2);
-	step("blk device negotiated and started", blk_setup(bs));
+	board_ok = board_setup(bs, board);
+	step("blk device negotiated and started", board_ok && blk_setup(bs));
 	printf("blk features offered 0x%llx, accepted 0x%llx, cache %s\n",
-	       (unsigned long long) bs->blk.dev.host_features,
-	       (unsigned long long) bs->blk.dev.driver_features,
-	       vio_blk_writeback(&bs->blk) ? "writeback" : "writethrough");
+	       (unsigned long long) bs->board->blk.dev.host_features,
+	       (unsigned long long) bs->board->blk.dev.driver_features,
+	       vio_blk_writeback(&bs->board->blk) ? "writeback" : "writethrough");
 	if (failures == 0) {
 		demo_blk_io(bs);
 		demo_blk_id_discard(bs);
 		demo_blk_async(bs);
 	}
-	step("rng device negotiated and started", rng_setup(rs));
+	step("rng device negotiated and started", board_ok && rng_setup(rs));
 	if (failures == 0)
 		demo_rng(rs);
 
@@ -360,6 +366,7 @@ int main(void)
 	free(rs->arena);
 	free(bs->disk);
 	free(bs->arena);
+	free(board);
 	free(rs);
 	free(bs);
 	return failures == 0 ? 0 : 1;

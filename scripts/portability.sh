@@ -15,12 +15,14 @@
 #            daemon: src/core (virtqueues, windows, device model, and the
 #            loopback transport src/core/loopback.c), src/dev (devices),
 #            src/vmsg (virtio-msg transport, when present), the vhost-user
-#            protocol engine (src/vhost_user) and the vhost-user server's POSIX glue
-#            (src/os/posix/vhost_user_server.c.{c,h}: socket, mmap, eventfds, threads);
+#            protocol engine (src/vhost_user), the vhost-user server's POSIX glue
+#            (src/os/posix/vhost_user_server.c.{c,h}: socket, mmap, eventfds, threads)
+#            and the virtio-msg endpoint's POSIX thread around src/vmsg/endpoint.c
+#            (src/os/posix/vmsg_endpoint.c: window file, doorbell, thread, lock);
 #   shared   the part of the scope both builds compile: src/core, src/dev,
 #            src/vmsg and src/vhost_user (scripts/cross-build.sh and
 #            scripts/firmware.sh build them for Cortex-R5F and Cortex-M4,
-#            meson for Linux); the vhost-user glue is Linux only;
+#            meson for Linux); the two POSIX glues are Linux only;
 #   figure   shared / scope.
 # Not in the scope, and why: lib/frontend (the frontend and blk client) is
 # the driver side (the project's stand-in for QEMU in tests and benchmarks),
@@ -121,15 +123,16 @@ count_group dev files_in src/dev
 count_group vmsg files_in src/vmsg
 count_group vu_engine files_in src/vhost_user
 count_group vu_server files_in src/os/posix 'vhost_user_server*'
+count_group vmsg_glue files_in src/os/posix 'vmsg_endpoint*'
 count_group vu_driver files_in lib/frontend
 count_group os_posix files_in src/os/posix
-LINES[os_posix]=$((LINES[os_posix] - LINES[vu_server]))
+LINES[os_posix]=$((LINES[os_posix] - LINES[vu_server] - LINES[vmsg_glue]))
 count_group host files_in src/linux
 count_group sim files_in src/sim
 count_group platform find firmware/platform -type f \( -name '*.c' -o -name '*.h' -o -name '*.S' \)
 
 shared=$((LINES[core] + LINES[dev] + LINES[vmsg] + LINES[vu_engine]))
-scope=$((shared + LINES[vu_server]))
+scope=$((shared + LINES[vu_server] + LINES[vmsg_glue]))
 
 row="  %-44s %6s  %s\n"
 echo "vioport portability: lines of C (non-blank, non-comment)"
@@ -146,6 +149,7 @@ printf "$row" "folder" "lines" "role"
 	fi
 	printf "$row" "src/vhost_user (vhost-user protocol engine)" "${LINES[vu_engine]}" "in scope, shared"
 	printf "$row" "src/os/posix/vhost_user_server.c (POSIX glue)" "${LINES[vu_server]}" "in scope, Linux only"
+	printf "$row" "src/os/posix/vmsg_endpoint.c (POSIX glue)" "${LINES[vmsg_glue]}" "in scope, Linux only"
 	printf "$row" "lib/frontend (frontend, blk client)" "${LINES[vu_driver]}" \
 		"driver side (tests, bench): out of scope"
 	printf "$row" "src/os/posix (the rest)" "${LINES[os_posix]}" "OS port, Linux: out of scope"

@@ -31,6 +31,7 @@
 #include "vioport/byteorder.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
+#include "vioport/sim_board.h"
 #include "vioport/virtio.h"
 #include "vioport/vmsg.h"
 #include "vioport/vmsg_ctl.h"
@@ -38,18 +39,22 @@
 #include "vioport/vmsg_posix.h"
 
 #define MAP_WORDS  1024u
-#define GPIO_LINES 8u
-#define JUMPER_OUT 3u
-#define JUMPER_IN  4u
+#define GPIO_LINES VIO_SIM_BOARD_GPIO_LINES
+#define JUMPER_OUT VIO_SIM_BOARD_JUMPER_OUT
+#define JUMPER_IN  VIO_SIM_BOARD_JUMPER_IN
 #define DISK_SECS  128u
-#define LM75_DEG   36 /* the firmware's sensor reads 36.5 degrees C */
+#define LM75_DEG   (VIO_SIM_BOARD_LM75_MC / 1000) /* and a half: 36.5 degrees C */
 
-/* The firmware's device numbers: the order amp.c adds them. */
-enum { DEV_BLK, DEV_RNG, DEV_GPIO, DEV_I2C, NDEV };
-
-static const char *const gpio_names[GPIO_LINES] = {
-    "led0", "led1", "led2", "jumper-out", "jumper-in", "button0", "button1", "spare",
+/* The firmware's device numbers: the standard simulated board's (sim_board.h). */
+enum {
+	DEV_BLK = VIO_SIM_BOARD_BLK,
+	DEV_RNG = VIO_SIM_BOARD_RNG,
+	DEV_GPIO = VIO_SIM_BOARD_GPIO,
+	DEV_I2C = VIO_SIM_BOARD_I2C,
+	NDEV = VIO_SIM_BOARD_NDEV
 };
+
+#define gpio_names vio_sim_board_gpio_names
 
 static struct {
 	const char *ram;

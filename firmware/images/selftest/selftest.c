@@ -22,10 +22,7 @@
 #include "vioport/i2c.h"
 #include "vioport/loopback.h"
 #include "vioport/rng.h"
-#include "vioport/sim_entropy.h"
-#include "vioport/sim_gpio.h"
-#include "vioport/sim_i2c.h"
-#include "vioport/sim_ramdisk.h"
+#include "vioport/sim_board.h"
 
 #define QSIZE	      16u
 #define ARENA_BYTES   (64u * 1024u) /* each device's slice of the window */
@@ -36,7 +33,6 @@
 #define PATTERN_LEN   (8u * 1024u)
 #define PIECE	      2048u
 #define ENTROPY_SEED  0x5eedull
-#define GPIO_LINES    8u
 #define GPIO_OUT_LINE 1u
 #define GPIO_IN_LINE  5u
 #define POLL_US	      (1000u * 1000u)
@@ -44,47 +40,36 @@
 
 static struct {
 	uint8_t disk[DISK_SECTORS * VIO_BLK_SECTOR_SIZE];
-	struct vio_sim_ramdisk rd;
 	struct vio_sim_ramdisk_op pend[NSLOTS];
-	struct vio_blk blk;
-	struct vio_queue queue;
-	struct vio_blk_req slots[NSLOTS];
 	struct vio_loopback lb;
 	struct vio_drvq dq;
 	struct vio_drvq_slot dslots[QSIZE];
 } B;
 
 static struct {
-	struct vio_sim_entropy ent;
-	struct vio_rng rng;
-	struct vio_queue queue;
 	struct vio_loopback lb;
 	struct vio_drvq dq;
 	struct vio_drvq_slot dslots[QSIZE];
 } R;
 
 static struct {
-	struct vio_sim_gpio chip;
-	struct vio_sim_gpio_line chip_lines[GPIO_LINES];
-	struct vio_gpio gpio;
-	struct vio_gpio_line lines[GPIO_LINES];
-	struct vio_queue queues[2];
 	struct vio_loopback lb;
 	struct vio_drvq dq, eq;
 	struct vio_drvq_slot dslots[QSIZE], eslots[QSIZE];
 } G;
 
 static struct {
-	struct vio_sim_i2c_bus bus;
-	struct vio_sim_24c02 eeprom;
-	struct vio_sim_lm75 lm75;
-	uint8_t bounce[256];
-	struct vio_i2c i2c;
-	struct vio_queue queue;
 	struct vio_loopback lb;
 	struct vio_drvq dq;
 	struct vio_drvq_slot dslots[QSIZE];
 } I;
+
+/*
+ * The devices: the standard simulated board's four (sim_board.h), set up once;
+ * each test drives one over its own loopback in its slice of the window.
+ */
+static struct vio_sim_board BOARD;
+static int board_rc;
 
 static unsigned passed, failed;
 
@@ -247,10 +232,14 @@ static uint8_t breq_do(struct breq *r, uint32_t *used)
 	return *r->status;
 }
 
-static int blk_setup(uint8_t *arena)
+static int board_setup(void)
 {
 	struct vio_blk_params p;
-	int rc;
+	struct vio_sim_board_config c = {.disk = B.disk,
+					 .disk_bytes = sizeof(B.disk),
+					 .blk = &p,
+					 .queue_size = QSIZE,
+					 .entropy_seed = ENTROPY_SEED};
 
 	memset(&p, 0, sizeof(p));
 	p.capacity = DISK_SECTORS;
@@ -258,9 +247,14 @@ static int blk_setup(uint8_t *arena)
 	p.num_queues = 1;
 	p.queue_size = QSIZE;
 	p.seg_max = 8;
-	vio_sim_ramdisk_init(&B.rd, B.disk, sizeof(B.disk));
-	rc = vio_blk_init(&B.blk, &p, &vio_sim_ramdisk_ops, &B.rd, &B.queue, B.slots, NSLOTS);
-	return rc < 0 ? rc : drive(&B.lb, &B.blk.dev, arena, &B.dq, B.dslots, NULL, NULL);
+	return vio_sim_board_init(&BOARD, &c);
+}
+
+static int blk_setup(uint8_t *arena)
+{
+	int rc = board_rc;
+
+	return rc < 0 ? rc : drive(&B.lb, &BOARD.blk.dev, arena, &B.dq, B.dslots, NULL, NULL);
 }
 
 static void test_blk_rw(void)
@@ -284,8 +278,8 @@ static void test_blk_rw(void)
 	       "%u bytes at sector %u in %u segments: status %u", PATTERN_LEN, PATTERN_SEC,
 	       PATTERN_LEN / PIECE, st);
 	st = breq_do(&f, &used);
-	checkf("blk-flush", st == VIO_BLK_S_OK && B.rd.flushes == 1, "status %u, flushes %u", st,
-	       (unsigned) B.rd.flushes);
+	checkf("blk-flush", st == VIO_BLK_S_OK && BOARD.rd.flushes == 1, "status %u, flushes %u",
+	       st, (unsigned) BOARD.rd.flushes);
 	st = breq_do(&r, &used);
 	checkf("blk-read",
 	       st == VIO_BLK_S_OK && used == PATTERN_LEN + 1 &&
@@ -299,7 +293,7 @@ static int poll_ramdisk(void *ctx)
 {
 	struct used_wait *w = ctx;
 
-	vio_sim_ramdisk_run(&B.rd);
+	vio_sim_ramdisk_run(&BOARD.rd);
 	return vio_drvq_get_used(w->dq, &w->token, &w->len);
 }
 
@@ -310,7 +304,7 @@ static void test_blk_async(void)
 	unsigned got = 0;
 	bool ok = true;
 
-	if (vio_sim_ramdisk_defer(&B.rd, B.pend, NSLOTS) < 0) {
+	if (vio_sim_ramdisk_defer(&BOARD.rd, B.pend, NSLOTS) < 0) {
 		check("blk-async", false, "RAM disk refused deferred mode");
 		return;
 	}
@@ -319,7 +313,7 @@ static void test_blk_async(void)
 		     breq_make(&r[i], VIO_BLK_T_IN, PATTERN_SEC + i, VIO_BLK_SECTOR_SIZE, true) &&
 		     breq_queue(&r[i]);
 	vio_loopback_kick(&B.lb, 0);
-	ok = ok && vio_sim_ramdisk_pending(&B.rd) == 3;
+	ok = ok && vio_sim_ramdisk_pending(&BOARD.rd) == 3;
 	while (ok && got < 3 && platform_poll_until(poll_ramdisk, &w, POLL_US) == 1) {
 		struct breq *q = w.token;
 
@@ -328,7 +322,7 @@ static void test_blk_async(void)
 			    VIO_BLK_SECTOR_SIZE) == 0;
 		got++;
 	}
-	vio_sim_ramdisk_defer(&B.rd, NULL, 0);
+	vio_sim_ramdisk_defer(&BOARD.rd, NULL, 0);
 	checkf("blk-async", ok && got == 3,
 	       "3 reads completed later from the polling loop: %u came back in order", got);
 }
@@ -344,11 +338,10 @@ static void test_rng(uint8_t *arena)
 	uint32_t len = 0;
 	int rc;
 
-	/* No TRNG here: the documented deterministic stream, which is not random. */
-	vio_sim_entropy_init(&R.ent, ENTROPY_SEED);
-	rc = vio_rng_init(&R.rng, &vio_sim_entropy_ops, &R.ent, &R.queue, QSIZE, 0);
+	/* No TRNG here: the board's documented deterministic stream, which is not random. */
+	rc = board_rc;
 	if (rc == 0)
-		rc = drive(&R.lb, &R.rng.dev, arena, &R.dq, R.dslots, NULL, NULL);
+		rc = drive(&R.lb, &BOARD.rng.dev, arena, &R.dq, R.dslots, NULL, NULL);
 	checkf("rng-start", rc == 0, "negotiated and running (rc %d)", rc);
 	if (rc != 0)
 		return;
@@ -406,9 +399,9 @@ static void test_gpio_output(void)
 	st3 = gpio_req(VIO_GPIO_MSG_GET_VALUE, GPIO_OUT_LINE, 0, &v);
 	checkf("gpio-set-get",
 	       st1 == 0 && st2 == 0 && st3 == 0 && v == 1 &&
-		   vio_sim_gpio_get_output(&G.chip, GPIO_OUT_LINE) == 1,
+		   vio_sim_gpio_get_output(&BOARD.chip, GPIO_OUT_LINE) == 1,
 	       "line %u driven high: statuses %u %u %u, read %u, chip output %d", GPIO_OUT_LINE,
-	       st1, st2, st3, v, vio_sim_gpio_get_output(&G.chip, GPIO_OUT_LINE));
+	       st1, st2, st3, v, vio_sim_gpio_get_output(&BOARD.chip, GPIO_OUT_LINE));
 }
 
 static void test_gpio_irq(void)
@@ -438,14 +431,14 @@ static void test_gpio_irq(void)
 	vio_loopback_kick(&G.lb, 1);
 	/* Nothing may come back before the edge. */
 	early = vio_drvq_get_used(&G.eq, &token, &len);
-	vio_sim_gpio_set_input(&G.chip, GPIO_IN_LINE, 1);
+	vio_sim_gpio_set_input(&BOARD.chip, GPIO_IN_LINE, 1);
 	if (wait_used(&G.eq, &token, &len) != 1)
 		token = NULL;
 	checkf("gpio-irq",
 	       early == 0 && token == g && len == 1 && *s == VIO_GPIO_IRQ_STATUS_VALID &&
-		   G.gpio.irqs == 1,
+		   BOARD.gpio.irqs == 1,
 	       "rising edge on line %u: eventq buffer %s, status %u, interrupts %u", GPIO_IN_LINE,
-	       token == g ? "returned" : "NOT returned", *s, (unsigned) G.gpio.irqs);
+	       token == g ? "returned" : "NOT returned", *s, (unsigned) BOARD.gpio.irqs);
 	gpio_req(VIO_GPIO_MSG_GET_VALUE, GPIO_IN_LINE, 0, &v);
 	checkf("gpio-input", v == 1, "line %u reads %u after the edge", GPIO_IN_LINE, v);
 }
@@ -454,14 +447,11 @@ static void test_gpio(uint8_t *arena)
 {
 	int rc;
 
-	vio_sim_gpio_init(&G.chip, G.chip_lines, GPIO_LINES, NULL);
-	rc = vio_gpio_init(&G.gpio, &vio_sim_gpio_ops, &G.chip, GPIO_LINES, G.lines, G.queues,
-			   QSIZE, VIO_BIT(VIO_GPIO_F_IRQ));
-	if (rc == 0) {
-		vio_sim_gpio_attach(&G.chip, &G.gpio);
-		rc = drive(&G.lb, &G.gpio.dev, arena, &G.dq, G.dslots, &G.eq, G.eslots);
-	}
-	checkf("gpio-start", rc == 0, "%u lines, interrupts negotiated (rc %d)", GPIO_LINES, rc);
+	rc = board_rc;
+	if (rc == 0)
+		rc = drive(&G.lb, &BOARD.gpio.dev, arena, &G.dq, G.dslots, &G.eq, G.eslots);
+	checkf("gpio-start", rc == 0, "%u lines, interrupts negotiated (rc %d)",
+	       VIO_SIM_BOARD_GPIO_LINES, rc);
 	if (rc != 0)
 		return;
 	test_gpio_output();
@@ -540,7 +530,7 @@ static void test_i2c_lm75(void)
 	struct i2c_msg m[2];
 	bool ok;
 
-	vio_sim_lm75_set_temp_mc(&I.lm75, 42500);
+	vio_sim_lm75_set_temp_mc(&BOARD.lm75, 42500);
 	ok = i2c_write_read(VIO_SIM_LM75_ADDR, 0, m, 2);
 	checkf("i2c-lm75", ok && m[1].buf[0] == 0x2a && m[1].buf[1] == 0x80,
 	       "temperature register at 0x%02x reads %02x %02x (want 2a 80: 42.5 C)",
@@ -551,17 +541,9 @@ static void test_i2c(uint8_t *arena)
 {
 	int rc;
 
-	vio_sim_i2c_init(&I.bus);
-	vio_sim_24c02_init(&I.eeprom, VIO_SIM_24C02_ADDR, NULL);
-	vio_sim_lm75_init(&I.lm75, VIO_SIM_LM75_ADDR);
-	rc = vio_sim_i2c_attach(&I.bus, &I.eeprom.dev);
+	rc = board_rc;
 	if (rc == 0)
-		rc = vio_sim_i2c_attach(&I.bus, &I.lm75.dev);
-	if (rc == 0)
-		rc = vio_i2c_init(&I.i2c, &vio_sim_i2c_ops, &I.bus, &I.queue, QSIZE, 0, I.bounce,
-				  sizeof(I.bounce));
-	if (rc == 0)
-		rc = drive(&I.lb, &I.i2c.dev, arena, &I.dq, I.dslots, NULL, NULL);
+		rc = drive(&I.lb, &BOARD.i2c.dev, arena, &I.dq, I.dslots, NULL, NULL);
 	checkf("i2c-start", rc == 0, "24c02 and LM75 on the bus, negotiated (rc %d)", rc);
 	if (rc != 0)
 		return;
@@ -580,6 +562,7 @@ int main(void)
 	test_platform();
 	if (platform_shm_size() < NARENAS * ARENA_BYTES)
 		return 1;
+	board_rc = board_setup();
 
 	{
 		int rc = blk_setup(win);
