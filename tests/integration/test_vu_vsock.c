@@ -9,7 +9,8 @@
  * with "CONNECT <port>". Hundreds of KiB pass each way, checked by hash; a
  * guest connection nobody listens for is refused; data beyond the credit
  * resets that stream and no other. The daemon runs sandboxed (the default),
- * so its connections and shutdowns are made under the sandbox.
+ * so its connections and shutdowns are made under the sandbox. A second
+ * daemon with --sim echoes a stream through the simulation.
  * The daemon is $VIOPORT_BIN; without it every case skips, saying so.
  */
 #include <errno.h>
@@ -52,6 +53,10 @@ static struct {
 	char uds[IT_PATH];
 	struct it_proc proc;
 	const char *skip;
+	/* a second daemon with --sim */
+	char sim_dir[IT_PATH];
+	struct it_proc sim;
+	const char *sim_skip;
 } T;
 
 static struct vio_vu_fe fe;
@@ -388,6 +393,11 @@ static bool bulk_done(const struct stream *s)
 	return s->g_got == s->h_to_send && s->h_got == s->g_to_send;
 }
 
+static bool echoed(const struct stream *s)
+{
+	return s->g_got == s->g_to_send;
+}
+
 static bool host_eof(const struct stream *s)
 {
 	return s->h_eof;
@@ -472,11 +482,14 @@ static int group_setup(void **state)
 	char *argv[] = {bin,	       "vsock", "--socket-path", T.proc.sock, "--uds-path", T.uds,
 			"--guest-cid", cid,	"--buffer-size", dbuf,	      "--streams",  "4",
 			NULL};
+	char *sim_argv[] = {NULL, "vsock", "--socket-path", NULL, "--sim", "--guest-cid",
+			    cid,  NULL};
 
 	(void) state;
 	if (b == NULL) {
 		T.skip = "no vioport daemon at $VIOPORT_BIN (build apps/vioport first): vioport "
 			 "vsock cases skipped";
+		T.sim_skip = T.skip;
 		return 0;
 	}
 	snprintf(bin, sizeof(bin), "%s", b);
@@ -487,6 +500,14 @@ static int group_setup(void **state)
 		return -1;
 	if (it_start(&T.proc, argv, 10000) < 0)
 		T.skip = "the vioport daemon did not start: vioport vsock cases skipped";
+	sim_argv[0] = bin;
+	sim_argv[3] = T.sim.sock;
+	if (it_tmpdir(T.sim_dir, "vsock-sim") < 0 ||
+	    it_path(T.sim.sock, T.sim_dir, "vu.sock") < 0 ||
+	    it_path(T.sim.log, T.sim_dir, "vioport.log") < 0)
+		return -1;
+	if (it_start(&T.sim, sim_argv, 10000) < 0)
+		T.sim_skip = "the vioport daemon did not start with --sim: its case skipped";
 	return 0;
 }
 
@@ -494,6 +515,7 @@ static int group_teardown(void **state)
 {
 	(void) state;
 	it_finish(&T.proc, T.dir);
+	it_finish(&T.sim, T.sim_dir);
 	return 0;
 }
 
@@ -509,14 +531,14 @@ static int teardown(void **state)
 }
 
 /* The guest driver comes up: three queues, rx buffers posted. */
-static void start(void)
+static void start_on(const char *sock)
 {
 	struct vio_vu_fe_params p = {
 	    .features = VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_VSOCK_F_STREAM),
 	    .num_queues = 3,
 	    .config_size = VIO_VSOCK_CONFIG_SIZE,
 	};
-	int r = vio_vu_fe_start(&fe, T.proc.sock, &p);
+	int r = vio_vu_fe_start(&fe, sock, &p);
 
 	if (r != 0)
 		fail_msg("start: %d (%s)", r, vio_vu_fe_error(&fe));
@@ -529,6 +551,11 @@ static void start(void)
 	assert_true(vio_vu_fe_kick(&fe, VIO_VSOCK_RXQ) >= 0);
 	G.tx = vio_vu_fe_alloc(&fe, HDR + 2 * CHUNK, 64, &G.tx_gpa);
 	assert_non_null(G.tx);
+}
+
+static void start(void)
+{
+	start_on(T.proc.sock);
 }
 
 /* A guest connection to the listener at PATH_<HOST_PORT>, accepted there. */
@@ -670,6 +697,27 @@ static void vsock_beyond_credit(void **state)
 	b->up = false;
 }
 
+/* With --sim: host port 7 echoes what the guest sends, through its 1 KiB ring. */
+static void vsock_sim_echo(void **state)
+{
+	struct stream *s;
+
+	(void) state;
+	IT_SKIP_IF(T.sim_skip);
+	start_on(T.sim.sock);
+	s = new_stream(1040, 7, -1);
+	send_op(s, VIO_VSOCK_OP_REQUEST, 0);
+	pump(s, is_up, WAIT_MS, "the RESPONSE");
+	assert_true(s->up);
+	s->g_to_send = 64 * 1024;
+	pump(s, echoed, 30000, "the echo");
+	assert_int_equal(s->g_got_hash, s->g_sent_hash);
+	send_op(s, VIO_VSOCK_OP_RST, 0);
+	vio_vu_fe_close(&fe);
+	if (it_daemon_lives(&T.sim, &T.sim_skip) < 0)
+		fail_msg("the --sim daemon died");
+}
+
 static void vsock_clean_exit(void **state)
 {
 	bool san = false;
@@ -697,6 +745,7 @@ int main(void)
 	    cmocka_unit_test_teardown(vsock_refused, teardown),
 	    cmocka_unit_test_teardown(vsock_host_to_guest, teardown),
 	    cmocka_unit_test_teardown(vsock_beyond_credit, teardown),
+	    cmocka_unit_test_teardown(vsock_sim_echo, teardown),
 	    cmocka_unit_test_teardown(vsock_clean_exit, teardown),
 	};
 
