@@ -718,6 +718,62 @@ static void vsock_sim_echo(void **state)
 		fail_msg("the --sim daemon died");
 }
 
+/* Runs the daemon with argv to its end; its exit status, its output in out. */
+static int run_to_end(char *const argv[], char *out, size_t cap)
+{
+	struct it_proc p = {0};
+	FILE *f;
+	size_t got;
+	int st;
+
+	assert_int_equal(it_path(p.log, T.dir, "run.log"), 0);
+	assert_int_equal(it_spawn(&p, argv, -1, -1), 0);
+	st = it_wait_exit(&p, WAIT_MS);
+	f = fopen(p.log, "r");
+	assert_non_null(f);
+	got = fread(out, 1, cap - 1, f);
+	out[got] = '\0';
+	fclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* What the table gives the kind: its help, its capabilities, its refusals. */
+static void vsock_command_line(void **state)
+{
+	static char out[16384];
+	char *bin = (char *) it_vioport_bin();
+	char *help[] = {bin, "vsock", "--help", NULL};
+	char *caps[] = {bin, "--print-capabilities", "vsock", NULL};
+	char *other[] = {bin, "rng", "-s", "/tmp/x", "--uds-path", "/tmp/y", NULL};
+	char *none[] = {bin, "vsock", "-s", "/tmp/x", NULL};
+	char *both[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "--uds-path", "/tmp/y", NULL};
+	char *pow2[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "--buffer-size", "1000", NULL};
+	char *cid[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "--guest-cid", "2", NULL};
+	char *count[] = {bin, "vsock", "-s", "/tmp/x", "-c", "2", "--sim", NULL};
+
+	(void) state;
+	BEGIN();
+	assert_int_equal(run_to_end(help, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "usage: vioport vsock "));
+	assert_non_null(strstr(out, "--uds-path PATH"));
+	assert_non_null(strstr(out, "--guest-cid N"));
+	assert_non_null(strstr(out, "--buffer-size BYTES"));
+	assert_null(strstr(out, "rng options:"));
+	assert_int_equal(run_to_end(caps, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "\"type\": \"vsock\""));
+	assert_int_equal(run_to_end(other, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "option '--uds-path' does not apply to rng"));
+	assert_int_equal(run_to_end(none, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "vsock needs --uds-path (or --sim)"));
+	assert_int_equal(run_to_end(both, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--uds-path or --sim, not both"));
+	assert_int_equal(run_to_end(pow2, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--buffer-size is a power of two, not 1000"));
+	assert_int_equal(run_to_end(cid, out, sizeof(out)), 2);
+	assert_int_equal(run_to_end(count, out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "vsock serves one device per group"));
+}
+
 static void vsock_clean_exit(void **state)
 {
 	bool san = false;
@@ -746,6 +802,7 @@ int main(void)
 	    cmocka_unit_test_teardown(vsock_host_to_guest, teardown),
 	    cmocka_unit_test_teardown(vsock_beyond_credit, teardown),
 	    cmocka_unit_test_teardown(vsock_sim_echo, teardown),
+	    cmocka_unit_test_teardown(vsock_command_line, teardown),
 	    cmocka_unit_test_teardown(vsock_clean_exit, teardown),
 	};
 
