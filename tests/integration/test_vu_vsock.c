@@ -35,6 +35,7 @@
 #include "vioport/vhost_user_frontend.h"
 #include "vioport/virtio.h"
 #include "vioport/vsock.h"
+#include "vsock_pkt.h"
 
 #define WAIT_MS	   5000
 #define CID	   42u
@@ -123,53 +124,18 @@ static uint8_t pat(uint32_t seed, uint64_t off)
 
 /* --------------------------------------------------------------- packets */
 
-struct pkt {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port, len;
-	uint16_t type, op;
-	uint32_t flags, buf_alloc, fwd_cnt;
-};
-
-static void parse(const uint8_t *h, struct pkt *p)
-{
-	p->src_cid = vio_get_le64(h + VIO_VSOCK_HDR_SRC_CID);
-	p->dst_cid = vio_get_le64(h + VIO_VSOCK_HDR_DST_CID);
-	p->src_port = vio_get_le32(h + VIO_VSOCK_HDR_SRC_PORT);
-	p->dst_port = vio_get_le32(h + VIO_VSOCK_HDR_DST_PORT);
-	p->len = vio_get_le32(h + VIO_VSOCK_HDR_LEN);
-	p->type = vio_get_le16(h + VIO_VSOCK_HDR_TYPE);
-	p->op = vio_get_le16(h + VIO_VSOCK_HDR_OP);
-	p->flags = vio_get_le32(h + VIO_VSOCK_HDR_FLAGS);
-	p->buf_alloc = vio_get_le32(h + VIO_VSOCK_HDR_BUF_ALLOC);
-	p->fwd_cnt = vio_get_le32(h + VIO_VSOCK_HDR_FWD_CNT);
-}
-
-static void put(uint8_t *h, const struct pkt *p)
-{
-	vio_put_le64(h + VIO_VSOCK_HDR_SRC_CID, p->src_cid);
-	vio_put_le64(h + VIO_VSOCK_HDR_DST_CID, p->dst_cid);
-	vio_put_le32(h + VIO_VSOCK_HDR_SRC_PORT, p->src_port);
-	vio_put_le32(h + VIO_VSOCK_HDR_DST_PORT, p->dst_port);
-	vio_put_le32(h + VIO_VSOCK_HDR_LEN, p->len);
-	vio_put_le16(h + VIO_VSOCK_HDR_TYPE, p->type);
-	vio_put_le16(h + VIO_VSOCK_HDR_OP, p->op);
-	vio_put_le32(h + VIO_VSOCK_HDR_FLAGS, p->flags);
-	vio_put_le32(h + VIO_VSOCK_HDR_BUF_ALLOC, p->buf_alloc);
-	vio_put_le32(h + VIO_VSOCK_HDR_FWD_CNT, p->fwd_cnt);
-}
-
 /* Sends one packet on the tx queue (payload from data, len bytes) and waits for it back. */
 static void send_raw(uint32_t gport, uint32_t hport, uint16_t op, uint32_t flags, uint32_t fwd_cnt,
 		     const uint8_t *data, uint32_t len)
 {
-	struct pkt p = {CID,   VIO_VSOCK_HOST_CID, gport,  hport, len, VIO_VSOCK_TYPE_STREAM, op,
-			flags, GUEST_BUF,	   fwd_cnt};
+	struct vg_pkt p = {CID,	  VIO_VSOCK_HOST_CID, gport,  hport, len, VIO_VSOCK_TYPE_STREAM, op,
+			   flags, GUEST_BUF,	      fwd_cnt};
 	struct vio_buf b = {G.tx_gpa, HDR + len};
 	void *tok;
 	uint32_t used;
 
 	assert_true(len <= 2 * CHUNK);
-	put(G.tx, &p);
+	vg_put_hdr(G.tx, &p);
 	if (len != 0)
 		memcpy(G.tx + HDR, data, len);
 	assert_int_equal(vio_vu_fe_add(&fe, VIO_VSOCK_TXQ, &b, 1, NULL, 0, G.tx), 0);
@@ -218,11 +184,11 @@ static struct stream *new_stream(uint32_t gport, uint32_t hport, int fd)
 /* One packet from the device. */
 static void take(const uint8_t *buf, uint32_t used)
 {
-	struct pkt p;
+	struct vg_pkt p;
 	struct stream *s;
 
 	assert_true(used >= HDR);
-	parse(buf, &p);
+	vg_parse(buf, &p);
 	/* every packet is whole and addressed from the host to this guest */
 	assert_int_equal(used, HDR + p.len);
 	assert_int_equal(p.src_cid, VIO_VSOCK_HOST_CID);
