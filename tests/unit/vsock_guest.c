@@ -9,7 +9,6 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
-#include "vioport/byteorder.h"
 #include "vsock_guest.h"
 
 #define HDR VIO_VSOCK_HDR_SIZE
@@ -54,34 +53,6 @@ void vg_post_rx(struct vsock_guest *g, unsigned n)
 		assert_non_null(b->p);
 		vg_post_rx_buf(g, b);
 	}
-}
-
-void vg_parse(const uint8_t *h, struct vg_pkt *p)
-{
-	p->src_cid = vio_get_le64(h + VIO_VSOCK_HDR_SRC_CID);
-	p->dst_cid = vio_get_le64(h + VIO_VSOCK_HDR_DST_CID);
-	p->src_port = vio_get_le32(h + VIO_VSOCK_HDR_SRC_PORT);
-	p->dst_port = vio_get_le32(h + VIO_VSOCK_HDR_DST_PORT);
-	p->len = vio_get_le32(h + VIO_VSOCK_HDR_LEN);
-	p->type = vio_get_le16(h + VIO_VSOCK_HDR_TYPE);
-	p->op = vio_get_le16(h + VIO_VSOCK_HDR_OP);
-	p->flags = vio_get_le32(h + VIO_VSOCK_HDR_FLAGS);
-	p->buf_alloc = vio_get_le32(h + VIO_VSOCK_HDR_BUF_ALLOC);
-	p->fwd_cnt = vio_get_le32(h + VIO_VSOCK_HDR_FWD_CNT);
-}
-
-void vg_put_hdr(uint8_t *h, const struct vg_pkt *p)
-{
-	vio_put_le64(h + VIO_VSOCK_HDR_SRC_CID, p->src_cid);
-	vio_put_le64(h + VIO_VSOCK_HDR_DST_CID, p->dst_cid);
-	vio_put_le32(h + VIO_VSOCK_HDR_SRC_PORT, p->src_port);
-	vio_put_le32(h + VIO_VSOCK_HDR_DST_PORT, p->dst_port);
-	vio_put_le32(h + VIO_VSOCK_HDR_LEN, p->len);
-	vio_put_le16(h + VIO_VSOCK_HDR_TYPE, p->type);
-	vio_put_le16(h + VIO_VSOCK_HDR_OP, p->op);
-	vio_put_le32(h + VIO_VSOCK_HDR_FLAGS, p->flags);
-	vio_put_le32(h + VIO_VSOCK_HDR_BUF_ALLOC, p->buf_alloc);
-	vio_put_le32(h + VIO_VSOCK_HDR_FWD_CNT, p->fwd_cnt);
 }
 
 int vg_recv_opt(struct vsock_guest *g, struct vg_pkt *p, uint8_t *data, bool repost)

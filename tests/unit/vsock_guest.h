@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../lib/vsock_pkt.h" /* struct vg_pkt, vg_parse, vg_put_hdr */
 #include "vioport/drvq.h"
 #include "vioport/loopback.h"
 #include "vioport/vsock.h"
@@ -21,14 +22,6 @@
 #define VG_RXLEN (VIO_VSOCK_HDR_SIZE + 200u)
 #define VG_TXMAX (VIO_VSOCK_HDR_SIZE + 4096u)
 #define VG_GBUF	 4096u /* the guest's buf_alloc unless a test says otherwise */
-
-/* A packet's header, host byte order. */
-struct vg_pkt {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port, len;
-	uint16_t type, op;
-	uint32_t flags, buf_alloc, fwd_cnt;
-};
 
 /* A receive buffer of the guest's. */
 struct vg_rxb {
@@ -57,12 +50,6 @@ void vg_post_rx_buf(struct vsock_guest *g, struct vg_rxb *b);
 
 /* Posts n receive buffers of VG_RXLEN bytes. */
 void vg_post_rx(struct vsock_guest *g, unsigned n);
-
-/* Reads a packet header. */
-void vg_parse(const uint8_t *h, struct vg_pkt *p);
-
-/* Writes a packet header. */
-void vg_put_hdr(uint8_t *h, const struct vg_pkt *p);
 
 /*
  * Takes the next packet the device wrote, with its payload in data (when not

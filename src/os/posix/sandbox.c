@@ -133,9 +133,11 @@ static const char *const calls_cleanup[] = {"unlink", "unlinkat", NULL};
 
 /* Outgoing connections, only when vio_sandbox_allow_connect() asked (an NBD disk reconnects):
  * libnbd makes a non-blocking socket, connects it, reads the connect's outcome with
- * getsockopt(SO_ERROR) and sets socket options with setsockopt. socket() is in
- * add_conditional, limited to the families asked for. */
-static const char *const calls_connect[] = {"connect", "getsockopt", "setsockopt", NULL};
+ * getsockopt(SO_ERROR) and sets socket options with setsockopt; a vsock stream on a UNIX
+ * socket passes the guest's shutdowns on with shutdown. socket() is in add_conditional,
+ * limited to the families asked for. */
+static const char *const calls_connect[] = {"connect", "getsockopt", "setsockopt", "shutdown",
+					    NULL};
 
 #if SANITIZED
 /*
