@@ -332,15 +332,18 @@ static void console_ctl(struct vp_instance *in, char *args, FILE *reply)
 	}
 	if (verb[0] == 'w') {
 		/* A first word of digits alone is the port; the rest of the line is the text. */
-		char *save = args, *w = vp_word(&args);
+		char *w = args + strspn(args, " \t\r");
+		size_t digits = strspn(w, "0123456789");
 		int n, put;
 
-		if (w == NULL || w[strspn(w, "0123456789")] != '\0') {
-			args = save;
-			port = 0;
-		} else if (!ctl_port(w, o->ports, &port)) {
-			fprintf(reply, "error no port '%s' (0 to %u)", w, o->ports - 1);
-			return;
+		port = 0;
+		if (digits > 0 && (w[digits] == ' ' || w[digits] == '\t')) {
+			w[digits] = '\0';
+			if (!ctl_port(w, o->ports, &port)) {
+				fprintf(reply, "error no port '%s' (0 to %u)", w, o->ports - 1);
+				return;
+			}
+			args = w + digits + 1;
 		}
 		args += strspn(args, " \t\r");
 		n = unescape(args);
