@@ -375,7 +375,7 @@ static void console_ctl(struct vp_instance *in, char *args, FILE *reply)
 		vp_lock(in);
 		n = vio_sim_console_read(&c->sim, (uint32_t) port, buf, sizeof(buf));
 		vp_unlock(in);
-		fprintf(reply, "ok %d ", n < 0 ? 0 : n);
+		fprintf(reply, "ok %d%s", n < 0 ? 0 : n, n > 0 ? " " : "");
 		put_escaped(reply, buf, n);
 	}
 }
