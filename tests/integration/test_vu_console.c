@@ -38,13 +38,14 @@
 	(VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_F_EVENT_IDX) | VIO_BIT(VIO_CONSOLE_F_SIZE) |       \
 	 VIO_BIT(VIO_CONSOLE_F_EMERG_WRITE))
 
-/* console0: --unix; console1: --sim line; console2: --pty --size 100x40. */
+/* console0: --unix; console1: --sim line; console2: --pty --size 100x40; console3: --ports 3. */
 static struct {
 	char dir[IT_PATH];
 	char ctl[IT_PATH];
 	char usock[IT_PATH];  /* console0's host end */
 	char vsock1[IT_PATH]; /* console1's vhost-user socket */
 	char vsock2[IT_PATH]; /* console2's */
+	char vsock3[IT_PATH]; /* console3's */
 	struct it_proc proc;  /* its sock is console0's vhost-user socket */
 	const char *skip;
 } T;
@@ -57,11 +58,36 @@ static int group_setup(void **state)
 {
 	const char *b = it_vioport_bin();
 	static char bin[IT_PATH];
-	char *argv[] = {
-	    bin,      "--log-level", "info",	      "--control",     T.ctl,	 "console",
-	    "--unix", T.usock,	     "--socket-path", T.proc.sock,     "+",	 "console",
-	    "--sim",  "line",	     "--socket-path", T.vsock1,	       "+",	 "console",
-	    "--pty",  "--size",	     "100x40",	      "--socket-path", T.vsock2, NULL};
+	char *argv[] = {bin,
+			"--log-level",
+			"info",
+			"--control",
+			T.ctl,
+			"console",
+			"--unix",
+			T.usock,
+			"--socket-path",
+			T.proc.sock,
+			"+",
+			"console",
+			"--sim",
+			"line",
+			"--socket-path",
+			T.vsock1,
+			"+",
+			"console",
+			"--pty",
+			"--size",
+			"100x40",
+			"--socket-path",
+			T.vsock2,
+			"+",
+			"console",
+			"--ports",
+			"3",
+			"--socket-path",
+			T.vsock3,
+			NULL};
 
 	(void) state;
 	if (b == NULL) {
@@ -72,8 +98,8 @@ static int group_setup(void **state)
 	snprintf(bin, sizeof(bin), "%s", b);
 	if (it_tmpdir(T.dir, "console") < 0 || it_path(T.proc.sock, T.dir, "c0.sock") < 0 ||
 	    it_path(T.vsock1, T.dir, "c1.sock") < 0 || it_path(T.vsock2, T.dir, "c2.sock") < 0 ||
-	    it_path(T.usock, T.dir, "host.sock") < 0 || it_path(T.ctl, T.dir, "ctl.sock") < 0 ||
-	    it_path(T.proc.log, T.dir, "vioport.log") < 0)
+	    it_path(T.vsock3, T.dir, "c3.sock") < 0 || it_path(T.usock, T.dir, "host.sock") < 0 ||
+	    it_path(T.ctl, T.dir, "ctl.sock") < 0 || it_path(T.proc.log, T.dir, "vioport.log") < 0)
 		return -1;
 	if (it_start(&T.proc, argv, 10000) < 0)
 		T.skip = "the vioport daemon did not start: vioport console cases skipped";
@@ -250,6 +276,18 @@ static void console_sim_line(void **state)
 	control("console1 write ls -l\\n", reply, sizeof(reply));
 	assert_string_equal(reply, "6");
 	rx_expect(rb, gpa, "ls -l\n");
+	/* Emergency characters go where port 0's writes go. */
+	{
+		uint8_t c[4] = {'!', 0, 0, 0};
+
+		assert_int_equal(vio_vu_fe_set_config(&fe, VIO_CONSOLE_CFG_EMERG_WR, c, 4), 0);
+		control("console1 read", reply, sizeof(reply));
+		for (tries = 0; strcmp(reply, "0") == 0 && tries < 50; tries++) {
+			usleep(20000);
+			control("console1 read", reply, sizeof(reply));
+		}
+		assert_string_equal(reply, "1 !");
+	}
 	/* A port the device does not have, a bad escape, commands of the other providers. */
 	assert_int_equal(it_control(T.ctl, "console1 read 1", reply, sizeof(reply), WAIT_MS), 0);
 	assert_int_equal(strncmp(reply, "error", 5), 0);
@@ -344,6 +382,79 @@ static void console_pty_both_ways(void **state)
 	close(fd);
 }
 
+/* One control message (le32 id, le16 event, le16 value) from the driver on the control transmitq.
+ */
+static void ctrl_send(uint32_t id, uint16_t event, uint16_t value)
+{
+	uint64_t gpa;
+	uint8_t *m = vio_vu_fe_alloc(&fe, VIO_CONSOLE_CTRL_SIZE, 64, &gpa);
+	struct vio_buf ob = {gpa, VIO_CONSOLE_CTRL_SIZE};
+	void *tok;
+	uint32_t len;
+
+	assert_non_null(m);
+	for (int k = 0; k < 4; k++)
+		m[k] = (uint8_t) (id >> (8 * k));
+	m[4] = (uint8_t) event;
+	m[5] = (uint8_t) (event >> 8);
+	m[6] = (uint8_t) value;
+	m[7] = (uint8_t) (value >> 8);
+	assert_int_equal(vio_vu_fe_add(&fe, VIO_CONSOLE_CTXQ, &ob, 1, NULL, 0, m), 0);
+	assert_true(vio_vu_fe_kick(&fe, VIO_CONSOLE_CTXQ) >= 0);
+	assert_int_equal(vio_vu_fe_wait_used(&fe, VIO_CONSOLE_CTXQ, &tok, &len, WAIT_MS), 1);
+	assert_ptr_equal(tok, m);
+	vio_vu_fe_free(&fe, gpa, VIO_CONSOLE_CTRL_SIZE);
+}
+
+/* --ports 3: multiport offered, max_nr_ports 3, and DEVICE_READY answered with PORT_ADD 0, 1, 2. */
+static void console_multiport(void **state)
+{
+	struct vio_vu_fe_params p = {.features = FEATURES | VIO_BIT(VIO_CONSOLE_F_MULTIPORT),
+				     .num_queues = 4,
+				     .config_size = VIO_CONSOLE_CONFIG_SIZE};
+	uint8_t cfg[VIO_CONSOLE_CONFIG_SIZE], *m[3];
+	uint64_t gpa[3];
+	bool seen[3] = {false, false, false};
+	int r;
+
+	(void) state;
+	BEGIN();
+	r = vio_vu_fe_start(&fe, T.vsock3, &p);
+	if (r != 0)
+		fail_msg("start: %d (%s)", r, vio_vu_fe_error(&fe));
+	assert_true(vio_vu_fe_has(&fe, VIO_CONSOLE_F_MULTIPORT));
+	assert_int_equal(vio_vu_fe_get_config(&fe, 0, cfg, sizeof(cfg)), 0);
+	assert_int_equal(cfg[4] | cfg[5] << 8 | cfg[6] << 16 | (uint32_t) cfg[7] << 24, 3);
+	for (int i = 0; i < 3; i++) {
+		struct vio_buf ib;
+
+		m[i] = vio_vu_fe_alloc(&fe, VIO_CONSOLE_CTRL_SIZE, 64, &gpa[i]);
+		assert_non_null(m[i]);
+		memset(m[i], 0xee, VIO_CONSOLE_CTRL_SIZE);
+		ib = (struct vio_buf){gpa[i], VIO_CONSOLE_CTRL_SIZE};
+		assert_int_equal(vio_vu_fe_add(&fe, VIO_CONSOLE_CRXQ, NULL, 0, &ib, 1, m[i]), 0);
+	}
+	assert_true(vio_vu_fe_kick(&fe, VIO_CONSOLE_CRXQ) >= 0);
+	ctrl_send(VIO_CONSOLE_BAD_ID, VIO_CONSOLE_DEVICE_READY, 1);
+	for (int i = 0; i < 3; i++) {
+		void *tok;
+		uint32_t len, id;
+		uint8_t *b;
+
+		assert_int_equal(vio_vu_fe_wait_used(&fe, VIO_CONSOLE_CRXQ, &tok, &len, WAIT_MS),
+				 1);
+		assert_int_equal(len, VIO_CONSOLE_CTRL_SIZE);
+		b = tok;
+		id = b[0] | b[1] << 8 | b[2] << 16 | (uint32_t) b[3] << 24;
+		assert_int_equal(b[4] | b[5] << 8, VIO_CONSOLE_PORT_ADD);
+		assert_true(id < 3);
+		assert_false(seen[id]);
+		seen[id] = true;
+	}
+	for (int i = 0; i < 3; i++)
+		vio_vu_fe_free(&fe, gpa[i], VIO_CONSOLE_CTRL_SIZE);
+}
+
 static void console_clean_exit(void **state)
 {
 	bool san = false;
@@ -367,6 +478,7 @@ int main(void)
 	    cmocka_unit_test_teardown(console_unix_both_ways, teardown),
 	    cmocka_unit_test_teardown(console_sim_line, teardown),
 	    cmocka_unit_test_teardown(console_pty_both_ways, teardown),
+	    cmocka_unit_test_teardown(console_multiport, teardown),
 	    cmocka_unit_test_teardown(console_clean_exit, teardown),
 	};
 
