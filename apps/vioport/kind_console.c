@@ -172,6 +172,19 @@ static int console_serve(struct vp_instance *in, struct vio_loop *loop)
 	return rc;
 }
 
+/* The sandboxed daemon removes its UNIX sockets when it stops: their directories. */
+static int console_sandbox(const struct vp_instance *in, struct vio_sandbox *sb, char *err,
+			   size_t errlen)
+{
+	const struct vp_console *c = in->state;
+	int rc = 0;
+
+	for (uint32_t p = 0; c->hc_init && rc == 0 && p < c->hc.nports; p++)
+		if (c->hc_ports[p].kind == VIO_HOST_CONSOLE_UNIX)
+			rc = vio_sandbox_allow_remove(sb, c->hc_ports[p].path, err, errlen);
+	return rc;
+}
+
 static void console_stop(struct vp_instance *in)
 {
 	struct vp_console *c = in->state;
@@ -504,6 +517,7 @@ const struct vp_kind vp_kind_console = {
     .check = console_check,
     .setup = console_setup,
     .serve = console_serve,
+    .sandbox = console_sandbox,
     .ctl = console_ctl,
     .stop = console_stop,
 };

@@ -42,11 +42,12 @@
 static struct {
 	char dir[IT_PATH];
 	char ctl[IT_PATH];
-	char usock[IT_PATH];  /* console0's host end */
-	char vsock1[IT_PATH]; /* console1's vhost-user socket */
-	char vsock2[IT_PATH]; /* console2's */
-	char vsock3[IT_PATH]; /* console3's */
-	struct it_proc proc;  /* its sock is console0's vhost-user socket */
+	char hostdir[IT_PATH]; /* outside dir: console0's host end, removed by the daemon */
+	char usock[IT_PATH];   /* console0's host end */
+	char vsock1[IT_PATH];  /* console1's vhost-user socket */
+	char vsock2[IT_PATH];  /* console2's */
+	char vsock3[IT_PATH];  /* console3's */
+	struct it_proc proc;   /* its sock is console0's vhost-user socket */
 	const char *skip;
 } T;
 
@@ -98,7 +99,8 @@ static int group_setup(void **state)
 	snprintf(bin, sizeof(bin), "%s", b);
 	if (it_tmpdir(T.dir, "console") < 0 || it_path(T.proc.sock, T.dir, "c0.sock") < 0 ||
 	    it_path(T.vsock1, T.dir, "c1.sock") < 0 || it_path(T.vsock2, T.dir, "c2.sock") < 0 ||
-	    it_path(T.vsock3, T.dir, "c3.sock") < 0 || it_path(T.usock, T.dir, "host.sock") < 0 ||
+	    it_path(T.vsock3, T.dir, "c3.sock") < 0 || it_tmpdir(T.hostdir, "console-host") < 0 ||
+	    it_path(T.usock, T.hostdir, "console.sock") < 0 ||
 	    it_path(T.ctl, T.dir, "ctl.sock") < 0 || it_path(T.proc.log, T.dir, "vioport.log") < 0)
 		return -1;
 	if (it_start(&T.proc, argv, 10000) < 0)
@@ -110,6 +112,8 @@ static int group_teardown(void **state)
 {
 	(void) state;
 	it_finish(&T.proc, T.dir);
+	if (T.hostdir[0] != '\0')
+		it_rmtree(T.hostdir);
 	return 0;
 }
 
@@ -470,6 +474,9 @@ static void console_clean_exit(void **state)
 	assert_false(san);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("daemon wait status %#x after SIGTERM", st);
+	/* The sandboxed daemon removed its console socket, outside its vhost-user sockets'
+	 * directory. */
+	assert_int_equal(access(T.usock, F_OK), -1);
 }
 
 int main(void)
