@@ -11,8 +11,7 @@
 
 #include "vioport.h"
 
-extern const struct vp_kind vp_kind_blk, vp_kind_rng, vp_kind_gpio, vp_kind_i2c,
-    vp_kind_console;
+extern const struct vp_kind vp_kind_blk, vp_kind_rng, vp_kind_gpio, vp_kind_i2c, vp_kind_console;
 
 const struct vp_kind *const vp_kinds[] = {
     &vp_kind_blk,
