@@ -217,6 +217,18 @@ static int vsock_check(struct vp_group *g, const char *where)
 
 #define IN_CONF(f) offsetof(struct vp_vsock_conf, f)
 
+/*
+ * --sim takes an argument, as the other kinds' --sim do (options that share a
+ * name agree on taking one); the simulation has one form, its echo and sink.
+ */
+static int opt_sim(const struct vp_optctx *ctx, const char *arg)
+{
+	if (strcmp(arg, "echo") != 0)
+		return vp_usage_error(ctx->where, "vsock's --sim takes echo, not '%s'", arg);
+	((struct vp_vsock_conf *) ctx->target)->sim = true;
+	return 0;
+}
+
 static const struct vp_option vsock_options[] = {
     {.name = "guest-cid",
      .arg = "N",
@@ -233,8 +245,9 @@ static const struct vp_option vsock_options[] = {
      .help = "host programs connect to PATH and write \"CONNECT PORT\\n\";\n"
 	     "guest connections to host port P go to PATH_P"},
     {.name = "sim",
-     .type = VP_OPT_FLAG,
-     .offset = IN_CONF(sim),
+     .arg = "echo",
+     .type = VP_OPT_FN,
+     .apply = opt_sim,
      .help = "no host sockets: host port %u echoes, port %u takes\n"
 	     "and discards (a simulation, for tests)",
      .help_n = {VSOCK_SIM_ECHO_PORT, VSOCK_SIM_SINK_PORT}},

@@ -488,7 +488,7 @@ static void print_options(FILE *f, const char *title, const struct vp_option *ta
 
 void vp_usage(FILE *f, const struct vp_kind *kind)
 {
-	char ctl[512] = "";
+	char ctl[2048] = ""; /* every kind's control commands, wrapped below */
 
 	if (kind == NULL) {
 		fputs(usage_intro, f);

@@ -46,15 +46,17 @@ static int write_conf(void)
 		"[rng]\ntransport = vmsg\nshm = %s\nshm-size = %u\ndoorbell = %s\n"
 		"[gpio]\ntransport = vmsg\nshm = %s\ndevice-list = s8\n"
 		"[i2c]\ntransport = vmsg\nshm = %s\ndevice-list = sim\n"
-		"[blk]\ntransport = vmsg\nshm = %s\nimage = %s\nserial = %s\n",
-		T.ctl, T.win, WIN_SIZE, T.doorbell, T.win, T.win, T.win, T.img, DC_BLK_SERIAL);
+		"[blk]\ntransport = vmsg\nshm = %s\nimage = %s\nserial = %s\n"
+		"[console]\ntransport = vmsg\nshm = %s\nsim = echo\n",
+		T.ctl, T.win, WIN_SIZE, T.doorbell, T.win, T.win, T.win, T.img, DC_BLK_SERIAL,
+		T.win);
 	return fclose(f) == 0 ? 0 : -1;
 }
 
 static int group_setup(void **state)
 {
 	static const uint16_t dev_num[DC_NKINDS] = {
-	    [DC_RNG] = 0, [DC_GPIO] = 1, [DC_I2C] = 2, [DC_BLK] = 3};
+	    [DC_RNG] = 0, [DC_GPIO] = 1, [DC_I2C] = 2, [DC_BLK] = 3, [DC_CONSOLE] = 4};
 	const char *b = it_vioport_bin();
 	char err[256];
 

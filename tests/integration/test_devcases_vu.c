@@ -31,7 +31,7 @@ static struct {
 
 static int group_setup(void **state)
 {
-	static const char *const names[DC_NKINDS] = {"rng", "gpio", "i2c", "blk"};
+	static const char *const names[DC_NKINDS] = {"rng", "gpio", "i2c", "blk", "console"};
 	const char *b = it_vioport_bin();
 
 	(void) state;
@@ -71,6 +71,12 @@ static int group_setup(void **state)
 				T.sock[DC_I2C],
 				"--device-list",
 				"sim",
+				"+",
+				"console",
+				"--socket-path",
+				T.sock[DC_CONSOLE],
+				"--sim",
+				"echo",
 				"+",
 				"blk",
 				"--socket-path",

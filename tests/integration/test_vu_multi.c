@@ -323,9 +323,9 @@ static void multi_refusals(void **state)
 	assert_int_equal(run_to_end(argv, log, sizeof(log)), 2);
 	assert_non_null(strstr(log, "bad2.conf:1: this option belongs to a device"));
 	/* A section of an unknown device. */
-	write_file(conf, "bad3.conf", "\n[console]\n");
+	write_file(conf, "bad3.conf", "\n[toaster]\n");
 	assert_int_equal(run_to_end(argv, log, sizeof(log)), 2);
-	assert_non_null(strstr(log, "bad3.conf:2: unknown device 'console'"));
+	assert_non_null(strstr(log, "bad3.conf:2: unknown device 'toaster'"));
 	/* Two groups on one socket: the second names the first. */
 	write_file(conf, "bad4.conf",
 		   "[rng]\nsocket-path = /tmp/s\n[gpio]\nsocket-path = /tmp/s\n"

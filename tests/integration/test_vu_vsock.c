@@ -448,7 +448,7 @@ static int group_setup(void **state)
 	char *argv[] = {bin,	       "vsock", "--socket-path", T.proc.sock, "--uds-path", T.uds,
 			"--guest-cid", cid,	"--buffer-size", dbuf,	      "--streams",  "4",
 			NULL};
-	char *sim_argv[] = {NULL, "vsock", "--socket-path", NULL, "--sim", "--guest-cid",
+	char *sim_argv[] = {NULL, "vsock", "--socket-path", NULL, "--sim", "echo", "--guest-cid",
 			    cid,  NULL};
 
 	(void) state;
@@ -712,10 +712,12 @@ static void vsock_command_line(void **state)
 	char *caps[] = {bin, "--print-capabilities", "vsock", NULL};
 	char *other[] = {bin, "rng", "-s", "/tmp/x", "--uds-path", "/tmp/y", NULL};
 	char *none[] = {bin, "vsock", "-s", "/tmp/x", NULL};
-	char *both[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "--uds-path", "/tmp/y", NULL};
-	char *pow2[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "--buffer-size", "1000", NULL};
-	char *cid[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "--guest-cid", "2", NULL};
-	char *count[] = {bin, "vsock", "-s", "/tmp/x", "-c", "2", "--sim", NULL};
+	char *both[] = {bin,	"vsock",      "-s",	"/tmp/x", "--sim",
+			"echo", "--uds-path", "/tmp/y", NULL};
+	char *pow2[] = {bin,	"vsock",	 "-s",	 "/tmp/x", "--sim",
+			"echo", "--buffer-size", "1000", NULL};
+	char *cid[] = {bin, "vsock", "-s", "/tmp/x", "--sim", "echo", "--guest-cid", "2", NULL};
+	char *count[] = {bin, "vsock", "-s", "/tmp/x", "-c", "2", "--sim", "echo", NULL};
 
 	(void) state;
 	BEGIN();

@@ -22,11 +22,13 @@ const struct dc_set *const dc_sets[DC_NKINDS] = {
     [DC_GPIO] = &dc_gpio_set,
     [DC_I2C] = &dc_i2c_set,
     [DC_BLK] = &dc_blk_set,
+    [DC_CONSOLE] = &dc_console_set,
 };
 
 uint16_t dc_kind_queues(enum dc_kind kind)
 {
-	return kind == DC_GPIO ? 2 : 1;
+	/* gpio: requestq and eventq; console: port 0's receiveq and transmitq */
+	return kind == DC_GPIO || kind == DC_CONSOLE ? 2 : 1;
 }
 
 uint8_t dc_blk_pattern(uint64_t offset)

@@ -40,7 +40,7 @@
 #define DC_BLK_SERIAL "devcase-disk"
 
 /* Device kinds with a case set. */
-enum dc_kind { DC_RNG, DC_GPIO, DC_I2C, DC_BLK, DC_NKINDS };
+enum dc_kind { DC_RNG, DC_GPIO, DC_I2C, DC_BLK, DC_CONSOLE, DC_NKINDS };
 
 /* Bytes a case gives or expects. */
 struct dc_bytes {
@@ -114,7 +114,7 @@ struct dc_set {
 };
 
 /* The case sets, one per device (tests/lib/devcase_<device>.c). */
-extern const struct dc_set dc_rng_set, dc_gpio_set, dc_i2c_set, dc_blk_set;
+extern const struct dc_set dc_rng_set, dc_gpio_set, dc_i2c_set, dc_blk_set, dc_console_set;
 /* All of them, DC_NKINDS entries in dc_kind order. */
 extern const struct dc_set *const dc_sets[DC_NKINDS];
 

@@ -11,11 +11,13 @@
 
 #include "devcase_loopback.h"
 #include "vioport/blk.h"
+#include "vioport/console.h"
 #include "vioport/errno.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
 #include "vioport/loopback.h"
 #include "vioport/rng.h"
+#include "vioport/sim_console.h"
 #include "vioport/sim_entropy.h"
 #include "vioport/sim_gpio.h"
 #include "vioport/sim_i2c.h"
@@ -60,6 +62,10 @@ static struct {
 	struct vio_blk_req blk_slots[BLK_SLOTS];
 	struct vio_sim_ramdisk rd;
 	uint8_t disk[DC_BLK_BYTES];
+	struct vio_console con;
+	struct vio_console_port con_ports[1];
+	struct vio_sim_console sim_con;
+	struct vio_sim_console_port sim_con_ports[1];
 } L;
 
 static int make_device(enum dc_kind kind)
@@ -107,6 +113,14 @@ static int make_device(enum dc_kind kind)
 		rc = vio_blk_init(&L.blk, &p, &vio_sim_ramdisk_ops, &L.rd, L.queues, L.blk_slots,
 				  BLK_SLOTS);
 		L.dev = &L.blk.dev;
+		break;
+	case DC_CONSOLE:
+		/* as vioport console --sim echo: port 0 echoes, emergency writes offered */
+		vio_sim_console_init(&L.sim_con, L.sim_con_ports, 1, NULL, NULL);
+		rc = vio_console_init(&L.con, &vio_sim_console_ops, &L.sim_con, 1, L.con_ports,
+				      L.queues, QSIZE, COMMON | VIO_BIT(VIO_CONSOLE_F_EMERG_WRITE));
+		vio_sim_console_attach(&L.sim_con, &L.con);
+		L.dev = &L.con.dev;
 		break;
 	default:
 		break;
