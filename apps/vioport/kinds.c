@@ -6,6 +6,7 @@
  * struct vp_kind in kind_NAME.c. A new kind is one such file and one line
  * here; see docs/adding-a-device.md.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,14 +16,37 @@ extern const struct vp_kind vp_kind_blk, vp_kind_rng, vp_kind_gpio, vp_kind_i2c,
     vp_kind_vsock;
 
 const struct vp_kind *const vp_kinds[] = {
-    &vp_kind_blk,
-    &vp_kind_rng,
-    &vp_kind_gpio,
-    &vp_kind_i2c,
-    &vp_kind_console,
-    &vp_kind_vsock,
+    &vp_kind_blk, &vp_kind_rng, &vp_kind_gpio, &vp_kind_i2c, &vp_kind_console, &vp_kind_vsock,
 };
 const unsigned vp_nkinds = sizeof(vp_kinds) / sizeof(vp_kinds[0]);
+
+/*
+ * A kind's options may come before its name in a group, where the daemon
+ * must already know whether one takes an argument: so options of one name in
+ * several kinds must agree on their letter and on taking an argument.
+ */
+int vp_kinds_check(void)
+{
+	for (unsigned i = 0; i < vp_nkinds; i++)
+		for (unsigned j = i + 1; j < vp_nkinds; j++)
+			for (const struct vp_option *a = vp_kinds[i]->options; a && a->name; a++)
+				for (const struct vp_option *b = vp_kinds[j]->options; b && b->name;
+				     b++) {
+					if (strcmp(a->name, b->name) != 0)
+						continue;
+					if (a->letter != b->letter ||
+					    (a->arg == NULL) != (b->arg == NULL)) {
+						fprintf(
+						    stderr,
+						    "vioport: internal error: option '--%s' of %s "
+						    "and of %s disagree on its letter or "
+						    "argument\n",
+						    a->name, vp_kinds[i]->name, vp_kinds[j]->name);
+						return -EINVAL;
+					}
+				}
+	return 0;
+}
 
 const struct vp_kind *vp_kind_find(const char *name)
 {

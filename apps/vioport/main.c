@@ -84,6 +84,8 @@ int main(int argc, char **argv)
 	unsigned n = 0, neps = 0;
 	int rc, status = EXIT_SUCCESS;
 
+	if (vp_kinds_check() < 0)
+		return EXIT_FAILURE;
 	o = calloc(1, sizeof(*o));
 	if (o == NULL) {
 		fprintf(stderr, "vioport: out of memory\n");

@@ -32,9 +32,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vioport/posix_loop.h"
 #include "vioport/internal/sandbox.h"
 #include "vioport/internal/systemd.h"
+#include "vioport/posix_loop.h"
 #include "vioport/vhost_user.h"
 #include "vioport/vmsg_posix.h"
 
@@ -254,6 +254,8 @@ extern const struct vp_kind *const vp_kinds[];
 extern const unsigned vp_nkinds;
 /* kinds.c: the kind called name (or its alias), or NULL. */
 const struct vp_kind *vp_kind_find(const char *name);
+/* kinds.c: checks that options of one name agree across kinds; 0 or -EINVAL, said on stderr. */
+int vp_kinds_check(void);
 /* kinds.c: "blk, rng, gpio or i2c" (only those with control commands if ctl_only) in buf. */
 const char *vp_kind_list(char *buf, size_t len, bool ctl_only);
 /* kinds.c: the JSON of QEMU's backend conventions for kind k. */
