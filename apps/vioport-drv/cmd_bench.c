@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vioport-drv.h"
+#include "vioport/sim_board.h"
 
 #define BENCH_ROUNDS 20000u
 #define BENCH_WARMUP 2000u
@@ -34,11 +35,13 @@ static int bench_rounds(struct drv_ctx *c, uint64_t rounds, uint64_t warmup, con
 	struct session *s;
 	uint64_t *ns = calloc(rounds, sizeof(*ns));
 	double sum = 0;
+	char dev[12];
 	int r;
 
 	if (ns == NULL)
 		return fail("bench", -ENOMEM);
-	if ((r = device_up(c, "0", &drv_kind_gpio, 0)) != 0) {
+	snprintf(dev, sizeof(dev), "%u", VIO_SIM_BOARD_GPIO); /* the sim's chip */
+	if ((r = device_up(c, dev, &drv_kind_gpio, 0)) != 0) {
 		free(ns);
 		return r;
 	}

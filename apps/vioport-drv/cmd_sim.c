@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vioport-drv sim: simulated devices (gpio 0, rng 1, blk 2, i2c 3) served on
- * the device side of the window, for the driver commands and the benchmark.
+ * vioport-drv sim: the standard simulated board (blk 0, rng 1, gpio 2, i2c 3;
+ * vioport/sim_board.h) served on the device side of the window, for the
+ * driver commands and the benchmark.
  */
 #include <errno.h>
 #include <signal.h>
@@ -10,42 +11,16 @@
 #include <unistd.h>
 
 #include "vioport-drv.h"
-#include "vioport/blk.h"
-#include "vioport/gpio.h"
-#include "vioport/i2c.h"
-#include "vioport/rng.h"
-#include "vioport/sim_entropy.h"
-#include "vioport/sim_gpio.h"
-#include "vioport/sim_i2c.h"
-#include "vioport/sim_ramdisk.h"
+#include "vioport/sim_board.h"
 #include "vioport/vhost_user.h"
 #include "vioport/virtio.h"
 
-#define SIM_GPIO_LINES 8u
 #define SIM_QSIZE      64u
 #define SIM_DISK_BYTES (1u << 20)
-#define SIM_BLK_SLOTS  16u
 
 struct sim {
 	struct vio_vmsg_endpoint ep;
-	struct vio_sim_gpio chip;
-	struct vio_sim_gpio_line chip_lines[SIM_GPIO_LINES];
-	struct vio_gpio gpio;
-	struct vio_gpio_line gpio_lines[SIM_GPIO_LINES];
-	struct vio_queue gpio_queues[2];
-	struct vio_sim_entropy ent;
-	struct vio_rng rng;
-	struct vio_queue rng_queue;
-	struct vio_sim_ramdisk rd;
-	struct vio_blk blk;
-	struct vio_queue blk_queue;
-	struct vio_blk_req blk_slots[SIM_BLK_SLOTS];
-	struct vio_sim_i2c_bus bus;
-	struct vio_sim_24c02 eeprom;
-	struct vio_sim_lm75 lm75;
-	struct vio_i2c i2c;
-	struct vio_queue i2c_queue;
-	uint8_t i2c_bounce[256];
+	struct vio_sim_board board;
 	bool quiet;
 };
 
@@ -57,41 +32,26 @@ static void sim_log(void *ctx, int level, const char *msg)
 		fprintf(stderr, "vioport-drv sim: %s\n", msg);
 }
 
+/* The standard simulated board (sim_board.h), its devices in their numbering. */
 static int sim_devices(struct sim *s, void *disk)
 {
-	static const char *const names[SIM_GPIO_LINES] = {"led0", "led1",  "button0", "button1",
-							  "irq",  "reset", NULL,      "spare"};
 	struct vio_blk_params p = {.capacity = SIM_DISK_BYTES / VIO_BLK_SECTOR_SIZE,
 				   .num_queues = 1,
 				   .queue_size = SIM_QSIZE,
 				   .seg_max = 4,
 				   .serial = "vioport-sim"};
+	struct vio_sim_board_config bc = {.disk = disk,
+					  .disk_bytes = SIM_DISK_BYTES,
+					  .blk = &p,
+					  .queue_size = SIM_QSIZE,
+					  .entropy_seed =
+					      (uint64_t) getpid() * 0x9E3779B97F4A7C15ull};
 
-	vio_sim_gpio_init(&s->chip, s->chip_lines, SIM_GPIO_LINES, names);
-	if (vio_gpio_init(&s->gpio, &vio_sim_gpio_ops, &s->chip, SIM_GPIO_LINES, s->gpio_lines,
-			  s->gpio_queues, SIM_QSIZE, VIO_BIT(VIO_GPIO_F_IRQ)) < 0)
+	if (vio_sim_board_init(&s->board, &bc) < 0)
 		return -EINVAL;
-	vio_sim_gpio_attach(&s->chip, &s->gpio);
-	vio_sim_entropy_init(&s->ent, (uint64_t) getpid() * 0x9E3779B97F4A7C15ull);
-	if (vio_rng_init(&s->rng, &vio_sim_entropy_ops, &s->ent, &s->rng_queue, SIM_QSIZE, 0) < 0)
-		return -EINVAL;
-	vio_sim_ramdisk_init(&s->rd, disk, SIM_DISK_BYTES);
-	if (vio_blk_init(&s->blk, &p, &vio_sim_ramdisk_ops, &s->rd, &s->blk_queue, s->blk_slots,
-			 SIM_BLK_SLOTS) < 0)
-		return -EINVAL;
-	vio_sim_i2c_init(&s->bus);
-	vio_sim_24c02_init(&s->eeprom, VIO_SIM_24C02_ADDR, NULL);
-	vio_sim_lm75_init(&s->lm75, VIO_SIM_LM75_ADDR);
-	if (vio_sim_i2c_attach(&s->bus, &s->eeprom.dev) < 0 ||
-	    vio_sim_i2c_attach(&s->bus, &s->lm75.dev) < 0 ||
-	    vio_i2c_init(&s->i2c, &vio_sim_i2c_ops, &s->bus, &s->i2c_queue, SIM_QSIZE, 0,
-			 s->i2c_bounce, sizeof(s->i2c_bounce)) < 0)
-		return -EINVAL;
-	if (vio_vmsg_endpoint_add(&s->ep, &s->gpio.dev) < 0 ||
-	    vio_vmsg_endpoint_add(&s->ep, &s->rng.dev) < 0 ||
-	    vio_vmsg_endpoint_add(&s->ep, &s->blk.dev) < 0 ||
-	    vio_vmsg_endpoint_add(&s->ep, &s->i2c.dev) < 0)
-		return -ENOSPC;
+	for (unsigned i = 0; i < VIO_SIM_BOARD_NDEV; i++)
+		if (vio_vmsg_endpoint_add(&s->ep, s->board.devs[i]) < 0)
+			return -ENOSPC;
 	return 0;
 }
 
@@ -146,8 +106,9 @@ int run_sim(const struct options *o, int ready_fd, int quit_fd, bool quiet)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!quiet)
 		fprintf(stderr,
-			"vioport-drv sim: serving gpio (0), rng (1), blk (2), i2c (3) on %s, "
+			"vioport-drv sim: serving blk (%u), rng (%u), gpio (%u), i2c (%u) on %s, "
 			"doorbell %s\n",
+			VIO_SIM_BOARD_BLK, VIO_SIM_BOARD_RNG, VIO_SIM_BOARD_GPIO, VIO_SIM_BOARD_I2C,
 			o->shm, o->doorbell != NULL ? o->doorbell : "poll");
 	if (ready_fd >= 0) {
 		char byte = 'R';
