@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* The executable name found in PATH (or in $env), into a static buffer; NULL when absent. */
@@ -57,8 +58,35 @@ static int split_args(char *args, char **argv, int at, int cap)
 	return at;
 }
 
+int nit_wait_listening(const char *path, int timeout_ms)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	for (int waited = 0; waited <= timeout_ms; waited += 5) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int rc;
+
+		if (fd < 0)
+			return -errno;
+		rc = connect(fd, (struct sockaddr *) &a, sizeof(a));
+		close(fd);
+		if (rc == 0)
+			return 0;
+		if (errno != ECONNREFUSED && errno != EAGAIN && errno != ENOENT)
+			return -errno;
+		usleep(5000);
+	}
+	printf("# nothing accepted connections on %s within %d ms\n", path, timeout_ms);
+	return -ETIMEDOUT;
+}
+
 int nit_nbdkit_start(struct it_proc *p, const char *args)
 {
+	int rc;
+
 	const char *bin = nit_nbdkit_bin();
 	char words[1024];
 	char *argv[40];
@@ -72,7 +100,8 @@ int nit_nbdkit_start(struct it_proc *p, const char *args)
 	argv[3] = "--unix";
 	argv[4] = p->sock;
 	split_args(words, argv, 5, 40);
-	return it_start(p, argv, 10000);
+	rc = it_start(p, argv, 10000);
+	return rc < 0 ? rc : nit_wait_listening(p->sock, 10000);
 }
 
 int nit_nbdkit_start_fd(struct it_proc *p, int listen_fd, const char *args)

@@ -20,6 +20,14 @@ const char *nit_nbdkit_bin(void);
 const char *nit_qemu_nbd_bin(void);
 
 /*
+ * Waits up to timeout_ms until a connection to the UNIX socket path is
+ * accepted: the socket file exists from bind(), before listen(), and until
+ * then a client is refused. For servers that take several connections (the
+ * probe connects and closes). 0 or -errno.
+ */
+int nit_wait_listening(const char *path, int timeout_ms);
+
+/*
  * Starts nbdkit in the foreground on the UNIX socket p->sock with the words
  * of args (filters, plugin, parameters), separated by spaces; waits for the
  * socket like it_start. 0 or -errno.
