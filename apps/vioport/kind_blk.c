@@ -82,6 +82,44 @@ static int open_disk(struct vp_blk *b, const char *image)
 	return 0;
 }
 
+void vp_blk_base_params(const struct vp_blk *b, struct vio_blk_params *p)
+{
+	const struct vp_blk_conf *o = b->in->opt->conf;
+
+	memset(p, 0, sizeof(*p));
+	p->features = VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
+		      VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_BLK_F_SEG_MAX);
+	if (o->num_queues > 1)
+		p->features |= VIO_BIT(VIO_BLK_F_MQ);
+	p->num_queues = (uint16_t) o->num_queues;
+	p->queue_size = QUEUE_SIZE;
+	p->seg_max = VIO_BLK_SLOT_SEGS - 2;
+}
+
+int vp_blk_device(struct vp_blk *b, struct vio_blk_params *p, const struct vio_blk_ops *ops,
+		  void *ctx, void (*notify)(struct vio_device *dev, uint16_t q))
+{
+	const struct vp_blk_conf *o = b->in->opt->conf;
+	int rc;
+
+	if (o->serial != NULL) {
+		memset(p->serial, 0, sizeof(p->serial));
+		memcpy(p->serial, o->serial, strlen(o->serial)); /* checked to fit */
+	}
+	rc = vio_blk_init(&b->blk, p, ops, ctx, b->queues, b->slots, b->nslots);
+	if (rc < 0) {
+		vp_say(VIO_VU_LOG_ERR, b->in->name, "cannot set up the blk device (%d)", rc);
+		return -EINVAL;
+	}
+	/* The device's ops with the provider's own queue_notify around the model's. */
+	b->blk_ops = b->blk.dev.ops;
+	b->ops = *b->blk_ops;
+	b->ops.queue_notify = notify;
+	b->blk.dev.ops = &b->ops;
+	b->in->dev = &b->blk.dev;
+	return 0;
+}
+
 /* A file or block device. */
 static int setup_file(struct vp_blk *b, const char *image)
 {
@@ -93,30 +131,13 @@ static int setup_file(struct vp_blk *b, const char *image)
 	rc = open_disk(b, image);
 	if (rc < 0)
 		return rc;
-	memset(&p, 0, sizeof(p));
-	p.features = VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
-		     VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_BLK_F_SEG_MAX);
-	if (o->num_queues > 1)
-		p.features |= VIO_BIT(VIO_BLK_F_MQ);
-	p.num_queues = (uint16_t) o->num_queues;
-	p.queue_size = QUEUE_SIZE;
-	p.seg_max = VIO_BLK_SLOT_SEGS - 2;
+	vp_blk_base_params(b, &p);
 	p.submit_batch = (uint16_t) in->batch;
 	vio_host_blk_params(&b->disk, &p);
-	if (o->serial != NULL)
-		memcpy(p.serial, o->serial, strlen(o->serial)); /* checked to fit; p was zeroed */
-	else
-		vio_host_blk_default_serial(&b->disk, p.serial);
-	rc = vio_blk_init(&b->blk, &p, &vio_host_blk_ops, &b->disk, b->queues, b->slots, b->nslots);
-	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the blk device (%d)", rc);
-		return -EINVAL;
-	}
-	b->blk_ops = b->blk.dev.ops;
-	b->ops = *b->blk_ops;
-	b->ops.queue_notify = blk_queue_notify;
-	b->blk.dev.ops = &b->ops;
-	in->dev = &b->blk.dev;
+	vio_host_blk_default_serial(&b->disk, p.serial);
+	rc = vp_blk_device(b, &p, &vio_host_blk_ops, &b->disk, blk_queue_notify);
+	if (rc < 0)
+		return rc;
 	vp_say(VIO_VU_LOG_INFO, in->name, "image '%s': %llu sectors%s%s, %u queue%s, %s", image,
 	       (unsigned long long) p.capacity, o->read_only ? ", read-only" : "",
 	       o->direct ? ", O_DIRECT" : "", o->num_queues, o->num_queues == 1 ? "" : "s",

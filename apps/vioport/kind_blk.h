@@ -44,6 +44,16 @@ struct vp_blk {
 	bool nbd_open;
 };
 
+/* kind_blk.c: p zeroed, then the group's queues and the features every blk disk offers. */
+void vp_blk_base_params(const struct vp_blk *b, struct vio_blk_params *p);
+/*
+ * kind_blk.c: sets b's device up over the provider (ops, ctx) with p (its
+ * serial the provider's default unless --serial names one), the device's
+ * queue_notify replaced by notify (which calls b->blk_ops's). 0 or -EINVAL,
+ * logged.
+ */
+int vp_blk_device(struct vp_blk *b, struct vio_blk_params *p, const struct vio_blk_ops *ops,
+		  void *ctx, void (*notify)(struct vio_device *dev, uint16_t q));
 /* nbd.c: whether an --image names an NBD export rather than a file. */
 bool vp_nbd_image(const char *image);
 /* nbd.c: sets up b on the NBD export image, watched on loop; 0 or -errno. */

@@ -76,29 +76,12 @@ int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 		return rc;
 	}
 	b->nbd_open = true;
-	memset(&p, 0, sizeof(p));
-	p.features = VIO_BIT(VIO_F_INDIRECT_DESC) | VIO_BIT(VIO_F_EVENT_IDX) |
-		     VIO_BIT(VIO_F_RING_PACKED) | VIO_BIT(VIO_BLK_F_SEG_MAX);
-	if (o->num_queues > 1)
-		p.features |= VIO_BIT(VIO_BLK_F_MQ);
-	p.num_queues = (uint16_t) o->num_queues;
-	p.queue_size = QUEUE_SIZE;
-	p.seg_max = VIO_BLK_SLOT_SEGS - 2;
+	vp_blk_base_params(b, &p);
 	vio_host_nbd_params(&b->nbd, &p);
-	if (o->serial != NULL)
-		memcpy(p.serial, o->serial, strlen(o->serial)); /* checked to fit; p was zeroed */
-	else
-		vio_host_nbd_default_serial(&b->nbd, p.serial);
-	rc = vio_blk_init(&b->blk, &p, &vio_host_nbd_ops, &b->nbd, b->queues, b->slots, b->nslots);
-	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the blk device (%d)", rc);
-		return -EINVAL;
-	}
-	b->blk_ops = b->blk.dev.ops;
-	b->ops = *b->blk_ops;
-	b->ops.queue_notify = nbd_queue_notify;
-	b->blk.dev.ops = &b->ops;
-	in->dev = &b->blk.dev;
+	vio_host_nbd_default_serial(&b->nbd, p.serial);
+	rc = vp_blk_device(b, &p, &vio_host_nbd_ops, &b->nbd, nbd_queue_notify);
+	if (rc < 0)
+		return rc;
 	rc = vio_host_nbd_attach(&b->nbd, loop, nbd_lock, nbd_unlock, nbd_log, b);
 	if (rc < 0) {
 		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch the NBD connection: %s",
