@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vioport.h"
+#include "vioport/internal/unixsock.h"
 
 /* control: forgets a client. */
 static void ctl_close(struct vp_ctl_client *c)
@@ -198,8 +199,7 @@ static void ctl_accept(struct vio_loop_watch *w, uint32_t revents)
 int vp_ctl_start(struct vp_control *ctl, const char *path, struct vio_loop *loop,
 		 struct vp_instance *inst, unsigned ninst)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct stat st;
+	char err[256];
 	int rc;
 
 	ctl->fd = -1;
@@ -209,35 +209,12 @@ int vp_ctl_start(struct vp_control *ctl, const char *path, struct vio_loop *loop
 	for (int i = 0; i < CTL_CLIENTS; i++)
 		ctl->clients[i].fd = -1;
 	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			vp_say(VIO_VU_LOG_ERR, "", "control path '%s' exists and is not a socket",
-			       path);
-			return -EEXIST;
-		}
-		/* Another daemon's live socket stays; only a leftover one is replaced. */
-		ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (ctl->fd >= 0 && connect(ctl->fd, (struct sockaddr *) &sa, sizeof(sa)) == 0) {
-			vp_say(VIO_VU_LOG_ERR, "", "control socket '%s' is in use", path);
-			close(ctl->fd);
-			ctl->fd = -1;
-			return -EADDRINUSE;
-		}
-		if (ctl->fd >= 0)
-			close(ctl->fd);
-		unlink(path);
-	}
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (ctl->fd < 0 || bind(ctl->fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-	    listen(ctl->fd, CTL_CLIENTS) < 0) {
-		rc = -errno;
-		vp_say(VIO_VU_LOG_ERR, "", "cannot listen on control socket '%s': %s", path,
-		       strerror(errno));
-		/* Not ours to remove at exit: the path may be someone else's by now. */
-		if (ctl->fd >= 0)
-			close(ctl->fd);
-		ctl->fd = -1;
+	/* Another daemon's live socket stays; only a leftover one is replaced. */
+	ctl->fd = vio_unix_listen(path, CTL_CLIENTS, NULL, err, sizeof(err));
+	if (ctl->fd < 0) {
+		rc = ctl->fd;
+		ctl->fd = -1; /* and nothing to remove at exit: the path is not ours */
+		vp_say(VIO_VU_LOG_ERR, "", "cannot listen on the control socket: %s", err);
 		return rc;
 	}
 	rc = vio_loop_add(loop, &ctl->w, ctl->fd, VIO_LOOP_IN, ctl_accept, ctl);

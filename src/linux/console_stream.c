@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "vioport/errno.h"
+#include "vioport/internal/unixsock.h"
 #include "vioport/linux_console.h"
 
 #define PROBE_MS 200u
@@ -333,31 +334,14 @@ static int open_pty(struct vio_host_console_port *p)
 
 static int open_unix(struct vio_host_console_port *p, const char *path)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct stat st;
 	int fd;
 
-	if (path == NULL || path[0] == '\0')
-		return -EINVAL;
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	/* Replace a socket left by an earlier run; refuse to remove anything else. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (unlink(path) < 0)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (path == NULL || strlen(path) >= sizeof(p->path))
+		return path == NULL ? -EINVAL : -ENAMETOOLONG;
+	/* An earlier run's socket is replaced; a live server's, or another file, is not. */
+	fd = vio_unix_listen(path, 4, NULL, NULL, 0);
 	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(fd, 4) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
+		return fd;
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	p->listen_fd = fd;
 	return 0;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "vioport/errno.h"
+#include "vioport/internal/unixsock.h"
 #include "vioport/linux_vsock.h"
 
 static void lock(struct vio_host_vsock *hv)
@@ -412,8 +413,7 @@ const struct vio_vsock_ops vio_host_vsock_ops = {
 int vio_host_vsock_open(struct vio_host_vsock *hv, const char *path,
 			struct vio_host_vsock_conn *conns, uint32_t nconn)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct stat st;
+	struct sockaddr_un a;
 	int fd;
 
 	memset(hv, 0, sizeof(*hv));
@@ -435,23 +435,11 @@ int vio_host_vsock_open(struct vio_host_vsock *hv, const char *path,
 	/* Room for "_<port>" after it: guest connections go to PATH_<port>. */
 	if (strlen(path) + 12 >= sizeof(a.sun_path))
 		return -ENAMETOOLONG;
-	memcpy(a.sun_path, path, strlen(path) + 1);
 	memcpy(hv->path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (unlink(path) < 0)
-			return -errno;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* An earlier run's socket is replaced; a live server's, or another file, is not. */
+	fd = vio_unix_listen(path, 16, NULL, NULL, 0);
 	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
+		return fd;
 	hv->listen_fd = fd;
 	return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "vioport/internal/fdpass.h"
 #include "vioport/internal/memguard.h"
+#include "vioport/internal/unixsock.h"
 #include "vioport/vhost_user.h"
 
 /* A queue thread: its loop handles its queue's kicks. */
@@ -785,55 +786,6 @@ int vio_vu_server_init(struct vio_vu_server *s, const struct vio_vu_server_confi
 	return vio_vu_engine_init(&s->eng, &ec);
 }
 
-/* Says whether a socket file at path has a listener behind it: 1 yes, 0 stale, < 0 error. */
-static int socket_live(const char *path, const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (const struct sockaddr *) sa, sizeof(*sa));
-	if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS)
-		rc = 1;
-	else
-		rc = errno == ECONNREFUSED ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
-/* Binds fd to path, replacing a stale socket file but never a live one or another file. */
-static int bind_path(struct vio_vu_server *s, int fd, const char *path)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int live;
-
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
-		return 0;
-	if (errno != EADDRINUSE)
-		return -errno;
-	live = socket_live(path, &sa);
-	if (live == 1) {
-		srv_log(s, VIO_VU_LOG_ERR, "%s is in use by a running server", path);
-		return -EADDRINUSE;
-	}
-	if (live < 0) {
-		srv_log(s, VIO_VU_LOG_ERR, "%s: %s", path,
-			live == -EEXIST ? "exists and is not a socket" : strerror(-live));
-		return live;
-	}
-	srv_log(s, VIO_VU_LOG_INFO, "replacing stale socket %s", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return -errno;
-	return bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 ? 0 : -errno;
-}
-
 static void listen_close(struct vio_vu_server *s)
 {
 	struct stat st;
@@ -850,19 +802,23 @@ static void listen_close(struct vio_vu_server *s)
 int vio_vu_server_listen(struct vio_vu_server *s, const char *path)
 {
 	struct stat st;
+	char err[256];
+	bool replaced;
 	int fd, rc;
 
 	if (s->listen_fd >= 0 || path == NULL || path[0] == '\0')
 		return -EINVAL;
 	if (strlen(path) >= sizeof(s->path))
 		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	rc = bind_path(s, fd, path);
-	if (rc == 0 && (listen(fd, 8) < 0 || lstat(path, &st) < 0))
+	fd = vio_unix_listen(path, 8, &replaced, err, sizeof(err));
+	if (fd < 0) {
+		srv_log(s, VIO_VU_LOG_ERR, "%s", err);
+		return fd;
+	}
+	if (replaced)
+		srv_log(s, VIO_VU_LOG_INFO, "replaced stale socket %s", path);
+	if (lstat(path, &st) < 0) {
 		rc = -errno;
-	if (rc < 0) {
 		close(fd);
 		return rc;
 	}

@@ -3,9 +3,10 @@
  * virtio-msg on POSIX: doorbells, poll and eventfd (the eventfds passed over a
  * unix socket); the ivshmem one's server side is ivshmem_server.c.
  */
+#include "vioport/vmsg_bell.h"
 #include "vioport/internal/errmsg.h"
 #include "vioport/internal/fdpass.h"
-#include "vioport/vmsg_bell.h"
+#include "vioport/internal/unixsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -226,37 +227,21 @@ static int recv_efd(int sock, int timeout_ms)
 
 int vio_vmsg_bell_listen(struct vio_vmsg_bell *b, char *err, size_t errlen)
 {
-	struct sockaddr_un sa;
-	struct stat st;
 	int r;
 
 	b->is_device = true;
 	if (b->kind == VIO_VMSG_BELL_POLL)
 		return 0;
-	if (lstat(b->sock, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			vio_errmsg(err, errlen, "%s exists and is not a socket", b->sock);
-			return -EEXIST;
-		}
-		unlink(b->sock); /* stale: left by an earlier run */
-	}
 	b->own_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (b->own_efd < 0) {
 		r = -errno;
 		vio_errmsg(err, errlen, "eventfd: %s", strerror(errno));
 		return r;
 	}
-	b->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	b->listen_fd = vio_unix_listen(b->sock, 4, NULL, err, errlen);
 	if (b->listen_fd < 0) {
-		r = -errno;
-		vio_errmsg(err, errlen, "socket: %s", strerror(errno));
-		goto fail;
-	}
-	sock_addr(b, &sa);
-	if (bind(b->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
-	    listen(b->listen_fd, 4) < 0) {
-		r = -errno;
-		vio_errmsg(err, errlen, "%s: cannot listen: %s", b->sock, strerror(errno));
+		r = b->listen_fd;
+		b->listen_fd = -1;
 		goto fail;
 	}
 	return 0;
