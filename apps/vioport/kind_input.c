@@ -375,7 +375,7 @@ static const struct vp_option input_options[] = {
 
 const struct vp_kind vp_kind_input = {
     .name = "input",
-    .summary = "virtio-input on a simulated keyboard or touchscreen, or a Linux evdev device",
+    .summary = "virtio-input on a Linux evdev device or a simulated one",
     .caps_json = "{\n  \"type\": \"input\",\n  \"features\": [\n    \"evdev-path\"\n  ]\n}\n",
     .ctl_help = "input[N] key CODE 0|1, input[N] tap CODE, input[N] type TEXT, input[N] leds "
 		"(keyboard), input[N] touch SLOT X Y, input[N] lift SLOT (touchscreen)",

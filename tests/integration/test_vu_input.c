@@ -417,6 +417,77 @@ static void control_refusals(void **state)
 	}
 }
 
+/* Runs the daemon with args to its end; its exit status, its log in log. */
+static int run_to_end(const char *const args[], char *log, size_t cap)
+{
+	char *argv[16];
+	struct it_proc p = {0};
+	unsigned n = 0;
+	FILE *f;
+	size_t got;
+	int st;
+
+	argv[n++] = (char *) it_vioport_bin();
+	for (; args[n - 1] != NULL; n++)
+		argv[n] = (char *) args[n - 1];
+	argv[n] = NULL;
+	assert_int_equal(it_path(p.log, T.dir, "refused.log"), 0);
+	assert_int_equal(it_spawn(&p, argv, -1, -1), 0);
+	st = it_wait_exit(&p, WAIT_MS);
+	f = fopen(p.log, "r");
+	assert_non_null(f);
+	got = fread(log, 1, cap - 1, f);
+	log[got] = '\0';
+	fclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Refused on the command line (status 2) or at start (1), saying why. */
+static void command_line_refusals(void **state)
+{
+	static const struct {
+		const char *args[12];
+		int status;
+		const char *says;
+	} cases[] = {
+	    {{"input", "-s", "/tmp/vioport-input-x.sock", NULL},
+	     2,
+	     "input needs --sim keyboard|touchscreen or --evdev"},
+	    {{"input", "-s", "/tmp/vioport-input-x.sock", "--sim", "keyboard", "--evdev",
+	      "/dev/null", NULL},
+	     2,
+	     "input takes --sim or --evdev, not both"},
+	    {{"input", "-s", "/tmp/vioport-input-x.sock", "--sim", "mouse", NULL},
+	     2,
+	     "--sim takes keyboard or touchscreen, not 'mouse'"},
+	    {{"input", "-s", "/tmp/vioport-input-x.sock", "--socket-count", "2", "--evdev",
+	      "/dev/null", NULL},
+	     2,
+	     "--evdev passes one device through: one socket, not 2"},
+	    {{"rng", "-s", "/tmp/vioport-input-x.sock", "--sim", "keyboard", NULL},
+	     2,
+	     "option '--sim' does not apply to rng"},
+	    /* Not an evdev device: refused at start, with the reason. */
+	    {{"input", "-s", "/tmp/vioport-input-x.sock", "--evdev", "/dev/null", NULL},
+	     1,
+	     "/dev/null is not an evdev input device"},
+	    {{"input", "-s", "/tmp/vioport-input-x.sock", "--evdev-path", "/nonexistent/event0",
+	      NULL},
+	     1,
+	     "cannot open /nonexistent/event0"},
+	};
+	char log[4096];
+
+	(void) state;
+	BEGIN();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = run_to_end(cases[i].args, log, sizeof(log));
+
+		if (st != cases[i].status || strstr(log, cases[i].says) == NULL)
+			fail_msg("case %zu: status %d, log: %s", i, st, log);
+	}
+}
+
 static void clean_exit(void **state)
 {
 	bool san = false;
@@ -443,6 +514,7 @@ int main(void)
 	    cmocka_unit_test_teardown(touchscreen_config, teardown),
 	    cmocka_unit_test_teardown(touchscreen_events, teardown),
 	    cmocka_unit_test_teardown(control_refusals, teardown),
+	    cmocka_unit_test_teardown(command_line_refusals, teardown),
 	    cmocka_unit_test_teardown(clean_exit, teardown),
 	};
 
