@@ -4,8 +4,10 @@
  * event pump fed struct input_event records through a pipe into a real
  * virtio-input device over the loopback transport (whole reports at
  * SYN_REPORT, records split across reads, SYN_DROPPED resync, reports too
- * long or with no room dropped whole, no driver, end of file), and its
- * refusal of descriptors that are not evdev devices. Passing a real evdev
+ * long or with no room dropped whole, no driver, end of file), the ops
+ * answering from an identity filled in by hand, status written back, a grab
+ * the descriptor refuses, and the refusal of descriptors that are not evdev
+ * devices. Passing a real evdev
  * device through needs /dev/input, which this test does not assume.
  */
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h> /* after the headers it needs */
@@ -73,10 +76,9 @@ static int teardown(void **state)
 }
 
 /* The device with a backlog of backlog events, driven up to DRIVER_OK when driver. */
-static void bring_up(uint32_t backlog, bool driver)
+static void bring_up_with(const struct vio_input_ops *ops, void *ctx, uint32_t backlog, bool driver)
 {
-	assert_int_equal(vio_input_init(&F.input, &vio_sim_input_ops, &F.sim, F.backlog, backlog,
-					F.queues, QSIZE, 0),
+	assert_int_equal(vio_input_init(&F.input, ops, ctx, F.backlog, backlog, F.queues, QSIZE, 0),
 			 0);
 	vio_host_input_attach(&F.h, &F.input);
 	assert_int_equal(vio_loopback_init(&F.lb, &F.input.dev, F.arena, sizeof(F.arena), BUS_BASE),
@@ -86,6 +88,11 @@ static void bring_up(uint32_t backlog, bool driver)
 	assert_int_equal(vio_loopback_queue(&F.lb, VIO_INPUT_STATUSQ, QSIZE, &F.sq, F.sslots), 0);
 	if (driver)
 		assert_int_equal(vio_loopback_driver_ok(&F.lb), 0);
+}
+
+static void bring_up(uint32_t backlog, bool driver)
+{
+	bring_up_with(&vio_sim_input_ops, &F.sim, backlog, driver);
 }
 
 /* Posts n one-event eventq buffers. */
@@ -326,6 +333,108 @@ static void pump_end_of_file(void **state)
 	assert_int_equal(vio_host_input_pump(&F.h), -EPIPE);
 }
 
+/* Selects sel/subsel as Linux does; returns size, the union in u. */
+static uint8_t cfg(uint8_t sel, uint8_t sub, uint8_t *u)
+{
+	uint8_t size;
+
+	assert_int_equal(vio_device_write_config(&F.input.dev, VIO_INPUT_CFG_SELECT, &sel, 1), 0);
+	assert_int_equal(vio_device_write_config(&F.input.dev, VIO_INPUT_CFG_SUBSEL, &sub, 1), 0);
+	assert_int_equal(vio_device_read_config(&F.input.dev, VIO_INPUT_CFG_SIZE, &size, 1), 0);
+	assert_int_equal(
+	    vio_device_read_config(&F.input.dev, VIO_INPUT_CFG_U, u, VIO_INPUT_CFG_U_SIZE), 0);
+	return size;
+}
+
+/*
+ * The ops answer from the identity an open would have read (filled in by hand
+ * here: there is no evdev device to read it from); status goes back to the
+ * descriptor as input_event records; a grab the descriptor refuses leaves the
+ * input flowing, the error kept.
+ */
+static void evdev_cache_status_and_grab(void **state)
+{
+	struct vio_host_input *h = &F.h;
+	struct vio_input_event ev[4];
+	struct input_event back;
+	uint8_t u[VIO_INPUT_CFG_U_SIZE], *st;
+	struct vio_buf b;
+	void *tok;
+	uint32_t len;
+	int sv[2];
+
+	(void) state;
+	/* A socket pair stands in for the device: events in one way, status out the other. */
+	vio_host_input_close(h);
+	close(F.wfd);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	vio_host_input_init_stream(h, sv[0]);
+	F.wfd = sv[1];
+	h->evdev = true;
+	h->writable = true;
+	memcpy(h->name, "Test Pad", 8);
+	h->name_len = 8;
+	h->ids = (struct vio_input_devids){BUS_USB, 0x1234, 0x5678, 0x0100};
+	h->have_ids = true;
+	h->bits[EV_KEY][BTN_SOUTH / 8] = 1u << (BTN_SOUTH % 8);
+	h->bits_len[EV_KEY] = BTN_SOUTH / 8 + 1;
+	h->bits[EV_ABS][0] = 1u << ABS_X;
+	h->bits_len[EV_ABS] = 1;
+	h->abs[ABS_X] = (struct vio_input_absinfo){-100, 100, 2, 4, 0};
+	h->abs_have = 1ull << ABS_X;
+	h->bits[EV_LED][0] = 1u << LED_CAPSL;
+	h->bits_len[EV_LED] = 1;
+	h->bits_len[EV_REP] = 1; /* supported, no codes */
+	bring_up_with(&vio_host_input_ops, h, BACKLOG, true);
+	vio_host_input_attach(h, &F.input);
+
+	assert_int_equal(cfg(VIO_INPUT_CFG_ID_NAME, 0, u), 8);
+	assert_memory_equal(u, "Test Pad", 8);
+	assert_int_equal(cfg(VIO_INPUT_CFG_ID_SERIAL, 0, u), 0);
+	assert_int_equal(cfg(VIO_INPUT_CFG_ID_DEVIDS, 0, u), VIO_INPUT_DEVIDS_SIZE);
+	assert_int_equal(vio_get_le16(u), BUS_USB);
+	assert_int_equal(vio_get_le16(u + 2), 0x1234);
+	assert_int_equal(vio_get_le16(u + 6), 0x0100);
+	assert_int_equal(cfg(VIO_INPUT_CFG_PROP_BITS, 0, u), 0);
+	assert_int_equal(cfg(VIO_INPUT_CFG_EV_BITS, EV_KEY, u), BTN_SOUTH / 8 + 1);
+	assert_int_equal(u[BTN_SOUTH / 8], 1u << (BTN_SOUTH % 8));
+	assert_int_equal(cfg(VIO_INPUT_CFG_EV_BITS, EV_REP, u), 1);
+	assert_int_equal(u[0], 0);
+	assert_int_equal(cfg(VIO_INPUT_CFG_EV_BITS, EV_REL, u), 0);
+	assert_int_equal(cfg(VIO_INPUT_CFG_ABS_INFO, ABS_X, u), VIO_INPUT_ABSINFO_SIZE);
+	assert_int_equal((int32_t) vio_get_le32(u), -100);
+	assert_int_equal((int32_t) vio_get_le32(u + 4), 100);
+	assert_int_equal((int32_t) vio_get_le32(u + 12), 4);
+	assert_int_equal(cfg(VIO_INPUT_CFG_ABS_INFO, ABS_Y, u), 0);
+
+	/* CapsLock from the driver goes back to the device as an input_event. */
+	st = vio_loopback_alloc(&F.lb, VIO_INPUT_EVENT_SIZE, NULL);
+	assert_non_null(st);
+	vio_put_le16(st, EV_LED);
+	vio_put_le16(st + 2, LED_CAPSL);
+	vio_put_le32(st + 4, 1);
+	b = (struct vio_buf){vio_loopback_bus(&F.lb, st), VIO_INPUT_EVENT_SIZE};
+	assert_true(vio_drvq_add(&F.sq, &b, 1, NULL, 0, st) >= 0);
+	vio_loopback_kick(&F.lb, VIO_INPUT_STATUSQ);
+	assert_int_equal(vio_drvq_get_used(&F.sq, &tok, &len), 1);
+	assert_int_equal(h->status_written, 1);
+	assert_int_equal(read(sv[1], &back, sizeof(back)), (ssize_t) sizeof(back));
+	assert_int_equal(back.type, EV_LED);
+	assert_int_equal(back.code, LED_CAPSL);
+	assert_int_equal(back.value, 1);
+
+	/* A socket is no evdev device: the grab fails, the input still reaches the driver. */
+	post(4);
+	put(EV_KEY, BTN_SOUTH, 1, 0);
+	syn();
+	assert_int_equal(vio_host_input_pump(h), 1);
+	assert_int_equal(take(ev, 4), 2);
+	expect(&ev[0], EV_KEY, BTN_SOUTH, 1);
+	assert_false(h->grabbed);
+	assert_int_equal(h->grab_error, -ENOTTY);
+}
+
 /* Descriptors that are not evdev devices are refused at open, saying so. */
 static void open_refuses_non_evdev(void **state)
 {
@@ -369,6 +478,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(pump_no_room, setup, teardown),
 	    cmocka_unit_test_setup_teardown(pump_no_driver, setup, teardown),
 	    cmocka_unit_test_setup_teardown(pump_end_of_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(evdev_cache_status_and_grab, setup, teardown),
 	    cmocka_unit_test(open_refuses_non_evdev),
 	};
 
