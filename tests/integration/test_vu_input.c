@@ -7,7 +7,9 @@
  * (name, serial, ids, property bits, the codes of each event type, the
  * touchscreen's axes), keys and touches injected on the control socket
  * arriving as whole reports in eventq buffers, an LED set through the
- * statusq seen by the keyboard, refusals of bad commands, and a clean exit.
+ * statusq seen by the keyboard, refusals of bad commands and command lines,
+ * the keyboard over virtio-msg (--transport vmsg, the project's driver
+ * library), and a clean exit.
  * The daemon is $VIOPORT_BIN; without it every case skips, saying so.
  */
 #include <setjmp.h>
@@ -24,6 +26,8 @@
 #include "vioport/input.h"
 #include "vioport/vhost_user_frontend.h"
 #include "vioport/virtio.h"
+#include "vioport/vmsg_drv.h"
+#include "vioport/vmsg_posix.h"
 
 #define WAIT_MS	   5000
 #define FEATURES   (VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_F_EVENT_IDX))
@@ -442,6 +446,123 @@ static int run_to_end(const char *const args[], char *log, size_t cap)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* The virtio-msg side: one keyboard on a window, the project's driver library. */
+#define WIN_SIZE  (1u << 20)
+#define MAP_WORDS 1024
+static struct {
+	struct it_proc proc;
+	char win[IT_PATH];
+	struct vio_vmsg_posix_drv p;
+	bool open;
+	struct vio_vmsg_drv drv;
+	uint32_t map[MAP_WORDS];
+	struct vio_vmsg_drv_dev dev;
+	struct vio_vmsg_drv_vq vqs[2];
+	uint8_t ev[8][VIO_INPUT_EVENT_SIZE];
+	uint8_t st[VIO_INPUT_EVENT_SIZE];
+} V;
+
+static int vmsg_teardown(void **state)
+{
+	(void) state;
+	if (V.open)
+		vio_vmsg_posix_drv_close(&V.p);
+	V.open = false;
+	if (V.proc.pid > 0)
+		it_stop(&V.proc, 2000, NULL);
+	V.proc.pid = 0;
+	return 0;
+}
+
+/* The same kind over virtio-msg: keys reach the eventq, an LED comes back. */
+static void keyboard_over_vmsg(void **state)
+{
+	char ctl[IT_PATH], reply[256], err[256], size_arg[16];
+	char *argv[] = {(char *) it_vioport_bin(),
+			"--control",
+			ctl,
+			"input",
+			"--transport",
+			"vmsg",
+			"--shm",
+			V.win,
+			"--shm-size",
+			size_arg,
+			"--sim",
+			"keyboard",
+			NULL};
+	static const uint16_t want[][3] = {{VIO_INPUT_EV_KEY, KEY_A, 1},
+					   {VIO_INPUT_EV_SYN, VIO_INPUT_SYN_REPORT, 0},
+					   {VIO_INPUT_EV_KEY, KEY_A, 0},
+					   {VIO_INPUT_EV_SYN, VIO_INPUT_SYN_REPORT, 0}};
+	struct vio_vmsg_drv_seg seg;
+	bool sanitizer = false;
+	uint8_t size = 0xee;
+	void *tok;
+	uint32_t len;
+	int st;
+
+	(void) state;
+	BEGIN();
+	assert_int_equal(it_path(V.win, T.dir, "window"), 0);
+	assert_int_equal(it_path(ctl, T.dir, "vmsg-ctl.sock"), 0);
+	assert_int_equal(it_path(V.proc.log, T.dir, "vmsg.log"), 0);
+	snprintf(size_arg, sizeof(size_arg), "%u", WIN_SIZE);
+	/* The control socket is up once the daemon has set everything up. */
+	snprintf(V.proc.sock, sizeof(V.proc.sock), "%s", ctl);
+	if (it_start(&V.proc, argv, WAIT_MS) < 0)
+		fail_msg("the daemon did not start");
+	if (vio_vmsg_posix_drv_open(&V.p, V.win, 0, "poll", WAIT_MS, err, sizeof(err)) < 0)
+		fail_msg("driver open: %s", err);
+	V.open = true;
+	assert_int_equal(vio_vmsg_drv_init_shm(&V.drv, &V.p.binding, V.map, MAP_WORDS), 0);
+	V.drv.timeout_us = WAIT_MS * 1000u;
+	assert_int_equal(vio_vmsg_drv_dev_init(&V.dev, &V.drv, 0, V.vqs, 2), 0);
+	assert_int_equal(vio_vmsg_drv_dev_start(&V.dev, VIO_BIT(VIO_F_VERSION_1)), 0);
+	/* Nothing selected yet: size 0. */
+	assert_int_equal(vio_vmsg_drv_read_config(&V.dev, VIO_INPUT_CFG_SIZE, &size, 1), 0);
+	assert_int_equal(size, 0);
+	for (int i = 0; i < 8; i++) {
+		seg = (struct vio_vmsg_drv_seg){V.ev[i], VIO_INPUT_EVENT_SIZE};
+		assert_int_equal(
+		    vio_vmsg_drv_submit(&V.dev, VIO_INPUT_EVENTQ, NULL, 0, &seg, 1, V.ev[i]), 0);
+	}
+	assert_int_equal(it_control(ctl, "input tap 30", reply, sizeof(reply), WAIT_MS), 0);
+	assert_string_equal(reply, "ok");
+	for (int i = 0; i < 4; i++) {
+		const uint8_t *p;
+
+		assert_int_equal(
+		    vio_vmsg_drv_wait_used(&V.dev, VIO_INPUT_EVENTQ, &tok, &len, WAIT_MS * 1000u),
+		    1);
+		assert_int_equal(len, VIO_INPUT_EVENT_SIZE);
+		p = tok;
+		assert_int_equal(p[0] | p[1] << 8, want[i][0]);
+		assert_int_equal(p[2] | p[3] << 8, want[i][1]);
+		assert_int_equal(le32(p + 4), want[i][2]);
+	}
+	/* NumLock from the driver. */
+	memset(V.st, 0, sizeof(V.st));
+	V.st[0] = VIO_INPUT_EV_LED;
+	V.st[2] = VIO_INPUT_LED_NUML;
+	V.st[4] = 1;
+	seg = (struct vio_vmsg_drv_seg){V.st, VIO_INPUT_EVENT_SIZE};
+	assert_int_equal(vio_vmsg_drv_submit(&V.dev, VIO_INPUT_STATUSQ, &seg, 1, NULL, 0, V.st), 0);
+	assert_int_equal(
+	    vio_vmsg_drv_wait_used(&V.dev, VIO_INPUT_STATUSQ, &tok, &len, WAIT_MS * 1000u), 1);
+	assert_ptr_equal(tok, V.st);
+	assert_int_equal(it_control(ctl, "input leds", reply, sizeof(reply), WAIT_MS), 0);
+	assert_string_equal(reply, "ok numlock=1 capslock=0 scrolllock=0 bells=0");
+	vio_vmsg_posix_drv_close(&V.p);
+	V.open = false;
+	st = it_stop(&V.proc, WAIT_MS, &sanitizer);
+	V.proc.pid = 0;
+	if (sanitizer || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		it_print_log(V.proc.log, 30);
+		fail_msg("the daemon did not end cleanly (status %d)", st);
+	}
+}
+
 /* Refused on the command line (status 2) or at start (1), saying why. */
 static void command_line_refusals(void **state)
 {
@@ -515,6 +636,7 @@ int main(void)
 	    cmocka_unit_test_teardown(touchscreen_events, teardown),
 	    cmocka_unit_test_teardown(control_refusals, teardown),
 	    cmocka_unit_test_teardown(command_line_refusals, teardown),
+	    cmocka_unit_test_teardown(keyboard_over_vmsg, vmsg_teardown),
 	    cmocka_unit_test_teardown(clean_exit, teardown),
 	};
 
