@@ -248,7 +248,13 @@ static void ctl_keyboard(struct vp_instance *in, struct vp_input *d, const char 
 		return;
 	}
 	if (strcmp(verb, "type") == 0) {
-		ctl_type(in, d, args + strspn(args, " \t"), reply);
+		char *text = args + strspn(args, " \t");
+		size_t n = strlen(text);
+
+		/* A client that ends its lines with CRLF means no carriage return. */
+		if (n > 0 && text[n - 1] == '\r')
+			text[n - 1] = '\0';
+		ctl_type(in, d, text, reply);
 		return;
 	}
 	if (strcmp(verb, "key") != 0 && strcmp(verb, "tap") != 0) {

@@ -37,6 +37,7 @@
 #define KEY_H	   35
 #define KEY_I	   23
 #define KEY_LSHIFT 42
+#define KEY_SPACE  57
 
 static struct {
 	char dir[IT_PATH];
@@ -269,6 +270,14 @@ static void keyboard_events(void **state)
 	expect_key(KEY_LSHIFT, 0);
 	expect_key(KEY_I, 1);
 	expect_key(KEY_I, 0);
+	/* Blanks inside the text are the space bar; a CRLF line end is not typed. */
+	control_ok("input0 type a b\r");
+	expect_key(KEY_A, 1);
+	expect_key(KEY_A, 0);
+	expect_key(KEY_SPACE, 1);
+	expect_key(KEY_SPACE, 0);
+	expect_key(KEY_B, 1);
+	expect_key(KEY_B, 0);
 	expect_quiet(100);
 }
 
