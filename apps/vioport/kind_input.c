@@ -124,6 +124,20 @@ static int input_serve(struct vp_instance *in, struct vio_loop *loop)
 	return rc;
 }
 
+/*
+ * The driver may be going away (disconnect, reset, its rings stopped): give
+ * the host its evdev device back now rather than at the next key, which
+ * would otherwise go to nobody. A driver still there grabs it again with its
+ * next report.
+ */
+static void input_quiesce(struct vp_instance *in)
+{
+	struct vp_input *d = in->state;
+
+	if (d->host_open)
+		vio_host_input_ungrab(&d->host);
+}
+
 static void input_stop(struct vp_instance *in)
 {
 	struct vp_input *d = in->state;
@@ -391,6 +405,7 @@ const struct vp_kind vp_kind_input = {
     .check = input_check,
     .setup = input_setup,
     .serve = input_serve,
+    .quiesce = input_quiesce,
     .ctl = input_ctl,
     .stop = input_stop,
 };

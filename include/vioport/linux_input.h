@@ -26,7 +26,8 @@
  * device is grabbed (EVIOCGRAB), so the host's own consumers do not see the
  * input too; once the device answers -VIO_EAGAIN (no driver) the grab is
  * released and the report dropped, so the host gets its device back. The
- * grab changes only when input arrives.
+ * caller may also release it when the driver may be going away
+ * (vio_host_input_ungrab); the next report a driver takes grabs it again.
  *
  * Status: LED, sound and autorepeat updates from the driver (the device model
  * passes on only those the device advertises) are written back to the evdev
@@ -117,6 +118,9 @@ int vio_host_input_fd(const struct vio_host_input *h);
  * stream closed), or -errno of the read.
  */
 int vio_host_input_pump(struct vio_host_input *h);
+
+/* Releases the grab, if held; the next report a driver takes grabs the device again. */
+void vio_host_input_ungrab(struct vio_host_input *h);
 
 /* Releases the grab and closes the device. */
 void vio_host_input_close(struct vio_host_input *h);
