@@ -13,10 +13,11 @@
 #include "vioport.h"
 
 extern const struct vp_kind vp_kind_blk, vp_kind_rng, vp_kind_gpio, vp_kind_i2c, vp_kind_console,
-    vp_kind_vsock;
+    vp_kind_vsock, vp_kind_input;
 
 const struct vp_kind *const vp_kinds[] = {
-    &vp_kind_blk, &vp_kind_rng, &vp_kind_gpio, &vp_kind_i2c, &vp_kind_console, &vp_kind_vsock,
+    &vp_kind_blk,     &vp_kind_rng,   &vp_kind_gpio,  &vp_kind_i2c,
+    &vp_kind_console, &vp_kind_vsock, &vp_kind_input,
 };
 const unsigned vp_nkinds = sizeof(vp_kinds) / sizeof(vp_kinds[0]);
 

@@ -35,7 +35,7 @@ check() { # check DESCRIPTION COMMAND...: ok when COMMAND succeeds
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
-echo "1..16"
+echo "1..17"
 if ! out=$(meson install -C "$build" --no-rebuild --quiet --destdir "$dest" 2>&1); then
 	not_ok "meson install: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
 	exit 1
@@ -52,17 +52,17 @@ san_flags=()
 [[ $sanitize == none ]] || san_flags=(-fsanitize="$sanitize")
 
 missing=()
-for f in "$bindir"/vioport "$bindir"/vioport-drv "$bindir"/vioport-{blk,rng,gpio,i2c,console,vsock} \
+for f in "$bindir"/vioport "$bindir"/vioport-drv "$bindir"/vioport-{blk,rng,gpio,i2c,console,vsock,input} \
 	"$mandir"/man1/vioport.1 "$mandir"/man1/vioport-drv.1 \
 	"$libdir"/libvioport.so "$libdir"/libvioport.a "$libdir"/pkgconfig/vioport.pc \
 	"$datadir"/qemu/vhost-user/50-vioport-block.json "$datadir"/qemu/vhost-user/50-vioport-rng.json; do
 	[[ -e $f ]] || missing+=("${f#"$dest"}")
 done
 units=$(find "$dest" -path '*systemd/system/vioport-*@.s*' | wc -l)
-if [[ ${#missing[@]} -eq 0 && $units -eq 12 ]]; then
-	ok "programs, vioport-KIND names, man pages, library, vioport.pc, backend descriptions, 12 units"
+if [[ ${#missing[@]} -eq 0 && $units -eq 14 ]]; then
+	ok "programs, vioport-KIND names, man pages, library, vioport.pc, backend descriptions, 14 units"
 else
-	not_ok "missing: ${missing[*]}; $units units of 12"
+	not_ok "missing: ${missing[*]}; $units units of 14"
 fi
 
 internal=$(cd "$incdir/vioport" && ls -d internal errmsg.h fdpass.h memguard.h sandbox.h systemd.h 2>/dev/null)
@@ -118,7 +118,7 @@ else
 	not_ok "soname '$soname', $nvio vio_* symbols, others: $others"
 fi
 
-for type in block rng console vsock; do
+for type in block rng console vsock input; do
 	json=$datadir/qemu/vhost-user/50-vioport-$type.json
 	bin=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["type"]==sys.argv[2]; print(d["binary"])' "$json" "$type" 2>/dev/null)
 	if [[ -n $bin && -x $dest$bin ]] &&

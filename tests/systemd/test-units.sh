@@ -12,7 +12,7 @@
 set -uo pipefail
 
 unitdir=$1 vioport=$2
-kinds=(blk rng gpio i2c console vsock)
+kinds=(blk rng gpio i2c console vsock input)
 # shellcheck source=scripts/tap-lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../scripts/tap-lib.sh"
 

@@ -15,6 +15,7 @@
 #include <linux/fs.h>
 #include <linux/gpio.h>
 #include <linux/i2c-dev.h>
+#include <linux/input.h>
 #include <linux/landlock.h>
 #include <pwd.h>
 #include <sched.h>
@@ -185,6 +186,8 @@ static const unsigned long allowed_ioctls[] = {
     I2C_FUNCS,
     /* discard on a block device image (src/linux/blk_file.c) */
     BLKDISCARD,
+    /* grabbing an evdev input device while a driver uses it (src/linux/input_evdev.c) */
+    EVIOCGRAB,
     /* isatty() on stderr, which the sanitizers and stdio ask */
     TCGETS,
 };
