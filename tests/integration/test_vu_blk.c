@@ -249,19 +249,10 @@ static void vb_fd_hygiene(void **state)
 /* Last: the daemon ends at once and cleanly on SIGTERM, with no sanitizer report. */
 static void vb_clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BC_BEGIN();
 	bc_open(&bc_b, NULL);
-	st = it_stop(&bc_t.proc, 5000, &san);
-	bc_t.skip = "the daemon was stopped";
-	if (san)
-		it_print_log(bc_t.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&bc_t.proc, &bc_t.skip);
 }
 
 /*

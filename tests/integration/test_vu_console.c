@@ -135,23 +135,10 @@ static void start(const char *sock)
 		fail_msg("start %s: %d (%s)", sock, r, vio_vu_fe_error(&fe));
 }
 
-/* One control command; the reply, "ok " stripped, goes to out. Fails on an error reply. */
+/* One control command that must succeed; its reply, "ok" stripped, goes to out. */
 static void control(const char *cmd, char *out, size_t cap)
 {
-	char reply[1024];
-	int r = it_control(T.ctl, cmd, reply, sizeof(reply), WAIT_MS);
-
-	if (r != 0)
-		fail_msg("control '%s': %d", cmd, r);
-	if (strncmp(reply, "ok", 2) != 0)
-		fail_msg("control '%s': %s", cmd, reply);
-	if (out != NULL) {
-		const char *rest = reply[2] == ' ' ? reply + 3 : reply + 2;
-		size_t n = strlen(rest) < cap ? strlen(rest) : cap - 1;
-
-		memcpy(out, rest, n);
-		out[n] = '\0';
-	}
+	it_control_ok(T.ctl, cmd, out, cap);
 }
 
 /* Gives the device an empty receive buffer of BUF bytes on port 0; returns it. */
@@ -461,19 +448,10 @@ static void console_multiport(void **state)
 
 static void console_clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BEGIN();
 	start(T.proc.sock);
-	st = it_stop(&T.proc, 5000, &san);
-	T.skip = "the daemon was stopped";
-	if (san)
-		it_print_log(T.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&T.proc, &T.skip);
 	/* The sandboxed daemon removed its console socket, outside its vhost-user sockets'
 	 * directory. */
 	assert_int_equal(access(T.usock, F_OK), -1);

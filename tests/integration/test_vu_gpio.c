@@ -19,8 +19,8 @@
 
 #include "itest.h"
 #include "vioport/gpio.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS	 5000
 #define NLINES	 8
@@ -87,20 +87,7 @@ static void start(void)
 /* One control command that must succeed; its reply, "ok" stripped, goes to out. */
 static void control(const char *cmd, char *out, size_t cap)
 {
-	char reply[1024];
-	int r = it_control(T.ctl, cmd, reply, sizeof(reply), WAIT_MS);
-
-	if (r != 0)
-		fail_msg("control '%s': %d", cmd, r);
-	if (strncmp(reply, "ok", 2) != 0)
-		fail_msg("control '%s': %s", cmd, reply);
-	if (out != NULL) {
-		const char *rest = reply[2] == ' ' ? reply + 3 : reply + 2;
-		size_t n = strlen(rest) < cap ? strlen(rest) : cap - 1;
-
-		memcpy(out, rest, n);
-		out[n] = '\0';
-	}
+	it_control_ok(T.ctl, cmd, out, cap);
 }
 
 /*
@@ -244,19 +231,10 @@ static void gpio_edge_irq(void **state)
 
 static void gpio_clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BEGIN();
 	start();
-	st = it_stop(&T.proc, 5000, &san);
-	T.skip = "the daemon was stopped";
-	if (san)
-		it_print_log(T.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&T.proc, &T.skip);
 }
 
 int main(void)

@@ -21,8 +21,8 @@
 
 #include "itest.h"
 #include "vioport/i2c.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS	    5000
 #define EEPROM	    0x50
@@ -200,20 +200,7 @@ static void read_at(uint16_t addr, uint8_t reg, uint8_t *buf, uint32_t len)
 /* One control command that must succeed; its reply, "ok" stripped, goes to out. */
 static void control(const char *cmd, char *out, size_t cap)
 {
-	char reply[1024];
-	int r = it_control(T.ctl, cmd, reply, sizeof(reply), WAIT_MS);
-
-	if (r != 0)
-		fail_msg("control '%s': %d", cmd, r);
-	if (strncmp(reply, "ok", 2) != 0)
-		fail_msg("control '%s': %s", cmd, reply);
-	if (out != NULL) {
-		const char *rest = reply[2] == ' ' ? reply + 3 : reply + 2;
-		size_t n = strlen(rest) < cap ? strlen(rest) : cap - 1;
-
-		memcpy(out, rest, n);
-		out[n] = '\0';
-	}
+	it_control_ok(T.ctl, cmd, out, cap);
 }
 
 static void i2c_probe(void **state)
@@ -331,19 +318,10 @@ static void i2c_eeprom_file_refused(void **state)
 
 static void i2c_clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BEGIN();
 	start();
-	st = it_stop(&T.proc, 5000, &san);
-	T.skip = "the daemon was stopped";
-	if (san)
-		it_print_log(T.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&T.proc, &T.skip);
 	/* The daemon removes its control socket. */
 	assert_int_equal(access(T.ctl, F_OK), -1);
 }

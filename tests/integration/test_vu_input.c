@@ -620,19 +620,10 @@ static void command_line_refusals(void **state)
 
 static void clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BEGIN();
 	start(false);
-	st = it_stop(&T.proc, 5000, &san);
-	T.skip = "the daemon was stopped";
-	if (san)
-		it_print_log(T.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&T.proc, &T.skip);
 }
 
 int main(void)

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "itest.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS 5000
 
@@ -248,19 +248,10 @@ static void rng_reconnect(void **state)
 
 static void rng_clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BEGIN();
 	start(DEFAULT_FEATURES);
-	st = it_stop(&T.proc, 5000, &san);
-	T.skip = "the daemon was stopped";
-	if (san)
-		it_print_log(T.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&T.proc, &T.skip);
 }
 
 int main(void)

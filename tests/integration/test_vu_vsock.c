@@ -744,19 +744,10 @@ static void vsock_command_line(void **state)
 
 static void vsock_clean_exit(void **state)
 {
-	bool san = false;
-	int st;
-
 	(void) state;
 	BEGIN();
 	start();
-	st = it_stop(&T.proc, 5000, &san);
-	T.skip = "the daemon was stopped";
-	if (san || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		it_print_log(T.proc.log, 60);
-	assert_false(san);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("daemon wait status %#x after SIGTERM", st);
+	it_expect_clean_stop(&T.proc, &T.skip);
 	/* The listener at PATH went with it. */
 	assert_int_not_equal(access(T.uds, F_OK), 0);
 }

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #define MAX_PROCS 16
 
@@ -456,4 +461,35 @@ int it_daemon_lives(struct it_proc *p, const char **skip)
 	it_print_log(p->log, 30);
 	*skip = "the daemon died in an earlier case";
 	return -1;
+}
+
+void it_control_ok(const char *path, const char *cmd, char *out, size_t cap)
+{
+	char reply[1024];
+	int r = it_control(path, cmd, reply, sizeof(reply), 5000);
+
+	if (r != 0)
+		fail_msg("control '%s': %d", cmd, r);
+	if (strncmp(reply, "ok", 2) != 0)
+		fail_msg("control '%s': %s", cmd, reply);
+	if (out != NULL && cap > 0) {
+		const char *rest = reply[2] == ' ' ? reply + 3 : reply + 2;
+		size_t n = strlen(rest) < cap ? strlen(rest) : cap - 1;
+
+		memcpy(out, rest, n);
+		out[n] = '\0';
+	}
+}
+
+void it_expect_clean_stop(struct it_proc *p, const char **skip)
+{
+	bool san = false;
+	int st = it_stop(p, 5000, &san);
+
+	*skip = "the daemon was stopped";
+	if (san || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		it_print_log(p->log, 60);
+	assert_false(san);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("daemon wait status %#x after SIGTERM", st);
 }

@@ -102,6 +102,20 @@ const char *it_qsd_bin(void);
  */
 int it_control(const char *path, const char *cmd, char *reply, size_t cap, int timeout_ms);
 
+/*
+ * In a cmocka case: sends cmd to the control socket at path and fails the
+ * case unless the reply starts with "ok"; the rest of the reply (after "ok "
+ * or "ok") goes to out (cap bytes; out may be NULL).
+ */
+void it_control_ok(const char *path, const char *cmd, char *out, size_t cap);
+
+/*
+ * In a cmocka case: stops the daemon p with SIGTERM and fails the case unless
+ * it exited 0 within 5 s with no sanitizer report (its log is printed then);
+ * *skip is set for the cases after it.
+ */
+void it_expect_clean_stop(struct it_proc *p, const char **skip);
+
 /* Fills buf with a pattern derived from seed. */
 void it_fill(void *buf, size_t len, uint32_t seed);
 
