@@ -40,7 +40,7 @@
 #define SLOTS	   64
 
 static struct vio_loop loop;
-static int verbosity = VIO_VU_LOG_INFO;
+static int verbosity = VIO_LOG_INFO;
 
 static void on_signal(int sig)
 {
@@ -82,7 +82,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "--workers") == 0)
 			o->workers = true;
 		else if (strcmp(a, "--verbose") == 0)
-			verbosity = VIO_VU_LOG_DEBUG;
+			verbosity = VIO_LOG_DEBUG;
 		else if (strncmp(a, "--size-mib=", 11) == 0)
 			o->size_mib = strtoul(a + 11, NULL, 0);
 		else if (strncmp(a, "--queues=", 9) == 0)

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "vioport-drv.h"
+#include "vioport/log.h"
 #include "vioport/sim_board.h"
-#include "vioport/vhost_user.h"
 #include "vioport/virtio.h"
 
 #define SIM_QSIZE      64u
@@ -28,7 +28,7 @@ static void sim_log(void *ctx, int level, const char *msg)
 {
 	struct sim *s = ctx;
 
-	if (!s->quiet || level <= VIO_VU_LOG_WARN)
+	if (!s->quiet || level <= VIO_LOG_WARN)
 		fprintf(stderr, "vioport-drv sim: %s\n", msg);
 }
 

@@ -214,12 +214,12 @@ int vp_ctl_start(struct vp_control *ctl, const char *path, struct vio_loop *loop
 	if (ctl->fd < 0) {
 		rc = ctl->fd;
 		ctl->fd = -1; /* and nothing to remove at exit: the path is not ours */
-		vp_say(VIO_VU_LOG_ERR, "", "cannot listen on the control socket: %s", err);
+		vp_say(VIO_LOG_ERR, "", "cannot listen on the control socket: %s", err);
 		return rc;
 	}
 	rc = vio_loop_add(loop, &ctl->w, ctl->fd, VIO_LOOP_IN, ctl_accept, ctl);
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_ERR, "", "cannot watch the control socket: %s", strerror(-rc));
+		vp_say(VIO_LOG_ERR, "", "cannot watch the control socket: %s", strerror(-rc));
 	return rc;
 }
 

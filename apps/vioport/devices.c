@@ -61,7 +61,7 @@ static int start_server(struct vp_instance *in, struct vio_loop *loop)
 	int rc = vio_vu_server_init(&in->server, &cfg);
 
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot start the vhost-user server: %s",
+		vp_say(VIO_LOG_ERR, in->name, "cannot start the vhost-user server: %s",
 		       strerror(-rc));
 		return rc;
 	}
@@ -69,15 +69,14 @@ static int start_server(struct vp_instance *in, struct vio_loop *loop)
 	if (o->fd >= 0) {
 		rc = vio_vu_server_adopt_fd(&in->server, o->fd);
 		if (rc < 0)
-			vp_say(VIO_VU_LOG_ERR, in->name, "cannot serve on fd %d: %s", o->fd,
+			vp_say(VIO_LOG_ERR, in->name, "cannot serve on fd %d: %s", o->fd,
 			       strerror(-rc));
 		return rc;
 	}
 	rc = vio_vu_server_listen(&in->server, in->path);
 	/* The server reports a socket in use or a path that is not a socket itself. */
 	if (rc < 0 && rc != -EADDRINUSE && rc != -EEXIST)
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot listen on '%s': %s", in->path,
-		       strerror(-rc));
+		vp_say(VIO_LOG_ERR, in->name, "cannot listen on '%s': %s", in->path, strerror(-rc));
 	return rc;
 }
 
@@ -88,7 +87,7 @@ int vp_start_instance(struct vp_instance *in, struct vio_loop *loop)
 
 	in->state = calloc(1, k->state_size > 0 ? k->state_size : 1);
 	if (in->state == NULL) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "out of memory");
+		vp_say(VIO_LOG_ERR, in->name, "out of memory");
 		return -ENOMEM;
 	}
 	rc = k->setup(in, loop);

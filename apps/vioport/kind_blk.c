@@ -70,13 +70,13 @@ static int open_disk(struct vp_blk *b, const char *image)
 	int rc = vio_host_blk_open(&b->disk, image, &ho);
 
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': %s%s", image,
-		       strerror(-rc), rc == -EROFS ? " (try --read-only)" : "");
+		vp_say(VIO_LOG_ERR, in->name, "cannot open image '%s': %s%s", image, strerror(-rc),
+		       rc == -EROFS ? " (try --read-only)" : "");
 		return rc;
 	}
 	b->disk_open = true;
 	if (!o->sync && !vio_host_blk_async(&b->disk))
-		vp_say(VIO_VU_LOG_INFO, in->name,
+		vp_say(VIO_LOG_INFO, in->name,
 		       "io_uring unavailable (%s); requests run synchronously",
 		       strerror(-b->disk.async_err));
 	return 0;
@@ -108,7 +108,7 @@ int vp_blk_device(struct vp_blk *b, struct vio_blk_params *p, const struct vio_b
 	}
 	rc = vio_blk_init(&b->blk, p, ops, ctx, b->queues, b->slots, b->nslots);
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, b->in->name, "cannot set up the blk device (%d)", rc);
+		vp_say(VIO_LOG_ERR, b->in->name, "cannot set up the blk device (%d)", rc);
 		return -EINVAL;
 	}
 	/* The device's ops with the provider's own queue_notify around the model's. */
@@ -138,7 +138,7 @@ static int setup_file(struct vp_blk *b, const char *image)
 	rc = vp_blk_device(b, &p, &vio_host_blk_ops, &b->disk, blk_queue_notify);
 	if (rc < 0)
 		return rc;
-	vp_say(VIO_VU_LOG_INFO, in->name, "image '%s': %llu sectors%s%s, %u queue%s, %s", image,
+	vp_say(VIO_LOG_INFO, in->name, "image '%s': %llu sectors%s%s, %u queue%s, %s", image,
 	       (unsigned long long) p.capacity, o->read_only ? ", read-only" : "",
 	       o->direct ? ", O_DIRECT" : "", o->num_queues, o->num_queues == 1 ? "" : "s",
 	       vio_host_blk_async(&b->disk) ? "io_uring" : "synchronous");
@@ -156,7 +156,7 @@ static int blk_setup(struct vp_instance *in, struct vio_loop *loop)
 	b->nslots = (uint16_t) (o->num_queues * BLK_SLOTS_PER_QUEUE);
 	b->slots = calloc(b->nslots, sizeof(*b->slots));
 	if (b->slots == NULL) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "out of memory");
+		vp_say(VIO_LOG_ERR, in->name, "out of memory");
 		return -ENOMEM;
 	}
 	return vp_nbd_image(image) ? vp_nbd_setup(b, image, loop) : setup_file(b, image);

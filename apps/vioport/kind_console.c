@@ -88,16 +88,16 @@ static int setup_host(struct vp_console *c, const struct vp_console_conf *o)
 			rc = vio_host_console_open(&c->hc, p, kind, path);
 		if (rc < 0) {
 			if (kind == VIO_HOST_CONSOLE_PTY)
-				vp_say(VIO_VU_LOG_ERR, in->name,
+				vp_say(VIO_LOG_ERR, in->name,
 				       "cannot open a pseudo-terminal for port %u: %s", p,
 				       strerror(-rc));
 			else
-				vp_say(VIO_VU_LOG_ERR, in->name,
+				vp_say(VIO_LOG_ERR, in->name,
 				       "cannot listen for port %u on '%s': %s", p, path,
 				       strerror(-rc));
 			return rc;
 		}
-		vp_say(VIO_VU_LOG_INFO, in->name, "port %u on %s", p, c->hc_ports[p].path);
+		vp_say(VIO_LOG_INFO, in->name, "port %u on %s", p, c->hc_ports[p].path);
 	}
 	return 0;
 }
@@ -142,7 +142,7 @@ static int console_setup(struct vp_instance *in, struct vio_loop *loop)
 	}
 	if (vio_console_init(&c->con, ops, ctx, o->ports, c->ports, c->queues, QUEUE_SIZE,
 			     features) < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the console device");
+		vp_say(VIO_LOG_ERR, in->name, "cannot set up the console device");
 		return -EINVAL;
 	}
 	if (o->cols != 0)
@@ -150,7 +150,7 @@ static int console_setup(struct vp_instance *in, struct vio_loop *loop)
 	in->dev = &c->con.dev;
 	if (o->host == HOST_SIM) {
 		vio_sim_console_attach(&c->sim, &c->con);
-		vp_say(VIO_VU_LOG_INFO, in->name, "simulated, port 0 %s, %u port%s",
+		vp_say(VIO_LOG_INFO, in->name, "simulated, port 0 %s, %u port%s",
 		       o->sim_kind == VIO_SIM_CONSOLE_ECHO ? "echo" : "line", o->ports,
 		       o->ports == 1 ? "" : "s");
 	}
@@ -167,7 +167,7 @@ static int console_serve(struct vp_instance *in, struct vio_loop *loop)
 		return 0;
 	rc = vio_host_console_attach(&c->hc, &c->con, loop, console_lock, console_unlock, in);
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch the console's ports: %s",
+		vp_say(VIO_LOG_ERR, in->name, "cannot watch the console's ports: %s",
 		       strerror(-rc));
 	return rc;
 }

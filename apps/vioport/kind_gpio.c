@@ -62,7 +62,7 @@ static void host_gpio_ready(struct vio_loop_watch *w, uint32_t revents)
 	rc = vio_host_gpio_dispatch(&g->hchip);
 	vp_unlock(g->in);
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_WARN, g->in->name, "reading line events of %s failed: %s",
+		vp_say(VIO_LOG_WARN, g->in->name, "reading line events of %s failed: %s",
 		       g->hchip.path, strerror(-rc));
 }
 
@@ -82,7 +82,7 @@ static int gpio_setup(struct vp_instance *in, struct vio_loop *loop)
 	if (nlines == 0) {
 		rc = vio_host_gpio_open(&g->hchip, o->chip[in->slot], err, sizeof(err));
 		if (rc < 0) {
-			vp_say(VIO_VU_LOG_ERR, in->name, "%s", err);
+			vp_say(VIO_LOG_ERR, in->name, "%s", err);
 			return rc;
 		}
 		g->hchip_open = true;
@@ -95,21 +95,21 @@ static int gpio_setup(struct vp_instance *in, struct vio_loop *loop)
 	}
 	g->lines = calloc(nlines, sizeof(*g->lines));
 	if (g->lines == NULL) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "out of memory");
+		vp_say(VIO_LOG_ERR, in->name, "out of memory");
 		return -ENOMEM;
 	}
 	if (vio_gpio_init(&g->gpio, ops, ctx, nlines, g->lines, g->queues, QUEUE_SIZE,
 			  GPIO_FEATURES) < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the gpio device");
+		vp_say(VIO_LOG_ERR, in->name, "cannot set up the gpio device");
 		return -EINVAL;
 	}
 	in->dev = &g->gpio.dev;
 	if (g->hchip_open) {
-		vp_say(VIO_VU_LOG_INFO, in->name, "%s (%s), %u lines", g->hchip.path,
-		       g->hchip.label, nlines);
+		vp_say(VIO_LOG_INFO, in->name, "%s (%s), %u lines", g->hchip.path, g->hchip.label,
+		       nlines);
 	} else {
 		vio_sim_gpio_attach(&g->chip, &g->gpio);
-		vp_say(VIO_VU_LOG_INFO, in->name, "simulated chip, %u lines", nlines);
+		vp_say(VIO_LOG_INFO, in->name, "simulated chip, %u lines", nlines);
 	}
 	return 0;
 }
@@ -125,8 +125,7 @@ static int gpio_serve(struct vp_instance *in, struct vio_loop *loop)
 	rc = vio_loop_add(loop, &g->hchip_w, vio_host_gpio_event_fd(&g->hchip), VIO_LOOP_IN,
 			  host_gpio_ready, g);
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch the chip's lines: %s",
-		       strerror(-rc));
+		vp_say(VIO_LOG_ERR, in->name, "cannot watch the chip's lines: %s", strerror(-rc));
 	return rc;
 }
 

@@ -49,7 +49,7 @@ static void eeprom_sync(struct vp_i2c *c)
 		return;
 	if (pwrite(c->eeprom_fd, c->eeprom_mem, VIO_SIM_24C02_SIZE, 0) !=
 	    (ssize_t) VIO_SIM_24C02_SIZE) {
-		vp_say(VIO_VU_LOG_ERR, c->in->name, "cannot write the EEPROM file: %s",
+		vp_say(VIO_LOG_ERR, c->in->name, "cannot write the EEPROM file: %s",
 		       strerror(errno));
 		return;
 	}
@@ -83,13 +83,13 @@ static int open_eeprom(struct vp_i2c *c, const char *file)
 	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
-		vp_say(VIO_VU_LOG_ERR, name, "cannot open the EEPROM file '%s': %s", file,
+		vp_say(VIO_LOG_ERR, name, "cannot open the EEPROM file '%s': %s", file,
 		       strerror(errno));
 		goto fail;
 	}
 	/* A bigger file is something else: refuse rather than overwrite its start. */
 	if (!S_ISREG(st.st_mode) || st.st_size > (off_t) VIO_SIM_24C02_SIZE) {
-		vp_say(VIO_VU_LOG_ERR, name,
+		vp_say(VIO_LOG_ERR, name,
 		       "the EEPROM file '%s' must be a regular file of at most %u bytes", file,
 		       VIO_SIM_24C02_SIZE);
 		rc = -EINVAL;
@@ -99,7 +99,7 @@ static int open_eeprom(struct vp_i2c *c, const char *file)
 	got = pread(fd, c->eeprom_mem, VIO_SIM_24C02_SIZE, 0);
 	if (got < 0) {
 		rc = -errno;
-		vp_say(VIO_VU_LOG_ERR, name, "cannot read the EEPROM file '%s': %s", file,
+		vp_say(VIO_LOG_ERR, name, "cannot read the EEPROM file '%s': %s", file,
 		       strerror(errno));
 		goto fail;
 	}
@@ -146,10 +146,10 @@ static int setup_sim(struct vp_i2c *c)
 	vio_sim_lm75_init(&c->lm75, VIO_SIM_LM75_ADDR);
 	if (vio_sim_i2c_attach(&c->bus, &c->eeprom.dev) < 0 ||
 	    vio_sim_i2c_attach(&c->bus, &c->lm75.dev) < 0 || init_i2c(c, &sim_ops, c) < 0) {
-		vp_say(VIO_VU_LOG_ERR, c->in->name, "cannot set up the i2c device");
+		vp_say(VIO_LOG_ERR, c->in->name, "cannot set up the i2c device");
 		return -EINVAL;
 	}
-	vp_say(VIO_VU_LOG_INFO, c->in->name, "simulated bus: 24c02 at 0x%02x%s%s, LM75 at 0x%02x",
+	vp_say(VIO_LOG_INFO, c->in->name, "simulated bus: 24c02 at 0x%02x%s%s, LM75 at 0x%02x",
 	       VIO_SIM_24C02_ADDR, o->eeprom_file ? " on " : "",
 	       o->eeprom_file ? o->eeprom_file : "", VIO_SIM_LM75_ADDR);
 	return 0;
@@ -169,17 +169,17 @@ static int setup_host(struct vp_i2c *c)
 		rc = vio_host_i2c_open(&c->hi2c, err, sizeof(err));
 	}
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, name, "%s", err);
+		vp_say(VIO_LOG_ERR, name, "%s", err);
 		return rc;
 	}
 	if (init_i2c(c, &vio_host_i2c_ops, &c->hi2c) < 0) {
-		vp_say(VIO_VU_LOG_ERR, name, "cannot set up the i2c device");
+		vp_say(VIO_LOG_ERR, name, "cannot set up the i2c device");
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < c->hi2c.nadapters; i++) {
 		const struct vio_host_i2c_adapter *a = &c->hi2c.adapters[i];
 
-		vp_say(VIO_VU_LOG_INFO, name, "%s/i2c-%u: %s", c->hi2c.dev_dir, a->bus,
+		vp_say(VIO_LOG_INFO, name, "%s/i2c-%u: %s", c->hi2c.dev_dir, a->bus,
 		       a->smbus ? "SMBus commands" : "I2C transfers");
 	}
 	return 0;

@@ -57,7 +57,7 @@ static void host_input_ready(struct vio_loop_watch *w, uint32_t revents)
 	vp_unlock(d->in);
 	if (rc < 0) {
 		/* The device went away (unplugged): stop watching it rather than spin. */
-		vp_say(VIO_VU_LOG_WARN, d->in->name, "reading %s failed: %s; no more input",
+		vp_say(VIO_LOG_WARN, d->in->name, "reading %s failed: %s; no more input",
 		       d->host.path, strerror(-rc));
 		vio_loop_remove(&d->host_w);
 	}
@@ -78,7 +78,7 @@ static int input_setup(struct vp_instance *in, struct vio_loop *loop)
 	if (o->evdev != NULL) {
 		rc = vio_host_input_open(&d->host, o->evdev, err, sizeof(err));
 		if (rc < 0) {
-			vp_say(VIO_VU_LOG_ERR, in->name, "%s", err);
+			vp_say(VIO_LOG_ERR, in->name, "%s", err);
 			return rc;
 		}
 		d->host_open = true;
@@ -93,18 +93,17 @@ static int input_setup(struct vp_instance *in, struct vio_loop *loop)
 	}
 	if (vio_input_init(&d->input, ops, ctx, d->backlog, INPUT_BACKLOG, d->queues, QUEUE_SIZE,
 			   INPUT_FEATURES) < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the input device");
+		vp_say(VIO_LOG_ERR, in->name, "cannot set up the input device");
 		return -EINVAL;
 	}
 	in->dev = &d->input.dev;
 	if (d->host_open) {
 		vio_host_input_attach(&d->host, &d->input);
-		vp_say(VIO_VU_LOG_INFO, in->name, "%s (%.*s)%s", d->host.path,
-		       (int) d->host.name_len, d->host.name,
-		       d->host.writable ? "" : ", read-only: LEDs not passed on");
+		vp_say(VIO_LOG_INFO, in->name, "%s (%.*s)%s", d->host.path, (int) d->host.name_len,
+		       d->host.name, d->host.writable ? "" : ", read-only: LEDs not passed on");
 	} else {
 		vio_sim_input_attach(&d->sim, &d->input);
-		vp_say(VIO_VU_LOG_INFO, in->name, "simulated %s", o->sim);
+		vp_say(VIO_LOG_INFO, in->name, "simulated %s", o->sim);
 	}
 	return 0;
 }
@@ -119,8 +118,7 @@ static int input_serve(struct vp_instance *in, struct vio_loop *loop)
 	rc = vio_loop_add(loop, &d->host_w, vio_host_input_fd(&d->host), VIO_LOOP_IN,
 			  host_input_ready, d);
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch %s: %s", d->host.path,
-		       strerror(-rc));
+		vp_say(VIO_LOG_ERR, in->name, "cannot watch %s: %s", d->host.path, strerror(-rc));
 	return rc;
 }
 

@@ -89,7 +89,7 @@ static int vsock_setup(struct vp_instance *in, struct vio_loop *loop)
 	else
 		v->hconns = calloc(o->streams, sizeof(*v->hconns));
 	if (v->conns == NULL || v->bufs == NULL || (v->sconns == NULL && v->hconns == NULL)) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "out of memory for %u streams of %u bytes",
+		vp_say(VIO_LOG_ERR, in->name, "out of memory for %u streams of %u bytes",
 		       o->streams, o->buffer_size);
 		return -ENOMEM;
 	}
@@ -100,7 +100,7 @@ static int vsock_setup(struct vp_instance *in, struct vio_loop *loop)
 		/* Bound now: the sandbox allows no new listener once serving. */
 		rc = vio_host_vsock_open(&v->hv, o->uds_path, v->hconns, o->streams);
 		if (rc < 0) {
-			vp_say(VIO_VU_LOG_ERR, in->name, "cannot listen at %s: %s", o->uds_path,
+			vp_say(VIO_LOG_ERR, in->name, "cannot listen at %s: %s", o->uds_path,
 			       rc == -EEXIST ? "a file that is not a socket is there"
 					     : strerror(-rc));
 			return rc;
@@ -111,20 +111,20 @@ static int vsock_setup(struct vp_instance *in, struct vio_loop *loop)
 	}
 	if (vio_vsock_init(&v->vs, ops, ctx, o->guest_cid, v->conns, o->streams, v->bufs,
 			   o->buffer_size, v->queues, QUEUE_SIZE, VSOCK_FEATURES) < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot set up the vsock device");
+		vp_say(VIO_LOG_ERR, in->name, "cannot set up the vsock device");
 		return -EINVAL;
 	}
 	if (o->sim)
 		vio_sim_vsock_attach(&v->sim, &v->vs);
 	in->dev = &v->vs.dev;
 	if (o->sim)
-		vp_say(VIO_VU_LOG_INFO, in->name,
+		vp_say(VIO_LOG_INFO, in->name,
 		       "guest CID %u, simulated host: echo on port %u, sink on port %u, %u streams "
 		       "of %u bytes",
 		       o->guest_cid, VSOCK_SIM_ECHO_PORT, VSOCK_SIM_SINK_PORT, o->streams,
 		       o->buffer_size);
 	else
-		vp_say(VIO_VU_LOG_INFO, in->name,
+		vp_say(VIO_LOG_INFO, in->name,
 		       "guest CID %u, host sockets %s (CONNECT) and %s_PORT, %u streams of %u "
 		       "bytes",
 		       o->guest_cid, o->uds_path, o->uds_path, o->streams, o->buffer_size);
@@ -141,7 +141,7 @@ static int vsock_serve(struct vp_instance *in, struct vio_loop *loop)
 		return 0;
 	rc = vio_host_vsock_attach(&v->hv, &v->vs, loop, vsock_lock, vsock_unlock, v);
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch %s: %s", v->hv.path, strerror(-rc));
+		vp_say(VIO_LOG_ERR, in->name, "cannot watch %s: %s", v->hv.path, strerror(-rc));
 	return rc;
 }
 

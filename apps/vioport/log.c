@@ -13,7 +13,7 @@
 #include "vioport.h"
 
 /* Set once by main before any thread starts, only read afterwards. */
-static int log_level = VIO_VU_LOG_WARN;
+static int log_level = VIO_LOG_WARN;
 static bool log_journal; /* standard error is the journal: "<N>" priorities first */
 static bool log_time;	 /* --log-time */
 

@@ -41,7 +41,7 @@ static void notify_state(struct vio_sd_notify *n, const char *state)
 	int rc = vio_sd_notify_send(n, state);
 
 	if (rc < 0)
-		vp_say(VIO_VU_LOG_WARN, "", "cannot notify systemd: %s", strerror(-rc));
+		vp_say(VIO_LOG_WARN, "", "cannot notify systemd: %s", strerror(-rc));
 }
 
 /* Lays out the instances of every group: names, socket paths, groups; returns how many. */
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	if (inst == NULL || eps == NULL) {
 		free(inst);
 		free(eps);
-		vp_say(VIO_VU_LOG_ERR, "", "out of memory");
+		vp_say(VIO_LOG_ERR, "", "out of memory");
 		vp_options_free(o);
 		free(o);
 		return EXIT_FAILURE;
@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	n = plan_instances(inst, o);
 	rc = vio_loop_init(&loop);
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, "", "cannot create the event loop: %s", strerror(-rc));
+		vp_say(VIO_LOG_ERR, "", "cannot create the event loop: %s", strerror(-rc));
 		status = EXIT_FAILURE;
 		n = 0;
 		goto out;
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 		int nr = vio_sd_notify_open(&notify, getenv("NOTIFY_SOCKET"));
 
 		if (nr < 0)
-			vp_say(VIO_VU_LOG_ERR, "", "cannot reach NOTIFY_SOCKET '%s': %s",
+			vp_say(VIO_LOG_ERR, "", "cannot reach NOTIFY_SOCKET '%s': %s",
 			       getenv("NOTIFY_SOCKET"), strerror(-nr));
 		unsetenv("NOTIFY_SOCKET");
 	}
@@ -167,9 +167,9 @@ int main(int argc, char **argv)
 		notify_state(&notify, state);
 		rc = vio_loop_run(&loop);
 		if (rc < 0)
-			vp_say(VIO_VU_LOG_ERR, "", "event loop failed: %s", strerror(-rc));
+			vp_say(VIO_LOG_ERR, "", "event loop failed: %s", strerror(-rc));
 		else
-			vp_say(VIO_VU_LOG_INFO, "", "stopping");
+			vp_say(VIO_LOG_INFO, "", "stopping");
 	}
 	if (rc < 0)
 		status = EXIT_FAILURE;

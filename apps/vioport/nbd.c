@@ -66,13 +66,13 @@ int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 	int rc;
 
 	if (o->direct || o->sync) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "--direct and --sync apply to files, not '%s'",
+		vp_say(VIO_LOG_ERR, in->name, "--direct and --sync apply to files, not '%s'",
 		       image);
 		return -EINVAL;
 	}
 	rc = vio_host_nbd_open(&b->nbd, image, &no, err, sizeof(err));
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot open image '%s': %s", image, err);
+		vp_say(VIO_LOG_ERR, in->name, "cannot open image '%s': %s", image, err);
 		return rc;
 	}
 	b->nbd_open = true;
@@ -84,11 +84,10 @@ int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 		return rc;
 	rc = vio_host_nbd_attach(&b->nbd, loop, nbd_lock, nbd_unlock, nbd_log, b);
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot watch the NBD connection: %s",
-		       strerror(-rc));
+		vp_say(VIO_LOG_ERR, in->name, "cannot watch the NBD connection: %s", strerror(-rc));
 		return rc;
 	}
-	vp_say(VIO_VU_LOG_INFO, in->name,
+	vp_say(VIO_LOG_INFO, in->name,
 	       "image '%s': NBD export %s, %llu sectors%s, %u queue%s, max request %u bytes%s%s%s",
 	       image, b->nbd.addr.desc, (unsigned long long) p.capacity,
 	       b->nbd.read_only ? ", read-only" : "", o->num_queues, o->num_queues == 1 ? "" : "s",
@@ -115,7 +114,7 @@ void vp_nbd_stop(struct vp_blk *b)
 int vp_nbd_setup(struct vp_blk *b, const char *image, struct vio_loop *loop)
 {
 	(void) loop;
-	vp_say(VIO_VU_LOG_ERR, b->in->name, "cannot open image '%s': built without libnbd", image);
+	vp_say(VIO_LOG_ERR, b->in->name, "cannot open image '%s': built without libnbd", image);
 	return -ENOTSUP;
 }
 

@@ -67,14 +67,14 @@ static int apply_config(const struct vp_optctx *c, const char *arg)
 static int apply_verbose(const struct vp_optctx *c, const char *arg)
 {
 	(void) arg;
-	c->o->log_level = VIO_VU_LOG_INFO;
+	c->o->log_level = VIO_LOG_INFO;
 	return 0;
 }
 
 static int apply_quiet(const struct vp_optctx *c, const char *arg)
 {
 	(void) arg;
-	c->o->log_level = VIO_VU_LOG_ERR;
+	c->o->log_level = VIO_LOG_ERR;
 	return 0;
 }
 
@@ -423,7 +423,7 @@ int vp_group_set_kind(struct vp_options *o, struct vp_group *g, const struct vp_
 void vp_options_init(struct vp_options *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->log_level = VIO_VU_LOG_WARN;
+	o->log_level = VIO_LOG_WARN;
 	o->poll_us = VP_POLL_US_DEFAULT;
 	o->batch = VP_BATCH_DEFAULT;
 	vio_sandbox_init(&o->sandbox, VIO_SANDBOX_ON, "vioport");

@@ -56,20 +56,20 @@ int vp_sandbox_enter(struct vp_options *o, const struct vp_instance *inst, unsig
 	if (rc == 0)
 		rc = vio_sandbox_enter(sb, err, sizeof(err));
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, "", "cannot enter the sandbox: %s", err);
+		vp_say(VIO_LOG_ERR, "", "cannot enter the sandbox: %s", err);
 		return rc;
 	}
 	if (sb->mode == VIO_SANDBOX_OFF) {
-		vp_say(VIO_VU_LOG_INFO, "", "sandbox off%s%s", sb->drop_user ? "; user " : "",
+		vp_say(VIO_LOG_INFO, "", "sandbox off%s%s", sb->drop_user ? "; user " : "",
 		       sb->drop_user ? sb->user : "");
 		return 0;
 	}
 	if (sb->landlock_abi == 0)
-		vp_say(VIO_VU_LOG_WARN, "", "%s", sb->landlock_note);
+		vp_say(VIO_LOG_WARN, "", "%s", sb->landlock_note);
 	if (sb->mode == VIO_SANDBOX_LOG)
-		vp_say(VIO_VU_LOG_WARN, "",
+		vp_say(VIO_LOG_WARN, "",
 		       "sandbox in log mode: a call outside the allowlist fails with EPERM");
-	vp_say(VIO_VU_LOG_INFO, "", "sandbox %s: no_new_privs, seccomp allowlist, %s%s%s",
+	vp_say(VIO_LOG_INFO, "", "sandbox %s: no_new_privs, seccomp allowlist, %s%s%s",
 	       sb->mode == VIO_SANDBOX_LOG ? "log" : "on",
 	       sb->landlock_abi ? sb->landlock_note : "no Landlock", sb->drop_user ? ", user " : "",
 	       sb->drop_user ? sb->user : "");

@@ -55,7 +55,7 @@ static int endpoint_open(struct vp_endpoint *e, const struct vp_group *g)
 		c.size = VMSG_DEFAULT_SIZE;
 	rc = vio_vmsg_endpoint_init(&e->ep, &c, err, sizeof(err));
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, "vmsg", "%s", err);
+		vp_say(VIO_LOG_ERR, "vmsg", "%s", err);
 		return rc;
 	}
 	e->ready = true;
@@ -84,13 +84,13 @@ int vp_vmsg_init(struct vp_endpoint *eps, unsigned *neps, struct vp_instance *in
 			    (g->doorbell != NULL &&
 			     (e->first->doorbell == NULL ||
 			      strcmp(g->doorbell, e->first->doorbell) != 0)))) {
-			vp_say(VIO_VU_LOG_ERR, "vmsg",
+			vp_say(VIO_LOG_ERR, "vmsg",
 			       "%s: %s names the window of %s with another size or doorbell",
 			       g->shm, g->where, e->first->where);
 			return -EINVAL;
 		}
 		if (e->ndevices == VIO_VMSG_DEV_MAX) {
-			vp_say(VIO_VU_LOG_ERR, "vmsg", "%s: at most %d devices on one bus", g->shm,
+			vp_say(VIO_LOG_ERR, "vmsg", "%s: at most %d devices on one bus", g->shm,
 			       VIO_VMSG_DEV_MAX);
 			return -ENOSPC;
 		}
@@ -105,13 +105,12 @@ int vp_vmsg_add(struct vp_instance *in)
 	int rc = vio_vmsg_endpoint_add(&in->ep->ep, in->dev);
 
 	if (rc < 0) {
-		vp_say(VIO_VU_LOG_ERR, in->name, "cannot add the device to the bus of %s (%d)",
+		vp_say(VIO_LOG_ERR, in->name, "cannot add the device to the bus of %s (%d)",
 		       in->opt->shm, rc);
 		return rc;
 	}
 	in->dev_num = rc;
-	vp_say(VIO_VU_LOG_INFO, in->name, "device %d on the virtio-msg bus of %s", rc,
-	       in->opt->shm);
+	vp_say(VIO_LOG_INFO, in->name, "device %d on the virtio-msg bus of %s", rc, in->opt->shm);
 	return 0;
 }
 
@@ -122,13 +121,13 @@ int vp_vmsg_start(struct vp_endpoint *eps, unsigned neps)
 		int rc = vio_vmsg_endpoint_start(&e->ep);
 
 		if (rc < 0) {
-			vp_say(VIO_VU_LOG_ERR, "vmsg", "%s: cannot start serving: %s",
-			       e->first->shm, strerror(-rc));
+			vp_say(VIO_LOG_ERR, "vmsg", "%s: cannot start serving: %s", e->first->shm,
+			       strerror(-rc));
 			return rc;
 		}
 		e->started = true;
-		vp_say(VIO_VU_LOG_INFO, "vmsg", "%s: serving %u device%s (doorbell %s)",
-		       e->first->shm, e->ndevices, e->ndevices == 1 ? "" : "s",
+		vp_say(VIO_LOG_INFO, "vmsg", "%s: serving %u device%s (doorbell %s)", e->first->shm,
+		       e->ndevices, e->ndevices == 1 ? "" : "s",
 		       e->first->doorbell ? e->first->doorbell : "poll");
 	}
 	return 0;

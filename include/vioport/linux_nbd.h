@@ -127,7 +127,7 @@ struct vio_host_nbd {
 	uint32_t watch_events;
 	void (*lock)(void *ctx);
 	void (*unlock)(void *ctx);
-	void (*log)(void *ctx, int level, const char *msg); /* level VIO_VU_LOG_* */
+	void (*log)(void *ctx, int level, const char *msg); /* level VIO_LOG_* (vioport/log.h) */
 	void *ctx;
 	uint32_t backoff_ms;
 	bool outage_logged;

@@ -101,7 +101,7 @@ struct vio_vu_server_config {
 	/* Returns when the device no longer touches guest memory (see above); NULL: nothing to wait
 	 * for. */
 	void (*quiesce)(void *ctx, struct vio_device *dev);
-	/* One line, no newline, level VIO_VU_LOG_*; NULL: no logging. */
+	/* One line, no newline, level VIO_LOG_* (vioport/log.h); NULL: no logging. */
 	void (*log)(void *ctx, int level, const char *msg);
 	/* A connection ended; listening says whether the server waits for another. */
 	void (*disconnected)(void *ctx, bool listening);

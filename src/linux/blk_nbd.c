@@ -37,7 +37,7 @@
 
 #include "vioport/internal/errmsg.h"
 #include "vioport/linux_nbd.h"
-#include "vioport/vhost_user_engine.h"
+#include "vioport/log.h"
 
 struct vio_host_nbd_op {
 	struct vio_host_nbd *n;
@@ -558,7 +558,7 @@ static void arm_timer(struct vio_host_nbd *n, uint32_t ms)
 {
 	if (n->loop != NULL &&
 	    vio_loop_timer_start(n->loop, &n->t, (uint64_t) ms * 1000000u, 0, on_timer, n) < 0)
-		say(n, VIO_VU_LOG_ERR, "%s: cannot arm the reconnection timer", n->addr.desc);
+		say(n, VIO_LOG_ERR, "%s: cannot arm the reconnection timer", n->addr.desc);
 }
 
 /*
@@ -600,7 +600,7 @@ static void lose(struct vio_host_nbd *n, const char *why)
 	if (was_ready)
 		n->stats.lost++;
 	if (!n->outage_logged) {
-		say(n, VIO_VU_LOG_WARN,
+		say(n, VIO_LOG_WARN,
 		    "%s: connection lost (%s); requests fail until it is back, reconnecting",
 		    n->addr.desc, why);
 		n->outage_logged = true;
@@ -624,13 +624,12 @@ static void connected(struct vio_host_nbd *n)
 		return;
 	}
 	if (!n->read_only && nbd_is_read_only(n->h) > 0)
-		say(n, VIO_VU_LOG_WARN, "%s: the export is read-only now: writes fail",
-		    n->addr.desc);
+		say(n, VIO_LOG_WARN, "%s: the export is read-only now: writes fail", n->addr.desc);
 	n->state = VIO_HOST_NBD_READY;
 	n->watching = false;
 	n->backoff_ms = VIO_HOST_NBD_BACKOFF_MIN_MS;
 	n->stats.reconnects++;
-	say(n, VIO_VU_LOG_INFO, "%s: connected again, serving", n->addr.desc);
+	say(n, VIO_LOG_INFO, "%s: connected again, serving", n->addr.desc);
 	n->outage_logged = false;
 }
 

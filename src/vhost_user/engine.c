@@ -82,7 +82,7 @@ static int check_hdr(struct vio_vu_engine *e)
 	memcpy(&h, e->rx, HDR_SIZE);
 	if ((h.flags & VIO_VU_VERSION_MASK) != VIO_VU_VERSION || (h.flags & VIO_VU_FLAG_REPLY) ||
 	    h.size > VIO_VU_MAX_PAYLOAD) {
-		vu_log(e, VIO_VU_LOG_WARN, "bad header: request %u flags 0x%x size %u",
+		vu_log(e, VIO_LOG_WARN, "bad header: request %u flags 0x%x size %u",
 		       (unsigned) h.request, (unsigned) h.flags, (unsigned) h.size);
 		return -VIO_EPROTO;
 	}

@@ -33,7 +33,7 @@ static int region_check(struct vio_vu_engine *e, const struct wire_region *r)
 	if (r->size == 0 || r->gpa + (r->size - 1) < r->gpa ||
 	    r->uaddr + (r->size - 1) < r->uaddr || r->offset + (r->size - 1) < r->offset ||
 	    r->size > SIZE_MAX / 2) {
-		vu_log(e, VIO_VU_LOG_WARN,
+		vu_log(e, VIO_LOG_WARN,
 		       "memory region gpa 0x%llx size 0x%llx uaddr 0x%llx offset 0x%llx: bad range",
 		       (unsigned long long) r->gpa, (unsigned long long) r->size,
 		       (unsigned long long) r->uaddr, (unsigned long long) r->offset);
@@ -58,7 +58,7 @@ static int map_range(struct vio_vu_engine *e, int h, uint64_t offset, uint64_t s
 	if (rc < 0)
 		return rc;
 	if (offset > obj || size > obj - offset) {
-		vu_log(e, VIO_VU_LOG_WARN,
+		vu_log(e, VIO_LOG_WARN,
 		       "refused: 0x%llx bytes at offset 0x%llx run past the end of their file "
 		       "(0x%llx bytes); mapping them would fault",
 		       (unsigned long long) size, (unsigned long long) offset,
@@ -73,7 +73,7 @@ static int map_range(struct vio_vu_engine *e, int h, uint64_t offset, uint64_t s
 	len = (size + lead + align - 1) & ~(align - 1);
 	rc = e->ops->map(e->ctx, h, start, len, &p);
 	if (rc < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "cannot map memory region: %s", vu_errstr(e, -rc));
+		vu_log(e, VIO_LOG_WARN, "cannot map memory region: %s", vu_errstr(e, -rc));
 		return rc;
 	}
 	out->map = p;
@@ -97,7 +97,7 @@ static int region_map(struct vio_vu_engine *e, const struct vio_vu_region *w, in
 	out->gpa = r.gpa;
 	out->size = r.size;
 	out->uaddr = r.uaddr;
-	vu_log(e, VIO_VU_LOG_DEBUG, "region gpa 0x%llx size 0x%llx uaddr 0x%llx offset 0x%llx",
+	vu_log(e, VIO_LOG_DEBUG, "region gpa 0x%llx size 0x%llx uaddr 0x%llx offset 0x%llx",
 	       (unsigned long long) r.gpa, (unsigned long long) r.size,
 	       (unsigned long long) r.uaddr, (unsigned long long) r.offset);
 	return 0;
@@ -143,7 +143,7 @@ static int table_check(struct vio_vu_engine *e, const struct vio_vu_mem_table *t
 					   b->memory_size) ||
 			    ranges_overlap(a->userspace_addr, a->memory_size, b->userspace_addr,
 					   b->memory_size)) {
-				vu_log(e, VIO_VU_LOG_WARN, "memory regions %u and %u overlap",
+				vu_log(e, VIO_LOG_WARN, "memory regions %u and %u overlap",
 				       (unsigned) j, (unsigned) i);
 				return -VIO_EINVAL;
 			}
@@ -161,8 +161,8 @@ int vu_mem_map_table(struct vio_vu_engine *e, struct vio_vu_msg *m,
 
 	if (n == 0 || n > VIO_VU_MAX_REGIONS ||
 	    m->hdr.size != 8u + n * (uint32_t) sizeof(struct vio_vu_region) || m->nfds != n) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_MEM_TABLE: %u regions, %u bytes, %u fds",
-		       (unsigned) n, (unsigned) m->hdr.size, (unsigned) m->nfds);
+		vu_log(e, VIO_LOG_WARN, "SET_MEM_TABLE: %u regions, %u bytes, %u fds", (unsigned) n,
+		       (unsigned) m->hdr.size, (unsigned) m->nfds);
 		return -VIO_EINVAL;
 	}
 	rc = table_check(e, t);
@@ -203,12 +203,11 @@ int vu_mem_add(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	if (rc < 0)
 		return rc;
 	if (e->nregions >= VIO_VU_MAX_MEM_SLOTS) {
-		vu_log(e, VIO_VU_LOG_WARN, "ADD_MEM_REG: all %u slots are used",
-		       VIO_VU_MAX_MEM_SLOTS);
+		vu_log(e, VIO_LOG_WARN, "ADD_MEM_REG: all %u slots are used", VIO_VU_MAX_MEM_SLOTS);
 		return -VIO_ENOSPC;
 	}
 	if (uaddr_taken(e, wr.uaddr, wr.size)) {
-		vu_log(e, VIO_VU_LOG_WARN, "ADD_MEM_REG: region overlaps another one");
+		vu_log(e, VIO_LOG_WARN, "ADD_MEM_REG: region overlaps another one");
 		return -VIO_EBUSY;
 	}
 	rc = region_map(e, w, m->fds[0], &r);
@@ -216,7 +215,7 @@ int vu_mem_add(struct vio_vu_engine *e, struct vio_vu_msg *m)
 		return rc;
 	rc = vio_winmap_add(&e->map, r.gpa, r.size, r.local, VIO_ACCESS_RW);
 	if (rc < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "ADD_MEM_REG: region overlaps another one");
+		vu_log(e, VIO_LOG_WARN, "ADD_MEM_REG: region overlaps another one");
 		region_unmap(e, &r);
 		return rc;
 	}
@@ -235,7 +234,7 @@ int vu_mem_find(struct vio_vu_engine *e, const struct vio_vu_msg *m)
 		    r->uaddr == w->userspace_addr)
 			return (int) i;
 	}
-	vu_log(e, VIO_VU_LOG_WARN, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
+	vu_log(e, VIO_LOG_WARN, "REM_MEM_REG: no region at gpa 0x%llx size 0x%llx",
 	       (unsigned long long) w->guest_phys_addr, (unsigned long long) w->memory_size);
 	return -VIO_ENOENT;
 }
@@ -341,7 +340,7 @@ static int inflight_args(struct vio_vu_engine *e, const struct vio_vu_inflight *
 {
 	if (in->num_queues == 0 || in->num_queues > e->nq || in->queue_size == 0 ||
 	    in->queue_size > VIO_VQ_MAX_SIZE) {
-		vu_log(e, VIO_VU_LOG_WARN, "inflight region for %u queues of %u entries",
+		vu_log(e, VIO_LOG_WARN, "inflight region for %u queues of %u entries",
 		       in->num_queues, in->queue_size);
 		return -VIO_EINVAL;
 	}
@@ -369,7 +368,7 @@ int vu_inflight_get(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu_rep
 	r->size = sizeof(r->p.inflight);
 	fd = e->ops->alloc_shared(e->ctx, bytes, &p);
 	if (fd < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "no inflight region: %s", vu_errstr(e, -fd));
+		vu_log(e, VIO_LOG_WARN, "no inflight region: %s", vu_errstr(e, -fd));
 		return 0;
 	}
 	/* a fresh object reads as zeros: every share blank, nothing in flight */
@@ -395,7 +394,7 @@ int vu_inflight_set(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	}
 	if (in->mmap_size < bytes || in->mmap_size > SIZE_MAX / 2 ||
 	    in->mmap_offset + in->mmap_size < in->mmap_offset) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_INFLIGHT_FD: size 0x%llx, need 0x%llx",
+		vu_log(e, VIO_LOG_WARN, "SET_INFLIGHT_FD: size 0x%llx, need 0x%llx",
 		       (unsigned long long) in->mmap_size, (unsigned long long) bytes);
 		return -VIO_EINVAL;
 	}

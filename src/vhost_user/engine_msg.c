@@ -39,7 +39,7 @@ struct vu_req_type {
 static struct vio_vu_ering *vring_at(struct vio_vu_engine *e, uint32_t index, const char *what)
 {
 	if (index >= e->nq) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s: queue %u out of range (%u queues)", what,
+		vu_log(e, VIO_LOG_WARN, "%s: queue %u out of range (%u queues)", what,
 		       (unsigned) index, (unsigned) e->nq);
 		return NULL;
 	}
@@ -78,7 +78,7 @@ static int negotiate(struct vio_vu_engine *e, uint64_t features)
 	if (vio_device_set_features(dev, features) < 0 ||
 	    vio_device_set_status(dev, dev->status | VIO_STATUS_FEATURES_OK) < 0 ||
 	    !(dev->status & VIO_STATUS_FEATURES_OK)) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_FEATURES: device refused features 0x%llx",
+		vu_log(e, VIO_LOG_WARN, "SET_FEATURES: device refused features 0x%llx",
 		       (unsigned long long) features);
 		return -VIO_EINVAL;
 	}
@@ -102,7 +102,7 @@ static int h_set_features(struct vio_vu_engine *e, struct vio_vu_msg *m, struct 
 
 	(void) r;
 	if ((f & ~(dev->host_features | pbit)) != 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_FEATURES: 0x%llx were not offered",
+		vu_log(e, VIO_LOG_WARN, "SET_FEATURES: 0x%llx were not offered",
 		       (unsigned long long) (f & ~(dev->host_features | pbit)));
 		return -VIO_EINVAL;
 	}
@@ -175,8 +175,7 @@ static int h_set_vring_num(struct vio_vu_engine *e, struct vio_vu_msg *m, struct
 		return -VIO_EINVAL;
 	if (num == 0 || num > e->dev->queues[v->index].max_size ||
 	    (!packed(e) && (num & (num - 1)) != 0)) {
-		vu_log(e, VIO_VU_LOG_WARN,
-		       "SET_VRING_NUM: queue %u: size %u not supported (max %u)",
+		vu_log(e, VIO_LOG_WARN, "SET_VRING_NUM: queue %u: size %u not supported (max %u)",
 		       (unsigned) v->index, (unsigned) num,
 		       (unsigned) e->dev->queues[v->index].max_size);
 		return -VIO_EINVAL;
@@ -198,14 +197,14 @@ static int h_set_vring_addr(struct vio_vu_engine *e, struct vio_vu_msg *m, struc
 	if (v == NULL)
 		return -VIO_EINVAL;
 	if (a->flags != 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_ADDR: flags 0x%x (no dirty logging here)",
+		vu_log(e, VIO_LOG_WARN, "SET_VRING_ADDR: flags 0x%x (no dirty logging here)",
 		       (unsigned) a->flags);
 		return a->flags == VIO_VU_VRING_F_LOG ? -VIO_ENOTSUP : -VIO_EINVAL;
 	}
 	if (vu_ua_to_gpa(e, a->desc_user_addr, &gpa) < 0 ||
 	    vu_ua_to_gpa(e, a->avail_user_addr, &gpa) < 0 ||
 	    vu_ua_to_gpa(e, a->used_user_addr, &gpa) < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_ADDR: queue %u: ring outside guest memory",
+		vu_log(e, VIO_LOG_WARN, "SET_VRING_ADDR: queue %u: ring outside guest memory",
 		       v->index);
 		return -VIO_EFAULT;
 	}
@@ -236,7 +235,7 @@ static int h_set_vring_base(struct vio_vu_engine *e, struct vio_vu_msg *m, struc
 	if (v == NULL)
 		return -VIO_EINVAL;
 	if (!packed(e) && num > 0xffffu) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_BASE: queue %u: base %u", (unsigned) v->index,
+		vu_log(e, VIO_LOG_WARN, "SET_VRING_BASE: queue %u: base %u", (unsigned) v->index,
 		       (unsigned) num);
 		return -VIO_EINVAL;
 	}
@@ -274,7 +273,7 @@ static struct vio_vu_ering *vring_fd_arg(struct vio_vu_engine *e, struct vio_vu_
 
 	if ((u & ~(uint64_t) (VIO_VU_VRING_IDX_MASK | VIO_VU_VRING_NOFD)) != 0 ||
 	    m->nfds != (nofd ? 0u : 1u)) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s: argument 0x%llx with %u fds", what,
+		vu_log(e, VIO_LOG_WARN, "%s: argument 0x%llx with %u fds", what,
 		       (unsigned long long) u, m->nfds);
 		return NULL;
 	}
@@ -359,7 +358,7 @@ static int h_set_protocol_features(struct vio_vu_engine *e, struct vio_vu_msg *m
 
 	(void) r;
 	if (extra != 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_PROTOCOL_FEATURES: 0x%llx were not offered",
+		vu_log(e, VIO_LOG_WARN, "SET_PROTOCOL_FEATURES: 0x%llx were not offered",
 		       (unsigned long long) extra);
 		return -VIO_EINVAL;
 	}
@@ -382,7 +381,7 @@ static int h_set_vring_enable(struct vio_vu_engine *e, struct vio_vu_msg *m, str
 	if (v == NULL)
 		return -VIO_EINVAL;
 	if (!vu_has_protocol(e) || m->p.state.num > 1) {
-		vu_log(e, VIO_VU_LOG_WARN, "SET_VRING_ENABLE: %u%s", (unsigned) m->p.state.num,
+		vu_log(e, VIO_LOG_WARN, "SET_VRING_ENABLE: %u%s", (unsigned) m->p.state.num,
 		       vu_has_protocol(e) ? "" : " without protocol features");
 		return -VIO_EINVAL;
 	}
@@ -405,7 +404,7 @@ static int config_args(struct vio_vu_engine *e, const struct vio_vu_msg *m, cons
 
 	if (m->hdr.size < VIO_VU_CONFIG_HDR || c->size > VIO_VU_MAX_CONFIG ||
 	    c->offset > VIO_VU_MAX_CONFIG - c->size || m->hdr.size != VIO_VU_CONFIG_HDR + c->size) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s: offset %u size %u in a %u-byte message", what,
+		vu_log(e, VIO_LOG_WARN, "%s: offset %u size %u in a %u-byte message", what,
 		       (unsigned) (m->hdr.size >= VIO_VU_CONFIG_HDR ? c->offset : 0),
 		       (unsigned) (m->hdr.size >= VIO_VU_CONFIG_HDR ? c->size : 0),
 		       (unsigned) m->hdr.size);
@@ -423,7 +422,7 @@ static int h_get_config(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu
 		return rc;
 	rc = vio_device_read_config(e->dev, c->offset, r->p.config.payload, c->size);
 	if (rc < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "GET_CONFIG: [%u, +%u) outside the %u-byte config",
+		vu_log(e, VIO_LOG_WARN, "GET_CONFIG: [%u, +%u) outside the %u-byte config",
 		       (unsigned) c->offset, (unsigned) c->size, (unsigned) e->dev->config_len);
 		return rc;
 	}
@@ -447,8 +446,8 @@ static int h_set_config(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu
 		return -VIO_EINVAL;
 	rc = vio_device_write_config(e->dev, c->offset, c->payload, c->size);
 	if (rc < 0)
-		vu_log(e, VIO_VU_LOG_WARN, "SET_CONFIG: [%u, +%u) refused: %s",
-		       (unsigned) c->offset, (unsigned) c->size, vu_errstr(e, -rc));
+		vu_log(e, VIO_LOG_WARN, "SET_CONFIG: [%u, +%u) refused: %s", (unsigned) c->offset,
+		       (unsigned) c->size, vu_errstr(e, -rc));
 	return rc;
 }
 
@@ -468,7 +467,7 @@ static int h_vring_kick(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu
 {
 	(void) m;
 	(void) r;
-	vu_log(e, VIO_VU_LOG_DEBUG, "VRING_KICK ignored: in-band notifications not negotiated");
+	vu_log(e, VIO_LOG_DEBUG, "VRING_KICK ignored: in-band notifications not negotiated");
 	return -VIO_ENOTSUP;
 }
 
@@ -527,7 +526,7 @@ static int h_set_status(struct vio_vu_engine *e, struct vio_vu_msg *m, struct vu
 		st |= VIO_STATUS_FEATURES_OK;
 	rc = vio_device_set_status(dev, st);
 	if (rc < 0)
-		vu_log(e, VIO_VU_LOG_WARN, "SET_STATUS: 0x%x after 0x%x refused", st, dev->status);
+		vu_log(e, VIO_LOG_WARN, "SET_STATUS: 0x%x after 0x%x refused", st, dev->status);
 	return rc;
 }
 
@@ -602,26 +601,25 @@ static int check_request(struct vio_vu_engine *e, const struct vu_req_type *t,
 			 const struct vio_vu_msg *m)
 {
 	if (t == NULL || t->name == NULL) {
-		vu_log(e, VIO_VU_LOG_WARN, "unknown request %u", (unsigned) m->hdr.request);
+		vu_log(e, VIO_LOG_WARN, "unknown request %u", (unsigned) m->hdr.request);
 		return -VIO_ENOSYS;
 	}
 	if (t->handle == NULL) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s is not supported", t->name);
+		vu_log(e, VIO_LOG_WARN, "%s is not supported", t->name);
 		return -VIO_ENOTSUP;
 	}
 	if (t->size != SIZE_ANY && m->hdr.size != t->size) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s: payload of %u bytes, expected %u", t->name,
+		vu_log(e, VIO_LOG_WARN, "%s: payload of %u bytes, expected %u", t->name,
 		       (unsigned) m->hdr.size, (unsigned) t->size);
 		return -VIO_EINVAL;
 	}
 	if (t->fds != FDS_ANY && m->nfds != t->fds) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s: %u file descriptors, expected %u", t->name, m->nfds,
+		vu_log(e, VIO_LOG_WARN, "%s: %u file descriptors, expected %u", t->name, m->nfds,
 		       t->fds);
 		return -VIO_EINVAL;
 	}
 	if (t->pf != NO_PF && !vu_has_pf(e, t->pf)) {
-		vu_log(e, VIO_VU_LOG_WARN, "%s: protocol feature %u not negotiated", t->name,
-		       t->pf);
+		vu_log(e, VIO_LOG_WARN, "%s: protocol feature %u not negotiated", t->name, t->pf);
 		return -VIO_EPERM;
 	}
 	return 0;
@@ -663,7 +661,7 @@ int vio_vu_engine_handle(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	r.fd = -1;
 	rc = check_request(e, t, m);
 	if (rc == 0) {
-		vu_log(e, VIO_VU_LOG_DEBUG, "%s", t->name);
+		vu_log(e, VIO_LOG_DEBUG, "%s", t->name);
 		rc = t->handle(e, m, &r);
 	}
 	for (unsigned i = 0; i < m->nfds; i++)
@@ -671,7 +669,7 @@ int vio_vu_engine_handle(struct vio_vu_engine *e, struct vio_vu_msg *m)
 	/* whatever changed, the device model follows */
 	vu_vring_sync_all(e);
 	if (rc < 0 && t != NULL && t->name != NULL && t->answer != ANS_SOFT)
-		vu_log(e, VIO_VU_LOG_WARN, "%s failed: %s", t->name, vu_errstr(e, -rc));
+		vu_log(e, VIO_LOG_WARN, "%s failed: %s", t->name, vu_errstr(e, -rc));
 	rc = answer(e, t, m, &r, rc);
 	vu_close(e, &r.fd);
 	return rc;

@@ -38,7 +38,7 @@ static void send_config_change(struct vio_vu_engine *e)
 	 */
 	rc = e->ops->send(e->ctx, e->backend, &hdr, NULL, -1, 0);
 	if (rc < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "backend channel: config change not sent: %s",
+		vu_log(e, VIO_LOG_WARN, "backend channel: config change not sent: %s",
 		       vu_errstr(e, -rc));
 		if (rc != -VIO_EAGAIN)
 			vu_close(e, &e->backend);
@@ -61,10 +61,9 @@ static void vu_dev_log(struct vio_device *dev, const char *msg, int err)
 	struct vio_vu_engine *e = eng_of(dev);
 
 	if (err != 0)
-		vu_log(e, VIO_VU_LOG_WARN, "device: %s: %s", msg,
-		       vu_errstr(e, err < 0 ? -err : err));
+		vu_log(e, VIO_LOG_WARN, "device: %s: %s", msg, vu_errstr(e, err < 0 ? -err : err));
 	else
-		vu_log(e, VIO_VU_LOG_WARN, "device: %s", msg);
+		vu_log(e, VIO_LOG_WARN, "device: %s", msg);
 }
 
 const struct vio_transport_ops vu_transport_ops = {
@@ -99,7 +98,7 @@ static int vring_push(struct vio_vu_engine *e, struct vio_vu_ering *v)
 	if (vu_ua_to_gpa(e, v->desc_ua, &desc) < 0 || vu_ua_to_gpa(e, v->avail_ua, &avail) < 0 ||
 	    vu_ua_to_gpa(e, v->used_ua, &used) < 0) {
 		if (!v->mem_warned)
-			vu_log(e, VIO_VU_LOG_WARN,
+			vu_log(e, VIO_LOG_WARN,
 			       "queue %u: ring is in no memory region; waiting for one", v->index);
 		v->mem_warned = true;
 		return -VIO_EFAULT;
@@ -112,8 +111,7 @@ static int vring_push(struct vio_vu_engine *e, struct vio_vu_ering *v)
 	if (rc == 0 && v->base_set)
 		rc = vio_device_queue_set_base(dev, v->index, v->base);
 	if (rc < 0) {
-		vu_log(e, VIO_VU_LOG_WARN, "queue %u: cannot set up: %s", v->index,
-		       vu_errstr(e, -rc));
+		vu_log(e, VIO_LOG_WARN, "queue %u: cannot set up: %s", v->index, vu_errstr(e, -rc));
 		return rc;
 	}
 	v->pushed = true;
@@ -121,7 +119,7 @@ static int vring_push(struct vio_vu_engine *e, struct vio_vu_ering *v)
 	/* a ring outside the windows breaks the device here (NEEDS_RESET, err fd, config msg) */
 	rc = vio_device_queue_enable(dev, v->index, true);
 	if (rc == 0 && dq->vq.ifl_resubmit != 0)
-		vu_log(e, VIO_VU_LOG_INFO, "queue %u: %u requests in flight before are resubmitted",
+		vu_log(e, VIO_LOG_INFO, "queue %u: %u requests in flight before are resubmitted",
 		       v->index, dq->vq.ifl_resubmit);
 	return rc;
 }

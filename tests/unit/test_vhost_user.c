@@ -91,7 +91,7 @@ static int count_fds(void)
 static void test_log(void *ctx, int level, const char *msg)
 {
 	(void) ctx;
-	if (level <= VIO_VU_LOG_WARN)
+	if (level <= VIO_LOG_WARN)
 		F.warnings++;
 	snprintf(F.last_log, sizeof(F.last_log), "%s", msg);
 	if (getenv("VU_TEST_LOG") != NULL)

@@ -27,9 +27,9 @@
 
 #include "vioport/byteorder.h"
 #include "vioport/errno.h"
+#include "vioport/log.h"
 #include "vioport/rng.h"
 #include "vioport/sim_entropy.h"
-#include "vioport/vhost_user.h"
 #include "vioport/virtio.h"
 #include "vioport/vmsg_drv.h"
 #include "vioport/vmsg_drv_dev.h"
@@ -352,7 +352,7 @@ static void log_cb(void *ctx, int level, const char *msg)
 {
 	struct rng_side *s = ctx;
 
-	if (level == VIO_VU_LOG_ERR)
+	if (level == VIO_LOG_ERR)
 		__atomic_fetch_add(&s->errors, 1, __ATOMIC_RELAXED);
 	if (getenv("VIOPORT_TEST_VERBOSE") != NULL)
 		fprintf(stderr, "endpoint: %s\n", msg);

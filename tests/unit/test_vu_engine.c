@@ -237,14 +237,14 @@ static void log_formats(void **state)
 	char big[400];
 
 	(void) state;
-	vio_vu_engine_log(&T.e, VIO_VU_LOG_INFO, "a %s %d %u 0x%x %llx %lld %ld %c 100%% %s", "str",
+	vio_vu_engine_log(&T.e, VIO_LOG_INFO, "a %s %d %u 0x%x %llx %lld %ld %c 100%% %s", "str",
 			  -42, 7u, 0xbeefu, 0x123456789abcdefull, (long long) INT64_MIN, -5L, 'z',
 			  none);
 	assert_string_equal(T.log, "a str -42 7 0xbeef 123456789abcdef -9223372036854775808 -5 z "
 				   "100% (null)");
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	vio_vu_engine_log(&T.e, VIO_VU_LOG_INFO, "%s", big);
+	vio_vu_engine_log(&T.e, VIO_LOG_INFO, "%s", big);
 	assert_int_equal(strlen(T.log), 255);
 }
 

@@ -145,7 +145,7 @@ static int rx_fill(struct vio_vu_server *s)
 			return errno == EINTR || errno == EAGAIN ? 0 : -errno;
 		rc = rx_take_fds(s, &mh);
 		if (rc < 0) {
-			srv_log(s, VIO_VU_LOG_WARN, "more than %u file descriptors in a message",
+			srv_log(s, VIO_LOG_WARN, "more than %u file descriptors in a message",
 				VIO_VU_MAX_FDS);
 			return rc;
 		}
@@ -170,7 +170,7 @@ static int arm_listen(struct vio_vu_server *s, bool on)
 		rc = vio_loop_add(s->cfg.loop, &s->listen_w, s->listen_fd, VIO_LOOP_IN, listen_cb,
 				  s);
 		if (rc < 0) {
-			srv_log(s, VIO_VU_LOG_ERR, "cannot watch the listening socket: %s",
+			srv_log(s, VIO_LOG_ERR, "cannot watch the listening socket: %s",
 				strerror(-rc));
 			return rc;
 		}
@@ -192,7 +192,7 @@ static void conn_close(struct vio_vu_server *s, bool tell)
 	vio_vu_engine_disconnect(&s->eng);
 	pthread_mutex_unlock(&s->lock);
 	arm_listen(s, true);
-	srv_log(s, VIO_VU_LOG_INFO, "frontend disconnected");
+	srv_log(s, VIO_LOG_INFO, "frontend disconnected");
 	if (tell && s->cfg.disconnected != NULL)
 		s->cfg.disconnected(s->cfg.ctx, s->listen_fd >= 0);
 }
@@ -210,7 +210,7 @@ static void conn_cb(struct vio_loop_watch *w, uint32_t revents)
 			return;
 		if (rc < 0) {
 			if (rc != -ECONNRESET)
-				srv_log(s, VIO_VU_LOG_WARN, "connection: %s", strerror(-rc));
+				srv_log(s, VIO_LOG_WARN, "connection: %s", strerror(-rc));
 			conn_close(s, true);
 			return;
 		}
@@ -219,7 +219,7 @@ static void conn_cb(struct vio_loop_watch *w, uint32_t revents)
 		rc = vio_vu_engine_handle(&s->eng, &m);
 		pthread_mutex_unlock(&s->lock);
 		if (rc < 0) {
-			srv_log(s, VIO_VU_LOG_WARN, "ending the connection after request %u",
+			srv_log(s, VIO_LOG_WARN, "ending the connection after request %u",
 				m.hdr.request);
 			conn_close(s, true);
 			return;
@@ -251,7 +251,7 @@ static int conn_open(struct vio_vu_server *s, int fd)
 	vio_vu_engine_connect(&s->eng, fd);
 	pthread_mutex_unlock(&s->lock);
 	arm_listen(s, false);
-	srv_log(s, VIO_VU_LOG_INFO, "frontend connected");
+	srv_log(s, VIO_LOG_INFO, "frontend connected");
 	return 0;
 }
 
@@ -264,7 +264,7 @@ static void listen_cb(struct vio_loop_watch *w, uint32_t revents)
 	fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			srv_log(s, VIO_VU_LOG_ERR, "accept: %s", strerror(errno));
+			srv_log(s, VIO_LOG_ERR, "accept: %s", strerror(errno));
 		return;
 	}
 	if (s->conn_fd >= 0) {
@@ -272,7 +272,7 @@ static void listen_cb(struct vio_loop_watch *w, uint32_t revents)
 		return;
 	}
 	if (conn_open(s, fd) < 0)
-		srv_log(s, VIO_VU_LOG_ERR, "cannot serve the new connection");
+		srv_log(s, VIO_LOG_ERR, "cannot serve the new connection");
 }
 
 static void *worker_main(void *arg)
@@ -362,7 +362,7 @@ static int op_describe(void *ctx, int fd, uint64_t *size, uint64_t *align)
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
-		srv_log(s, VIO_VU_LOG_WARN, "memory descriptor is not a file or memfd");
+		srv_log(s, VIO_LOG_WARN, "memory descriptor is not a file or memfd");
 		return -EINVAL;
 	}
 	*size = (uint64_t) st.st_size;
@@ -391,12 +391,12 @@ static int op_map(void *ctx, int fd, uint64_t offset, uint64_t len, void **map)
 		return -errno;
 	rc = vio_memguard_add(*map, (size_t) len, s, s->fault_fd);
 	if (rc < 0) {
-		srv_log(s, VIO_VU_LOG_WARN, "cannot guard guest memory against truncation: %s",
+		srv_log(s, VIO_LOG_WARN, "cannot guard guest memory against truncation: %s",
 			strerror(-rc));
 		munmap(*map, (size_t) len);
 		return rc;
 	}
-	srv_log(s, VIO_VU_LOG_DEBUG, "mapped 0x%llx bytes at offset 0x%llx, %s",
+	srv_log(s, VIO_LOG_DEBUG, "mapped 0x%llx bytes at offset 0x%llx, %s",
 		(unsigned long long) len, (unsigned long long) offset,
 		seals >= 0 && (seals & F_SEAL_SHRINK) ? "sealed against shrinking"
 						      : "not sealed: the frontend can shrink it");
@@ -455,7 +455,7 @@ static void fault_cb(struct vio_loop_watch *w, uint32_t revents)
 	pthread_mutex_lock(&s->lock);
 	fault_where(s, &f, where, sizeof(where));
 	pthread_mutex_unlock(&s->lock);
-	srv_log(s, VIO_VU_LOG_ERR,
+	srv_log(s, VIO_LOG_ERR,
 		"bus error on guest memory %s: the frontend shrank the file it shared; "
 		"ending the connection",
 		where);
@@ -554,7 +554,7 @@ static void kick_cb(struct vio_loop_watch *w, uint32_t revents)
 	pthread_mutex_lock(&s->lock);
 	if (dead) {
 		/* a hung-up pipe would fire forever: stop watching, keep the descriptor */
-		srv_log(s, VIO_VU_LOG_WARN, "queue %u: kick descriptor failed; no longer watched",
+		srv_log(s, VIO_LOG_WARN, "queue %u: kick descriptor failed; no longer watched",
 			v->index);
 		vio_loop_remove(w);
 	} else if (v->kick_watched == w->fd) {
@@ -654,7 +654,7 @@ static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 			if (rc == 0) {
 				v->kick_watched = r->kick;
 			} else {
-				srv_log(s, VIO_VU_LOG_WARN, "queue %u: cannot watch kick fd: %s",
+				srv_log(s, VIO_LOG_WARN, "queue %u: cannot watch kick fd: %s",
 					v->index, strerror(-rc));
 				close_fd(&r->kick);
 			}
@@ -663,7 +663,7 @@ static void kick_sync_locked(struct vio_vu_server *s, struct vio_vu_vring *v)
 	if (poll && !vio_loop_timer_running(&v->poll_t)) {
 		if (vio_loop_timer_start(v->loop, &v->poll_t, VIO_VU_POLL_NS, VIO_VU_POLL_NS,
 					 poll_cb, v) < 0)
-			srv_log(s, VIO_VU_LOG_WARN, "queue %u: cannot start polling", v->index);
+			srv_log(s, VIO_LOG_WARN, "queue %u: cannot start polling", v->index);
 	} else if (!poll && vio_loop_timer_running(&v->poll_t)) {
 		vio_loop_timer_stop(&v->poll_t);
 	}
@@ -812,11 +812,11 @@ int vio_vu_server_listen(struct vio_vu_server *s, const char *path)
 		return -ENAMETOOLONG;
 	fd = vio_unix_listen(path, 8, &replaced, err, sizeof(err));
 	if (fd < 0) {
-		srv_log(s, VIO_VU_LOG_ERR, "%s", err);
+		srv_log(s, VIO_LOG_ERR, "%s", err);
 		return fd;
 	}
 	if (replaced)
-		srv_log(s, VIO_VU_LOG_INFO, "replaced stale socket %s", path);
+		srv_log(s, VIO_LOG_INFO, "replaced stale socket %s", path);
 	if (lstat(path, &st) < 0) {
 		rc = -errno;
 		close(fd);
@@ -832,7 +832,7 @@ int vio_vu_server_listen(struct vio_vu_server *s, const char *path)
 		listen_close(s);
 		return rc;
 	}
-	srv_log(s, VIO_VU_LOG_INFO, "listening on %s", path);
+	srv_log(s, VIO_LOG_INFO, "listening on %s", path);
 	return 0;
 }
 

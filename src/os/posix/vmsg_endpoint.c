@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "vioport/errno.h"
-#include "vioport/vhost_user.h"
+#include "vioport/log.h"
 #include "vmsg_posix_internal.h"
 
 /* Longest single wait of the serving thread, so it notices a re-format without a ring. */
@@ -46,10 +46,10 @@ static void bus_log_cb(void *ctx, const char *msg, int err)
 	struct vio_vmsg_endpoint *ep = ctx;
 
 	if (err != 0)
-		ep_log(ep, VIO_VU_LOG_WARN, "%s: %s: %s", ep->win.path, msg,
+		ep_log(ep, VIO_LOG_WARN, "%s: %s: %s", ep->win.path, msg,
 		       strerror(err < 0 ? -err : err));
 	else
-		ep_log(ep, VIO_VU_LOG_WARN, "%s: %s", ep->win.path, msg);
+		ep_log(ep, VIO_LOG_WARN, "%s: %s", ep->win.path, msg);
 }
 
 static void event_cb(void *ctx, int ev, int32_t arg)
@@ -59,36 +59,35 @@ static void event_cb(void *ctx, int ev, int32_t arg)
 
 	switch (ev) {
 	case VIO_VMSG_EP_ATTACHED:
-		ep_log(ep, VIO_VU_LOG_INFO,
-		       "%s: attached (driver generation %u, area %u bytes at %u)", path,
-		       (unsigned) arg, ep->ep.shm.area_size, ep->ep.shm.area_off);
+		ep_log(ep, VIO_LOG_INFO, "%s: attached (driver generation %u, area %u bytes at %u)",
+		       path, (unsigned) arg, ep->ep.shm.area_size, ep->ep.shm.area_off);
 		break;
 	case VIO_VMSG_EP_REFUSED:
-		ep_log(ep, VIO_VU_LOG_ERR,
+		ep_log(ep, VIO_LOG_ERR,
 		       "%s: the driver's window header is invalid (driver generation %u): waiting "
 		       "for a re-format",
 		       path, (unsigned) arg);
 		break;
 	case VIO_VMSG_EP_RESTARTED:
-		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver restarted: devices reset", path);
+		ep_log(ep, VIO_LOG_INFO, "%s: the driver restarted: devices reset", path);
 		break;
 	case VIO_VMSG_EP_LEFT:
-		ep_log(ep, VIO_VU_LOG_INFO, "%s: the driver left the window: devices reset", path);
+		ep_log(ep, VIO_LOG_INFO, "%s: the driver left the window: devices reset", path);
 		break;
 	case VIO_VMSG_EP_CORRUPT:
-		ep_log(ep, VIO_VU_LOG_ERR,
+		ep_log(ep, VIO_LOG_ERR,
 		       "%s: corrupt FIFO index in the window: stopped, devices reset; waiting for "
 		       "the driver to re-format",
 		       path);
 		break;
 	case VIO_VMSG_EP_LOST:
 		if (arg == -VIO_ENOSPC)
-			ep_log(ep, VIO_VU_LOG_ERR,
+			ep_log(ep, VIO_LOG_ERR,
 			       "%s: device-to-driver FIFO full for %d ms: message lost (the driver "
 			       "does not drain it)",
 			       path, FULL_TRIES * FULL_PAUSE_US / 1000);
 		else
-			ep_log(ep, VIO_VU_LOG_ERR, "%s: a message to the driver was lost: %s", path,
+			ep_log(ep, VIO_LOG_ERR, "%s: a message to the driver was lost: %s", path,
 			       strerror(-arg));
 		break;
 	}
@@ -209,9 +208,8 @@ static void *serve(void *arg)
 		vio_vmsg_bell_wait(&ep->bell, SERVE_WAIT_US);
 		connected = vio_vmsg_bell_connected(&ep->bell);
 		if (connected != was_connected)
-			ep_log(ep, VIO_VU_LOG_INFO,
-			       "%s: driver %s (rings: %llu sent, %llu received)", ep->bell.sock,
-			       connected ? "connected" : "disconnected",
+			ep_log(ep, VIO_LOG_INFO, "%s: driver %s (rings: %llu sent, %llu received)",
+			       ep->bell.sock, connected ? "connected" : "disconnected",
 			       (unsigned long long) ep->bell.rings,
 			       (unsigned long long) ep->bell.wakeups);
 		was_connected = connected;
