@@ -76,7 +76,8 @@ else
 		result input-probe FAIL "evdev_reader on /dev/input/$ev: name '$ready', not ready within 10 s: $(tail -n 1 /tmp/ev.err)"
 		pid=""
 	else
-		result input-probe PASS "$input /dev/input/$ev '$NAME' on virtio_input, features $(virtio_features virtio_input)"
+		features=$(virtio_features virtio_input)
+		result input-probe PASS "$input /dev/input/$ev '$NAME' on virtio_input, features ${features% }"
 	fi
 fi
 

@@ -76,7 +76,8 @@ elif ! wait_for /dev/vsock 5; then
 elif ! command -v socat >/dev/null; then
 	result vsock-probe FAIL "no socat in the initramfs"
 else
-	result vsock-probe PASS "$dev bound to vmw_vsock_virtio_transport, features $(virtio_features vmw_vsock_virtio_transport)"
+	features=$(virtio_features vmw_vsock_virtio_transport)
+	result vsock-probe PASS "$dev bound to vmw_vsock_virtio_transport, features ${features% }"
 fi
 
 # Guest to host.
