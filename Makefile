@@ -38,6 +38,7 @@ DEB_PACKAGES := \
 	busybox-static \
 	gpiod \
 	fio \
+	socat \
 	cpio \
 	clang \
 	clang-format \

@@ -38,6 +38,9 @@
 #          (virsh create, <disk type='vhostuser'>) in session mode as nobody
 #   nbd    virtio-blk on an NBD export: qemu-nbd serves the image file, the blk
 #          backend is its client (docs/nbd.md); the basic variant's blk tests
+#   vu-devices  virtio-vsock and virtio-input (the simulated keyboard) through
+#          the guest's stock vsock and virtio_input drivers: socat streams
+#          both ways, key events read from evdev (scripts/guest/devices.sh)
 #
 # Backends: vioport (build/apps/vioport, or $VIOPORT_BIN; the default when it
 # exists) or qsd (qemu-storage-daemon, for the block tests only: no vhost-user
@@ -50,7 +53,8 @@
 #
 #   --variant NAME     run only these variants (default: basic mq ro crash
 #                      crash-packed i2c-gpio providers vmsg-linux vmsg-doorbell
-#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt nbd)
+#                      vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt nbd
+#                      vu-devices)
 #   --timeout SECONDS  bound on each boot, guest tests included (default 90)
 #   --keep-logs        keep serial, QEMU and backend logs in build/logs/ even
 #                      when everything passed (they are always kept on failure)
@@ -100,6 +104,8 @@ GUEST_CONSOLE=ttyS0       # the guest's serial console
 . "$GUEST_DIR/libvirt.sh"
 # shellcheck source=scripts/guest/nbd.sh
 . "$GUEST_DIR/nbd.sh"
+# shellcheck source=scripts/guest/devices.sh
+. "$GUEST_DIR/devices.sh"
 
 GUEST_TMP=""        # sockets, images and logs of this run
 GUEST_PIDS=()       # every process started, for the cleanup
@@ -214,9 +220,14 @@ guest_prepare() {
 		guest_vmsg_extra "$have"
 		extra+=("${GUEST_EXTRA[@]}")
 	fi
+	if [[ $GUEST_WITH_VUDEV == true ]]; then
+		guest_vudev_extra
+		extra+=("${GUEST_EXTRA[@]}")
+	fi
 	GUEST_INITRD=$GUEST_TMP/initrd.gz
 	"$GUEST_DIR/mkinitramfs.sh" --modules "$modules" --output "$GUEST_INITRD" "${extra[@]}" || return 1
 	[[ $GUEST_WITH_FIO == false ]] || guest_fio_initrd
+	[[ $GUEST_WITH_VUDEV == false ]] || guest_vudev_initrd
 }
 
 # Sets GUEST_FIO_INITRD to GUEST_INITRD with an archive of fio and its
@@ -634,6 +645,7 @@ guest_variant_tests() {
 	vmsg-arm64 | vmsg-arm64-dt) guest_vmsg_arm64_tests ;;
 	libvirt) guest_libvirt_tests ;;
 	nbd) guest_nbd_tests ;;
+	vu-devices) guest_vudev_tests ;;
 	*) return 1 ;;
 	esac
 }
@@ -970,11 +982,16 @@ guest_variant() {
 		guest_nbd_setup "$backend"
 		append=$GUEST_APPEND
 		;;
+	vu-devices)
+		guest_vudev_setup
+		append=$GUEST_APPEND
+		;;
 	esac
 
 	# Only the boots that run fio carry it.
 	GUEST_BOOT_INITRD=""
 	[[ " ${GUEST_TESTS[*]} " != *" blk-fio "* ]] || GUEST_BOOT_INITRD=$GUEST_FIO_INITRD
+	[[ $v != vu-devices ]] || GUEST_BOOT_INITRD=$GUEST_VUDEV_INITRD
 	if [[ ${#GUEST_TESTS[@]} -gt 0 ]]; then
 		append="vioport.tests=$(IFS=,; echo "${GUEST_TESTS[*]}") $append"
 		guest_say "$v: booting ($backend backend, $smp CPU, guest tests: ${GUEST_TESTS[*]})"
@@ -1010,6 +1027,8 @@ guest_variant() {
 		guest_libvirt_check "$serial"
 	elif [[ $v == nbd ]]; then
 		guest_nbd_check
+	elif [[ $v == vu-devices ]]; then
+		guest_vudev_check "$serial"
 	else
 		guest_check_backend blk backend-blk
 	fi
@@ -1042,7 +1061,7 @@ guest_variant() {
 # ---------------------------------------------------------------- main
 
 guest_usage() {
-	sed -n '4,62s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,66s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 guest_main() {
@@ -1061,7 +1080,8 @@ guest_main() {
 		shift
 	done
 	[[ ${#variants[@]} -gt 0 ]] || variants=(basic mq ro crash crash-packed i2c-gpio providers
-		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt nbd)
+		vmsg-linux vmsg-doorbell vmsg-hostile vmsg-restart vmsg-arm64 vmsg-arm64-dt libvirt nbd
+		vu-devices)
 	if [[ -z $backend ]]; then
 		backend=qsd
 		[[ ! -x $VIOPORT_BIN ]] || backend=vioport
@@ -1122,6 +1142,21 @@ guest_main() {
 				fi
 			done
 			variants=("${rest[@]}")
+			[[ ${#variants[@]} -gt 0 ]] || return 0
+		fi
+	fi
+	if [[ " ${variants[*]} " == *" vu-devices "* ]]; then
+		if [[ $backend == vioport ]]; then
+			GUEST_WITH_VUDEV=true
+		else
+			for t in $(guest_variant_tests vu-devices); do
+				guest_emit "vu-devices/$t" SKIP "only vioport serves vsock and input"
+			done
+			local -a others=()
+			for v in "${variants[@]}"; do
+				[[ $v == vu-devices ]] || others+=("$v")
+			done
+			variants=("${others[@]}")
 			[[ ${#variants[@]} -gt 0 ]] || return 0
 		fi
 	fi
