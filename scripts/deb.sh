@@ -131,7 +131,7 @@ fi
 tmp=$(mktemp -d)
 if cc -std=c11 -Wall -Wextra -Werror "$ROOT/tests/install/example.c" \
 	$(pkg-config --cflags --libs vioport) -o "$tmp/example" 2>"$tmp/cc.log" &&
-	"$tmp/example" | grep -qx 'entropy: 32 bytes' && ldd "$tmp/example" | grep -q '/libvioport.so.0'; then
+	grep -qx 'entropy: 32 bytes' < <("$tmp/example") && grep -q '/libvioport.so.0' < <(ldd "$tmp/example"); then
 	ok "an example built with pkg-config against libvioport-dev runs on libvioport0"
 else
 	not_ok "example against the installed packages: $(head -n 3 "$tmp/cc.log" | tr '\n' ' ')"

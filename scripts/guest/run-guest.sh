@@ -833,7 +833,7 @@ guest_check_i2c_gpio() {
 		fi
 	fi
 	if [[ -z ${GUEST_DOWN[gpio]:-} ]]; then
-		if ! guest_lines "$serial" INFO | grep -qx "gpio-set $GUEST_GPIO_OUT 1"; then
+		if ! grep -qx "gpio-set $GUEST_GPIO_OUT 1" < <(guest_lines "$serial" INFO); then
 			GUEST_HOST[gpio-set-host]="FAIL the guest did not report setting line $GUEST_GPIO_OUT"
 		elif reply=$(guest_control gpio "gpio get $GUEST_GPIO_OUT") && [[ $reply == *output=1* ]]; then
 			GUEST_HOST[gpio-set-host]="PASS control socket: line $GUEST_GPIO_OUT $reply"

@@ -219,7 +219,9 @@ guest_vmsg_check_maps() {
 		sort -u | tr '\n' ' ')
 	if [[ -z $maps ]]; then
 		GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
-	elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
+	# One awk, no pipe: "grep -q" would leave at its match and, under
+	# pipefail, awk's SIGPIPE on a long maps file would read as no match.
+	elif ! awk -v w="$win" '$6 == w { found = 1 } END { exit !found }' <<<"$maps"; then
 		GUEST_HOST[vmsg-maps]="FAIL the daemon does not map the window $win"
 	elif grep -q 'memfd:' <<<"$maps" || [[ -n $bad ]]; then
 		GUEST_HOST[vmsg-maps]="FAIL the daemon maps more than the window: ${bad:-a memfd}"
@@ -337,6 +339,7 @@ guest_vmsg_restart_tests() {
 
 guest_vmsg_restart_setup() {
 	local win=$GUEST_TMP/window why=$GUEST_VMSG_DOWN
+	GUEST_VMSG_BELL="" # polling: no doorbell left over from vmsg-doorbell
 	GUEST_APPEND="vioport.vmsg_devices=2"
 	if [[ -z $why ]]; then
 		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
@@ -398,6 +401,7 @@ guest_vmsg_arm64_setup() {
 	local binding=${1:-pci} out line kver="" vmlinuz="" modules="" busybox="" ko="" why="" t
 	local -a tests=() machine=(qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -accel tcg)
 	local -a win=()
+	GUEST_VMSG_BELL="" # polling: no doorbell left over from vmsg-doorbell
 	GUEST_APPEND="vioport.vmsg_devices=2 vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
 	if [[ $binding == pci ]]; then
 		GUEST_APPEND+=" vioport.vmsg_window=0000:"
