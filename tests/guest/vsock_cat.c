@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ static int fail(const char *what)
 int main(int argc, char **argv)
 {
 	struct sockaddr_vm addr = {.svm_family = AF_VSOCK};
+	struct timeval tv = {0};
 	char in[4096], out[4096];
 	size_t in_len = 0, in_off = 0;
 	int in_eof = 0, peer_eof = 0, fd;
@@ -60,6 +62,11 @@ int main(int argc, char **argv)
 	fd = socket(AF_VSOCK, SOCK_STREAM, 0);
 	if (fd < 0)
 		return fail("socket(AF_VSOCK)");
+	// Linux gives up a connection after 2 s by default; under TCG, with the
+	// host's side connecting on its loop, allow the whole bound.
+	tv.tv_sec = atoi(argv[3]);
+	if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) < 0)
+		return fail("SO_VM_SOCKETS_CONNECT_TIMEOUT");
 	if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
 		return fail("connect");
 

@@ -20,7 +20,7 @@
 # is the host's check of the guest's line), vsock-stream (64 KiB to the host
 # and the same bytes back, md5 compared; vsock-host is the host's check),
 # input-probe (an event device named "vioport keyboard"), input-key (the key's
-# press and release read from /dev/input/eventN).
+# press and release read from /dev/input/eventN, among the first 8 events).
 
 token=${VIOPORT_CONSOLE_TEXT:-none}
 
@@ -101,8 +101,10 @@ elif [ -z "$event" ] || ! wait_for "/dev/input/$event" 10; then
 		"($(cat /sys/class/input/input*/name 2>/dev/null | tr '\n' ';'))"
 else
 	result input-probe PASS "virtio_input bound $dev; /dev/input/$event is 'vioport keyboard'"
-	# A tap is EV_KEY press, SYN_REPORT, EV_KEY release, SYN_REPORT.
-	evread "/dev/input/$event" 4 30 >/tmp/evread.out 2>/tmp/evread.err &
+	# A tap is EV_KEY press, SYN_REPORT, EV_KEY release, SYN_REPORT; the
+	# host taps until the result, so 8 events come even if a slow press
+	# was repeated (EV_REP, value 2) before its release.
+	evread "/dev/input/$event" 8 30 >/tmp/evread.out 2>/tmp/evread.err &
 	pid=$!
 	tries=50
 	while ! grep -q '^ready' /tmp/evread.out && [ "$tries" -gt 0 ]; do
