@@ -344,15 +344,20 @@ guest_vmsg_devices_check() {
 guest_vmsg_check_maps() {
 	local pid=${GUEST_BACKEND_PID[vmsg]:-} maps win=$GUEST_TMP/window bad
 	maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
+	# Kept with the logs when a test fails, to show what was mapped.
+	printf '%s\n' "$maps" >"$GUEST_TMP/vmsg-maps.log"
 	GUEST_VMSG_MAPS=$(awk '$6 ~ /^\// { print $6 }' <<<"$maps" | sort -u)
 	# Guest memory is QEMU's memfd; the daemon must map only its own
 	# files (its program and libraries) and the window.
 	bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
 		{ grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" || true; } |
 		sort -u | tr '\n' ' ')
+	# The window is looked for by awk alone, not awk into grep -q: under
+	# pipefail, grep leaving at the first match made awk's later writes fail
+	# (SIGPIPE) now and then, the longer the map the likelier.
 	if [[ -z $maps ]]; then
 		GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
-	elif ! awk '{ print $6 }' <<<"$maps" | grep -qx "$win"; then
+	elif ! awk -v w="$win" '$6 == w { f = 1 } END { exit !f }' <<<"$maps"; then
 		GUEST_HOST[vmsg-maps]="FAIL the daemon does not map the window $win"
 	elif grep -q 'memfd:' <<<"$maps" || [[ -n $bad ]]; then
 		GUEST_HOST[vmsg-maps]="FAIL the daemon maps more than the window: ${bad:-a memfd}"
