@@ -20,9 +20,10 @@
 #   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
 #          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
 #          simulated bus) and i2c-stub, driven by test_host_providers
-#   vmsg-linux  blk, rng, i2c and gpio served by one vioport process over a
-#          virtio-msg window (ivshmem-plain), driven through vioport_vmsg.ko
-#          (built by build-kmod.sh) by the same unmodified drivers
+#   vmsg-linux  blk, rng, i2c, gpio, console, vsock and input served by one
+#          vioport process over a virtio-msg window (ivshmem-plain), driven
+#          through vioport_vmsg.ko (built by build-kmod.sh) by the same
+#          unmodified drivers (and virtio_console, vsock, virtio_input)
 #   vmsg-doorbell  the same over ivshmem-doorbell, vioport its server: MSI-X
 #          interrupts to the guest, Doorbell register writes to the daemon
 #   vmsg-hostile  vioport_vmsg.ko against a device side that breaks the

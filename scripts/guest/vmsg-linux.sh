@@ -15,9 +15,13 @@
 # which formats the window and registers the four devices, and runs vmsg (the
 # transport itself), the same blk-mq, blk, rng and i2c-gpio tests as the
 # vhost-user variants, and vmsg-gpio-irq (gpiomon receiving an edge the host
-# drives on the daemon's control socket). The host checks the image, the
-# EEPROM file and the line the guest set, and that the daemon maps the window
-# file and no guest memory (/proc/PID/maps).
+# drives on the daemon's control socket). The same process and bus also
+# serve a console (the line simulation), a vsock device (the UNIX socket
+# provider) and a keyboard (the input simulation), which the guest drives
+# through virtio_console, vmw_vsock_virtio_transport and virtio_input with
+# evdev (vmsg-devices). The host checks the image, the EEPROM file, the line
+# the guest set, the console text and the vsock stream, and that the daemon
+# maps the window file and no guest memory (/proc/PID/maps).
 
 GUEST_VMSG_WINDOW_MB=16 # a power of two: ivshmem-plain needs one
 GUEST_VMSG_IRQ_LINE=1   # the line the host toggles for gpiomon
@@ -29,18 +33,30 @@ GUEST_VMSG_X86=()       # the x86 kernel and initramfs while vmsg-arm64 boots it
 GUEST_VMSG_DTB_MACHINE=() # vmsg-arm64-dt: the machine and window arguments of its boot
 GUEST_VMSG_DTB_WIN=()
 GUEST_VMSG_BELL=""      # vmsg-doorbell: the daemon's --doorbell (ivshmem:SOCKET)
+GUEST_VMSG_NDEV=4       # devices on the window: 7 in vmsg-linux (console, vsock, input added)
+GUEST_VMSG_VSOCK_PORT=5000 # the host port the guest's vsock stream connects to
+GUEST_VMSG_KEY=30       # the key the host taps (KEY_A)
+GUEST_VMSG_CONSOLE_TEXT="" # vmsg-devices: what each side writes on the console
+GUEST_VMSG_GUEST_BINS=(vsock_cat evdev_reader) # tests/guest programs the guest runs (gcc -static)
 
 guest_vmsg_tests() {
+	guest_vmsg_list "console-probe console-guest-write console-host-write vsock-stream vsock-host" \
+		"input-probe input-key"
+}
+
+# guest_vmsg_list [EXTRA]...: the tests of the four devices vmsg-doorbell
+# serves too, with EXTRA (vmsg-linux's other devices) in the order they run.
+guest_vmsg_list() {
 	echo vmsg-probe vmsg-dma blk-mq-queues blk-mq-rw blk-probe blk-serial blk-rw blk-discard blk-write-zeroes \
 		blk-intact blk-fio-verify blk-fio-trim blk-fio-queues blk-host-image rng-current rng-read \
-		i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get gpio-irq-edge vmsg-clean vmsg-maps \
-		backend-vmsg
+		i2c-detect i2c-eeprom i2c-eeprom-host i2c-lm75 gpio-info gpio-set gpio-set-host gpio-get "$@" \
+		gpio-irq-edge vmsg-clean vmsg-maps backend-vmsg
 }
 
 # vmsg-doorbell: the same tests with ivshmem-doorbell, vioport its server;
 # vmsg-irq checks that the module's MSI-X interrupts arrived.
 guest_vmsg_doorbell_tests() {
-	echo "$(guest_vmsg_tests) vmsg-irq vmsg-bell-host"
+	echo "$(guest_vmsg_list) vmsg-irq vmsg-bell-host"
 }
 
 # vmsg-bell-host: the daemon was rung by the guest (the Doorbell register
@@ -86,6 +102,17 @@ guest_vmsg_extra() {
 		return 0
 	fi
 	mine=(--module-file "$GUEST_VMSG_KO" --host-bin "$bin")
+	# vmsg-devices: the console, vsock and input drivers, and the guest's
+	# vsock client and evdev reader (busybox has neither).
+	mine+=(--module virtio_console --module vmw_vsock_virtio_transport --module virtio_input --module evdev)
+	for bin in "${GUEST_VMSG_GUEST_BINS[@]}"; do
+		if ! gcc -static -O2 -std=c11 -Wall -Wextra -Werror -o "$GUEST_TMP/$bin" \
+			"$VIOPORT_ROOT/tests/guest/$bin.c" >"$GUEST_TMP/$bin.log" 2>&1; then
+			GUEST_VMSG_DOWN="gcc -static could not build tests/guest/$bin.c: $(tail -n 1 "$GUEST_TMP/$bin.log")"
+			return 0
+		fi
+		mine+=(--host-bin "$GUEST_TMP/$bin")
+	done
 	if [[ $have_i2c_gpio == false ]]; then
 		guest_i2c_gpio_extra
 		if [[ -n $GUEST_I2C_GPIO_DOWN ]]; then
@@ -99,8 +126,9 @@ guest_vmsg_extra() {
 }
 
 # guest_vmsg_start WINDOW [NDEVICES]: starts the one daemon that serves the
-# devices on the window (4: blk, rng, i2c, gpio; 2: blk and rng), and waits
-# until it serves them and its control socket is up.
+# devices on the window (4: blk, rng, i2c, gpio; 2: blk and rng; 7: the four,
+# console, vsock and input), and waits until it serves them and its control
+# socket is up.
 guest_vmsg_start() {
 	local win=$1 ndev=${2:-4} log=$GUEST_TMP/vmsg.log pid i
 	local -a cmd=("$VIOPORT_BIN" --control "$GUEST_TMP/vmsg.ctl" -v
@@ -110,6 +138,9 @@ guest_vmsg_start() {
 		+ rng --transport vmsg --shm "$win")
 	[[ $ndev -eq 2 ]] || cmd+=(+ i2c --transport vmsg --shm "$win" --device-list sim
 		--eeprom-file "$GUEST_TMP/eeprom.bin" + gpio --transport vmsg --shm "$win" --device-list s8)
+	[[ $ndev -ne 7 ]] || cmd+=(+ console --transport vmsg --shm "$win" --sim line
+		+ vsock --transport vmsg --shm "$win" --uds-path "$GUEST_TMP/vsock.sock" --guest-cid 3
+		+ input --transport vmsg --shm "$win" --sim keyboard)
 	echo "+ ${cmd[*]}" >"$log"
 	"${cmd[@]}" >>"$log" 2>&1 </dev/null &
 	pid=$!
@@ -121,6 +152,8 @@ guest_vmsg_start() {
 			# it by device.
 			ln -sf vmsg.ctl "$GUEST_TMP/i2c.ctl"
 			ln -sf vmsg.ctl "$GUEST_TMP/gpio.ctl"
+			ln -sf vmsg.ctl "$GUEST_TMP/console.ctl"
+			ln -sf vmsg.ctl "$GUEST_TMP/input.ctl"
 			return 0
 		fi
 		guest_alive "$pid" || break
@@ -155,22 +188,29 @@ guest_vmsg_edges() {
 guest_vmsg_setup() {
 	local win=$GUEST_TMP/window reply kind=${1:-plain} variant=vmsg-linux
 	GUEST_VMSG_BELL=""
+	GUEST_VMSG_NDEV=7
 	if [[ $kind == doorbell ]]; then
 		GUEST_VMSG_BELL="ivshmem:$GUEST_TMP/ivshmem.sock"
+		GUEST_VMSG_NDEV=4
 		variant=vmsg-doorbell
 	fi
 	GUEST_EEPROM_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
 	GUEST_APPEND="vioport.disk_mb=$GUEST_DISK_MB vioport.serial=$GUEST_SERIAL"
 	GUEST_APPEND+=" vioport.temp=$GUEST_LM75_MC vioport.eeprom=$GUEST_EEPROM_TEXT"
 	GUEST_APPEND+=" vioport.gpio_in=$GUEST_GPIO_IN vioport.gpio_out=$GUEST_GPIO_OUT"
-	GUEST_APPEND+=" vioport.gpio_irq=$GUEST_VMSG_IRQ_LINE vioport.vmsg_devices=4"
+	GUEST_APPEND+=" vioport.gpio_irq=$GUEST_VMSG_IRQ_LINE vioport.vmsg_devices=$GUEST_VMSG_NDEV"
 	GUEST_APPEND+=" vioport.queues=$GUEST_VMSG_QUEUES"
+	if [[ $GUEST_VMSG_NDEV -eq 7 ]]; then
+		GUEST_VMSG_CONSOLE_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
+		GUEST_APPEND+=" vioport.console_text=$GUEST_VMSG_CONSOLE_TEXT"
+		GUEST_APPEND+=" vioport.vsock_port=$GUEST_VMSG_VSOCK_PORT vioport.key=$GUEST_VMSG_KEY"
+	fi
 	local why=$GUEST_VMSG_DOWN dev
 	if [[ -z $why ]]; then
 		truncate -s "${GUEST_DISK_MB}M" "$GUEST_TMP/disk.img"
 		head -c 256 /dev/zero | tr '\0' '\377' >"$GUEST_TMP/eeprom.bin"
 		rm -f "$win"
-		if ! guest_vmsg_start "$win"; then
+		if ! guest_vmsg_start "$win" "$GUEST_VMSG_NDEV"; then
 			why="the daemon did not start: $(tail -n 1 "$GUEST_TMP/vmsg.log")"
 		elif ! reply=$(guest_control i2c "i2c temp $GUEST_LM75_MC"); then
 			why="control 'i2c temp $GUEST_LM75_MC': $reply"
@@ -179,6 +219,8 @@ guest_vmsg_setup() {
 		elif ! reply=$(guest_control gpio "gpio get $GUEST_GPIO_OUT") ||
 			[[ $reply != *output=0* ]]; then
 			why="control 'gpio get $GUEST_GPIO_OUT' before boot: $reply"
+		elif [[ $GUEST_VMSG_NDEV -eq 7 ]] && ! guest_vmsg_vsock_listen; then
+			why="the vsock listener at $GUEST_TMP/vsock.sock_$GUEST_VMSG_VSOCK_PORT did not start"
 		fi
 		[[ -z $why ]] || GUEST_HOST[backend-vmsg]="FAIL $why"
 	fi
@@ -199,11 +241,102 @@ guest_vmsg_setup() {
 	# the last of which the host compares.
 	GUEST_TESTS+=(vmsg blk-mq blk)
 	guest_fio_add
-	GUEST_TESTS+=(rng i2c-gpio vmsg-gpio-irq)
+	GUEST_TESTS+=(rng i2c-gpio)
+	# Before vmsg-gpio-irq, whose vmsg-clean looks back at the whole run.
+	[[ $GUEST_VMSG_NDEV -ne 7 ]] || GUEST_TESTS+=(vmsg-devices)
+	GUEST_TESTS+=(vmsg-gpio-irq)
 	[[ $kind != doorbell ]] || GUEST_TESTS+=(vmsg-doorbell)
 	# The edge driver ends by itself: on the guest's result or the boot's bound.
 	guest_vmsg_edges "$GUEST_TMP/$variant-serial.log" &
 	GUEST_PIDS+=("$!")
+	if [[ $GUEST_VMSG_NDEV -eq 7 ]]; then
+		guest_vmsg_devices_drive "$GUEST_TMP/$variant-serial.log" &
+		GUEST_PIDS+=("$!")
+	fi
+}
+
+# The host's end of the guest's vsock stream: a listener at PATH_PORT (where
+# the daemon's provider connects a guest connection to host port PORT) that
+# echoes each connection until its end of stream, then ends its own, and
+# writes "BYTES MD5" of what it received to vsock-host.txt (one line per
+# connection). It ends with the boot's bound.
+guest_vmsg_vsock_listen() {
+	local sock=$GUEST_TMP/vsock.sock_$GUEST_VMSG_VSOCK_PORT i
+	rm -f "$sock" "$GUEST_TMP/vsock-host.txt"
+	timeout "$GUEST_TIMEOUT" python3 -c '
+import hashlib, socket, sys
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1])
+srv.listen(4)
+while True:
+    conn, _ = srv.accept()
+    conn.settimeout(60)
+    h, n = hashlib.md5(), 0
+    try:
+        while True:
+            b = conn.recv(65536)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+            conn.sendall(b)
+        conn.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        print("error", e, file=sys.stderr)
+    conn.close()
+    with open(sys.argv[2], "a") as f:
+        print(n, h.hexdigest(), file=f)
+' "$sock" "$GUEST_TMP/vsock-host.txt" >"$GUEST_TMP/vsock-host.log" 2>&1 </dev/null &
+	GUEST_PIDS+=("$!")
+	for ((i = 0; i < 50; i++)); do
+		[[ ! -S $sock ]] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# vmsg-devices' host side, from the moment the guest says it waits for each
+# until its result (or the boot's bound): the console text the guest reads
+# (console0 write), then key taps on the keyboard (input0 tap), one every
+# 0.5 s, since the guest takes the first whole tap after its reader opened.
+guest_vmsg_devices_drive() {
+	local serial=$1 end=$((SECONDS + GUEST_TIMEOUT))
+	while ! grep -qas '^VIOPORT-INFO console-ready' "$serial"; do
+		((SECONDS < end)) || return 0
+		sleep 0.2
+	done
+	guest_control console "console0 write host-$GUEST_VMSG_CONSOLE_TEXT" >/dev/null || true
+	while ! grep -qas '^VIOPORT-INFO input-ready' "$serial"; do
+		((SECONDS < end)) || return 0
+		sleep 0.2
+	done
+	while ((SECONDS < end)) && ! grep -qas '^VIOPORT-RESULT input-key' "$serial"; do
+		guest_control input "input0 tap $GUEST_VMSG_KEY" >/dev/null || true
+		sleep 0.5
+	done
+}
+
+# The host checks of vmsg-devices once the guest is gone, the daemon still
+# running: console-guest-write (what the guest wrote on /dev/hvc0 is what
+# console0 read gives) and vsock-host (the listener received what the guest
+# says it sent).
+guest_vmsg_devices_check() {
+	local serial=$1 reply want="guest-$GUEST_VMSG_CONSOLE_TEXT" sent last
+	reply=$(guest_control console "console0 read") || true
+	if [[ $reply == *"$want"* ]]; then
+		GUEST_HOST[console-guest-write]="PASS console0 read on the control socket gives the guest's line: $reply"
+	else
+		GUEST_HOST[console-guest-write]="FAIL console0 read gives '$reply', not the guest's '$want'"
+	fi
+	sent=$(guest_lines "$serial" INFO | awk '$1 == "vsock-sent" { print $2, $3 }' | tail -n 1)
+	last=$(tail -n 1 "$GUEST_TMP/vsock-host.txt" 2>/dev/null) || last=""
+	if [[ -z $sent ]]; then
+		GUEST_HOST[vsock-host]="FAIL the guest did not say what it sent"
+	elif [[ $last == "$sent" ]]; then
+		GUEST_HOST[vsock-host]="PASS the listener at vsock.sock_$GUEST_VMSG_VSOCK_PORT received and echoed the guest's bytes: $last (bytes, md5)"
+	else
+		GUEST_HOST[vsock-host]="FAIL the listener received '${last:-nothing}', the guest sent '$sent' (bytes, md5)"
+	fi
 }
 
 # vmsg-maps: the daemon maps the window file and nothing of the guest (its
@@ -211,12 +344,17 @@ guest_vmsg_setup() {
 guest_vmsg_check_maps() {
 	local pid=${GUEST_BACKEND_PID[vmsg]:-} maps win=$GUEST_TMP/window bad
 	maps=$(cat "/proc/$pid/maps" 2>/dev/null) || maps=""
+	# Kept with the logs when a test fails, to show what was mapped.
+	printf '%s\n' "$maps" >"$GUEST_TMP/vmsg-maps.log"
 	GUEST_VMSG_MAPS=$(awk '$6 ~ /^\// { print $6 }' <<<"$maps" | sort -u)
 	# Guest memory is QEMU's memfd; the daemon must map only its own
 	# files (its program and libraries) and the window.
 	bad=$(awk '$6 ~ /^\// || $6 ~ /^memfd:/ { print $6 }' <<<"$maps" |
 		{ grep -v -e "^$win\$" -e '^/usr/' -e '^/lib' -e "^$VIOPORT_ROOT/" || true; } |
 		sort -u | tr '\n' ' ')
+	# The window is looked for by awk alone, not awk into grep -q: under
+	# pipefail, grep leaving at the first match made awk's later writes fail
+	# (SIGPIPE) now and then, the longer the map the likelier.
 	if [[ -z $maps ]]; then
 		GUEST_HOST[vmsg-maps]="FAIL cannot read /proc/$pid/maps"
 	# One awk, no pipe: "grep -q" would leave at its match and, under
@@ -237,6 +375,7 @@ guest_vmsg_check() {
 	if [[ -n $pid ]]; then
 		guest_check_i2c_gpio "$serial"
 		guest_check_image "$GUEST_TMP/disk.img" "$serial"
+		[[ $GUEST_VMSG_NDEV -ne 7 ]] || guest_vmsg_devices_check "$serial"
 		guest_vmsg_check_maps
 		[[ -z $GUEST_VMSG_BELL ]] || guest_vmsg_check_bell
 	fi

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * evdev_reader DEVICE COUNT SECONDS: the guest tier's input reader
- * (scripts/guest/tests/input.sh), built with `gcc -static` by
- * scripts/guest/devices.sh into the initramfs, where there is no C library.
+ * (scripts/guest/tests/input.sh, vu-devices; scripts/guest/tests/vmsg-devices.sh,
+ * vmsg-linux), built with `gcc -static` by scripts/guest/devices.sh and
+ * scripts/guest/vmsg-linux.sh into the initramfs, where there is no C library.
  *
  * Opens the evdev node DEVICE, prints "ready <device name>" once it is open
  * (evdev gives a reader only the events that come after its open, so the host
@@ -15,6 +16,7 @@
  * Exits 0 after COUNT events, 1 on an error, 2 on the timeout; every line is
  * flushed at once so that the test can wait for it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/input.h>
