@@ -59,8 +59,8 @@
 #include "vioport-bench.h"
 #include "vioport/drvq.h"
 #include "vioport/gpio.h"
-#include "vioport/virtq.h"
 #include "vioport/vhost_user_blk_client.h"
+#include "vioport/virtq.h"
 #include "vioport/window.h"
 
 /* Recorded anchor: QEMU's libvhost-user on the reference machine, same loop. */

@@ -90,11 +90,11 @@ struct vio_vmsg_ep_config {
 
 struct vio_vmsg_ep {
 	/* The state first, the bus (large) last: short offsets for the code. */
-	int state;	      /* internal: detached, attached, stopped */
-	uint32_t stopped_gen; /* driver generation the window was stopped or refused under */
-	uint32_t refused_gen; /* driver generation whose header was refused (reported) */
-	bool pending_ring;    /* messages were sent since the last flush */
-	bool full;	      /* the tx FIFO stayed full and a message was lost */
+	int state;		     /* internal: detached, attached, stopped */
+	uint32_t stopped_gen;	     /* driver generation the window was stopped or refused under */
+	uint32_t refused_gen;	     /* driver generation whose header was refused (reported) */
+	bool pending_ring;	     /* messages were sent since the last flush */
+	bool full;		     /* the tx FIFO stayed full and a message was lost */
 	struct vio_vmsg_ep_config c; /* a copy */
 	struct vio_vmsg_endpoint_stats stats;
 	struct vio_vmsg_shm shm;

@@ -44,8 +44,8 @@
 #include "itest.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define EXIT_SKIP   77
 #define WAIT_MS	    5000

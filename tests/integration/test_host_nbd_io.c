@@ -80,7 +80,8 @@ static void stale_readiness(void **state)
 	for (int i = 0; i < 3; i++) {
 		n.w.cb(&n.w, VIO_LOOP_IN);
 		if (!ready(n.h))
-			fail_msg("after a stale readiness libnbd is in %s", nbd_connection_state(n.h));
+			fail_msg("after a stale readiness libnbd is in %s",
+				 nbd_connection_state(n.h));
 	}
 	/* And the connection still carries commands, both ways. */
 	assert_int_equal(nbd_pread(n.h, buf, sizeof(buf), 8192, 0), 0);

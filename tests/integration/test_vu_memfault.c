@@ -30,9 +30,9 @@
 
 #include "itest.h"
 #include "vioport/blk.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_blk_client.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS	   10000
 #define DISK_BYTES (1u << 20)

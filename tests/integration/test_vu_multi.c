@@ -24,8 +24,8 @@
 #include "vioport/blk.h"
 #include "vioport/byteorder.h"
 #include "vioport/gpio.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS	   5000
 #define DISK_BYTES (1u << 20)

@@ -21,8 +21,8 @@
 #include <cmocka.h>
 
 #include "itest.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS 5000
 

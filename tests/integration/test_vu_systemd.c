@@ -28,9 +28,9 @@
 #include <cmocka.h>
 
 #include "itest.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_blk_client.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define WAIT_MS	   10000
 #define DISK_BYTES (4u << 20)

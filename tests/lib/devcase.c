@@ -18,11 +18,8 @@
 #define DC_MAX_CASES 64u
 
 const struct dc_set *const dc_sets[DC_NKINDS] = {
-    [DC_RNG] = &dc_rng_set,
-    [DC_GPIO] = &dc_gpio_set,
-    [DC_I2C] = &dc_i2c_set,
-    [DC_BLK] = &dc_blk_set,
-    [DC_CONSOLE] = &dc_console_set,
+    [DC_RNG] = &dc_rng_set, [DC_GPIO] = &dc_gpio_set,	    [DC_I2C] = &dc_i2c_set,
+    [DC_BLK] = &dc_blk_set, [DC_CONSOLE] = &dc_console_set,
 };
 
 uint16_t dc_kind_queues(enum dc_kind kind)

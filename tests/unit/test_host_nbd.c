@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "vioport/linux_nbd.h"
 #include "vioport/internal/sandbox.h"
+#include "vioport/linux_nbd.h"
 
 static struct vio_host_nbd_addr a;
 static char err[256];

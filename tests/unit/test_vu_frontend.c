@@ -20,8 +20,8 @@
 #include <cmocka.h>
 
 #include "itest.h"
-#include "vioport/virtio.h"
 #include "vioport/vhost_user_frontend.h"
+#include "vioport/virtio.h"
 
 #define FAKE_FEATURES                                                                              \
 	(VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_F_EVENT_IDX) | VIO_BIT(VIO_VU_F_PROTOCOL_FEATURES))
