@@ -81,7 +81,7 @@ static void forget(pid_t pid)
 			children[i] = 0;
 }
 
-static int64_t now_ms(void)
+int64_t it_now_ms(void)
 {
 	struct timespec ts;
 
@@ -211,7 +211,7 @@ int it_spawn(struct it_proc *p, char *const argv[], int pass_fd, int as_fd)
 
 int it_start(struct it_proc *p, char *const argv[], int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = it_now_ms() + timeout_ms;
 	int r;
 
 	/* Probing by connecting would take the backend's one connection slot: watch the path. */
@@ -219,7 +219,7 @@ int it_start(struct it_proc *p, char *const argv[], int timeout_ms)
 	r = it_spawn(p, argv, -1, -1);
 	if (r < 0)
 		return r;
-	while (now_ms() < deadline) {
+	while (it_now_ms() < deadline) {
 		struct stat st;
 
 		if (!it_alive(p))
@@ -253,12 +253,12 @@ bool it_alive(struct it_proc *p)
 
 int it_wait_exit(struct it_proc *p, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = it_now_ms() + timeout_ms;
 	int status;
 
 	if (p->pid <= 0)
 		return -1;
-	while (now_ms() < deadline) {
+	while (it_now_ms() < deadline) {
 		pid_t r = waitpid(p->pid, &status, WNOHANG);
 
 		if (r == p->pid) {
@@ -292,7 +292,7 @@ static bool log_has_sanitizer_report(const char *log)
 
 int it_stop(struct it_proc *p, int timeout_ms, bool *sanitizer)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = it_now_ms() + timeout_ms;
 	int status = -1;
 
 	if (sanitizer != NULL)
@@ -309,7 +309,7 @@ int it_stop(struct it_proc *p, int timeout_ms, bool *sanitizer)
 			status = -1;
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (it_now_ms() >= deadline) {
 			printf("# process %d ignored SIGTERM for %d ms: killed\n", (int) p->pid,
 			       timeout_ms);
 			kill(p->pid, SIGKILL);
@@ -401,7 +401,7 @@ const char *it_qsd_bin(void)
 int it_control(const char *path, const char *cmd, char *reply, size_t cap, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = it_now_ms() + timeout_ms;
 	size_t len = 0, n = strlen(cmd);
 	int fd, r = -ETIMEDOUT;
 
@@ -417,12 +417,12 @@ int it_control(const char *path, const char *cmd, char *reply, size_t cap, int t
 		close(fd);
 		return r;
 	}
-	while (now_ms() < deadline) {
+	while (it_now_ms() < deadline) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		ssize_t got;
 		char *nl;
 
-		if (poll(&pfd, 1, (int) (deadline - now_ms())) <= 0)
+		if (poll(&pfd, 1, (int) (deadline - it_now_ms())) <= 0)
 			continue;
 		got = recv(fd, reply + len, cap - 1 - len, 0);
 		if (got <= 0) {

@@ -31,6 +31,9 @@ void it_finish(struct it_proc *p, const char *dir);
  */
 int it_daemon_lives(struct it_proc *p, const char **skip);
 
+/* Milliseconds of CLOCK_MONOTONIC, for the tests' bounded waits. */
+int64_t it_now_ms(void);
+
 /* Creates a private directory under $TMPDIR (or /tmp); returns 0 or -errno. */
 int it_tmpdir(char dir[IT_PATH], const char *tag);
 

@@ -26,6 +26,8 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include "itest.h"
+
 #include "vioport/console.h"
 #include "vioport/linux_console.h"
 #include "vioport/loopback.h"
@@ -46,25 +48,15 @@ static struct {
 	struct vio_drvq dq[2];
 	struct vio_drvq_slot slots[2][QSIZE];
 	struct vio_loop loop;
-	char dir[64];
-	char sock[128];
+	char dir[IT_PATH];
+	char sock[IT_PATH + 16];
 } F;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
 	(void) state;
 	memset(&F, 0, sizeof(F));
-	snprintf(F.dir, sizeof(F.dir), "%s/vio-hcon.XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(F.dir) == NULL)
+	if (it_tmpdir(F.dir, "hcon") < 0)
 		return -1;
 	snprintf(F.sock, sizeof(F.sock), "%s/console.sock", F.dir);
 	return vio_loop_init(&F.loop);
@@ -75,8 +67,7 @@ static int teardown(void **state)
 	(void) state;
 	vio_host_console_close(&F.hc);
 	vio_loop_fini(&F.loop);
-	(void) unlink(F.sock);
-	(void) rmdir(F.dir);
+	it_rmtree(F.dir);
 	return 0;
 }
 
@@ -100,10 +91,10 @@ static void start(int kind)
 /* Runs the loop until cond(arg) holds; fails after WAIT_MS. */
 static void run_until(bool (*cond)(void *arg), void *arg, const char *what)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = it_now_ms() + WAIT_MS;
 
 	while (!cond(arg)) {
-		if (now_ms() > end)
+		if (it_now_ms() > end)
 			fail_msg("waited %d ms for %s", WAIT_MS, what);
 		assert_true(vio_loop_run_once(&F.loop, 20) >= 0);
 	}
@@ -171,14 +162,14 @@ static uint32_t wait_used(uint16_t q, const void *token)
 /* Reads exactly len bytes from fd (non-blocking or not) within WAIT_MS, running the loop. */
 static void read_all(int fd, void *buf, size_t len)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = it_now_ms() + WAIT_MS;
 	size_t got = 0;
 
 	while (got < len) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (now_ms() > end)
+		if (it_now_ms() > end)
 			fail_msg("read %zu of %zu bytes in %d ms", got, len, WAIT_MS);
 		assert_true(vio_loop_run_once(&F.loop, 0) >= 0);
 		if (poll(&p, 1, 10) <= 0)
@@ -189,6 +180,30 @@ static void read_all(int fd, void *buf, size_t len)
 		assert_true(n > 0);
 		got += (size_t) n;
 	}
+}
+
+/* The driver writes s on port 0; it reaches the other end, fd, whole. */
+static void to_host(int fd, const char *s)
+{
+	char got[64];
+	size_t len = strlen(s);
+	uint8_t *p = tx(s, (uint32_t) len);
+
+	assert_true(len <= sizeof(got));
+	assert_int_equal(wait_used(VIO_CONSOLE_TXQ0, p), 0);
+	read_all(fd, got, len);
+	assert_memory_equal(got, s, len);
+}
+
+/* The other end, fd, writes s; it fills a receive buffer the driver posted. */
+static void from_host(int fd, const char *s)
+{
+	size_t len = strlen(s);
+	uint8_t *r = rx_post(64);
+
+	assert_int_equal(write(fd, s, len), (ssize_t) len);
+	assert_int_equal(wait_used(VIO_CONSOLE_RXQ0, r), len);
+	assert_memory_equal(r, s, len);
 }
 
 static int client_connect(void)
@@ -204,8 +219,7 @@ static int client_connect(void)
 
 static void pty_both_ways(void **state)
 {
-	char got[16];
-	uint8_t *p, *r;
+	uint8_t *p;
 	int slave;
 
 	(void) state;
@@ -221,16 +235,9 @@ static void pty_both_ways(void **state)
 	slave = open(F.hports[0].path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	assert_true(slave >= 0);
 	wait_peer(true);
-	p = tx("hello\n", 6);
-	assert_int_equal(wait_used(VIO_CONSOLE_TXQ0, p), 0);
-	read_all(slave, got, 6);
-	assert_memory_equal(got, "hello\n", 6);
-
+	to_host(slave, "hello\n");
 	/* The other way: a receive buffer waits until the terminal has something. */
-	r = rx_post(64);
-	assert_int_equal(write(slave, "typed", 5), 5);
-	assert_int_equal(wait_used(VIO_CONSOLE_RXQ0, r), 5);
-	assert_memory_equal(r, "typed", 5);
+	from_host(slave, "typed");
 
 	/* The terminal closed: output is dropped again. */
 	close(slave);
@@ -243,7 +250,7 @@ static void pty_both_ways(void **state)
 static void unix_clients(void **state)
 {
 	char got[16];
-	uint8_t *p, *r;
+	uint8_t *p;
 	int c1, c2;
 
 	(void) state;
@@ -254,19 +261,13 @@ static void unix_clients(void **state)
 
 	c1 = client_connect();
 	wait_peer(true);
-	p = tx("to c1", 5);
-	assert_int_equal(wait_used(VIO_CONSOLE_TXQ0, p), 0);
-	read_all(c1, got, 5);
-	assert_memory_equal(got, "to c1", 5);
-	r = rx_post(64);
-	assert_int_equal(write(c1, "from c1", 7), 7);
-	assert_int_equal(wait_used(VIO_CONSOLE_RXQ0, r), 7);
-	assert_memory_equal(r, "from c1", 7);
+	to_host(c1, "to c1");
+	from_host(c1, "from c1");
 
 	/* A second client while one is served: closed at once. */
 	c2 = client_connect();
 	{
-		int64_t end = now_ms() + WAIT_MS;
+		int64_t end = it_now_ms() + WAIT_MS;
 		ssize_t n;
 
 		for (;;) {
@@ -274,7 +275,7 @@ static void unix_clients(void **state)
 			n = recv(c2, got, sizeof(got), MSG_DONTWAIT);
 			if (n == 0)
 				break;
-			if (now_ms() > end)
+			if (it_now_ms() > end)
 				fail_msg("the second client was not turned away");
 		}
 	}
@@ -286,10 +287,7 @@ static void unix_clients(void **state)
 	wait_peer(false);
 	c2 = client_connect();
 	wait_peer(true);
-	p = tx("to c2", 5);
-	assert_int_equal(wait_used(VIO_CONSOLE_TXQ0, p), 0);
-	read_all(c2, got, 5);
-	assert_memory_equal(got, "to c2", 5);
+	to_host(c2, "to c2");
 	assert_int_equal(F.hports[0].clients, 2);
 	close(c2);
 }
@@ -332,11 +330,11 @@ static void unix_backpressure(void **state)
 	assert_true(back < CHUNKS);
 	assert_true(F.hports[0].tx_wait);
 	/* Reading lets everything through, in order. */
-	end = now_ms() + WAIT_MS * 2;
+	end = it_now_ms() + WAIT_MS * 2;
 	while (have < sizeof(got) || back < CHUNKS) {
 		ssize_t n;
 
-		if (now_ms() > end)
+		if (it_now_ms() > end)
 			fail_msg("%zu of %zu bytes read, %u of %u buffers back", have, sizeof(got),
 				 back, (unsigned) CHUNKS);
 		assert_true(vio_loop_run_once(&F.loop, 0) >= 0);

@@ -26,6 +26,8 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include "itest.h"
+
 #include "vioport/linux_vsock.h"
 #include "vsock_guest.h"
 
@@ -48,25 +50,15 @@ static struct {
 	struct vio_loopback lb;
 	struct vsock_guest g;
 	struct vio_loop loop;
-	char dir[64];
-	char path[128];
+	char dir[IT_PATH];
+	char path[IT_PATH + 16];
 } F;
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int setup(void **state)
 {
 	(void) state;
 	memset(&F, 0, sizeof(F));
-	snprintf(F.dir, sizeof(F.dir), "%s/vio-hvs.XXXXXX",
-		 getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(F.dir) == NULL)
+	if (it_tmpdir(F.dir, "hvs") < 0)
 		return -1;
 	snprintf(F.path, sizeof(F.path), "%s/v.sock", F.dir);
 	if (vio_loop_init(&F.loop) < 0)
@@ -85,26 +77,20 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char p[160];
-
 	(void) state;
 	vio_host_vsock_close(&F.hv);
 	vio_loop_fini(&F.loop);
-	for (unsigned port = 5000; port < 5003; port++) {
-		snprintf(p, sizeof(p), "%s_%u", F.path, port);
-		(void) unlink(p);
-	}
-	(void) rmdir(F.dir);
+	it_rmtree(F.dir); /* the listeners' sockets too */
 	return 0;
 }
 
 /* Runs the loop until the guest has a packet; fails after WAIT_MS. */
 static void wait_pkt(struct vg_pkt *p, uint8_t *data)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = it_now_ms() + WAIT_MS;
 
 	while (vg_recv_opt(&F.g, p, data, true) == 0) {
-		if (now_ms() > end)
+		if (it_now_ms() > end)
 			fail_msg("waited %d ms for a packet from the device", WAIT_MS);
 		assert_true(vio_loop_run_once(&F.loop, 20) >= 0);
 	}
@@ -164,13 +150,13 @@ static int unix_connect(const char *path)
 /* Reads exactly len bytes from fd while running the loop; fails after WAIT_MS. */
 static void read_all(int fd, void *buf, size_t len)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = it_now_ms() + WAIT_MS;
 	size_t got = 0;
 
 	while (got < len) {
 		ssize_t n;
 
-		if (now_ms() > end)
+		if (it_now_ms() > end)
 			fail_msg("read %zu of %zu bytes in %d ms", got, len, WAIT_MS);
 		assert_true(vio_loop_run_once(&F.loop, 10) >= 0);
 		n = recv(fd, (char *) buf + got, len - got, MSG_DONTWAIT);
@@ -184,7 +170,7 @@ static void read_all(int fd, void *buf, size_t len)
 /* Waits for the end of stream on fd while running the loop. */
 static void expect_closed(int fd)
 {
-	int64_t end = now_ms() + WAIT_MS;
+	int64_t end = it_now_ms() + WAIT_MS;
 	char c;
 
 	for (;;) {
@@ -193,7 +179,7 @@ static void expect_closed(int fd)
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return;
 		assert_true(n < 0);
-		if (now_ms() > end)
+		if (it_now_ms() > end)
 			fail_msg("the connection stayed open");
 		assert_true(vio_loop_run_once(&F.loop, 10) >= 0);
 	}
@@ -201,7 +187,7 @@ static void expect_closed(int fd)
 
 static void guest_to_host(void **state)
 {
-	char lp[160], got[16];
+	char lp[IT_PATH + 32], got[16];
 	uint8_t data[64];
 	struct vg_pkt p;
 	int l, s;
