@@ -6,8 +6,9 @@
 # Runs every benchmark and prints its figures; `make bench` calls it. Figures
 # and ratios are printed, never judged: the exit status says only whether the
 # benchmarks ran. ARGS go to each benchmark script (see scripts/bench-virtq.sh
-# and scripts/bench-blk.sh) but the last, scripts/bench-guest.sh (a Linux
-# guest under QEMU TCG, a few minutes), which runs with its defaults.
+# and scripts/bench-blk.sh) but the guest ones, scripts/bench-guest.sh and
+# scripts/bench-vsock.sh (Linux guests under QEMU TCG, a few minutes), which
+# run with their defaults.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -44,6 +45,10 @@ scripts/bench-vmsg.sh
 echo
 echo "=== virtio-msg beside vhost-user in one Linux guest, QEMU TCG (scripts/bench-guest.sh)"
 scripts/bench-guest.sh
+
+echo
+echo "=== virtio-vsock guest to host, vhost-user and virtio-msg, QEMU TCG (scripts/bench-vsock.sh)"
+scripts/bench-vsock.sh || echo "    (bench-vsock.sh could not run every part: see its messages)"
 
 echo
 echo "=== Linux user space through the R5 amp firmware and through the vioport process (scripts/bench-amp.sh)"

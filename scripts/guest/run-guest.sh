@@ -17,9 +17,10 @@
 #          backend is killed with SIGKILL and started again on the same socket
 #          once per guest write pass (QEMU reconnect=1, INFLIGHT_SHMFD)
 #   crash-packed  the same on packed rings (packed=on), fewer passes
-#   providers  vioport's own GPIO and i2c-dev providers inside the guest, on a
-#          gpio-sim chip, the guest's virtio-i2c adapter (backed by the host's
-#          simulated bus) and i2c-stub, driven by test_host_providers
+#   providers  vioport's own GPIO, i2c-dev and evdev providers inside the
+#          guest, on a gpio-sim chip, the guest's virtio-i2c adapter (backed by
+#          the host's simulated bus), i2c-stub and a uinput device, driven by
+#          test_host_providers
 #   vmsg-linux  blk, rng, i2c, gpio, console, vsock and input served by one
 #          vioport process over a virtio-msg window (ivshmem-plain), driven
 #          through vioport_vmsg.ko (built by build-kmod.sh) by the same
@@ -310,7 +311,8 @@ guest_i2c_gpio_extra() {
 # Sets GUEST_EXTRA to what the providers variant adds to the i2c-gpio
 # variant's initramfs, or GUEST_PROVIDERS_DOWN to why it cannot: the
 # gpio-sim module, i2c-stub (loaded by the test, which gives it its chip
-# address), the daemon and the test program with their libraries.
+# address), uinput and evdev (the input device the test makes, and its event
+# node), the daemon and the test program with their libraries.
 guest_providers_extra() {
 	local prog=$VIOPORT_ROOT/build/tests/guest/test_host_providers
 	GUEST_EXTRA=()
@@ -320,7 +322,7 @@ guest_providers_extra() {
 		GUEST_PROVIDERS_DOWN="no $prog: build it first"
 	else
 		GUEST_EXTRA=(--module-file "$GUEST_GPIO_SIM_KO" --module-copy i2c_stub
-			--host-bin "$VIOPORT_BIN" --host-bin "$prog")
+			--module uinput --module evdev --host-bin "$VIOPORT_BIN" --host-bin "$prog")
 	fi
 }
 
@@ -637,7 +639,8 @@ guest_variant_tests() {
 	providers)
 		echo gpio-names gpio-output gpio-input gpio-irq-edge gpio-irq-latched gpio-busy \
 			gpio-bad-line gpio-daemon i2c-rdwr-eeprom i2c-rdwr-lm75 i2c-rdwr-absent \
-			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon backend-i2c
+			i2c-rdwr-daemon i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon input-config \
+			input-events input-grab input-led input-release input-daemon backend-i2c
 		;;
 	vmsg-linux) guest_vmsg_tests ;;
 	vmsg-doorbell) guest_vmsg_doorbell_tests ;;
@@ -1062,7 +1065,7 @@ guest_variant() {
 # ---------------------------------------------------------------- main
 
 guest_usage() {
-	sed -n '4,66s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	sed -n '4,67s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 guest_main() {

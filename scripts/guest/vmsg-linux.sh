@@ -20,8 +20,10 @@
 # provider) and a keyboard (the input simulation), which the guest drives
 # through virtio_console, vmw_vsock_virtio_transport and virtio_input with
 # evdev (vmsg-devices). The host checks the image, the EEPROM file, the line
-# the guest set, the console text and the vsock stream, and that the daemon
-# maps the window file and no guest memory (/proc/PID/maps).
+# the guest set, the console text and the vsock streams (the guest's to a
+# host listener, and the host's, CONNECT on the daemon's UNIX socket, to a
+# guest listener), and that the daemon maps the window file and no guest
+# memory (/proc/PID/maps).
 
 GUEST_VMSG_WINDOW_MB=16 # a power of two: ivshmem-plain needs one
 GUEST_VMSG_IRQ_LINE=1   # the line the host toggles for gpiomon
@@ -35,13 +37,15 @@ GUEST_VMSG_DTB_WIN=()
 GUEST_VMSG_BELL=""      # vmsg-doorbell: the daemon's --doorbell (ivshmem:SOCKET)
 GUEST_VMSG_NDEV=4       # devices on the window: 7 in vmsg-linux (console, vsock, input added)
 GUEST_VMSG_VSOCK_PORT=5000 # the host port the guest's vsock stream connects to
+GUEST_VMSG_VSOCK_H2G=5001  # the guest port the host connects to (CONNECT 5001)
+GUEST_VMSG_VSOCK_H2G_KB=4096 # KiB each way on that connection
 GUEST_VMSG_KEY=30       # the key the host taps (KEY_A)
 GUEST_VMSG_CONSOLE_TEXT="" # vmsg-devices: what each side writes on the console
 GUEST_VMSG_GUEST_BINS=(vsock_cat evdev_reader) # tests/guest programs the guest runs (gcc -static)
 
 guest_vmsg_tests() {
 	guest_vmsg_list "console-probe console-guest-write console-host-write vsock-stream vsock-host" \
-		"input-probe input-key"
+		"vsock-h2g vsock-h2g-host input-probe input-key"
 }
 
 # guest_vmsg_list [EXTRA]...: the tests of the four devices vmsg-doorbell
@@ -204,6 +208,9 @@ guest_vmsg_setup() {
 		GUEST_VMSG_CONSOLE_TEXT=$(head -c 64 /dev/urandom | md5sum | cut -c1-16)
 		GUEST_APPEND+=" vioport.console_text=$GUEST_VMSG_CONSOLE_TEXT"
 		GUEST_APPEND+=" vioport.vsock_port=$GUEST_VMSG_VSOCK_PORT vioport.key=$GUEST_VMSG_KEY"
+		head -c "$((GUEST_VMSG_VSOCK_H2G_KB << 10))" /dev/urandom >"$GUEST_TMP/h2g.bin"
+		GUEST_APPEND+=" vioport.vsock_h2g=$GUEST_VMSG_VSOCK_H2G vioport.vsock_h2g_kb=$GUEST_VMSG_VSOCK_H2G_KB"
+		GUEST_APPEND+=" vioport.vsock_h2g_md5=$(guest_md5 "$GUEST_TMP/h2g.bin")"
 	fi
 	local why=$GUEST_VMSG_DOWN dev
 	if [[ -z $why ]]; then
@@ -252,6 +259,8 @@ guest_vmsg_setup() {
 	if [[ $GUEST_VMSG_NDEV -eq 7 ]]; then
 		guest_vmsg_devices_drive "$GUEST_TMP/$variant-serial.log" &
 		GUEST_PIDS+=("$!")
+		guest_vmsg_vsock_h2g "$GUEST_TMP/$variant-serial.log" &
+		GUEST_PIDS+=("$!")
 	fi
 }
 
@@ -293,6 +302,84 @@ while True:
 		sleep 0.1
 	done
 	return 1
+}
+
+# The host's end of the host-to-guest stream, once the guest says its
+# listener is up (VIOPORT-INFO vsock-listen PORT), or not at all by the boot's
+# bound: connects to the daemon's UNIX socket, asks CONNECT PORT (the
+# provider's protocol, docs/devices/vsock.md), checks the "OK <host port>"
+# answer, then sends h2g.bin while it reads what the guest sends back, both at
+# once, shuts its sending half down at the end and reads to the guest's end
+# of stream. Writes one line to vsock-h2g.txt: "OK <answer> SENT RECEIVED
+# MD5" or "FAIL why".
+guest_vmsg_vsock_h2g() {
+	local serial=$1 end=$((SECONDS + GUEST_TIMEOUT)) port
+	rm -f "$GUEST_TMP/vsock-h2g.txt"
+	# awk reads to the end (no early exit): under pipefail, a reader leaving
+	# early could fail the writer with SIGPIPE.
+	while ! port=$(tr -d '\r' <"$serial" |
+		awk '$1 == "VIOPORT-INFO" && $2 == "vsock-listen" { p = $3 } END { if (p == "") exit 1; print p }'); do
+		((SECONDS < end)) || return 0
+		sleep 0.2
+	done
+	timeout "$GUEST_TIMEOUT" python3 -c '
+import hashlib, socket, sys, threading
+
+path, port, data, out = sys.argv[1:5]
+sent = [0, None]
+
+def done(msg):
+    with open(out, "w") as f:
+        f.write(msg + "\n")
+
+def send(s):
+    try:
+        with open(data, "rb") as f:
+            while True:
+                chunk = f.read(65536)
+                if not chunk:
+                    break
+                s.sendall(chunk)
+                sent[0] += len(chunk)
+        s.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        sent[1] = e
+
+try:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(path)
+    s.sendall(("CONNECT %s\n" % port).encode())
+    line = b""
+    while not line.endswith(b"\n"):
+        b = s.recv(1)
+        if not b:
+            done("FAIL the daemon closed the connection after CONNECT %s (answer so far %r)" % (port, line))
+            sys.exit(1)
+        line += b
+    line = line.decode(errors="replace").strip()
+    if not line.startswith("OK "):
+        done("FAIL CONNECT %s answered %r" % (port, line))
+        sys.exit(1)
+    t = threading.Thread(target=send, args=(s,))
+    t.start()
+    h, n = hashlib.md5(), 0
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        h.update(b)
+        n += len(b)
+    t.join()
+    if sent[1] is not None:
+        done("FAIL sending after %d bytes: %s" % (sent[0], sent[1]))
+        sys.exit(1)
+    done("OK %s %d %d %s" % (line, sent[0], n, h.hexdigest()))
+except Exception as e:
+    done("FAIL %s: %s" % (type(e).__name__, e))
+    sys.exit(1)
+' "$GUEST_TMP/vsock.sock" "$port" "$GUEST_TMP/h2g.bin" "$GUEST_TMP/vsock-h2g.txt" \
+		>"$GUEST_TMP/vsock-h2g.log" 2>&1 </dev/null
 }
 
 # vmsg-devices' host side, from the moment the guest says it waits for each
@@ -337,6 +424,36 @@ guest_vmsg_devices_check() {
 	else
 		GUEST_HOST[vsock-host]="FAIL the listener received '${last:-nothing}', the guest sent '$sent' (bytes, md5)"
 	fi
+	guest_vmsg_vsock_h2g_check "$serial"
+}
+
+# vsock-h2g-host: the host's connection was answered OK, sent all of h2g.bin,
+# and received what the guest says it sent back (bytes, md5).
+guest_vmsg_vsock_h2g_check() {
+	local serial=$1 sent got="" i ans nsent nrecv md5
+	sent=$(guest_lines "$serial" INFO | awk '$1 == "vsock-h2g-sent" { print $2, $3 }' | tail -n 1)
+	# The guest reported; the host's end, whose stream ended with the
+	# guest's, writes its line at once.
+	for ((i = 0; i < 50; i++)); do
+		[[ ! -s $GUEST_TMP/vsock-h2g.txt ]] || break
+		sleep 0.1
+	done
+	got=$(cat "$GUEST_TMP/vsock-h2g.txt" 2>/dev/null) || got=""
+	read -r _ _ ans nsent nrecv md5 <<<"$got"
+	if [[ -z $got ]]; then
+		GUEST_HOST[vsock-h2g-host]="FAIL the host never connected (the guest said no vsock-listen) or wrote no result: $(tail -n 1 "$GUEST_TMP/vsock-h2g.log" 2>/dev/null)"
+	elif [[ $got != OK* ]]; then
+		GUEST_HOST[vsock-h2g-host]="FAIL ${got#FAIL }"
+	elif [[ $nsent -ne $((GUEST_VMSG_VSOCK_H2G_KB << 10)) ]]; then
+		GUEST_HOST[vsock-h2g-host]="FAIL sent $nsent bytes of $((GUEST_VMSG_VSOCK_H2G_KB << 10))"
+	elif [[ -z $sent ]]; then
+		GUEST_HOST[vsock-h2g-host]="FAIL the guest did not say what it sent back"
+	elif [[ "$nrecv $md5" != "$sent" ]]; then
+		GUEST_HOST[vsock-h2g-host]="FAIL the host received $nrecv $md5, the guest sent $sent (bytes, md5)"
+	else
+		GUEST_HOST[vsock-h2g-host]="PASS CONNECT $GUEST_VMSG_VSOCK_H2G on vsock.sock answered 'OK $ans' (the host port), $nsent bytes sent; received $sent (bytes, md5), as the guest sent"
+	fi
+	rm -f "$GUEST_TMP/h2g.bin"
 }
 
 # vmsg-maps: the daemon maps the window file and nothing of the guest (its

@@ -10,7 +10,8 @@
  * the chips exist: a gpio-sim chip configured through configfs, the guest's
  * own virtio-i2c adapter (a real I2C_FUNC_I2C adapter, reaching the host's
  * simulated 24c02 and LM75) and i2c-stub (an SMBus-only adapter with a
- * register-file chip). Each argument group enables one set of cases:
+ * register-file chip), and uinput for the evdev provider. Each argument group
+ * enables one set of cases:
  *
  *   --gpio-chip DEV --gpio-sysfs DIR --gpio-names NAME,NAME,...
  *       DEV as the daemon's --device-list takes it (N, gpiochipN or
@@ -21,15 +22,29 @@
  *       reading MILLICELSIUS (default 25000)
  *   --i2c-smbus BUS
  *       an SMBus-only adapter with a register-file chip at 0x50 (i2c-stub)
+ *   --uinput PATH
+ *       uinput's device (/dev/uinput): the program makes an input device of
+ *       known identity there and passes its event node through
+ *       (`vioport input --evdev /dev/input/eventN`). The cases: the config
+ *       selectors answer its name, ids, property and code bitmaps and axis
+ *       ranges; reports written to uinput arrive on the eventq in order; the
+ *       daemon holds the device grabbed (EVIOCGRAB) from the first report a
+ *       driver takes, so a second reader sees nothing; an LED set on the
+ *       statusq reaches the uinput device; the grab is released when the
+ *       driver disconnects
  *
  * Each case prints one line, "RESULT <name> PASS|FAIL|SKIP <detail>", on
  * standard output; the exit status is 1 when one failed. Without any group
  * (as in the host's integration tier, which has no such chips) it prints why
  * and exits 77, which meson reports as skipped. The daemon is $VIOPORT_BIN.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/gpio.h>
+#include <linux/input.h>
+#include <linux/uinput.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +59,7 @@
 #include "itest.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
+#include "vioport/input.h"
 #include "vioport/vhost_user_frontend.h"
 #include "vioport/virtio.h"
 
@@ -71,6 +87,7 @@
 struct opts {
 	const char *gpio_chip, *gpio_sysfs, *gpio_names;
 	const char *i2c_rdwr, *i2c_smbus;
+	const char *uinput;
 	long lm75_mc;
 };
 
@@ -138,15 +155,16 @@ static void last_log_line(const char *log, char *out, size_t cap)
 }
 
 /*
- * Starts `vioport DEV --socket-path S --device-list LIST` and connects with
- * nq queues and the features asked for; on failure g->down says why.
+ * Starts `vioport DEV --socket-path S OPT LIST` (OPT --device-list, or
+ * --evdev for input) and connects with nq queues and the features asked
+ * for; on failure g->down says why.
  */
-static void group_start(struct group *g, const char *tag, const char *dev, const char *list,
-			uint64_t features, uint16_t nq, uint32_t config_size)
+static void group_start(struct group *g, const char *tag, const char *dev, const char *opt,
+			const char *list, uint64_t features, uint16_t nq, uint32_t config_size)
 {
 	const char *b = it_vioport_bin();
-	char bin[IT_PATH], devc[16], listc[256], last[200];
-	char *argv[] = {bin, devc, "--socket-path", g->proc.sock, "--device-list", listc, NULL};
+	char bin[IT_PATH], devc[16], optc[32], listc[256], last[200];
+	char *argv[] = {bin, devc, "--socket-path", g->proc.sock, optc, listc, NULL};
 	struct vio_vu_fe_params p = {
 	    .features = features, .num_queues = nq, .config_size = config_size};
 	int r;
@@ -157,6 +175,7 @@ static void group_start(struct group *g, const char *tag, const char *dev, const
 	}
 	snprintf(bin, sizeof(bin), "%s", b);
 	snprintf(devc, sizeof(devc), "%s", dev);
+	snprintf(optc, sizeof(optc), "%s", opt);
 	snprintf(listc, sizeof(listc), "%s", list);
 	if (it_tmpdir(g->dir, tag) < 0 || it_path(g->proc.sock, g->dir, "vu.sock") < 0 ||
 	    it_path(g->proc.log, g->dir, "vioport.log") < 0) {
@@ -165,8 +184,8 @@ static void group_start(struct group *g, const char *tag, const char *dev, const
 	}
 	if (it_start(&g->proc, argv, START_MS) < 0) {
 		last_log_line(g->proc.log, last, sizeof(last));
-		snprintf(g->down, sizeof(g->down), "vioport %s --device-list %s did not start: %s",
-			 dev, list, last);
+		snprintf(g->down, sizeof(g->down), "vioport %s %s %s did not start: %s", dev, opt,
+			 list, last);
 		return;
 	}
 	r = vio_vu_fe_start(&g->fe, g->proc.sock, &p);
@@ -611,7 +630,8 @@ static void run_gpio(const struct opts *o)
 	else if ((c.chip_fd = open(dev, O_RDWR | O_CLOEXEC)) < 0)
 		snprintf(c.g.down, sizeof(c.g.down), "open %s: %s", dev, strerror(errno));
 	else
-		group_start(&c.g, "gpio", "gpio", o->gpio_chip, GPIO_FEAT, 2, VIO_GPIO_CONFIG_SIZE);
+		group_start(&c.g, "gpio", "gpio", "--device-list", o->gpio_chip, GPIO_FEAT, 2,
+			    VIO_GPIO_CONFIG_SIZE);
 
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		int rc;
@@ -824,7 +844,7 @@ static void run_rdwr(const struct opts *o)
 
 	memset(&g, 0, sizeof(g));
 	snprintf(list, sizeof(list), "%s:0x%02x:0x%02x", o->i2c_rdwr, EEPROM, LM75);
-	group_start(&g, "rdwr", "i2c", list, I2C_FEAT, 1, 0);
+	group_start(&g, "rdwr", "i2c", "--device-list", list, I2C_FEAT, 1, 0);
 	verdict("i2c-rdwr-eeprom", g.up ? rdwr_eeprom(&g, d) : -1, g.up ? d : g.down);
 	verdict("i2c-rdwr-lm75", g.up ? rdwr_lm75(&g, o->lm75_mc, d) : -1, g.up ? d : g.down);
 	verdict("i2c-rdwr-absent", g.up ? rdwr_absent(&g, d) : -1, g.up ? d : g.down);
@@ -882,10 +902,524 @@ static void run_smbus(const struct opts *o)
 
 	memset(&g, 0, sizeof(g));
 	snprintf(list, sizeof(list), "%s:0x%02x", o->i2c_smbus, STUB);
-	group_start(&g, "smbus", "i2c", list, I2C_FEAT, 1, 0);
+	group_start(&g, "smbus", "i2c", "--device-list", list, I2C_FEAT, 1, 0);
 	verdict("i2c-smbus-byte", g.up ? smbus_byte(&g, d) : -1, g.up ? d : g.down);
 	verdict("i2c-smbus-unsupported", g.up ? smbus_unsupported(&g, d) : -1, g.up ? d : g.down);
 	verdict("i2c-smbus-daemon", group_stop(&g, d), d);
+}
+
+/* ------------------------------------------------------------------ input */
+
+/*
+ * A uinput device of known identity: two keys and a touch button, two axes
+ * with distinct ranges, two LEDs, the DIRECT property. The daemon passes its
+ * event node through; what the driver sees must be exactly this.
+ */
+#define UI_NAME	   "vioport-uinput"
+#define UI_BUS	   0x03 /* BUS_USB */
+#define UI_VENDOR  0x1209
+#define UI_PRODUCT 0x7670
+#define UI_VERSION 0x0102
+#define UI_NBUFS   32 /* eventq buffers: more than every case sends */
+#define INPUT_FEAT (VIO_BIT(VIO_F_VERSION_1) | VIO_BIT(VIO_F_EVENT_IDX))
+
+static const uint16_t ui_keys[] = {KEY_A, KEY_B, BTN_TOUCH};
+static const uint16_t ui_leds[] = {LED_NUML, LED_CAPSL};
+static const struct {
+	uint16_t code;
+	struct vio_input_absinfo ai;
+} ui_abs[] = {{ABS_X, {0, 1023, 0, 0, 12}}, {ABS_Y, {-500, 500, 4, 8, 3}}};
+
+struct input_ctx {
+	struct group g;
+	int ui;	     /* the uinput descriptor: writes make input, reads give LED updates */
+	int watcher; /* a second reader of the event node, opened by the grab case */
+	char node[IT_PATH];
+	uint8_t *ev[UI_NBUFS];
+	uint64_t evgpa[UI_NBUFS];
+	bool posted;
+};
+
+/* Creates the uinput device on path (/dev/uinput) and finds its event node; -1 with d set. */
+static int ui_create(struct input_ctx *c, const char *path, char *d)
+{
+	struct uinput_setup us;
+	char sys[64], dir[IT_PATH + 64];
+	int64_t until;
+
+	c->ui = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (c->ui < 0)
+		return fail(d, "open %s: %s (is uinput loaded?)", path, strerror(errno));
+	if (ioctl(c->ui, UI_SET_EVBIT, EV_KEY) < 0 || ioctl(c->ui, UI_SET_EVBIT, EV_ABS) < 0 ||
+	    ioctl(c->ui, UI_SET_EVBIT, EV_LED) < 0 ||
+	    ioctl(c->ui, UI_SET_PROPBIT, INPUT_PROP_DIRECT) < 0)
+		return fail(d, "uinput UI_SET_EVBIT/PROPBIT: %s", strerror(errno));
+	for (size_t k = 0; k < sizeof(ui_keys) / sizeof(ui_keys[0]); k++)
+		if (ioctl(c->ui, UI_SET_KEYBIT, ui_keys[k]) < 0)
+			return fail(d, "uinput UI_SET_KEYBIT %u: %s", ui_keys[k], strerror(errno));
+	for (size_t k = 0; k < sizeof(ui_leds) / sizeof(ui_leds[0]); k++)
+		if (ioctl(c->ui, UI_SET_LEDBIT, ui_leds[k]) < 0)
+			return fail(d, "uinput UI_SET_LEDBIT %u: %s", ui_leds[k], strerror(errno));
+	for (size_t k = 0; k < sizeof(ui_abs) / sizeof(ui_abs[0]); k++) {
+		struct uinput_abs_setup as;
+
+		memset(&as, 0, sizeof(as));
+		as.code = ui_abs[k].code;
+		as.absinfo.minimum = ui_abs[k].ai.min;
+		as.absinfo.maximum = ui_abs[k].ai.max;
+		as.absinfo.fuzz = ui_abs[k].ai.fuzz;
+		as.absinfo.flat = ui_abs[k].ai.flat;
+		as.absinfo.resolution = ui_abs[k].ai.res;
+		if (ioctl(c->ui, UI_ABS_SETUP, &as) < 0)
+			return fail(d, "uinput UI_ABS_SETUP %u: %s", as.code, strerror(errno));
+	}
+	memset(&us, 0, sizeof(us));
+	us.id = (struct input_id){UI_BUS, UI_VENDOR, UI_PRODUCT, UI_VERSION};
+	snprintf(us.name, sizeof(us.name), "%s", UI_NAME);
+	if (ioctl(c->ui, UI_DEV_SETUP, &us) < 0 || ioctl(c->ui, UI_DEV_CREATE) < 0)
+		return fail(d, "uinput UI_DEV_SETUP/CREATE: %s", strerror(errno));
+	if (ioctl(c->ui, UI_GET_SYSNAME(sizeof(sys)), sys) < 0)
+		return fail(d, "uinput UI_GET_SYSNAME: %s", strerror(errno));
+	/* The event node comes with evdev's handler, and devtmpfs makes it a moment later. */
+	snprintf(dir, sizeof(dir), "/sys/devices/virtual/input/%s", sys);
+	until = it_now_ms() + WAIT_MS;
+	for (;;) {
+		DIR *dp = opendir(dir);
+		struct dirent *de;
+
+		c->node[0] = '\0';
+		while (dp != NULL && (de = readdir(dp)) != NULL)
+			if (strncmp(de->d_name, "event", 5) == 0 && strlen(de->d_name) < 32)
+				snprintf(c->node, sizeof(c->node), "/dev/input/%.31s", de->d_name);
+		if (dp != NULL)
+			closedir(dp);
+		if (c->node[0] != '\0' && access(c->node, R_OK | W_OK) == 0)
+			return 0;
+		if (it_now_ms() > until)
+			return fail(d, "%s has no event node in /dev/input (is evdev loaded?)",
+				    dir);
+		sleep_ms(50);
+	}
+}
+
+/* Writes one event to uinput. */
+static int ui_emit(struct input_ctx *c, uint16_t type, uint16_t code, int32_t value, char *d)
+{
+	struct input_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.code = code;
+	ev.value = value;
+	if (write(c->ui, &ev, sizeof(ev)) != (ssize_t) sizeof(ev))
+		return fail(d, "write to uinput: %s", strerror(errno));
+	return 0;
+}
+
+/* Selects sel/subsel one byte at a time, as Linux does; size into *size, the union into u. */
+static int in_cfg(struct input_ctx *c, uint8_t sel, uint8_t sub, uint8_t *size, uint8_t *u, char *d)
+{
+	struct vio_vu_fe *fe = &c->g.fe;
+
+	if (vio_vu_fe_set_config(fe, VIO_INPUT_CFG_SELECT, &sel, 1) != 0 ||
+	    vio_vu_fe_set_config(fe, VIO_INPUT_CFG_SUBSEL, &sub, 1) != 0 ||
+	    vio_vu_fe_get_config(fe, VIO_INPUT_CFG_SIZE, size, 1) != 0 ||
+	    vio_vu_fe_get_config(fe, VIO_INPUT_CFG_U, u, VIO_INPUT_CFG_U_SIZE) != 0)
+		return fail(d, "config select %#x/%#x: %s", sel, sub, vio_vu_fe_error(fe));
+	return 0;
+}
+
+/* The config answer to sel/subsel must be want[0 .. n) exactly, and zeros after. */
+static int in_cfg_is(struct input_ctx *c, uint8_t sel, uint8_t sub, const uint8_t *want, uint8_t n,
+		     const char *what, char *d)
+{
+	uint8_t u[VIO_INPUT_CFG_U_SIZE], size = 0xee;
+	char hw[2 * VIO_INPUT_CFG_U_SIZE + 1], hg[2 * VIO_INPUT_CFG_U_SIZE + 1];
+
+	if (in_cfg(c, sel, sub, &size, u, d) != 0)
+		return -1;
+	if (size != n || (n > 0 && memcmp(u, want, n) != 0)) {
+		hexdump(hw, sizeof(hw), want, n);
+		hexdump(hg, sizeof(hg), u, size <= VIO_INPUT_CFG_U_SIZE ? size : 0);
+		return fail(d, "%s (select %#x/%#x): size %u [%s], the device has %u [%s]", what,
+			    sel, sub, size, hg, n, hw);
+	}
+	for (unsigned i = n; i < VIO_INPUT_CFG_U_SIZE; i++)
+		if (u[i] != 0)
+			return fail(d, "%s: byte %u past the size is %#x, not 0", what, i, u[i]);
+	return 0;
+}
+
+/* A bitmap with the given bits; returns its bytes up to the last set one. */
+static uint8_t bits_of(uint8_t *map, const uint16_t *bits, size_t n)
+{
+	uint8_t len = 0;
+
+	memset(map, 0, VIO_INPUT_CFG_U_SIZE);
+	for (size_t k = 0; k < n; k++) {
+		map[bits[k] / 8u] |= (uint8_t) (1u << (bits[k] % 8u));
+		if (bits[k] / 8u + 1u > len)
+			len = (uint8_t) (bits[k] / 8u + 1u);
+	}
+	return len;
+}
+
+static void put_le32(uint8_t *p, int32_t v)
+{
+	for (int k = 0; k < 4; k++)
+		p[k] = (uint8_t) ((uint32_t) v >> (8 * k));
+}
+
+static int input_config(struct input_ctx *c, char *d)
+{
+	uint8_t want[VIO_INPUT_CFG_U_SIZE], n;
+	static const uint16_t props[] = {INPUT_PROP_DIRECT};
+
+	if (in_cfg_is(c, VIO_INPUT_CFG_ID_NAME, 0, (const uint8_t *) UI_NAME,
+		      (uint8_t) strlen(UI_NAME), "name", d) != 0 ||
+	    in_cfg_is(c, VIO_INPUT_CFG_ID_SERIAL, 0, NULL, 0, "serial (uinput sets none)", d) != 0)
+		return -1;
+	memset(want, 0, sizeof(want));
+	want[0] = UI_BUS;
+	want[2] = (uint8_t) UI_VENDOR;
+	want[3] = (uint8_t) (UI_VENDOR >> 8);
+	want[4] = (uint8_t) UI_PRODUCT;
+	want[5] = (uint8_t) (UI_PRODUCT >> 8);
+	want[6] = (uint8_t) UI_VERSION;
+	want[7] = (uint8_t) (UI_VERSION >> 8);
+	if (in_cfg_is(c, VIO_INPUT_CFG_ID_DEVIDS, 0, want, VIO_INPUT_DEVIDS_SIZE, "ids", d) != 0)
+		return -1;
+	n = bits_of(want, props, 1);
+	if (in_cfg_is(c, VIO_INPUT_CFG_PROP_BITS, 0, want, n, "property bits", d) != 0)
+		return -1;
+	n = bits_of(want, ui_keys, sizeof(ui_keys) / sizeof(ui_keys[0]));
+	if (in_cfg_is(c, VIO_INPUT_CFG_EV_BITS, EV_KEY, want, n, "EV_KEY codes", d) != 0)
+		return -1;
+	n = bits_of(want, ui_leds, sizeof(ui_leds) / sizeof(ui_leds[0]));
+	if (in_cfg_is(c, VIO_INPUT_CFG_EV_BITS, EV_LED, want, n, "EV_LED codes", d) != 0)
+		return -1;
+	{
+		uint16_t axes[sizeof(ui_abs) / sizeof(ui_abs[0])];
+
+		for (size_t k = 0; k < sizeof(axes) / sizeof(axes[0]); k++)
+			axes[k] = ui_abs[k].code;
+		n = bits_of(want, axes, sizeof(axes) / sizeof(axes[0]));
+		if (in_cfg_is(c, VIO_INPUT_CFG_EV_BITS, EV_ABS, want, n, "EV_ABS codes", d) != 0)
+			return -1;
+	}
+	/* Types the device does not have: no bitmap at all. */
+	if (in_cfg_is(c, VIO_INPUT_CFG_EV_BITS, EV_REL, NULL, 0, "EV_REL codes", d) != 0 ||
+	    in_cfg_is(c, VIO_INPUT_CFG_EV_BITS, EV_SND, NULL, 0, "EV_SND codes", d) != 0)
+		return -1;
+	for (size_t k = 0; k < sizeof(ui_abs) / sizeof(ui_abs[0]); k++) {
+		const struct vio_input_absinfo *ai = &ui_abs[k].ai;
+
+		memset(want, 0, sizeof(want));
+		put_le32(want, ai->min);
+		put_le32(want + 4, ai->max);
+		put_le32(want + 8, ai->fuzz);
+		put_le32(want + 12, ai->flat);
+		put_le32(want + 16, ai->res);
+		if (in_cfg_is(c, VIO_INPUT_CFG_ABS_INFO, (uint8_t) ui_abs[k].code, want,
+			      VIO_INPUT_ABSINFO_SIZE, "abs info", d) != 0)
+			return -1;
+	}
+	if (in_cfg_is(c, VIO_INPUT_CFG_ABS_INFO, ABS_Z, NULL, 0, "abs info of ABS_Z", d) != 0)
+		return -1;
+	snprintf(d, DETAIL,
+		 "name '%s', no serial, ids %04x:%04x:%04x:%04x, DIRECT, EV_KEY/EV_LED/EV_ABS "
+		 "bitmaps and ABS_X/ABS_Y ranges as uinput set them; no EV_REL, EV_SND, ABS_Z",
+		 UI_NAME, UI_BUS, UI_VENDOR, UI_PRODUCT, UI_VERSION);
+	return 0;
+}
+
+/* Posts the eventq buffers, once. */
+static int in_post(struct input_ctx *c, char *d)
+{
+	struct vio_vu_fe *fe = &c->g.fe;
+
+	if (c->posted)
+		return 0;
+	for (int i = 0; i < UI_NBUFS; i++) {
+		struct vio_buf b;
+
+		c->ev[i] = vio_vu_fe_alloc(fe, VIO_INPUT_EVENT_SIZE, 8, &c->evgpa[i]);
+		if (c->ev[i] == NULL)
+			return fail(d, "frontend out of guest memory");
+		memset(c->ev[i], 0xee, VIO_INPUT_EVENT_SIZE);
+		b = (struct vio_buf){c->evgpa[i], VIO_INPUT_EVENT_SIZE};
+		if (vio_vu_fe_add(fe, VIO_INPUT_EVENTQ, NULL, 0, &b, 1, c->ev[i]) != 0)
+			return fail(d, "queueing eventq buffer %d: %s", i, vio_vu_fe_error(fe));
+	}
+	if (vio_vu_fe_kick(fe, VIO_INPUT_EVENTQ) < 0)
+		return fail(d, "eventq kick: %s", vio_vu_fe_error(fe));
+	c->posted = true;
+	return 0;
+}
+
+/* The next event on the eventq within ms: 1 with *e, 0 none, -1 broken (d set). */
+static int in_next(struct input_ctx *c, struct vio_input_event *e, int ms, char *d)
+{
+	void *tok = NULL;
+	uint32_t len = 0;
+	const uint8_t *p;
+	int r = vio_vu_fe_wait_used(&c->g.fe, VIO_INPUT_EVENTQ, &tok, &len, ms);
+
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return fail(d, "eventq: %d (%s)", r, vio_vu_fe_error(&c->g.fe));
+	if (len != VIO_INPUT_EVENT_SIZE)
+		return fail(d, "eventq used entry len %u", len);
+	p = tok;
+	e->type = (uint16_t) (p[0] | p[1] << 8);
+	e->code = (uint16_t) (p[2] | p[3] << 8);
+	e->value = (int32_t) ((uint32_t) p[4] | (uint32_t) p[5] << 8 | (uint32_t) p[6] << 16 |
+			      (uint32_t) p[7] << 24);
+	return 1;
+}
+
+/*
+ * Writes the n events (the last a SYN_REPORT) to uinput and expects the
+ * same on the eventq, in order.
+ */
+static int in_report(struct input_ctx *c, const struct vio_input_event *want, unsigned n, char *d)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (ui_emit(c, want[k].type, want[k].code, want[k].value, d) != 0)
+			return -1;
+	for (unsigned k = 0; k < n; k++) {
+		struct vio_input_event e;
+		int r = in_next(c, &e, WAIT_MS, d);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return fail(d, "event %u of %u (%u/%u/%d) did not arrive", k + 1, n,
+				    want[k].type, want[k].code, (int) want[k].value);
+		if (e.type != want[k].type || e.code != want[k].code || e.value != want[k].value)
+			return fail(d, "event %u of %u: %u/%u/%d, uinput sent %u/%u/%d", k + 1, n,
+				    e.type, e.code, (int) e.value, want[k].type, want[k].code,
+				    (int) want[k].value);
+	}
+	return 0;
+}
+
+static int input_events(struct input_ctx *c, char *d)
+{
+	static const struct vio_input_event r1[] = {{EV_KEY, KEY_A, 1}, {EV_SYN, SYN_REPORT, 0}};
+	static const struct vio_input_event r2[] = {{EV_ABS, ABS_X, 700},
+						    {EV_ABS, ABS_Y, -300},
+						    {EV_KEY, BTN_TOUCH, 1},
+						    {EV_SYN, SYN_REPORT, 0}};
+	static const struct vio_input_event r3[] = {
+	    {EV_KEY, KEY_A, 0}, {EV_KEY, BTN_TOUCH, 0}, {EV_SYN, SYN_REPORT, 0}};
+	struct vio_input_event e;
+	int r;
+
+	if (in_post(c, d) != 0)
+		return -1;
+	r = in_next(c, &e, QUIET_MS, d);
+	if (r != 0)
+		return r < 0 ? -1
+			     : fail(d, "event %u/%u/%d before uinput wrote any", e.type, e.code,
+				    (int) e.value);
+	if (in_report(c, r1, 2, d) != 0 || in_report(c, r2, 4, d) != 0 ||
+	    in_report(c, r3, 3, d) != 0)
+		return -1;
+	r = in_next(c, &e, QUIET_MS, d);
+	if (r != 0)
+		return r < 0 ? -1
+			     : fail(d, "an extra event %u/%u/%d after the three reports", e.type,
+				    e.code, (int) e.value);
+	snprintf(d, DETAIL,
+		 "3 reports written to uinput (key; two axes and a button; two releases), 9 "
+		 "events on the eventq in order, each report ending in SYN_REPORT, nothing else");
+	return 0;
+}
+
+/* Whether fd has something to read within ms. */
+static bool readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+static int input_grab(struct input_ctx *c, char *d)
+{
+	static const struct vio_input_event down[] = {{EV_KEY, KEY_B, 1}, {EV_SYN, SYN_REPORT, 0}};
+	static const struct vio_input_event up[] = {{EV_KEY, KEY_B, 0}, {EV_SYN, SYN_REPORT, 0}};
+
+	/* The events case handed the daemon reports: it holds the grab since the first. */
+	c->watcher = open(c->node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (c->watcher < 0)
+		return fail(d, "open %s: %s", c->node, strerror(errno));
+	if (ioctl(c->watcher, EVIOCGRAB, 1) == 0) {
+		(void) ioctl(c->watcher, EVIOCGRAB, 0);
+		return fail(d,
+			    "a second reader could grab %s: the daemon does not hold it while "
+			    "the driver takes its reports",
+			    c->node);
+	}
+	if (errno != EBUSY)
+		return fail(d, "EVIOCGRAB by a second reader: %s, expected EBUSY", strerror(errno));
+	if (in_report(c, down, 2, d) != 0 || in_report(c, up, 2, d) != 0)
+		return -1;
+	if (readable(c->watcher, QUIET_MS)) {
+		struct input_event ev;
+		ssize_t n = read(c->watcher, &ev, sizeof(ev));
+
+		return fail(d,
+			    "the second reader of %s saw an event (%u/%u/%d, %zd bytes) while "
+			    "the driver had the device",
+			    c->node, n > 0 ? ev.type : 0, n > 0 ? ev.code : 0, n > 0 ? ev.value : 0,
+			    n);
+	}
+	snprintf(d, DETAIL,
+		 "EVIOCGRAB by a second reader of %s: EBUSY; two reports reached the driver, the "
+		 "second reader saw nothing",
+		 c->node);
+	return 0;
+}
+
+static int input_led(struct input_ctx *c, char *d)
+{
+	struct vio_vu_fe *fe = &c->g.fe;
+	struct input_event ev;
+	struct vio_buf b;
+	uint64_t gpa;
+	uint8_t *st = vio_vu_fe_alloc(fe, VIO_INPUT_EVENT_SIZE, 8, &gpa);
+	void *tok = NULL;
+	uint32_t len = 0;
+	int64_t until;
+
+	if (st == NULL)
+		return fail(d, "frontend out of guest memory");
+	/* EV_LED, LED_CAPSL, 1: what virtinput_send_status sends when CapsLock lights. */
+	memset(st, 0, VIO_INPUT_EVENT_SIZE);
+	st[0] = EV_LED;
+	st[2] = LED_CAPSL;
+	st[4] = 1;
+	b = (struct vio_buf){gpa, VIO_INPUT_EVENT_SIZE};
+	if (vio_vu_fe_add(fe, VIO_INPUT_STATUSQ, &b, 1, NULL, 0, st) != 0 ||
+	    vio_vu_fe_kick(fe, VIO_INPUT_STATUSQ) < 0)
+		return fail(d, "queueing the statusq buffer: %s", vio_vu_fe_error(fe));
+	if (vio_vu_fe_wait_used(fe, VIO_INPUT_STATUSQ, &tok, &len, WAIT_MS) != 1 || tok != st)
+		return fail(d, "the statusq buffer did not come back");
+	/* uinput hands the device's LED updates to its owner as events on its descriptor. */
+	until = it_now_ms() + WAIT_MS;
+	for (;;) {
+		ssize_t n;
+
+		if (!readable(c->ui, (int) (until - it_now_ms() > 0 ? until - it_now_ms() : 0)))
+			return fail(d, "no LED update on the uinput descriptor within %d ms",
+				    WAIT_MS);
+		n = read(c->ui, &ev, sizeof(ev));
+		if (n != (ssize_t) sizeof(ev))
+			return fail(d, "read from uinput: %zd (%s)", n, strerror(errno));
+		if (ev.type == EV_LED)
+			break;
+	}
+	if (ev.code != LED_CAPSL || ev.value != 1)
+		return fail(d, "uinput got EV_LED code %u value %d, the driver set LED_CAPSL to 1",
+			    ev.code, ev.value);
+	snprintf(d, DETAIL, "statusq EV_LED LED_CAPSL 1 reached the uinput device as EV_LED %u %d",
+		 ev.code, ev.value);
+	return 0;
+}
+
+static int input_release(struct input_ctx *c, char *d)
+{
+	static const struct vio_input_event r[] = {{EV_KEY, KEY_B, 1}, {EV_SYN, SYN_REPORT, 0}};
+	struct input_event ev;
+	int64_t until;
+	bool key = false;
+
+	if (c->watcher < 0)
+		return fail(d, "the grab case opened no second reader");
+	/* The driver goes away: the daemon gives the host its device back. */
+	vio_vu_fe_close(&c->g.fe);
+	until = it_now_ms() + WAIT_MS;
+	while (ioctl(c->watcher, EVIOCGRAB, 1) != 0) {
+		if (errno != EBUSY)
+			return fail(d, "EVIOCGRAB: %s", strerror(errno));
+		if (it_now_ms() > until)
+			return fail(d, "%s still grabbed %d ms after the driver disconnected",
+				    c->node, WAIT_MS);
+		sleep_ms(20);
+	}
+	(void) ioctl(c->watcher, EVIOCGRAB, 0);
+	/* Not grabbed, the host's readers get input again. */
+	while (readable(c->watcher, 0))
+		if (read(c->watcher, &ev, sizeof(ev)) <= 0)
+			break;
+	for (unsigned k = 0; k < 2; k++)
+		if (ui_emit(c, r[k].type, r[k].code, r[k].value, d) != 0)
+			return -1;
+	until = it_now_ms() + WAIT_MS;
+	while (!key &&
+	       readable(c->watcher, (int) (until - it_now_ms() > 0 ? until - it_now_ms() : 0))) {
+		if (read(c->watcher, &ev, sizeof(ev)) != (ssize_t) sizeof(ev))
+			break;
+		key = ev.type == EV_KEY && ev.code == KEY_B && ev.value == 1;
+	}
+	if (!key)
+		return fail(d, "released, a key written to uinput did not reach the second reader");
+	snprintf(d, DETAIL,
+		 "driver disconnected: the second reader could grab %s, and saw the next key",
+		 c->node);
+	return 0;
+}
+
+static void run_input(const struct opts *o)
+{
+	static const char *const cases[] = {"input-config", "input-events", "input-grab",
+					    "input-led", "input-release"};
+	static struct input_ctx c;
+	char d[DETAIL];
+
+	memset(&c, 0, sizeof(c));
+	c.ui = -1;
+	c.watcher = -1;
+	if (ui_create(&c, o->uinput, d) != 0)
+		snprintf(c.g.down, sizeof(c.g.down), "%s", d);
+	else
+		group_start(&c.g, "input", "input", "--evdev", c.node, INPUT_FEAT, 2,
+			    VIO_INPUT_CONFIG_SIZE);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int rc;
+
+		if (!c.g.up) {
+			verdict(cases[k], -1, c.g.down);
+			continue;
+		}
+		switch (k) {
+		case 0:
+			rc = input_config(&c, d);
+			break;
+		case 1:
+			rc = input_events(&c, d);
+			break;
+		case 2:
+			rc = input_grab(&c, d);
+			break;
+		case 3:
+			rc = input_led(&c, d);
+			break;
+		default:
+			rc = input_release(&c, d);
+			break;
+		}
+		verdict(cases[k], rc, d);
+	}
+	verdict("input-daemon", group_stop(&c.g, d), d);
+	if (c.watcher >= 0)
+		close(c.watcher);
+	if (c.ui >= 0) {
+		(void) ioctl(c.ui, UI_DEV_DESTROY);
+		close(c.ui);
+	}
 }
 
 /* ------------------------------------------------------------------ main */
@@ -897,7 +1431,8 @@ static int usage(const char *why)
 		"usage: test_host_providers [--gpio-chip DEV --gpio-sysfs DIR --gpio-names "
 		"A,B,C,D...]\n"
 		"                           [--i2c-rdwr BUS [--lm75-mc MILLICELSIUS]] "
-		"[--i2c-smbus BUS]\n",
+		"[--i2c-smbus BUS]\n"
+		"                           [--uinput /dev/uinput]\n",
 		why);
 	return 2;
 }
@@ -923,6 +1458,8 @@ int main(int argc, char **argv)
 			o.i2c_rdwr = v;
 		else if (strcmp(a, "--i2c-smbus") == 0)
 			o.i2c_smbus = v;
+		else if (strcmp(a, "--uinput") == 0)
+			o.uinput = v;
 		else if (strcmp(a, "--lm75-mc") == 0) {
 			errno = 0;
 			o.lm75_mc = strtol(v, &end, 10);
@@ -935,7 +1472,7 @@ int main(int argc, char **argv)
 	if ((o.gpio_chip != NULL) != (o.gpio_sysfs != NULL) ||
 	    (o.gpio_chip != NULL) != (o.gpio_names != NULL))
 		return usage("--gpio-chip, --gpio-sysfs and --gpio-names go together");
-	if (o.gpio_chip == NULL && o.i2c_rdwr == NULL && o.i2c_smbus == NULL) {
+	if (o.gpio_chip == NULL && o.i2c_rdwr == NULL && o.i2c_smbus == NULL && o.uinput == NULL) {
 		printf("# no chip or adapter named: nothing to test here (the guest tier's "
 		       "providers variant runs this with gpio-sim and i2c adapters)\n");
 		return EXIT_SKIP;
@@ -946,5 +1483,7 @@ int main(int argc, char **argv)
 		run_rdwr(&o);
 	if (o.i2c_smbus != NULL)
 		run_smbus(&o);
+	if (o.uinput != NULL)
+		run_input(&o);
 	return nfail == 0 ? 0 : 1;
 }

@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * vsock_cat: a stream to the host over AF_VSOCK, for the guest tier's
- * vmsg-linux variant (scripts/guest/tests/vmsg-devices.sh), where busybox
- * has no vsock client.
+ * vsock_cat: a stream over AF_VSOCK, for the guest tier's vmsg-linux variant
+ * (scripts/guest/tests/vmsg-devices.sh), where busybox has no vsock client.
  *
  *   vsock_cat CID PORT TIMEOUT_S <IN >OUT
+ *   vsock_cat -l PORT TIMEOUT_S <IN >OUT
  *
- * Connects to CID:PORT, sends standard input and copies what the peer sends
+ * Connects to CID:PORT (or, with -l, listens on PORT of any CID, says
+ * "listening on port PORT" on standard error once the host may connect, and
+ * takes one connection), sends standard input and copies what the peer sends
  * to standard output at the same time (so that neither side's buffers can
  * stop the other); at the end of its input it shuts the sending half down
- * (the peer reads its end of stream) and goes on reading until the peer's.
+ * (the peer reads its end of stream). It ends when both halves have: the
+ * peer's end of stream may come first (a host program that sends, then
+ * reads), and the input still goes out.
  * Every wait is bounded: the whole exchange fails after TIMEOUT_S seconds.
  * Exit status 0, or 1 with a message on standard error.
  *
@@ -18,6 +22,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdio.h>
@@ -42,6 +47,41 @@ static int fail(const char *what)
 	return 1;
 }
 
+// Listens on port of any CID and returns the one connection taken before the deadline.
+static int accept_one(unsigned int port, long long deadline)
+{
+	struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY};
+	int srv = socket(AF_VSOCK, SOCK_STREAM, 0), fd;
+
+	if (srv < 0)
+		return -fail("socket(AF_VSOCK)");
+	addr.svm_port = port;
+	if (bind(srv, (struct sockaddr *) &addr, sizeof(addr)) < 0)
+		return -fail("bind");
+	if (listen(srv, 1) < 0)
+		return -fail("listen");
+	fprintf(stderr, "listening on port %u\n", port);
+	fflush(stderr);
+	for (;;) {
+		struct pollfd p = {.fd = srv, .events = POLLIN};
+		long long left = deadline - now_ms();
+
+		if (left <= 0) {
+			fprintf(stderr, "vsock_cat: nobody connected to port %u in time\n", port);
+			return -1;
+		}
+		if (poll(&p, 1, (int) (left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
+			return -fail("poll");
+		if (p.revents & POLLIN)
+			break;
+	}
+	fd = accept(srv, NULL, NULL);
+	if (fd < 0)
+		return -fail("accept");
+	close(srv);
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_vm addr = {.svm_family = AF_VSOCK};
@@ -52,34 +92,47 @@ int main(int argc, char **argv)
 	long long deadline;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: vsock_cat CID PORT TIMEOUT_S <IN >OUT\n");
+		fprintf(stderr, "usage: vsock_cat CID PORT TIMEOUT_S <IN >OUT\n"
+				"       vsock_cat -l PORT TIMEOUT_S <IN >OUT\n");
 		return 2;
 	}
-	addr.svm_cid = (unsigned int) strtoul(argv[1], NULL, 0);
-	addr.svm_port = (unsigned int) strtoul(argv[2], NULL, 0);
 	deadline = now_ms() + atoll(argv[3]) * 1000;
+	if (strcmp(argv[1], "-l") == 0) {
+		fd = accept_one((unsigned int) strtoul(argv[2], NULL, 0), deadline);
+		if (fd < 0)
+			return 1;
+	} else {
+		addr.svm_cid = (unsigned int) strtoul(argv[1], NULL, 0);
+		addr.svm_port = (unsigned int) strtoul(argv[2], NULL, 0);
+		fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+		if (fd < 0)
+			return fail("socket(AF_VSOCK)");
+		// Linux gives up a connection after 2 s by default; under TCG, with
+		// the host's side connecting on its loop, allow the whole bound.
+		tv.tv_sec = atoi(argv[3]);
+		if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) < 0)
+			return fail("SO_VM_SOCKETS_CONNECT_TIMEOUT");
+		if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
+			return fail("connect");
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return fail("O_NONBLOCK");
 
-	fd = socket(AF_VSOCK, SOCK_STREAM, 0);
-	if (fd < 0)
-		return fail("socket(AF_VSOCK)");
-	// Linux gives up a connection after 2 s by default; under TCG, with the
-	// host's side connecting on its loop, allow the whole bound.
-	tv.tv_sec = atoi(argv[3]);
-	if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &tv, sizeof(tv)) < 0)
-		return fail("SO_VM_SOCKETS_CONNECT_TIMEOUT");
-	if (connect(fd, (struct sockaddr *) &addr, sizeof(addr)) < 0)
-		return fail("connect");
-
-	while (!peer_eof) {
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = -1}};
+	// Both halves to their end: the peer may end its sending first (a host
+	// program that sends, then reads) while the input still goes out.
+	while (!peer_eof || !in_eof || in_off < in_len) {
+		struct pollfd p[2] = {{.fd = fd}, {.fd = -1}};
 		long long left = deadline - now_ms();
 		ssize_t n;
 
 		if (left <= 0) {
-			fprintf(stderr, "vsock_cat: timed out (input %s)\n",
-				in_eof ? "sent" : "not all sent");
+			fprintf(stderr, "vsock_cat: timed out (input %s, peer %s)\n",
+				in_eof ? "sent" : "not all sent",
+				peer_eof ? "done" : "still sending");
 			return 1;
 		}
+		if (!peer_eof)
+			p[0].events |= POLLIN;
 		if (!in_eof && in_off == in_len)
 			p[1] = (struct pollfd){.fd = 0, .events = POLLIN};
 		if (in_off < in_len)
@@ -106,7 +159,14 @@ int main(int argc, char **argv)
 			if (n > 0)
 				in_off += (size_t) n;
 		}
-		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (peer_eof && (p[0].revents & (POLLHUP | POLLERR))) {
+			// Closed both ways: what is left of the input cannot go.
+			fprintf(
+			    stderr,
+			    "vsock_cat: the peer ended the stream before taking all the input\n");
+			return 1;
+		}
+		if (!peer_eof && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			n = read(fd, out, sizeof(out));
 			if (n < 0 && errno != EAGAIN)
 				return fail("read from the stream");
@@ -115,11 +175,6 @@ int main(int argc, char **argv)
 			else if (n > 0 && fwrite(out, 1, (size_t) n, stdout) != (size_t) n)
 				return fail("write standard output");
 		}
-	}
-	if (!in_eof || in_off < in_len) {
-		fprintf(stderr,
-			"vsock_cat: the peer ended the stream before taking all the input\n");
-		return 1;
 	}
 	close(fd);
 	return fflush(stdout) == 0 ? 0 : fail("flush standard output");

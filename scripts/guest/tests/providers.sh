@@ -21,7 +21,8 @@
 PROV_NAMES=vp-led,vp-button,vp-alert,vp-held,vp-line4,vp-line5,vp-line6,vp-line7
 PROV_CASES="gpio-names gpio-output gpio-input gpio-irq-edge gpio-irq-latched gpio-busy
 gpio-bad-line gpio-daemon i2c-rdwr-eeprom i2c-rdwr-lm75 i2c-rdwr-absent i2c-rdwr-daemon
-i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon"
+i2c-smbus-byte i2c-smbus-unsupported i2c-smbus-daemon input-config input-events input-grab
+input-led input-release input-daemon"
 
 # Prints the number N of the first i2c-N adapter whose name matches PATTERN.
 adapter_named() {
@@ -107,6 +108,11 @@ run_providers() {
 		set -- "$@" --i2c-smbus "$smbus"
 	else
 		fail_cases i2c-smbus- "no i2c-stub adapter with a /dev/i2c-N"
+	fi
+	if [ -c /dev/uinput ]; then
+		set -- "$@" --uinput /dev/uinput
+	else
+		fail_cases input- "no /dev/uinput (uinput.ko not loaded?)"
 	fi
 	[ $# -gt 0 ] || return 0
 

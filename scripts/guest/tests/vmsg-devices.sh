@@ -12,6 +12,12 @@
 #                         console-ready
 #   VIOPORT_VSOCK_PORT    the host port of the stream (CID 2); the host's
 #                         listener echoes it
+#   VIOPORT_VSOCK_H2G     the guest port the host connects to (CONNECT PORT
+#                         on the daemon's UNIX socket) once the guest says
+#                         vsock-listen PORT
+#   VIOPORT_VSOCK_H2G_KB, VIOPORT_VSOCK_H2G_MD5  what the host sends on it:
+#                         its size in KiB and md5; the guest sends as many
+#                         random bytes back at the same time
 #   VIOPORT_KEY           the key code the host taps (input0 tap) once the
 #                         guest says input-ready
 #
@@ -20,7 +26,10 @@
 # is the host's check of the guest's line), vsock-stream (64 KiB to the host
 # and the same bytes back, md5 compared; vsock-host is the host's check),
 # input-probe (an event device named "vioport keyboard"), input-key (the key's
-# press and release read from /dev/input/eventN, among the first 8 events).
+# press and release read from /dev/input/eventN, among the first 8 events),
+# vsock-h2g (the host's connection to a guest listener: its bytes arrived
+# whole, md5 compared, while the guest sent its own back; the host checks
+# those, vsock-h2g-host, against VIOPORT-INFO vsock-h2g-sent BYTES MD5).
 
 token=${VIOPORT_CONSOLE_TEXT:-none}
 
@@ -62,6 +71,37 @@ fi
 
 # ---------------------------------------------------------------- vsock
 
+# Host to guest: vsock_cat listens on VIOPORT_VSOCK_H2G; once it says so the
+# host is told to connect, and both ends send at once.
+vsock_h2g() {
+	local dev=$1 h2g=${VIOPORT_VSOCK_H2G:-5001} kb=${VIOPORT_VSOCK_H2G_KB:-0} pid tries rc got
+	if [ "$kb" -eq 0 ] || [ -z "${VIOPORT_VSOCK_H2G_MD5:-}" ]; then
+		result vsock-h2g FAIL "the host passed no vioport.vsock_h2g_kb and vioport.vsock_h2g_md5"
+		return 0
+	fi
+	dd if=/dev/urandom of=/tmp/h2g.in bs=1024 count="$kb" 2>/dev/null
+	info vsock-h2g-sent "$((kb * 1024)) $(md5_of /tmp/h2g.in)"
+	timeout 120 vsock_cat -l "$h2g" 110 </tmp/h2g.in >/tmp/h2g.out 2>/tmp/h2g.err &
+	pid=$!
+	tries=100
+	while ! grep -q '^listening' /tmp/h2g.err && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	info vsock-listen "$h2g"
+	rc=0
+	wait "$pid" || rc=$?
+	got="$(wc -c </tmp/h2g.out) $(md5_of /tmp/h2g.out)"
+	if [ "$rc" -ne 0 ]; then
+		result vsock-h2g FAIL "vsock_cat -l $h2g (status $rc): $(grep -v '^listening' /tmp/h2g.err | tr '\n' ' ') received $got"
+	elif [ "$got" != "$((kb * 1024)) $VIOPORT_VSOCK_H2G_MD5" ]; then
+		result vsock-h2g FAIL "received $got (bytes, md5), the host sent $((kb * 1024)) $VIOPORT_VSOCK_H2G_MD5"
+	else
+		result vsock-h2g PASS "$dev: the host's connection to port $h2g brought $got (bytes, md5), as it sent, while $((kb * 1024)) bytes went back"
+	fi
+	rm -f /tmp/h2g.in /tmp/h2g.out
+}
+
 port=${VIOPORT_VSOCK_PORT:-5000}
 dev=$(window_device vmw_vsock_virtio_transport)
 if [ -z "$dev" ]; then
@@ -79,6 +119,7 @@ else
 	else
 		result vsock-stream PASS "$dev: 65536 bytes to CID 2 port $port and the same back, md5 $sent"
 	fi
+	vsock_h2g "$dev"
 fi
 
 # ---------------------------------------------------------------- input
