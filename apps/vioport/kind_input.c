@@ -40,6 +40,8 @@ struct vp_input {
 	struct vio_host_input host;
 	bool host_open;
 	struct vio_loop_watch host_w;
+	struct vio_device_ops ops; /* the device's, with a start that grabs the evdev device */
+	const struct vio_device_ops *input_ops;
 };
 
 #define INPUT_FEATURES                                                                             \
@@ -61,6 +63,23 @@ static void host_input_ready(struct vio_loop_watch *w, uint32_t revents)
 		       d->host.path, strerror(-rc));
 		vio_loop_remove(&d->host_w);
 	}
+}
+
+/*
+ * The driver is starting (DRIVER_OK): take the evdev device now, so that even
+ * its first report reaches only the driver; grabbing at the first report
+ * would let the host's readers see that one too.
+ */
+static int input_start(struct vio_device *dev)
+{
+	struct vio_input *input = dev->priv;
+	struct vp_input *d =
+	    (struct vp_input *) ((char *) input - offsetof(struct vp_input, input));
+	int rc = d->input_ops->start != NULL ? d->input_ops->start(dev) : 0;
+
+	if (rc == 0 && d->host_open)
+		vio_host_input_grab(&d->host);
+	return rc;
 }
 
 static int input_setup(struct vp_instance *in, struct vio_loop *loop)
@@ -97,6 +116,10 @@ static int input_setup(struct vp_instance *in, struct vio_loop *loop)
 		return -EINVAL;
 	}
 	in->dev = &d->input.dev;
+	d->input_ops = d->input.dev.ops;
+	d->ops = *d->input_ops;
+	d->ops.start = input_start;
+	d->input.dev.ops = &d->ops;
 	if (d->host_open) {
 		vio_host_input_attach(&d->host, &d->input);
 		vp_say(VIO_LOG_INFO, in->name, "%s (%.*s)%s", d->host.path, (int) d->host.name_len,

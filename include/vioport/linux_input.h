@@ -26,8 +26,10 @@
  * device is grabbed (EVIOCGRAB), so the host's own consumers do not see the
  * input too; once the device answers -VIO_EAGAIN (no driver) the grab is
  * released and the report dropped, so the host gets its device back. The
- * caller may also release it when the driver may be going away
- * (vio_host_input_ungrab); the next report a driver takes grabs it again.
+ * caller grabs it when a driver starts (vio_host_input_grab, from the
+ * device's start), so that the first report too reaches only the driver, and
+ * may release it when the driver may be going away (vio_host_input_ungrab);
+ * the next report a driver takes grabs it again.
  *
  * Status: LED, sound and autorepeat updates from the driver (the device model
  * passes on only those the device advertises) are written back to the evdev
@@ -118,6 +120,13 @@ int vio_host_input_fd(const struct vio_host_input *h);
  * stream closed), or -errno of the read.
  */
 int vio_host_input_pump(struct vio_host_input *h);
+
+/*
+ * Grabs the device for a driver that is starting (DRIVER_OK), before its
+ * first report: input from then on reaches only the driver. A grab another
+ * program holds is left to it (grab_error says so).
+ */
+void vio_host_input_grab(struct vio_host_input *h);
 
 /* Releases the grab, if held; the next report a driver takes grabs the device again. */
 void vio_host_input_ungrab(struct vio_host_input *h);

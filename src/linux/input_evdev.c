@@ -253,6 +253,11 @@ int vio_host_input_pump(struct vio_host_input *h)
 	return reports;
 }
 
+void vio_host_input_grab(struct vio_host_input *h)
+{
+	set_grab(h, true);
+}
+
 void vio_host_input_ungrab(struct vio_host_input *h)
 {
 	set_grab(h, false);

@@ -28,8 +28,8 @@
  *       (`vioport input --evdev /dev/input/eventN`). The cases: the config
  *       selectors answer its name, ids, property and code bitmaps and axis
  *       ranges; reports written to uinput arrive on the eventq in order; the
- *       daemon holds the device grabbed (EVIOCGRAB) from the first report a
- *       driver takes, so a second reader sees nothing; an LED set on the
+ *       daemon holds the device grabbed (EVIOCGRAB) from the driver's start,
+ *       before its first report, so a second reader sees nothing; an LED set on the
  *       statusq reaches the uinput device; the grab is released when the
  *       driver disconnects
  *
@@ -1205,6 +1205,24 @@ static int in_report(struct input_ctx *c, const struct vio_input_event *want, un
 	return 0;
 }
 
+/* A second reader of the event node cannot grab it: the daemon holds the grab. */
+static int second_grab_refused(struct input_ctx *c, char *d)
+{
+	int fd = open(c->node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return fail(d, "open %s: %s", c->node, strerror(errno));
+	if (ioctl(fd, EVIOCGRAB, 1) == 0) {
+		(void) ioctl(fd, EVIOCGRAB, 0);
+		rc = fail(d, "a second reader could grab %s after the driver started", c->node);
+	} else if (errno != EBUSY) {
+		rc = fail(d, "EVIOCGRAB by a second reader: %s, expected EBUSY", strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
 static int input_events(struct input_ctx *c, char *d)
 {
 	static const struct vio_input_event r1[] = {{EV_KEY, KEY_A, 1}, {EV_SYN, SYN_REPORT, 0}};
@@ -1218,6 +1236,9 @@ static int input_events(struct input_ctx *c, char *d)
 	int r;
 
 	if (in_post(c, d) != 0)
+		return -1;
+	/* held from the driver's start, before any report: the first too is the driver's alone */
+	if (second_grab_refused(c, d) != 0)
 		return -1;
 	r = in_next(c, &e, QUIET_MS, d);
 	if (r != 0)
@@ -1233,6 +1254,7 @@ static int input_events(struct input_ctx *c, char *d)
 			     : fail(d, "an extra event %u/%u/%d after the three reports", e.type,
 				    e.code, (int) e.value);
 	snprintf(d, DETAIL,
+		 "grabbed from the driver's start (a second EVIOCGRAB: EBUSY before any report); "
 		 "3 reports written to uinput (key; two axes and a button; two releases), 9 "
 		 "events on the eventq in order, each report ending in SYN_REPORT, nothing else");
 	return 0;
@@ -1251,7 +1273,7 @@ static int input_grab(struct input_ctx *c, char *d)
 	static const struct vio_input_event down[] = {{EV_KEY, KEY_B, 1}, {EV_SYN, SYN_REPORT, 0}};
 	static const struct vio_input_event up[] = {{EV_KEY, KEY_B, 0}, {EV_SYN, SYN_REPORT, 0}};
 
-	/* The events case handed the daemon reports: it holds the grab since the first. */
+	/* The daemon holds the grab since the driver started (the events case checked). */
 	c->watcher = open(c->node, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (c->watcher < 0)
 		return fail(d, "open %s: %s", c->node, strerror(errno));
