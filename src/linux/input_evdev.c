@@ -338,15 +338,19 @@ static int ops_abs_info(void *ctx, uint8_t axis, struct vio_input_absinfo *info)
 static void ops_status(void *ctx, uint16_t type, uint16_t code, int32_t value)
 {
 	struct vio_host_input *h = ctx;
-	struct input_event ev;
+	struct input_event ev[2];
 
 	if (!h->evdev || !h->writable)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.type = type;
-	ev.code = code;
-	ev.value = value;
-	if (write(h->fd, &ev, sizeof(ev)) == (ssize_t) sizeof(ev))
+	/* the update, then SYN_REPORT: the host's other readers see it now, not at the next report
+	 */
+	memset(ev, 0, sizeof(ev));
+	ev[0].type = type;
+	ev[0].code = code;
+	ev[0].value = value;
+	ev[1].type = EV_SYN;
+	ev[1].code = SYN_REPORT;
+	if (write(h->fd, ev, sizeof(ev)) == (ssize_t) sizeof(ev))
 		h->status_written++;
 }
 

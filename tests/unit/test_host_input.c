@@ -423,6 +423,10 @@ static void evdev_cache_status_and_grab(void **state)
 	assert_int_equal(back.type, EV_LED);
 	assert_int_equal(back.code, LED_CAPSL);
 	assert_int_equal(back.value, 1);
+	/* and the report's end, so that the host's other readers see it at once */
+	assert_int_equal(read(sv[1], &back, sizeof(back)), (ssize_t) sizeof(back));
+	assert_int_equal(back.type, EV_SYN);
+	assert_int_equal(back.code, SYN_REPORT);
 
 	/* A socket is no evdev device: the grab fails, the input still reaches the driver. */
 	post(4);
