@@ -290,7 +290,7 @@ static void guest_send(struct stream *s)
 static void host_io(struct stream *s)
 {
 	uint8_t data[CHUNK];
-	ssize_t n;
+	ssize_t n = -1; /* nothing read: a socket already at its end reads nothing more */
 
 	if (s->fd < 0)
 		return;
