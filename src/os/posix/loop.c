@@ -1029,7 +1029,8 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 			loop->round_n = 0;
 			return rc;
 		}
-		ring_flush(loop);
+		if (ring_flush(loop))
+			ran++;
 		n = 0;
 		if (epoll_ready && loop->round_n < VIO_LOOP_BATCH) {
 			n = epoll_wait(loop->epfd, evs, (int) (VIO_LOOP_BATCH - loop->round_n), 0);
