@@ -260,6 +260,17 @@ void vio_loop_ring_client_remove(struct vio_loop_ring_client *c);
  */
 struct io_uring_sqe *vio_loop_ring_sqe(struct vio_loop_ring_client *c, struct vio_loop_ring_op *op);
 
+/*
+ * Registers fd with the loop's ring (the kernel then skips a file lookup per
+ * operation: set IOSQE_FIXED_FILE and give the index as the descriptor).
+ * Returns the index, or -ENOSYS (no ring, or a kernel without sparse file
+ * tables), -ENOSPC, or the kernel's error. From any thread, but one at a time
+ * for a loop. vio_loop_ring_file_release gives the index back once no
+ * operation uses it; the ring's end releases every file.
+ */
+int vio_loop_ring_file(struct vio_loop *loop, int fd);
+void vio_loop_ring_file_release(struct vio_loop *loop, int index);
+
 /* Sends what is queued on the loop's ring now; on its thread. Returns the count or -errno. */
 int vio_loop_ring_submit(struct vio_loop *loop);
 

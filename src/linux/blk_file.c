@@ -92,6 +92,7 @@ struct vio_host_blk_lane {
 	struct vio_host_blk_op *done_head, *done_tail;
 	uint32_t in_kernel; /* queued on the loop's ring, in the kernel, or done unfinished */
 	uint32_t queued;    /* queued since the last submission */
+	int fixed[2];	    /* fd and fd_buffered registered with the loop's ring; -1: not */
 	void (*flush)(void *ctx);
 	void *flush_ctx;
 };
@@ -363,18 +364,27 @@ static int hb_run(struct vio_host_blk *p, struct vio_host_blk_op *op)
 /* ---- asynchronous executor ---- */
 
 #if VIO_HAVE_LIBURING
+/* fixed: the registered indexes of fd and fd_buffered, or NULL to use the descriptors */
 static void hb_prep(struct vio_host_blk *p, struct vio_host_blk_op *op, struct io_uring_sqe *sqe,
-		    bool fixed)
+		    const int *fixed)
 {
-	int fd = fixed ? (op->buffered ? 1 : 0) : hb_fd(p, op);
+	int fd = fixed != NULL ? fixed[op->buffered ? 1 : 0] : hb_fd(p, op);
+	const struct iovec *v = &op->iov[op->first];
 
+	/* one segment (most 4 KiB requests): a plain read or write, no iovec to import */
 	switch (op->kind) {
 	case HB_READ:
-		io_uring_prep_readv(sqe, fd, &op->iov[op->first], op->niov, op->off);
+		if (op->niov == 1)
+			io_uring_prep_read(sqe, fd, v->iov_base, (unsigned) v->iov_len, op->off);
+		else
+			io_uring_prep_readv(sqe, fd, v, op->niov, op->off);
 		break;
 	case HB_WRITE:
 	case HB_ZERO_WRITE:
-		io_uring_prep_writev(sqe, fd, &op->iov[op->first], op->niov, op->off);
+		if (op->niov == 1)
+			io_uring_prep_write(sqe, fd, v->iov_base, (unsigned) v->iov_len, op->off);
+		else
+			io_uring_prep_writev(sqe, fd, v, op->niov, op->off);
 		sqe->rw_flags = op->dsync ? RWF_DSYNC : 0;
 		break;
 	case HB_FSYNC:
@@ -384,7 +394,7 @@ static void hb_prep(struct vio_host_blk *p, struct vio_host_blk_op *op, struct i
 		io_uring_prep_fallocate(sqe, fd, op->fmode, (off_t) op->off, (off_t) op->left);
 		break;
 	}
-	if (fixed)
+	if (fixed != NULL)
 		sqe->flags |= IOSQE_FIXED_FILE;
 }
 
@@ -428,7 +438,7 @@ static int hb_queue(struct vio_host_blk *p, struct vio_host_blk_op *op)
 	if (l != NULL) {
 		sqe = vio_loop_ring_sqe(&l->client, &op->rop);
 		if (sqe != NULL) {
-			hb_prep(p, op, sqe, false);
+			hb_prep(p, op, sqe, l->fixed[0] >= 0 ? l->fixed : NULL);
 			io_uring_sqe_set_data(sqe, &op->rop); /* a prep helper may clear it */
 			op->lane = l;
 			l->in_kernel++;
@@ -443,7 +453,9 @@ static int hb_queue(struct vio_host_blk *p, struct vio_host_blk_op *op)
 		if (sqe == NULL)
 			return -EBUSY;
 	}
-	hb_prep(p, op, sqe, p->ring->fixed);
+	static const int own_fixed[2] = {0, 1};
+
+	hb_prep(p, op, sqe, p->ring->fixed ? own_fixed : NULL);
 	io_uring_sqe_set_data(sqe, op);
 	op->lane = NULL;
 	p->unsubmitted++;
@@ -831,7 +843,17 @@ int vio_host_blk_attach_loop(struct vio_host_blk *p, uint16_t q, struct vio_loop
 	l->flush = flush;
 	l->flush_ctx = ctx;
 	rc = vio_loop_ring_client_add(loop, &l->client, hb_lane_complete, hb_lane_flush, l);
-	return rc;
+	if (rc < 0)
+		return rc;
+	/* both descriptors registered, or neither: an operation may use either */
+	l->fixed[0] = vio_loop_ring_file(loop, p->fd);
+	l->fixed[1] = l->fixed[0] < 0 ? -1 : vio_loop_ring_file(loop, p->fd_buffered);
+	if (l->fixed[1] < 0) {
+		if (l->fixed[0] >= 0)
+			vio_loop_ring_file_release(loop, l->fixed[0]);
+		l->fixed[0] = -1;
+	}
+	return 0;
 #else
 	(void) p;
 	(void) q;
@@ -844,9 +866,18 @@ int vio_host_blk_attach_loop(struct vio_host_blk *p, uint16_t q, struct vio_loop
 
 void vio_host_blk_detach_loop(struct vio_host_blk *p, const struct vio_loop *loop)
 {
-	for (uint16_t q = 0; p->lanes != NULL && q < VIO_HOST_BLK_MAX_LANES; q++)
-		if (p->lanes[q].client.loop == loop && p->lanes[q].in_kernel == 0)
-			vio_loop_ring_client_remove(&p->lanes[q].client);
+	for (uint16_t q = 0; p->lanes != NULL && q < VIO_HOST_BLK_MAX_LANES; q++) {
+		struct vio_host_blk_lane *l = &p->lanes[q];
+
+		if (l->client.loop != loop || l->in_kernel != 0)
+			continue;
+		if (l->fixed[0] >= 0) {
+			vio_loop_ring_file_release(l->client.loop, l->fixed[0]);
+			vio_loop_ring_file_release(l->client.loop, l->fixed[1]);
+			l->fixed[0] = l->fixed[1] = -1;
+		}
+		vio_loop_ring_client_remove(&l->client);
+	}
 }
 
 unsigned vio_host_blk_elsewhere(const struct vio_host_blk *p)

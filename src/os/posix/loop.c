@@ -102,6 +102,8 @@ static void wake_cb(struct vio_loop_watch *w, uint32_t revents)
 #define RING_SLOTS 64u
 /* room for the counters' reads and a client's batches (a disk queue's requests) */
 #define RING_DEPTH 256u
+/* Files clients may register with the ring (a disk's two descriptors each). */
+#define RING_FILES 32u
 
 /*
  * user_data: kind in the low byte, slot above it, the slot's generation in
@@ -134,6 +136,8 @@ struct vio_loop_ring {
 	/* the epoll poll completed while a client reaped: the next wait looks at epoll */
 	bool epoll_pending;
 	struct vio_loop_ring_client *dirty; /* clients with completions not flushed yet */
+	bool files_ok;			    /* a sparse table of RING_FILES registered files */
+	uint32_t files_used;		    /* its slots in use, one bit each */
 	struct ring_slot slots[RING_SLOTS];
 };
 
@@ -185,6 +189,8 @@ int vio_loop_enable_ring(struct vio_loop *loop)
 		free(r);
 		return rc;
 	}
+	/* registered files save a file lookup per request; a kernel before 5.19 has none */
+	r->files_ok = io_uring_register_files_sparse(&r->uring, RING_FILES) == 0;
 	loop->ring = r;
 	return 0;
 }
@@ -510,6 +516,40 @@ struct io_uring_sqe *vio_loop_ring_sqe(struct vio_loop_ring_client *c, struct vi
 	return sqe;
 }
 
+int vio_loop_ring_file(struct vio_loop *loop, int fd)
+{
+	struct vio_loop_ring *r = loop->ring;
+
+	if (r == NULL || !r->files_ok)
+		return -ENOSYS;
+	for (unsigned i = 0; i < RING_FILES; i++) {
+		int rc;
+
+		if (r->files_used & (1u << i))
+			continue;
+		rc = io_uring_register_files_update(&r->uring, i, &fd, 1);
+		if (rc < 0)
+			return rc;
+		if (rc != 1)
+			return -EIO;
+		r->files_used |= 1u << i;
+		return (int) i;
+	}
+	return -ENOSPC;
+}
+
+void vio_loop_ring_file_release(struct vio_loop *loop, int index)
+{
+	struct vio_loop_ring *r = loop->ring;
+	int none = -1;
+
+	if (r == NULL || index < 0 || (unsigned) index >= RING_FILES ||
+	    !(r->files_used & (1u << index)))
+		return;
+	(void) io_uring_register_files_update(&r->uring, (unsigned) index, &none, 1);
+	r->files_used &= ~(1u << index);
+}
+
 int vio_loop_ring_submit(struct vio_loop *loop)
 {
 	if (loop->ring == NULL)
@@ -584,6 +624,19 @@ struct io_uring_sqe *vio_loop_ring_sqe(struct vio_loop_ring_client *c, struct vi
 	(void) c;
 	(void) op;
 	return NULL;
+}
+
+int vio_loop_ring_file(struct vio_loop *loop, int fd)
+{
+	(void) loop;
+	(void) fd;
+	return -ENOSYS;
+}
+
+void vio_loop_ring_file_release(struct vio_loop *loop, int index)
+{
+	(void) loop;
+	(void) index;
 }
 
 int vio_loop_ring_submit(struct vio_loop *loop)
