@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kind_blk.h"
 
@@ -37,6 +38,16 @@ static bool disk_poll(struct vio_loop_poller *p)
 	n = vio_host_blk_poll(&b->disk);
 	vp_unlock(b->in);
 	return n > 0;
+}
+
+/* A queue's lane took completions on its loop: finish them, the device locked. */
+static void lane_flush(void *ctx)
+{
+	struct vp_blk *b = ctx;
+
+	vp_lock(b->in);
+	vio_host_blk_poll(&b->disk);
+	vp_unlock(b->in);
 }
 
 /*
@@ -166,6 +177,7 @@ static int blk_setup(struct vp_instance *in, struct vio_loop *loop)
 static int blk_serve(struct vp_instance *in, struct vio_loop *loop)
 {
 	struct vp_blk *b = in->state;
+	const struct vp_blk_conf *o = in->opt->conf;
 	int rc = 0;
 
 	if (b->disk_open)
@@ -173,6 +185,22 @@ static int blk_serve(struct vp_instance *in, struct vio_loop *loop)
 					  disk_event, b);
 	if (rc == 0 && b->disk_open && in->poll_us > 0 && vio_host_blk_async(&b->disk))
 		rc = vio_loop_poller_add(loop, &b->disk_p, disk_poll, NULL, b);
+	b->loop = loop;
+	/*
+	 * vhost-user: each queue's I/O goes through the io_uring its kicks wait
+	 * in, so one io_uring_enter both sends a batch and waits for the next
+	 * kick, and completions wake the thread that serves the queue. A loop
+	 * without a ring (-ENOSYS) leaves the queue on the disk's own ring.
+	 */
+	for (uint16_t q = 0; rc == 0 && b->disk_open && in->server_ready && q < o->num_queues;
+	     q++) {
+		int arc = vio_host_blk_attach_loop(
+		    &b->disk, q, vio_vu_server_queue_loop(&in->server, q), lane_flush, b);
+
+		if (arc < 0 && arc != -ENOSYS)
+			vp_say(VIO_LOG_WARN, in->name, "queue %u keeps the disk's ring: %s", q,
+			       strerror(-arc));
+	}
 	return rc;
 }
 
@@ -188,10 +216,22 @@ static void blk_quiesce(struct vp_instance *in)
 {
 	struct vp_blk *b = in->state;
 
-	if (b->nbd_open)
+	if (b->nbd_open) {
 		vp_nbd_quiesce(b);
-	else if (b->disk_open)
+		return;
+	}
+	if (!b->disk_open)
+		return;
+	vio_host_blk_drain(&b->disk);
+	/* queues on other threads' loops: those threads finish them, which takes the lock */
+	while (vio_host_blk_elsewhere(&b->disk) > 0) {
+		struct timespec ts = {0, 50000};
+
+		vp_unlock(in);
+		nanosleep(&ts, NULL);
+		vp_lock(in);
 		vio_host_blk_drain(&b->disk);
+	}
 }
 
 /* An NBD export reconnects: sockets of its address's family, TCP to its port only. */
@@ -213,6 +253,8 @@ static void blk_stop(struct vp_instance *in)
 	if (b->disk_w.loop != NULL)
 		vio_loop_remove(&b->disk_w);
 	vio_loop_poller_remove(&b->disk_p);
+	if (b->disk_open && b->loop != NULL)
+		vio_host_blk_detach_loop(&b->disk, b->loop); /* queue threads' loops are gone */
 	if (b->disk_open)
 		vio_host_blk_close(&b->disk);
 	b->disk_open = false;

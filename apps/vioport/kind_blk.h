@@ -40,6 +40,7 @@ struct vp_blk {
 	const struct vio_device_ops *blk_ops;
 	struct vio_loop_watch disk_w;
 	struct vio_loop_poller disk_p; /* adaptive polling of its completions */
+	struct vio_loop *loop;	       /* the main loop its watches are on */
 	struct vio_host_nbd nbd;       /* the disk when --image names an NBD export */
 	bool nbd_open;
 };

@@ -109,6 +109,11 @@ struct vio_host_blk_stats {
 
 struct vio_host_blk_op;
 struct vio_host_blk_ring;
+struct vio_host_blk_lane;
+struct vio_loop;
+
+/* Queues whose I/O can go through the ring of the loop that serves them. */
+#define VIO_HOST_BLK_MAX_LANES 64u
 
 /*
  * An opened image. Callers read the fields and use the functions; the no_*
@@ -146,7 +151,8 @@ struct vio_host_blk {
 	uint32_t ops_busy;  /* requests owned by the ring */
 	uint32_t in_kernel; /* submissions queued or in the kernel, not reaped */
 	uint32_t unsubmitted;
-	void *zeroes; /* aligned zero buffer for writing zeros */
+	struct vio_host_blk_lane *lanes; /* per queue, NULL until one is attached */
+	void *zeroes;			 /* aligned zero buffer for writing zeros */
 };
 
 /*
@@ -221,6 +227,34 @@ unsigned vio_host_blk_poll(struct vio_host_blk *p);
 
 /* Blocks until no request is in flight, completing each to the device. */
 void vio_host_blk_drain(struct vio_host_blk *p);
+
+/*
+ * Sends queue q's I/O through the io_uring of loop (a struct vio_loop that
+ * waits in one, src/os/posix/loop.c), the loop that serves q's kicks: its
+ * wait then also sends the I/O, and its completions wake that loop rather
+ * than the disk's event fd. Only requests the loop's own thread starts go
+ * there (only it may queue on its ring); others use the disk's ring as
+ * before. After the loop took completions, flush(ctx) runs at its top level:
+ * it must call vio_host_blk_poll with the device's calls serialised as usual.
+ * vio_host_blk_submit, _poll and _drain act on the calling thread's lane too.
+ * Returns 0, -ENOSYS (synchronous instance, or a loop without a ring: nothing
+ * changes), -EBUSY or -EINVAL.
+ */
+int vio_host_blk_attach_loop(struct vio_host_blk *p, uint16_t q, struct vio_loop *loop,
+			     void (*flush)(void *ctx), void *ctx);
+
+/*
+ * Detaches the idle lanes attached to loop, for a loop that outlives the
+ * instance. vio_host_blk_close forgets lanes without touching their loops.
+ */
+void vio_host_blk_detach_loop(struct vio_host_blk *p, const struct vio_loop *loop);
+
+/*
+ * Requests in flight on lanes of loops other than the calling thread's: only
+ * those threads finish them, so a caller that drains must let them run (drop
+ * its lock) until this reaches 0.
+ */
+unsigned vio_host_blk_elsewhere(const struct vio_host_blk *p);
 
 /* Requests the ring owns (handed to the kernel, or about to be). */
 unsigned vio_host_blk_inflight(const struct vio_host_blk *p);

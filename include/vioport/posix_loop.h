@@ -58,6 +58,38 @@
 
 struct vio_loop;
 struct vio_loop_ring; /* the optional io_uring wait's state, src/os/posix/loop.c */
+struct io_uring_sqe;
+struct vio_loop_ring_client;
+
+/*
+ * An operation a client queues on a loop's ring (vio_loop_ring_sqe). Caller
+ * storage, at least 4-byte aligned: its address is the submission's user data.
+ */
+struct vio_loop_ring_op {
+	struct vio_loop_ring_client *client;
+	int32_t res; /* the completion's result, set before client->complete */
+};
+
+/*
+ * A user of a loop's ring other than the loop itself: a disk that submits its
+ * I/O to the ring its queue's kicks wait in, so a wait also sends the I/O and
+ * a completion wakes the same thread. Caller storage; fields are the loop's.
+ *
+ * complete runs for each of the client's completions as the loop (or
+ * vio_loop_ring_reap) takes it from the ring, possibly nested in another
+ * callback of the loop: it only records the result (it may queue more
+ * operations). flush runs at the loop's top level, with no callback of the
+ * loop active, once after a batch of the client's completions was taken: the
+ * place to finish them under the client's own locks.
+ */
+struct vio_loop_ring_client {
+	void (*complete)(struct vio_loop_ring_client *c, struct vio_loop_ring_op *op);
+	void (*flush)(struct vio_loop_ring_client *c);
+	void *ctx;
+	struct vio_loop *loop; /* NULL while not added */
+	struct vio_loop_ring_client *next_dirty;
+	bool dirty; /* completions were taken since the last flush */
+};
 
 /* A file descriptor the loop watches. Caller storage; fields are the loop's. */
 struct vio_loop_watch {
@@ -201,6 +233,64 @@ void vio_loop_timer_stop(struct vio_loop_timer *t);
 
 /* Says whether t is armed. */
 bool vio_loop_timer_running(const struct vio_loop_timer *t);
+
+/*
+ * Adds a ring client (see struct vio_loop_ring_client) to a loop that waits in
+ * an io_uring. Returns 0, -EBUSY if c is already added, -ENOSYS when the loop
+ * has no ring (the caller then uses a ring of its own). On the loop's thread or
+ * while it is not running.
+ */
+int vio_loop_ring_client_add(struct vio_loop *loop, struct vio_loop_ring_client *c,
+			     void (*complete)(struct vio_loop_ring_client *c,
+					      struct vio_loop_ring_op *op),
+			     void (*flush)(struct vio_loop_ring_client *c), void *ctx);
+
+/*
+ * Removes a client; it must have nothing in flight (its completions would be
+ * taken for memory it gave back). Does nothing if c is not added.
+ */
+void vio_loop_ring_client_remove(struct vio_loop_ring_client *c);
+
+/*
+ * A submission entry on c's loop's ring for op, its user data set (the
+ * caller must not change it), or NULL when the ring has no room even after
+ * sending what is queued. On the loop's thread only: the ring has one
+ * producer. The entry goes to the kernel with the loop's next wait, or with
+ * vio_loop_ring_submit.
+ */
+struct io_uring_sqe *vio_loop_ring_sqe(struct vio_loop_ring_client *c, struct vio_loop_ring_op *op);
+
+/*
+ * Registers fd with the loop's ring (the kernel then skips a file lookup per
+ * operation: set IOSQE_FIXED_FILE and give the index as the descriptor).
+ * Returns the index, or -ENOSYS (no ring, or a kernel without sparse file
+ * tables), -ENOSPC, or the kernel's error. From any thread, but one at a time
+ * for a loop. vio_loop_ring_file_release gives the index back once no
+ * operation uses it; the ring's end releases every file.
+ */
+int vio_loop_ring_file(struct vio_loop *loop, int fd);
+void vio_loop_ring_file_release(struct vio_loop *loop, int index);
+
+/* Sends what is queued on the loop's ring now; on its thread. Returns the count or -errno. */
+int vio_loop_ring_submit(struct vio_loop *loop);
+
+/*
+ * Takes what the loop's ring completed without waiting, on its thread, also
+ * from inside one of its callbacks: clients' completions go to their complete
+ * (flush follows at the loop's top level), the loop's own (kicks, the epoll
+ * descriptor) wait for its dispatch. Returns the number of client completions.
+ */
+unsigned vio_loop_ring_reap(struct vio_loop *loop);
+
+/*
+ * Waits up to timeout_ms for a completion on the loop's ring, then reaps as
+ * vio_loop_ring_reap; for a client that must see its operations finish before
+ * it returns (a reset draining a disk). On the loop's thread.
+ */
+unsigned vio_loop_ring_wait(struct vio_loop *loop, int timeout_ms);
+
+/* The loop the calling thread runs (its last vio_loop_run_once), or NULL. */
+struct vio_loop *vio_loop_current(void);
 
 /*
  * Bounds the loop's busy polling to max_us microseconds per spin (0: never

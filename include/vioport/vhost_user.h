@@ -189,6 +189,13 @@ void vio_vu_server_disconnect(struct vio_vu_server *s);
  */
 void vio_vu_server_fini(struct vio_vu_server *s);
 
+/*
+ * The loop that serves queue q's kicks (a queue thread's, or the server's
+ * loop), or NULL for a queue the device does not have. Valid from
+ * vio_vu_server_init to vio_vu_server_fini.
+ */
+struct vio_loop *vio_vu_server_queue_loop(struct vio_vu_server *s, uint16_t q);
+
 /* Takes the device lock; see "Threads and the device lock" above. */
 void vio_vu_server_lock(struct vio_vu_server *s);
 

@@ -13,6 +13,8 @@
  */
 #include "vioport/linux_blk.h"
 
+#include <stddef.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -27,6 +29,8 @@
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "vioport/posix_loop.h"
 
 #if VIO_HAVE_LIBURING
 #include <liburing.h>
@@ -52,9 +56,12 @@ enum hb_kind {
 };
 
 struct vio_host_blk_op {
+	struct vio_loop_ring_op rop; /* on a lane: its entry on the loop's ring */
 	struct vio_blk_req *req;
 	struct vio_host_blk_op *next_free;
-	uint64_t off;	/* file offset of the next transfer */
+	struct vio_host_blk_op *next_done; /* on a lane: completed, not finished yet */
+	struct vio_host_blk_lane *lane;	   /* the lane it was queued on; NULL: the disk's ring */
+	uint64_t off;			   /* file offset of the next transfer */
 	uint64_t left;	/* bytes still to transfer, or the fallocate / discard length */
 	uint16_t first; /* remaining transfer: iov[first .. first + niov) */
 	uint16_t niov;
@@ -77,6 +84,50 @@ struct vio_host_blk_ring {
 	int unused;
 #endif
 };
+
+/* One queue's I/O on the ring of the loop that serves the queue's kicks. */
+struct vio_host_blk_lane {
+	struct vio_loop_ring_client client;
+	struct vio_host_blk *p;
+	struct vio_host_blk_op *done_head, *done_tail;
+	uint32_t in_kernel; /* queued on the loop's ring, in the kernel, or done unfinished */
+	uint32_t queued;    /* queued since the last submission */
+	int fixed[2];	    /* fd and fd_buffered registered with the loop's ring; -1: not */
+	void (*flush)(void *ctx);
+	void *flush_ctx;
+};
+
+/* The lane of the loop the calling thread runs, if one is attached. */
+static struct vio_host_blk_lane *hb_lane_here(struct vio_host_blk *p)
+{
+	struct vio_loop *loop;
+
+	if (p->lanes == NULL)
+		return NULL;
+	loop = vio_loop_current();
+	for (uint16_t q = 0; loop != NULL && q < VIO_HOST_BLK_MAX_LANES; q++)
+		if (p->lanes[q].client.loop == loop)
+			return &p->lanes[q];
+	return NULL;
+}
+
+/*
+ * The lane for req's queue when the calling thread runs its loop: only that
+ * thread may queue on that ring. A request another thread takes (a completion
+ * that freed a slot let the device pop another queue's request) goes through
+ * the disk's own ring.
+ */
+static struct vio_host_blk_lane *hb_lane_for(struct vio_host_blk *p, const struct vio_blk_req *req)
+{
+	struct vio_host_blk_lane *l;
+
+	if (p->lanes == NULL || req == NULL || req->queue >= VIO_HOST_BLK_MAX_LANES)
+		return NULL;
+	l = &p->lanes[req->queue];
+	if (l->client.loop == NULL || l->client.loop != vio_loop_current())
+		return NULL;
+	return l;
+}
 
 /* ---- the state machine, shared by both executors ---- */
 
@@ -313,18 +364,27 @@ static int hb_run(struct vio_host_blk *p, struct vio_host_blk_op *op)
 /* ---- asynchronous executor ---- */
 
 #if VIO_HAVE_LIBURING
-static void hb_prep(struct vio_host_blk *p, struct vio_host_blk_op *op, struct io_uring_sqe *sqe)
+/* fixed: the registered indexes of fd and fd_buffered, or NULL to use the descriptors */
+static void hb_prep(struct vio_host_blk *p, struct vio_host_blk_op *op, struct io_uring_sqe *sqe,
+		    const int *fixed)
 {
-	bool fixed = p->ring->fixed;
-	int fd = fixed ? (op->buffered ? 1 : 0) : hb_fd(p, op);
+	int fd = fixed != NULL ? fixed[op->buffered ? 1 : 0] : hb_fd(p, op);
+	const struct iovec *v = &op->iov[op->first];
 
+	/* one segment (most 4 KiB requests): a plain read or write, no iovec to import */
 	switch (op->kind) {
 	case HB_READ:
-		io_uring_prep_readv(sqe, fd, &op->iov[op->first], op->niov, op->off);
+		if (op->niov == 1)
+			io_uring_prep_read(sqe, fd, v->iov_base, (unsigned) v->iov_len, op->off);
+		else
+			io_uring_prep_readv(sqe, fd, v, op->niov, op->off);
 		break;
 	case HB_WRITE:
 	case HB_ZERO_WRITE:
-		io_uring_prep_writev(sqe, fd, &op->iov[op->first], op->niov, op->off);
+		if (op->niov == 1)
+			io_uring_prep_write(sqe, fd, v->iov_base, (unsigned) v->iov_len, op->off);
+		else
+			io_uring_prep_writev(sqe, fd, v, op->niov, op->off);
 		sqe->rw_flags = op->dsync ? RWF_DSYNC : 0;
 		break;
 	case HB_FSYNC:
@@ -334,9 +394,8 @@ static void hb_prep(struct vio_host_blk *p, struct vio_host_blk_op *op, struct i
 		io_uring_prep_fallocate(sqe, fd, op->fmode, (off_t) op->off, (off_t) op->left);
 		break;
 	}
-	if (fixed)
+	if (fixed != NULL)
 		sqe->flags |= IOSQE_FIXED_FILE;
-	io_uring_sqe_set_data(sqe, op);
 }
 
 static int hb_submit(struct vio_host_blk *p)
@@ -366,18 +425,39 @@ static int hb_submit(struct vio_host_blk *p)
 	return rc;
 }
 
-/* Queues op's next system call; -EBUSY when the ring is full even after a submit. */
+/*
+ * Queues op's next system call, on its queue's lane when this thread runs the
+ * lane's loop, else on the disk's ring; -EBUSY when the ring is full even
+ * after a submit.
+ */
 static int hb_queue(struct vio_host_blk *p, struct vio_host_blk_op *op)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&p->ring->ring);
+	struct vio_host_blk_lane *l = hb_lane_for(p, op->req);
+	struct io_uring_sqe *sqe;
 
+	if (l != NULL) {
+		sqe = vio_loop_ring_sqe(&l->client, &op->rop);
+		if (sqe != NULL) {
+			hb_prep(p, op, sqe, l->fixed[0] >= 0 ? l->fixed : NULL);
+			io_uring_sqe_set_data(sqe, &op->rop); /* a prep helper may clear it */
+			op->lane = l;
+			l->in_kernel++;
+			l->queued++;
+			return 0;
+		}
+	}
+	sqe = io_uring_get_sqe(&p->ring->ring);
 	if (sqe == NULL) {
 		hb_submit(p);
 		sqe = io_uring_get_sqe(&p->ring->ring);
 		if (sqe == NULL)
 			return -EBUSY;
 	}
-	hb_prep(p, op, sqe);
+	static const int own_fixed[2] = {0, 1};
+
+	hb_prep(p, op, sqe, p->ring->fixed ? own_fixed : NULL);
+	io_uring_sqe_set_data(sqe, op);
+	op->lane = NULL;
 	p->unsubmitted++;
 	p->in_kernel++;
 	return 0;
@@ -663,11 +743,152 @@ unsigned vio_host_blk_inflight(const struct vio_host_blk *p)
 	return p->ops_busy;
 }
 
+#if VIO_HAVE_LIBURING
+/* Sends what this thread's lane queued, with whatever else its loop's ring holds. */
+static int hb_lane_submit(struct vio_host_blk *p, struct vio_host_blk_lane *l)
+{
+	int rc;
+
+	if (l == NULL || l->queued == 0)
+		return 0;
+	rc = vio_loop_ring_submit(l->client.loop);
+	if (rc < 0)
+		return rc;
+	p->stats.submit_calls++;
+	p->stats.submitted += l->queued;
+	rc = (int) l->queued;
+	l->queued = 0;
+	return rc;
+}
+
+/* Finishes the lane's completed operations; returns the requests completed. */
+static unsigned hb_lane_finish(struct vio_host_blk *p, struct vio_host_blk_lane *l)
+{
+	unsigned done = 0;
+
+	while (l->done_head != NULL) {
+		struct vio_host_blk_op *op = l->done_head;
+
+		l->done_head = op->next_done;
+		if (l->done_head == NULL)
+			l->done_tail = NULL;
+		op->next_done = NULL;
+		l->in_kernel--;
+		done += hb_cqe(p, op, op->rop.res);
+	}
+	return done;
+}
+
+/* The loop took one of the lane's completions: it waits on the lane for hb_lane_finish. */
+static void hb_lane_complete(struct vio_loop_ring_client *c, struct vio_loop_ring_op *rop)
+{
+	struct vio_host_blk_lane *l = c->ctx;
+	struct vio_host_blk_op *op =
+	    (struct vio_host_blk_op *) ((char *) rop - offsetof(struct vio_host_blk_op, rop));
+
+	op->next_done = NULL;
+	if (l->done_tail != NULL)
+		l->done_tail->next_done = op;
+	else
+		l->done_head = op;
+	l->done_tail = op;
+}
+
+static void hb_lane_flush(struct vio_loop_ring_client *c)
+{
+	struct vio_host_blk_lane *l = c->ctx;
+
+	l->flush(l->flush_ctx);
+}
+#endif
+
 int vio_host_blk_submit(struct vio_host_blk *p)
 {
+	int rc, lrc = 0;
+
 	if (!p->async)
 		return 0;
-	return hb_submit(p);
+	rc = hb_submit(p);
+#if VIO_HAVE_LIBURING
+	lrc = hb_lane_submit(p, hb_lane_here(p));
+#endif
+	if (rc < 0)
+		return rc;
+	return lrc < 0 ? lrc : rc + lrc;
+}
+
+int vio_host_blk_attach_loop(struct vio_host_blk *p, uint16_t q, struct vio_loop *loop,
+			     void (*flush)(void *ctx), void *ctx)
+{
+#if VIO_HAVE_LIBURING
+	struct vio_host_blk_lane *l;
+	int rc;
+
+	if (!p->async)
+		return -ENOSYS;
+	if (q >= VIO_HOST_BLK_MAX_LANES || loop == NULL || flush == NULL)
+		return -EINVAL;
+	if (!vio_loop_has_ring(loop))
+		return -ENOSYS;
+	if (p->lanes == NULL) {
+		p->lanes = calloc(VIO_HOST_BLK_MAX_LANES, sizeof(*p->lanes));
+		if (p->lanes == NULL)
+			return -ENOMEM;
+	}
+	l = &p->lanes[q];
+	if (l->client.loop != NULL)
+		return -EBUSY;
+	memset(l, 0, sizeof(*l));
+	l->p = p;
+	l->flush = flush;
+	l->flush_ctx = ctx;
+	rc = vio_loop_ring_client_add(loop, &l->client, hb_lane_complete, hb_lane_flush, l);
+	if (rc < 0)
+		return rc;
+	/* both descriptors registered, or neither: an operation may use either */
+	l->fixed[0] = vio_loop_ring_file(loop, p->fd);
+	l->fixed[1] = l->fixed[0] < 0 ? -1 : vio_loop_ring_file(loop, p->fd_buffered);
+	if (l->fixed[1] < 0) {
+		if (l->fixed[0] >= 0)
+			vio_loop_ring_file_release(loop, l->fixed[0]);
+		l->fixed[0] = -1;
+	}
+	return 0;
+#else
+	(void) p;
+	(void) q;
+	(void) loop;
+	(void) flush;
+	(void) ctx;
+	return -ENOSYS;
+#endif
+}
+
+void vio_host_blk_detach_loop(struct vio_host_blk *p, const struct vio_loop *loop)
+{
+	for (uint16_t q = 0; p->lanes != NULL && q < VIO_HOST_BLK_MAX_LANES; q++) {
+		struct vio_host_blk_lane *l = &p->lanes[q];
+
+		if (l->client.loop != loop || l->in_kernel != 0)
+			continue;
+		if (l->fixed[0] >= 0) {
+			vio_loop_ring_file_release(l->client.loop, l->fixed[0]);
+			vio_loop_ring_file_release(l->client.loop, l->fixed[1]);
+			l->fixed[0] = l->fixed[1] = -1;
+		}
+		vio_loop_ring_client_remove(&l->client);
+	}
+}
+
+unsigned vio_host_blk_elsewhere(const struct vio_host_blk *p)
+{
+	const struct vio_loop *here = vio_loop_current();
+	unsigned n = 0;
+
+	for (uint16_t q = 0; p->lanes != NULL && q < VIO_HOST_BLK_MAX_LANES; q++)
+		if (p->lanes[q].client.loop != NULL && p->lanes[q].client.loop != here)
+			n += p->lanes[q].in_kernel;
+	return n;
 }
 
 #if VIO_HAVE_LIBURING
@@ -724,9 +945,18 @@ bool vio_host_blk_ready(const struct vio_host_blk *p)
 unsigned vio_host_blk_poll(struct vio_host_blk *p)
 {
 #if VIO_HAVE_LIBURING
-	if (!vio_host_blk_ready(p))
-		return 0;
-	return hb_reap_ring(p);
+	struct vio_host_blk_lane *l = hb_lane_here(p);
+	unsigned done = 0;
+
+	if (vio_host_blk_ready(p))
+		done = hb_reap_ring(p);
+	if (l != NULL) {
+		if (l->in_kernel > 0)
+			vio_loop_ring_reap(l->client.loop);
+		done += hb_lane_finish(p, l);
+		hb_lane_submit(p, l); /* what the completions queued again */
+	}
+	return done;
 #else
 	(void) p;
 	return 0;
@@ -736,17 +966,32 @@ unsigned vio_host_blk_poll(struct vio_host_blk *p)
 void vio_host_blk_drain(struct vio_host_blk *p)
 {
 #if VIO_HAVE_LIBURING
-	while (p->async && p->ops_busy > 0) {
-		struct io_uring_cqe *cqe;
-		int rc;
+	struct vio_host_blk_lane *l = hb_lane_here(p);
+	bool more = true;
 
-		hb_submit(p);
-		if (p->in_kernel == p->unsubmitted)
-			break; /* nothing the kernel holds, and it would not take the rest */
-		rc = io_uring_wait_cqe(&p->ring->ring, &cqe);
-		if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
-			break;
-		vio_host_blk_reap(p);
+	while (p->async && more) {
+		more = false;
+		while (p->in_kernel > 0) {
+			struct io_uring_cqe *cqe;
+			int rc;
+
+			hb_submit(p);
+			if (p->in_kernel == p->unsubmitted)
+				break; /* nothing the kernel holds, and it would not take the rest
+					*/
+			rc = io_uring_wait_cqe(&p->ring->ring, &cqe);
+			if (rc < 0 && rc != -EINTR && rc != -EAGAIN)
+				break;
+			vio_host_blk_reap(p);
+		}
+		/* this thread's lane: its completions arrive on the loop's ring */
+		while (l != NULL && l->in_kernel > 0) {
+			hb_lane_submit(p, l);
+			vio_loop_ring_wait(l->client.loop, 100);
+			hb_lane_finish(p, l);
+			/* a completion may have queued on the disk's ring (a full loop ring) */
+			more = p->in_kernel > p->unsubmitted;
+		}
 	}
 #else
 	(void) p;
@@ -894,6 +1139,9 @@ static int hb_open_checked(const char *path, int flags, struct stat *st)
 
 static void hb_free_async(struct vio_host_blk *p)
 {
+	/* lanes are dropped with their loops: a loop that is gone cannot be told */
+	free(p->lanes);
+	p->lanes = NULL;
 	free(p->ring);
 	free(p->ops);
 	p->ring = NULL;

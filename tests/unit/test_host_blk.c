@@ -29,6 +29,7 @@
 #include "vioport/byteorder.h"
 #include "vioport/linux_blk.h"
 #include "vioport/loopback.h"
+#include "vioport/posix_loop.h"
 
 #define ARENA_SIZE   (16u << 20)
 #define BUS_BASE     0x80000000ull
@@ -992,6 +993,129 @@ static void direct_unaligned_buffer_uring(void **s)
 	direct_unaligned_buffer(s);
 }
 
+/* ---- lanes: a queue's I/O on the ring of the loop that serves it ---- */
+
+static struct vio_loop lane_loop;
+static unsigned lane_flushes;
+
+/* What kind_blk does: the loop took completions, finish them. */
+static void lane_flush_cb(void *ctx)
+{
+	(void) ctx;
+	lane_flushes++;
+	vio_host_blk_poll(&F.hb);
+}
+
+static bool event_fd_signalled(void)
+{
+	struct pollfd pfd = {.fd = vio_host_blk_event_fd(&F.hb), .events = POLLIN};
+
+	return poll(&pfd, 1, 0) == 1;
+}
+
+/*
+ * Requests the loop's thread starts go through its ring: nothing on the
+ * disk's ring, the disk's event fd never signalled, completions taken by the
+ * loop's wait and finished in the flush, or at once by vio_host_blk_poll
+ * after the submission, or by vio_host_blk_drain. A request started while
+ * another loop runs on the thread uses the disk's ring.
+ */
+static void lane_io(bool direct)
+{
+	enum { N = 16, LEN = 4096 };
+	struct vio_loop other;
+	struct rq *w[N], *r[N];
+	uint8_t back[LEN];
+	unsigned got;
+
+	F.mode = direct ? M_URING_DIRECT : M_URING;
+	start();
+	assert_int_equal(vio_loop_init(&lane_loop), 0);
+	if (vio_loop_enable_ring(&lane_loop) < 0) {
+		vio_loop_fini(&lane_loop);
+		print_message("no io_uring for a loop here: skipped\n");
+		skip();
+	}
+	lane_flushes = 0;
+	assert_int_equal(vio_loop_run_once(&lane_loop, 0), 0); /* this thread runs it now */
+	assert_int_equal(vio_host_blk_attach_loop(&F.hb, 0, &lane_loop, lane_flush_cb, NULL), 0);
+	assert_int_equal(vio_host_blk_attach_loop(&F.hb, 0, &lane_loop, lane_flush_cb, NULL),
+			 -EBUSY);
+	assert_int_equal(vio_host_blk_attach_loop(&F.hb, VIO_HOST_BLK_MAX_LANES, &lane_loop,
+						  lane_flush_cb, NULL),
+			 -EINVAL);
+
+	/* writes: sent by the submission, finished by the loop's wait and flush */
+	for (unsigned i = 0; i < N; i++) {
+		w[i] = rq_new(VIO_BLK_T_OUT, (uint64_t) i * 16, LEN);
+		fill_pattern(w[i]->data, LEN, (uint8_t) (i * 5 + 1));
+		rq_queue(w[i], OUT);
+	}
+	vio_loopback_kick(&F.lb, 0);
+	assert_int_equal(vio_host_blk_inflight(&F.hb), N);
+	assert_int_equal(F.hb.in_kernel, 0); /* none on the disk's ring */
+	assert_int_equal(vio_host_blk_submit(&F.hb), N);
+	got = 0;
+	for (unsigned rounds = 0; got < N; rounds++) {
+		assert_true(rounds < 1000);
+		assert_true(vio_loop_run_once(&lane_loop, 1000) >= 0);
+		got += collect();
+	}
+	assert_true(lane_flushes > 0);
+	assert_false(event_fd_signalled());
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(*w[i]->status, VIO_BLK_S_OK);
+		file_read((uint64_t) i * 16 * 512, back, LEN);
+		assert_memory_equal(back, w[i]->data, LEN);
+	}
+
+	/* reads: finished by vio_host_blk_poll right after the submission, or by a drain */
+	for (unsigned i = 0; i < N; i++) {
+		r[i] = rq_new(VIO_BLK_T_IN, (uint64_t) i * 16, LEN);
+		memset(r[i]->data, UNTOUCHED, LEN);
+		rq_queue(r[i], IN);
+	}
+	vio_loopback_kick(&F.lb, 0);
+	assert_int_equal(vio_host_blk_submit(&F.hb), N);
+	vio_host_blk_poll(&F.hb);
+	vio_host_blk_drain(&F.hb);
+	assert_int_equal(vio_host_blk_inflight(&F.hb), 0);
+	assert_int_equal(collect(), N);
+	for (unsigned i = 0; i < N; i++) {
+		assert_int_equal(*r[i]->status, VIO_BLK_S_OK);
+		assert_memory_equal(r[i]->data, w[i]->data, LEN);
+	}
+	assert_false(event_fd_signalled());
+
+	/* another loop on this thread: the lane's ring is not its to use */
+	assert_int_equal(vio_loop_init(&other), 0);
+	assert_int_equal(vio_loop_run_once(&other, 0), 0);
+	r[0] = rq_new(VIO_BLK_T_IN, 0, LEN);
+	rq_queue(r[0], IN);
+	vio_loopback_kick(&F.lb, 0);
+	assert_int_equal(F.hb.unsubmitted, 1);
+	assert_int_equal(vio_host_blk_submit(&F.hb), 1);
+	wait_used(1);
+	assert_memory_equal(r[0]->data, w[0]->data, LEN);
+	assert_int_equal(F.hb.stats.sync_ops, 0);
+	vio_loop_fini(&other);
+
+	vio_host_blk_detach_loop(&F.hb, &lane_loop);
+	vio_loop_fini(&lane_loop);
+}
+
+static void lane_io_uring(void **state)
+{
+	(void) state;
+	lane_io(false);
+}
+
+static void lane_io_uring_direct(void **state)
+{
+	(void) state;
+	lane_io(true);
+}
+
 /* A reset with requests in the kernel: drain lets them finish, the ring stays untouched. */
 static void reset_with_requests_in_flight(void **state)
 {
@@ -1098,6 +1222,8 @@ int main(void)
 	    TM(multi_segment_requests),
 	    T(direct_unaligned_buffer_sync),
 	    T(direct_unaligned_buffer_uring),
+	    T(lane_io_uring),
+	    T(lane_io_uring_direct),
 	    T(reset_with_requests_in_flight),
 	    T(close_with_requests_in_flight),
 	};

@@ -17,7 +17,7 @@
 #endif
 
 /* The loop this thread runs, for vio_loop_producer_shares_cpu. */
-static _Thread_local const struct vio_loop *current_loop;
+static _Thread_local struct vio_loop *current_loop;
 
 /* The first spin after a wake-up that polling would have caught. */
 #define POLL_START_NS 2000u
@@ -100,12 +100,20 @@ static void wake_cb(struct vio_loop_watch *w, uint32_t revents)
 #if VIO_HAVE_LIBURING
 /* Counter watches one ring can read; further ones fall back to epoll. */
 #define RING_SLOTS 64u
-#define RING_DEPTH 128u
+/* room for the counters' reads and a client's batches (a disk queue's requests) */
+#define RING_DEPTH 256u
+/* Files clients may register with the ring (a disk's two descriptors each). */
+#define RING_FILES 32u
 
-/* user_data: kind in the low byte, slot above it, the slot's generation in the high half */
-#define UD_EPOLL   1u
-#define UD_COUNTER 2u
-#define UD_CANCEL  3u
+/*
+ * user_data: kind in the low byte, slot above it, the slot's generation in
+ * the high half; or a client's operation (struct vio_loop_ring_op), whose
+ * address has its two low bits clear where every kind has one set.
+ */
+#define UD_EPOLL     1u
+#define UD_COUNTER   2u
+#define UD_CANCEL    3u
+#define UD_KIND_MASK 3u
 
 struct ring_slot {
 	struct vio_loop_watch *w; /* NULL: free (once its read came back) */
@@ -125,6 +133,11 @@ struct vio_loop_ring {
 	 * for a watch that is still here. Every counter watch is woken once.
 	 */
 	bool stale_count;
+	/* the epoll poll completed while a client reaped: the next wait looks at epoll */
+	bool epoll_pending;
+	struct vio_loop_ring_client *dirty; /* clients with completions not flushed yet */
+	bool files_ok;			    /* a sparse table of RING_FILES registered files */
+	uint32_t files_used;		    /* its slots in use, one bit each */
 	struct ring_slot slots[RING_SLOTS];
 };
 
@@ -176,6 +189,8 @@ int vio_loop_enable_ring(struct vio_loop *loop)
 		free(r);
 		return rc;
 	}
+	/* registered files save a file lookup per request; a kernel before 5.19 has none */
+	r->files_ok = io_uring_register_files_sparse(&r->uring, RING_FILES) == 0;
 	loop->ring = r;
 	return 0;
 }
@@ -257,6 +272,19 @@ static bool ring_cqe(struct vio_loop *loop, const struct io_uring_cqe *cqe)
 	struct vio_loop_watch *w;
 	uint32_t ev;
 
+	if ((ud & UD_KIND_MASK) == 0 && ud != 0) {
+		struct vio_loop_ring_op *op = (struct vio_loop_ring_op *) (uintptr_t) ud;
+		struct vio_loop_ring_client *c = op->client;
+
+		op->res = cqe->res;
+		c->complete(c, op);
+		if (!c->dirty) {
+			c->dirty = true;
+			c->next_dirty = r->dirty;
+			r->dirty = c;
+		}
+		return false;
+	}
 	if (kind == UD_EPOLL) {
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			r->epoll_armed = false;
@@ -332,6 +360,8 @@ static void ring_wake_all(struct vio_loop *loop)
 	r->stale_count = false;
 }
 
+static unsigned ring_take(struct vio_loop *loop);
+
 /*
  * The ring's side of a wait: sends what is queued (reads to arm again, the
  * epoll poll) and waits up to timeout_ms for one completion in the same
@@ -344,7 +374,10 @@ static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
 	struct io_uring_cqe *cqe;
 	int rc = 0;
 
-	*epoll_ready = false;
+	*epoll_ready = r->epoll_pending;
+	r->epoll_pending = false;
+	if (*epoll_ready || loop->round_n > 0)
+		timeout_ms = 0; /* a client's reap already took something to dispatch */
 	if (!r->epoll_armed) {
 		struct io_uring_sqe *sqe = ring_sqe(r);
 
@@ -370,20 +403,259 @@ static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		return rc;
-	while (loop->round_n < VIO_LOOP_BATCH && io_uring_peek_cqe(&r->uring, &cqe) == 0) {
-		if (ring_cqe(loop, cqe))
-			*epoll_ready = true;
-		io_uring_cqe_seen(&r->uring, cqe);
-	}
+	ring_take(loop);
+	if (r->epoll_pending)
+		*epoll_ready = true;
+	r->epoll_pending = false;
 	if (r->stale_count)
 		ring_wake_all(loop);
 	return 0;
+}
+
+/* Takes what the ring holds while the round has room; the epoll poll is kept for the next wait. */
+static unsigned ring_take(struct vio_loop *loop)
+{
+	struct vio_loop_ring *r = loop->ring;
+	struct io_uring_cqe *cqe;
+	unsigned n = 0;
+
+	while (loop->round_n < VIO_LOOP_BATCH && io_uring_peek_cqe(&r->uring, &cqe) == 0) {
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+
+		if ((ud & UD_KIND_MASK) == 0 && ud != 0)
+			n++;
+		if (ring_cqe(loop, cqe))
+			r->epoll_pending = true;
+		io_uring_cqe_seen(&r->uring, cqe);
+	}
+	return n;
+}
+
+/* Flushes the clients whose completions were taken; at the loop's top level only. */
+static bool ring_flush(struct vio_loop *loop)
+{
+	struct vio_loop_ring *r = loop->ring;
+	bool any = false;
+
+	while (r != NULL && r->dirty != NULL) {
+		struct vio_loop_ring_client *c = r->dirty;
+
+		r->dirty = c->next_dirty;
+		c->next_dirty = NULL;
+		c->dirty = false;
+		c->flush(c);
+		any = true;
+	}
+	return any;
+}
+
+/* The loop's own look at its ring while it spins: clients' completions, at the top level. */
+static bool ring_poll(struct vio_loop *loop)
+{
+	struct vio_loop_ring *r = loop->ring;
+
+	/* a kick's read may be what completed: it goes into the round, which runs next */
+	unsigned n;
+
+	if (r == NULL || io_uring_cq_ready(&r->uring) == 0)
+		return ring_flush(loop);
+	n = ring_take(loop);
+	/* the epoll descriptor alone is no work found: the wait after the spin looks at it */
+	return ring_flush(loop) || n > 0 || loop->round_n > 0;
+}
+
+int vio_loop_ring_client_add(struct vio_loop *loop, struct vio_loop_ring_client *c,
+			     void (*complete)(struct vio_loop_ring_client *c,
+					      struct vio_loop_ring_op *op),
+			     void (*flush)(struct vio_loop_ring_client *c), void *ctx)
+{
+	if (c->loop != NULL)
+		return -EBUSY;
+	if (complete == NULL || flush == NULL)
+		return -EINVAL;
+	if (loop->ring == NULL)
+		return -ENOSYS;
+	c->complete = complete;
+	c->flush = flush;
+	c->ctx = ctx;
+	c->loop = loop;
+	c->next_dirty = NULL;
+	c->dirty = false;
+	return 0;
+}
+
+void vio_loop_ring_client_remove(struct vio_loop_ring_client *c)
+{
+	struct vio_loop_ring *r;
+
+	if (c->loop == NULL)
+		return;
+	r = c->loop->ring;
+	for (struct vio_loop_ring_client **pp = &r->dirty; *pp != NULL; pp = &(*pp)->next_dirty) {
+		if (*pp == c) {
+			*pp = c->next_dirty;
+			break;
+		}
+	}
+	c->next_dirty = NULL;
+	c->dirty = false;
+	c->loop = NULL;
+}
+
+struct io_uring_sqe *vio_loop_ring_sqe(struct vio_loop_ring_client *c, struct vio_loop_ring_op *op)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->loop == NULL || ((uintptr_t) op & UD_KIND_MASK) != 0)
+		return NULL;
+	sqe = ring_sqe(c->loop->ring);
+	if (sqe == NULL)
+		return NULL;
+	op->client = c;
+	io_uring_sqe_set_data64(sqe, (uint64_t) (uintptr_t) op);
+	return sqe;
+}
+
+int vio_loop_ring_file(struct vio_loop *loop, int fd)
+{
+	struct vio_loop_ring *r = loop->ring;
+
+	if (r == NULL || !r->files_ok)
+		return -ENOSYS;
+	for (unsigned i = 0; i < RING_FILES; i++) {
+		int rc;
+
+		if (r->files_used & (1u << i))
+			continue;
+		rc = io_uring_register_files_update(&r->uring, i, &fd, 1);
+		if (rc < 0)
+			return rc;
+		if (rc != 1)
+			return -EIO;
+		r->files_used |= 1u << i;
+		return (int) i;
+	}
+	return -ENOSPC;
+}
+
+void vio_loop_ring_file_release(struct vio_loop *loop, int index)
+{
+	struct vio_loop_ring *r = loop->ring;
+	int none = -1;
+
+	if (r == NULL || index < 0 || (unsigned) index >= RING_FILES ||
+	    !(r->files_used & (1u << index)))
+		return;
+	(void) io_uring_register_files_update(&r->uring, (unsigned) index, &none, 1);
+	r->files_used &= ~(1u << index);
+}
+
+int vio_loop_ring_submit(struct vio_loop *loop)
+{
+	if (loop->ring == NULL)
+		return -ENOSYS;
+	if (io_uring_sq_ready(&loop->ring->uring) == 0)
+		return 0;
+	return io_uring_submit(&loop->ring->uring);
+}
+
+unsigned vio_loop_ring_reap(struct vio_loop *loop)
+{
+	if (loop->ring == NULL || io_uring_cq_ready(&loop->ring->uring) == 0)
+		return 0;
+	return ring_take(loop);
+}
+
+unsigned vio_loop_ring_wait(struct vio_loop *loop, int timeout_ms)
+{
+	struct vio_loop_ring *r = loop->ring;
+	struct io_uring_cqe *cqe;
+
+	if (r == NULL)
+		return 0;
+	if (io_uring_cq_ready(&r->uring) == 0) {
+		struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
+					       .tv_nsec =
+						   (long long) (timeout_ms % 1000) * 1000000};
+
+		(void) io_uring_submit_and_wait_timeout(&r->uring, &cqe, 1, &ts, NULL);
+	}
+	return ring_take(loop);
 }
 #else
 int vio_loop_enable_ring(struct vio_loop *loop)
 {
 	(void) loop;
 	return -ENOSYS;
+}
+
+static bool ring_flush(struct vio_loop *loop)
+{
+	(void) loop;
+	return false;
+}
+
+static bool ring_poll(struct vio_loop *loop)
+{
+	(void) loop;
+	return false;
+}
+
+int vio_loop_ring_client_add(struct vio_loop *loop, struct vio_loop_ring_client *c,
+			     void (*complete)(struct vio_loop_ring_client *c,
+					      struct vio_loop_ring_op *op),
+			     void (*flush)(struct vio_loop_ring_client *c), void *ctx)
+{
+	(void) loop;
+	(void) c;
+	(void) complete;
+	(void) flush;
+	(void) ctx;
+	return -ENOSYS;
+}
+
+void vio_loop_ring_client_remove(struct vio_loop_ring_client *c)
+{
+	c->loop = NULL;
+}
+
+struct io_uring_sqe *vio_loop_ring_sqe(struct vio_loop_ring_client *c, struct vio_loop_ring_op *op)
+{
+	(void) c;
+	(void) op;
+	return NULL;
+}
+
+int vio_loop_ring_file(struct vio_loop *loop, int fd)
+{
+	(void) loop;
+	(void) fd;
+	return -ENOSYS;
+}
+
+void vio_loop_ring_file_release(struct vio_loop *loop, int index)
+{
+	(void) loop;
+	(void) index;
+}
+
+int vio_loop_ring_submit(struct vio_loop *loop)
+{
+	(void) loop;
+	return -ENOSYS;
+}
+
+unsigned vio_loop_ring_reap(struct vio_loop *loop)
+{
+	(void) loop;
+	return 0;
+}
+
+unsigned vio_loop_ring_wait(struct vio_loop *loop, int timeout_ms)
+{
+	(void) loop;
+	(void) timeout_ms;
+	return 0;
 }
 
 static void ring_free(struct vio_loop *loop)
@@ -659,7 +931,7 @@ void vio_loop_poller_remove(struct vio_loop_poller *p)
 static bool poll_pass(struct vio_loop *loop)
 {
 	unsigned gen = loop->poll_gen;
-	bool found = false;
+	bool found = ring_poll(loop);
 
 	for (struct vio_loop_poller *p = loop->pollers; p != NULL; p = p->next) {
 		if (p->poll(p))
@@ -667,6 +939,9 @@ static bool poll_pass(struct vio_loop *loop)
 		if (loop->poll_gen != gen)
 			break;
 	}
+	/* a poller may have reaped clients' completions nested (after a submission) */
+	if (ring_flush(loop))
+		found = true;
 	return found;
 }
 
@@ -759,6 +1034,11 @@ static void poll_woken(struct vio_loop *loop, uint64_t slept_ns)
 	loop->poll_probe = true;
 }
 
+struct vio_loop *vio_loop_current(void)
+{
+	return current_loop;
+}
+
 bool vio_loop_producer_shares_cpu(void)
 {
 	const struct vio_loop *loop = current_loop;
@@ -777,8 +1057,11 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 	if (polling) {
 		if (poll_spin(loop)) {
 			before = now_ns();
-			if (before - loop->last_wait_ns < VIO_LOOP_POLL_EPOLL_NS)
-				return 1; /* descriptors were looked at a moment ago */
+			/* descriptors were looked at a moment ago, and a reap left no kick waiting
+			 */
+			if (before - loop->last_wait_ns < VIO_LOOP_POLL_EPOLL_NS &&
+			    loop->round_n == 0)
+				return 1;
 			timeout_ms = 0;
 			polling = false;
 			ran = 1;
@@ -790,7 +1073,7 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 		/* polling was switched off while notifications were suppressed */
 		poll_notify(loop, true);
 	}
-	loop->round_n = 0;
+	/* the round may hold kicks a client's reap took from the ring (ring_take) */
 	if (loop->ring != NULL) {
 		bool epoll_ready;
 		int rc = ring_wait(loop, timeout_ms, &epoll_ready);
@@ -799,6 +1082,8 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 			loop->round_n = 0;
 			return rc;
 		}
+		if (ring_flush(loop))
+			ran++;
 		n = 0;
 		if (epoll_ready && loop->round_n < VIO_LOOP_BATCH) {
 			n = epoll_wait(loop->epfd, evs, (int) (VIO_LOOP_BATCH - loop->round_n), 0);
@@ -832,6 +1117,8 @@ int vio_loop_run_once(struct vio_loop *loop, int timeout_ms)
 	}
 	loop->round_n = 0;
 	loop->round_i = 0;
+	if (ring_flush(loop)) /* what callbacks reaped nested */
+		ran++;
 	return ran;
 }
 

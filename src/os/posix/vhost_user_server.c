@@ -899,6 +899,11 @@ void vio_vu_server_fini(struct vio_vu_server *s)
 	s->lock_ready = false;
 }
 
+struct vio_loop *vio_vu_server_queue_loop(struct vio_vu_server *s, uint16_t q)
+{
+	return q < s->nq ? s->vrings[q].loop : NULL;
+}
+
 void vio_vu_server_lock(struct vio_vu_server *s)
 {
 	pthread_mutex_lock(&s->lock);
