@@ -29,6 +29,11 @@
  * re-armed by the next wait's own io_uring_enter. Where io_uring is missing
  * or refused the loop stays on epoll and counter watches are plain watches.
  *
+ * Ring clients (struct vio_loop_ring_client) put operations of their own on
+ * that ring (a disk's I/O for the queue the loop serves), so the loop's wait
+ * also sends them and their completions wake this loop: one io_uring per
+ * thread for kicks and I/O alike.
+ *
  * Threading: one thread runs a loop. Watches and timers are added, changed and
  * removed on that thread, or while the loop is not running. vio_loop_post()
  * and vio_loop_stop() may be called from any thread; vio_loop_stop() also from
