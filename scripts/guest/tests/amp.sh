@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The amp scenario's guest (scripts/amp-linux.sh): Linux's own drivers on the
-# devices the Cortex-R5 firmware (firmware/images/amp) serves through
-# vioport_vmsg.ko over the device-tree window. The firmware's devices: a
-# 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at 0x50 and
-# an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose jumper-out (3)
-# drives jumper-in (4). amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
+# devices the Cortex-R5 firmware (firmware/images/amp, built as amp-console)
+# serves through vioport_vmsg.ko over the device-tree window. The firmware's
+# devices: a 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at
+# 0x50 and an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose
+# jumper-out (3) drives jumper-in (4), and a virtio-console that is the
+# firmware's own console: /dev/hvc0 shows what it prints and takes commands. amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
 # and O_DIRECT client (amp-bench.sh times it); Debian's own arm64 gpiomon and
 # gpioset (libgpiod 1.6, with their library, the C library and the dynamic
 # loader: fetch-arm64.sh --gpiod) watch and drive the same lines. At the end
@@ -17,6 +18,7 @@ AMP_LM75_MC=36500
 AMP_TOOL=/opt/host/bin/amp_tool
 AMP_GPIOMON=/usr/bin/gpiomon
 AMP_GPIOSET=/usr/bin/gpioset
+AMP_DRIVERS="virtio_blk virtio_rng i2c_virtio gpio_virtio virtio_console"
 
 amp_vdev_driver() {
 	local d
@@ -30,24 +32,24 @@ amp_vdev_driver() {
 	return 1
 }
 
-# True when each of the four drivers has a device bound.
+# True when each of the five drivers has a device bound.
 amp_all_bound() {
 	local drv
-	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+	for drv in $AMP_DRIVERS; do
 		amp_vdev_driver "$drv" >/dev/null || return 1
 	done
 }
 
-# amp-probe: the four devices, each bound to its driver, below the window's
+# amp-probe: the five devices, each bound to its driver, below the window's
 # node (the module registers them one by one once the R5 has attached: up to
-# 60 s for all four).
+# 60 s for all five).
 amp_probe() {
 	local drv missing="" found="" d tries=600
 	while ! amp_all_bound && [ "$tries" -gt 0 ]; do
 		usleep 100000
 		tries=$((tries - 1))
 	done
-	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+	for drv in $AMP_DRIVERS; do
 		if d=$(amp_vdev_driver "$drv"); then
 			found="$found $drv:$d"
 			case $(readlink -f "/sys/bus/virtio/devices/$d") in
@@ -305,6 +307,40 @@ amp_gpiomon() {
 	esac
 }
 
+# amp-console-banner, amp-console-echo, amp-console-status: the firmware's
+# console on /dev/hvc0 (stock virtio_console): the line the firmware printed
+# when it started, then an echo command and the status command, each answered
+# there. amp_tool makes the terminal raw first: a terminal that echoes would
+# send the firmware's lines back to it. 20 s for each line.
+amp_console() {
+	local out st=0 line word
+	word="linux-says-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	if ! wait_for /dev/hvc0 10; then
+		result amp-console-banner FAIL "no /dev/hvc0"
+		result amp-console-echo FAIL "no /dev/hvc0"
+		result amp-console-status FAIL "no /dev/hvc0"
+		return 0
+	fi
+	out=$($AMP_TOOL tty /dev/hvc0 20000 "amp: serving" "echo $word" "amp: $word" \
+		status "amp: status:" 2>&1) || st=$?
+	echo "$out" | sed 's/^/amp-console: /' >&2
+	if line=$(echo "$out" | grep '^match 0: '); then
+		result amp-console-banner PASS "/dev/hvc0: \"${line#match 0: }\""
+	else
+		result amp-console-banner FAIL "no banner on /dev/hvc0 (status $st): $(echo "$out" | tail -n 1)"
+	fi
+	if line=$(echo "$out" | grep '^match 1: '); then
+		result amp-console-echo PASS "wrote \"echo $word\", read \"${line#match 1: }\""
+	else
+		result amp-console-echo FAIL "no answer to echo (status $st): $(echo "$out" | tail -n 1)"
+	fi
+	if line=$(echo "$out" | grep '^match 2: '); then
+		result amp-console-status PASS "wrote \"status\", read \"${line#match 2: }\""
+	else
+		result amp-console-status FAIL "no answer to status (status $st): $(echo "$out" | tail -n 1)"
+	fi
+}
+
 # amp-leave: the module removed (the driver leaves the window), no kernel
 # warning on the way; then the host stops the firmware.
 amp_leave() {
@@ -329,4 +365,5 @@ amp_blk
 amp_rng
 amp_i2c
 amp_gpio
+amp_console
 amp_leave
