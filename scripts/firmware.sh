@@ -543,6 +543,11 @@ print_targets() {
 	target_line "(a) core ${t[core]:-0} + vmsg ${t[vmsg]:-0} + gpio ${t[dev]:-0} (vmsg-gpio map)" \
 		"$min" "$TARGET_MIN_TEXT"
 	target_line "(b) amp image: blk, rng, gpio, i2c, platform, libc" "$amp_text" "$TARGET_AMP_TEXT"
+	# The other choices of devices, for comparison (no target).
+	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/vmsg-gpio.elf" | awk 'NR == 2 { print $1 }')
+	printf "  %-58s %6d bytes\n" "vmsg-gpio image: gpio alone" "$amp_text"
+	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp-console.elf" | awk 'NR == 2 { print $1 }')
+	printf "  %-58s %6d bytes\n" "amp-console image: amp plus the console" "$amp_text"
 }
 
 # Prints the shared window's placement in elf.
