@@ -56,7 +56,7 @@ IMAGES=(selftest exitcode fault amp vmsg-gpio amp-console)
 declare -A IMAGE_SRC=([vmsg-gpio]=amp [amp-console]=amp)
 declare -A IMAGE_DEFS=(
 	[vmsg-gpio]="-DVIO_SIM_BOARD_WITH_BLK=0 -DVIO_SIM_BOARD_WITH_RNG=0 -DVIO_SIM_BOARD_WITH_I2C=0"
-	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1"
+	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1 -DVIO_SIM_BOARD_WITH_INPUT=1"
 )
 BOARD_SRC=src/sim/board.c
 # Shared components the images link. vhost_user (the vhost-user protocol engine) is

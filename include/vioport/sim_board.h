@@ -8,10 +8,11 @@
  *   2  gpio     a chip of eight named lines; jumper-out (3) is wired to jumper-in (4)
  *   3  i2c      a bus with a 24c02 EEPROM at 0x50 and an LM75 sensor at 0x48 reading 36.5 C
  *   4  console  one virtio-console port (hvc0) whose bytes the caller reads and writes
+ *   5  input    a simulated keyboard: a panel of keys the caller presses
  *
  * Which of them a build has is a build-time choice: VIO_SIM_BOARD_WITH_BLK,
- * _RNG, _GPIO and _I2C (default 1) and VIO_SIM_BOARD_WITH_CONSOLE (default 0),
- * each 0 or 1, given to the compiler for board.c and for its user alike (the
+ * _RNG, _GPIO and _I2C (default 1) and VIO_SIM_BOARD_WITH_CONSOLE and _INPUT
+ * (default 0), each 0 or 1, given to the compiler for board.c and for its user alike (the
  * firmware images get them from their build description in
  * scripts/firmware.sh). A device left out has no state here and none of its
  * code is linked. The device numbers are the chosen devices' places in the
@@ -36,11 +37,13 @@
 #include "vioport/console.h"
 #include "vioport/gpio.h"
 #include "vioport/i2c.h"
+#include "vioport/input.h"
 #include "vioport/rng.h"
 #include "vioport/sim_console.h"
 #include "vioport/sim_entropy.h"
 #include "vioport/sim_gpio.h"
 #include "vioport/sim_i2c.h"
+#include "vioport/sim_input.h"
 #include "vioport/sim_ramdisk.h"
 
 /* The devices a build has (1) or leaves out (0). */
@@ -59,6 +62,9 @@
 #ifndef VIO_SIM_BOARD_WITH_CONSOLE
 #define VIO_SIM_BOARD_WITH_CONSOLE 0
 #endif
+#ifndef VIO_SIM_BOARD_WITH_INPUT
+#define VIO_SIM_BOARD_WITH_INPUT 0
+#endif
 
 /*
  * Device numbers (the order of b->devs): each is the number of chosen devices
@@ -70,7 +76,8 @@
 #define VIO_SIM_BOARD_GPIO    (VIO_SIM_BOARD_RNG + VIO_SIM_BOARD_WITH_RNG)
 #define VIO_SIM_BOARD_I2C     (VIO_SIM_BOARD_GPIO + VIO_SIM_BOARD_WITH_GPIO)
 #define VIO_SIM_BOARD_CONSOLE (VIO_SIM_BOARD_I2C + VIO_SIM_BOARD_WITH_I2C)
-#define VIO_SIM_BOARD_NDEV    (VIO_SIM_BOARD_CONSOLE + VIO_SIM_BOARD_WITH_CONSOLE)
+#define VIO_SIM_BOARD_INPUT   (VIO_SIM_BOARD_CONSOLE + VIO_SIM_BOARD_WITH_CONSOLE)
+#define VIO_SIM_BOARD_NDEV    (VIO_SIM_BOARD_INPUT + VIO_SIM_BOARD_WITH_INPUT)
 
 #if VIO_SIM_BOARD_NDEV == 0
 #error "the simulated board needs at least one device (VIO_SIM_BOARD_WITH_*)"
@@ -85,6 +92,8 @@
 /* The queue size of the amp image, and the blk requests in flight. */
 #define VIO_SIM_BOARD_QSIZE	16u
 #define VIO_SIM_BOARD_BLK_SLOTS 16u
+/* Input events waiting for the driver's buffers: a key tap is four. */
+#define VIO_SIM_BOARD_INPUT_BACKLOG 32u
 
 extern const char *const vio_sim_board_gpio_names[VIO_SIM_BOARD_GPIO_LINES];
 
@@ -141,6 +150,14 @@ struct vio_sim_board {
 	struct vio_console con;
 	struct vio_console_port con_port;
 	struct vio_queue con_queues[4]; /* multiport: port 0 and the control pair */
+#endif
+
+#if VIO_SIM_BOARD_WITH_INPUT
+	/* The caller presses keys with vio_sim_input_key or _tap on in_sim. */
+	struct vio_sim_input in_sim;
+	struct vio_input input;
+	struct vio_queue in_queues[2];
+	struct vio_input_event in_backlog[VIO_SIM_BOARD_INPUT_BACKLOG];
 #endif
 
 	struct vio_device *devs[VIO_SIM_BOARD_NDEV]; /* in device-number order */

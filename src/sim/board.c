@@ -61,6 +61,21 @@ void vio_sim_board_console_kick(struct vio_sim_board *b)
 }
 #endif
 
+#if VIO_SIM_BOARD_WITH_INPUT
+static int init_input(struct vio_sim_board *b, const struct vio_sim_board_config *c)
+{
+	int rc;
+
+	b->devs[VIO_SIM_BOARD_INPUT] = &b->input.dev;
+	vio_sim_input_init_keyboard(&b->in_sim);
+	rc = vio_input_init(&b->input, &vio_sim_input_ops, &b->in_sim, b->in_backlog,
+			    VIO_SIM_BOARD_INPUT_BACKLOG, b->in_queues, c->queue_size, 0);
+	if (rc == 0)
+		vio_sim_input_attach(&b->in_sim, &b->input);
+	return rc;
+}
+#endif
+
 int vio_sim_board_init(struct vio_sim_board *b, const struct vio_sim_board_config *c)
 {
 	int rc = 0;
@@ -107,6 +122,10 @@ int vio_sim_board_init(struct vio_sim_board *b, const struct vio_sim_board_confi
 #if VIO_SIM_BOARD_WITH_CONSOLE
 	if (rc == 0)
 		rc = init_console(b, c);
+#endif
+#if VIO_SIM_BOARD_WITH_INPUT
+	if (rc == 0)
+		rc = init_input(b, c);
 #endif
 	return rc;
 }

@@ -24,6 +24,7 @@
  * for each SEND WANT pair, writes SEND and a newline and waits for a line
  * that starts with WANT. It prints each line it reads ("line: ...") and each
  * match ("match N: ...", N counting from 0), and exits 0 when every WANT came.
+ * An empty first WANT waits for nothing (the first command goes at once).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -308,6 +309,8 @@ static int tty(int argc, char **argv)
 				return 1;
 			}
 		}
+		if (argv[i][0] == '\0')
+			continue;
 		if (tty_expect(fd, buf, sizeof(buf), &len, argv[i], deadline, n) != 0)
 			return 1;
 	}

@@ -7,18 +7,20 @@
  * entropy (rng: the platform TRNG, or the deterministic simulation when the
  * SoC has none), a simulated GPIO chip with eight named lines (gpio), the
  * simulated I2C bus with a 24c02 EEPROM and an LM75 sensor (i2c) and, when
- * chosen, a virtio-console (console) that carries the image's own console.
+ * chosen, a virtio-console (console) that carries the image's own console and
+ * a simulated keyboard (input), a panel of keys pressed from that console.
  *
  * Which devices an image serves is chosen at build time with the board's
  * VIO_SIM_BOARD_WITH_* macros, from the image's build description in
  * scripts/firmware.sh: amp is blk, rng, gpio and i2c; vmsg-gpio is gpio
- * alone; amp-console adds the console. Code for a device left out is neither
+ * alone; amp-console adds the console and the keys. Code for a device left out is neither
  * compiled here nor linked.
  *
  * With the console, what the image prints goes to the platform console (the
  * UART, or semihosting under QEMU) and, whole lines while there is room, to
  * the driver's hvc0; the lines the driver writes on hvc0 reach a small
- * command handler (help, echo, status) that answers there.
+ * command handler (help, echo, status, and press with the keys) that answers
+ * there.
  *
  * The core gets no interrupt from the driver, so the main loop polls the
  * device endpoint (src/vmsg/endpoint.c, the daemon's too), backing off while
@@ -77,6 +79,11 @@
 #define AMP_SEP_CONSOLE(s) s
 #else
 #define AMP_SEP_CONSOLE(s)
+#endif
+#if VIO_SIM_BOARD_INPUT > 0
+#define AMP_SEP_INPUT(s) s
+#else
+#define AMP_SEP_INPUT(s)
 #endif
 
 /* The devices: the standard simulated board (sim_board.h), and the disk's bytes. */
@@ -310,7 +317,10 @@ static void report(int status)
 #if VIO_SIM_BOARD_WITH_CONSOLE
 	    AMP_SEP_CONSOLE(";") " console %lu lines in %lu out %lu dropped"
 #endif
-				 "\n"
+#if VIO_SIM_BOARD_WITH_INPUT
+	    AMP_SEP_INPUT(";") " input %lu reports %lu lost"
+#endif
+			       "\n"
 #if VIO_SIM_BOARD_WITH_BLK
 	    ,
 	    (unsigned long) D.b.rd.reads, (unsigned long) D.b.rd.writes,
@@ -332,6 +342,10 @@ static void report(int status)
 	    ,
 	    (unsigned long) D.con_in, (unsigned long) D.con_out, (unsigned long) D.con_dropped
 #endif
+#if VIO_SIM_BOARD_WITH_INPUT
+	    ,
+	    (unsigned long) D.b.in_sim.reports, (unsigned long) D.b.in_sim.lost
+#endif
 	);
 	say("amp: %lu attaches, %lu driver restarts, %lu corrupt windows, %lu refused "
 	    "headers; exit status %d\n",
@@ -348,6 +362,27 @@ static bool is_cmd(const char *line, size_t len, const char *word)
 	return len >= n && memcmp(line, word, n) == 0 && (len == n || line[n] == ' ');
 }
 
+#if VIO_SIM_BOARD_WITH_INPUT
+/* The console's press command: a tap (down, then up) of key code arg, decimal. */
+static void press(const char *arg)
+{
+	unsigned code = 0;
+	int rc;
+
+	while (*arg == ' ')
+		arg++;
+	for (const char *p = arg; *p >= '0' && *p <= '9' && code <= VIO_SIM_INPUT_KEY_MAX; p++)
+		code = code * 10u + (unsigned) (*p - '0');
+	rc = code == 0 || code > VIO_SIM_INPUT_KEY_MAX
+		 ? -VIO_EINVAL
+		 : vio_sim_input_tap(&D.b.in_sim, (uint16_t) code);
+	if (rc == 0)
+		say("amp: pressed key %u\n", code);
+	else
+		say("amp: press '%s': error %d (a code is 1-255; no driver: lost)\n", arg, rc);
+}
+#endif
+
 /*
  * One line the driver wrote on hvc0 (no line end, NUL-terminated). The answers start with
  * "amp: " like everything the image prints, and lines that start so are not
@@ -360,7 +395,11 @@ static void console_command(const char *line, size_t len)
 		return;
 	D.con_in++;
 	if (is_cmd(line, len, "help")) {
-		say("amp: commands: help, echo TEXT (answers TEXT), status (what was served)\n");
+		say("amp: commands: help, echo TEXT (answers TEXT), status (what was served)"
+#if VIO_SIM_BOARD_WITH_INPUT
+		    ", press CODE (taps key CODE, 1-255, on the keyboard)"
+#endif
+		    "\n");
 	} else if (is_cmd(line, len, "echo")) {
 		say("amp: %s\n", len > 5 ? line + 5 : "");
 	} else if (is_cmd(line, len, "status")) {
@@ -369,6 +408,10 @@ static void console_command(const char *line, size_t len)
 		    (unsigned long) (platform_now_us() / 1000u),
 		    (unsigned long) A.ep.stats.attaches, A.ep.stats.received, A.ep.stats.sent,
 		    (unsigned long) D.con_in);
+#if VIO_SIM_BOARD_WITH_INPUT
+	} else if (is_cmd(line, len, "press")) {
+		press(line + 5);
+#endif
 	} else {
 		say("amp: unknown command '%s' (try help)\n", line);
 	}
@@ -459,7 +502,10 @@ int main(void)
 #if VIO_SIM_BOARD_WITH_CONSOLE
 	    AMP_SEP_CONSOLE(",") " console (this console: try help)"
 #endif
-				 " on a virtio-msg bus in the window at %p, %lu bytes\n",
+#if VIO_SIM_BOARD_WITH_INPUT
+	    AMP_SEP_INPUT(",") " input (keyboard, keys 1-255)"
+#endif
+			       " on a virtio-msg bus in the window at %p, %lu bytes\n",
 #if VIO_SIM_BOARD_WITH_BLK
 	    AMP_DISK_SECTORS,
 #endif

@@ -6,8 +6,9 @@
 # serves through vioport_vmsg.ko over the device-tree window. The firmware's
 # devices: a 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at
 # 0x50 and an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose
-# jumper-out (3) drives jumper-in (4), and a virtio-console that is the
-# firmware's own console: /dev/hvc0 shows what it prints and takes commands. amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
+# jumper-out (3) drives jumper-in (4), a virtio-console that is the
+# firmware's own console (/dev/hvc0 shows what it prints and takes commands)
+# and a virtio-input keyboard whose keys the console's press command taps. amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
 # and O_DIRECT client (amp-bench.sh times it); Debian's own arm64 gpiomon and
 # gpioset (libgpiod 1.6, with their library, the C library and the dynamic
 # loader: fetch-arm64.sh --gpiod) watch and drive the same lines. At the end
@@ -18,7 +19,9 @@ AMP_LM75_MC=36500
 AMP_TOOL=/opt/host/bin/amp_tool
 AMP_GPIOMON=/usr/bin/gpiomon
 AMP_GPIOSET=/usr/bin/gpioset
-AMP_DRIVERS="virtio_blk virtio_rng i2c_virtio gpio_virtio virtio_console"
+AMP_EVDEV_READER=/opt/host/bin/evdev_reader
+AMP_DRIVERS="virtio_blk virtio_rng i2c_virtio gpio_virtio virtio_console virtio_input"
+AMP_KEY=30 # KEY_A
 
 amp_vdev_driver() {
 	local d
@@ -32,7 +35,7 @@ amp_vdev_driver() {
 	return 1
 }
 
-# True when each of the five drivers has a device bound.
+# True when each of the six drivers has a device bound.
 amp_all_bound() {
 	local drv
 	for drv in $AMP_DRIVERS; do
@@ -40,9 +43,9 @@ amp_all_bound() {
 	done
 }
 
-# amp-probe: the five devices, each bound to its driver, below the window's
+# amp-probe: the six devices, each bound to its driver, below the window's
 # node (the module registers them one by one once the R5 has attached: up to
-# 60 s for all five).
+# 60 s for all six).
 amp_probe() {
 	local drv missing="" found="" d tries=600
 	while ! amp_all_bound && [ "$tries" -gt 0 ]; do
@@ -341,6 +344,57 @@ amp_console() {
 	fi
 }
 
+# The evdev node of the firmware's keyboard (virtio_input below the window's node).
+amp_event_node() {
+	local e
+	for e in /sys/class/input/event*; do
+		[ "$(cat "$e/device/name" 2>/dev/null)" = "vioport keyboard" ] || continue
+		case $(readlink -f "$e") in
+		*vioport-window*)
+			echo "/dev/input/${e##*/}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# amp-input: the firmware's keyboard on Linux's own virtio_input and evdev.
+# evdev_reader (tests/guest/evdev_reader.c) opens its /dev/input/eventN and
+# says ready (evdev gives a reader only what comes after its open); then
+# "press 30" on /dev/hvc0 has the firmware tap KEY_A, and the reader must see
+# the press and the release, each with its SYN_REPORT. 20 s for each wait.
+amp_input() {
+	local node pid tries out st=0 got want
+	if ! node=$(amp_event_node); then
+		result amp-input FAIL "no evdev node named \"vioport keyboard\" below the vioport-window node"
+		return 0
+	fi
+	"$AMP_EVDEV_READER" "$node" 4 20 >/tmp/amp-ev.out 2>/tmp/amp-ev.err &
+	pid=$!
+	tries=200
+	while ! grep -q '^ready' /tmp/amp-ev.out && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if ! grep -q '^ready' /tmp/amp-ev.out; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		result amp-input FAIL "evdev_reader on $node not ready: $(tail -n 1 /tmp/amp-ev.err)"
+		return 0
+	fi
+	out=$($AMP_TOOL tty /dev/hvc0 20000 "" "press $AMP_KEY" "amp: pressed key $AMP_KEY" 2>&1) || st=$?
+	echo "$out" | sed 's/^/amp-input: /' >&2
+	wait "$pid" || st=$?
+	got=$(grep -v '^ready' /tmp/amp-ev.out | tr '\n' ';')
+	want="1 $AMP_KEY 1;0 0 0;1 $AMP_KEY 0;0 0 0;"
+	if [ "$st" -eq 0 ] && [ "$got" = "$want" ]; then
+		result amp-input PASS "$node ($(sed -n 's/^ready //p' /tmp/amp-ev.out)): \"press $AMP_KEY\" on /dev/hvc0 gave $got"
+	else
+		result amp-input FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 /tmp/amp-ev.err)"
+	fi
+}
+
 # amp-leave: the module removed (the driver leaves the window), no kernel
 # warning on the way; then the host stops the firmware.
 amp_leave() {
@@ -366,4 +420,5 @@ amp_rng
 amp_i2c
 amp_gpio
 amp_console
+amp_input
 amp_leave
