@@ -547,7 +547,7 @@ print_targets() {
 	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/vmsg-gpio.elf" | awk 'NR == 2 { print $1 }')
 	printf "  %-58s %6d bytes\n" "vmsg-gpio image: gpio alone" "$amp_text"
 	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp-console.elf" | awk 'NR == 2 { print $1 }')
-	printf "  %-58s %6d bytes\n" "amp-console image: amp plus the console" "$amp_text"
+	printf "  %-58s %6d bytes\n" "amp-console image: amp plus the console and the keyboard" "$amp_text"
 }
 
 # Prints the shared window's placement in elf.
