@@ -384,10 +384,11 @@ static void press(const char *arg)
 #endif
 
 /*
- * One line the driver wrote on hvc0 (no line end, NUL-terminated). The answers start with
- * "amp: " like everything the image prints, and lines that start so are not
- * commands: a terminal that echoes what it receives (a tty before it is set
- * raw) sends the image's own lines back, and they must not answer each other.
+ * One line the driver wrote on hvc0 (no line end, NUL-terminated). The
+ * answers start with "amp: " like everything the image prints, and lines that
+ * start so are not commands: a terminal that echoes what it receives (a tty
+ * before it is set raw) sends the image's own lines back, and they must not
+ * answer each other.
  */
 static void console_command(const char *line, size_t len)
 {
