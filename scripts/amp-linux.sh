@@ -5,16 +5,19 @@
 #
 # Linux on the application cores drives the devices the Cortex-R5 firmware
 # serves: one emulator, QEMU's xlnx-zcu102, runs Debian's arm64 kernel on its
-# first A53 and the amp image (firmware/images/amp, r5f-zcu102 build) on its
-# first R5 (rpu-cpu[0]), both on the machine's DDR, which QEMU keeps in a
-# shared memory-backend-file. Linux's device tree (written here, compiled with
-# dtc) reserves the R5's vectors, its image (0x3ED00000) and the shared window
-# (0x3EE00000, 1 MiB) and names the window in a "vioport,vmsg-window" node:
-# vioport_vmsg.ko formats it, the R5 attaches, and Linux's own virtio_blk,
-# virtio_rng, i2c-virtio (with at24 and lm75) and gpio-virtio drivers use the
-# R5's RAM disk, entropy, I2C bus and GPIO chip (scripts/guest/tests/amp.sh);
-# Debian's own arm64 gpiomon (fetch-arm64.sh --gpiod, with its libraries and
-# loader) receives the edges the firmware raises on the chip's jumper-in.
+# first A53 and the amp image with its console (firmware/images/amp built as
+# amp-console for r5f-zcu102) on its first R5 (rpu-cpu[0]), both on the
+# machine's DDR, which QEMU keeps in a shared memory-backend-file. Linux's
+# device tree (written here, compiled with dtc) reserves the R5's vectors, its
+# image (0x3ED00000) and the shared window (0x3EE00000, 1 MiB) and names the
+# window in a "vioport,vmsg-window" node: vioport_vmsg.ko formats it, the R5
+# attaches, and Linux's own virtio_blk, virtio_rng, i2c-virtio (with at24 and
+# lm75), gpio-virtio, virtio_console and virtio_input drivers use the R5's
+# RAM disk, entropy, I2C bus, GPIO chip, console and keys
+# (scripts/guest/tests/amp.sh): on /dev/hvc0 the guest reads the firmware's
+# banner and has commands answered, one of which presses a key that
+# evdev_reader reads from /dev/input/eventN; Debian's own arm64 gpiomon (fetch-arm64.sh --gpiod, with its
+# libraries and loader) receives the edges the firmware raises on jumper-in.
 # Both sides poll: the R5 gets no interrupt under QEMU and the module has no
 # doorbell on this binding. When the guest has removed the module, this
 # script writes the exit request into the window's control words in the DDR
@@ -45,7 +48,7 @@ ROOT=$PWD
 
 QEMU=${QEMU:-qemu-system-aarch64}
 OUT=build-fw/linux-zcu102
-ELF=build-fw/r5f-zcu102/amp.elf
+ELF=build-fw/r5f-zcu102/amp-console.elf
 DDR_SIZE=1G
 WIN_OFF=0x3EE00000 # __vio_shm_base in firmware/platform/armv7r/zcu102-r5.ld
 WIN_SIZE=0x100000
@@ -91,7 +94,8 @@ trap 'exit 130' INT TERM
 
 # Every check the run makes, so that a boot that never got there fails each by name.
 CHECKS=(amp-probe amp-blk-label amp-blk-rw amp-rng amp-i2c-eeprom amp-i2c-lm75 amp-gpio-info
-	amp-gpio-irq amp-gpiomon amp-leave)
+	amp-gpio-irq amp-gpiomon amp-console-banner amp-console-echo amp-console-status amp-input
+	amp-leave)
 
 fail_all() {
 	local c
@@ -125,14 +129,20 @@ prepare_inputs() {
 	[[ -f ${VMLINUZ:-} && -f ${KO:-} && -d ${GPIOD_ROOT:-} && -f ${I2C_KO:-} && -f ${GPIO_KO:-} ]]
 }
 
-# The guest's userland: busybox, the modules, amp_tool, Debian's arm64
-# gpiomon and gpioset with their libraries and loader, /init and the test.
+# The guest's userland: busybox, the modules, amp_tool and evdev_reader,
+# Debian's arm64 gpiomon and gpioset with their libraries and loader, /init
+# and the test.
 build_initramfs() {
-	aarch64-linux-gnu-gcc-12 -static -O2 -Wall -Wextra -Werror -std=c11 \
-		-o "$OUT/amp_tool" tests/guest/amp_tool.c || return 1
+	local prog
+	for prog in amp_tool evdev_reader; do
+		aarch64-linux-gnu-gcc-12 -static -O2 -Wall -Wextra -Werror -std=c11 \
+			-o "$OUT/$prog" "tests/guest/$prog.c" || return 1
+	done
 	scripts/guest/mkinitramfs.sh --modules "$MODULES" --output "$OUT/initrd.gz" \
-		--busybox "$BUSYBOX" --module at24 --module lm75 --module-file "$KO" \
+		--busybox "$BUSYBOX" --module at24 --module lm75 --module virtio_console \
+		--module virtio_input --module evdev --module-file "$KO" \
 		--module-file "$I2C_KO" --module-file "$GPIO_KO" --host-bin "$ROOT/$OUT/amp_tool" \
+		--host-bin "$ROOT/$OUT/evdev_reader" \
 		--foreign-root "$GPIOD_ROOT" --foreign-bin usr/bin/gpiomon --foreign-bin usr/bin/gpioset \
 		--test scripts/guest/tests/amp.sh --test scripts/guest/tests/amp-bench.sh >&2
 }
@@ -305,7 +315,7 @@ main() {
 			shift
 			;;
 		-h | --help)
-			sed -n '4,40s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+			sed -n '4,42s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 			exit 0
 			;;
 		*)
@@ -398,12 +408,12 @@ main() {
 	fi
 	# The firmware's own count of what it served: each device was used.
 	line=$(grep -m1 '^amp: blk ' "$log" || true)
-	if [[ $line =~ blk\ ([0-9]+)\ reads\ ([0-9]+)\ writes.*rng\ ([0-9]+)\ bytes.*gpio\ ([0-9]+)\ operations\ ([0-9]+)\ interrupts.*i2c\ ([0-9]+)\ messages ]] &&
+	if [[ $line =~ blk\ ([0-9]+)\ reads\ ([0-9]+)\ writes.*rng\ ([0-9]+)\ bytes.*gpio\ ([0-9]+)\ operations\ ([0-9]+)\ interrupts.*i2c\ ([0-9]+)\ messages.*console\ ([0-9]+)\ lines\ in.*input\ ([0-9]+)\ reports ]] &&
 		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > 0 && BASH_REMATCH[3] > 0 && BASH_REMATCH[4] > 0 &&
-			BASH_REMATCH[5] >= 2 && BASH_REMATCH[6] > 0)); then
+			BASH_REMATCH[5] >= 2 && BASH_REMATCH[6] > 0 && BASH_REMATCH[7] >= 3 && BASH_REMATCH[8] >= 2)); then
 		result fw-counters PASS "${line#amp: }"
 	else
-		result fw-counters FAIL "want reads, writes, rng bytes, gpio operations, 2+ interrupts and i2c messages counted by the R5: '${line:-no counters}'"
+		result fw-counters FAIL "want reads, writes, rng bytes, gpio operations, 2+ interrupts, i2c messages, 3+ console lines and 2+ input reports counted by the R5: '${line:-no counters}'"
 	fi
 	if [[ $DEMO == true ]]; then
 		echo

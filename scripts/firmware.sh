@@ -19,7 +19,10 @@
 # instruction: the exception stubs report it) and amp (blk, rng, gpio and i2c
 # on one virtio-msg bus in the shared window, driven from the host by
 # build/tests/firmware/test_fw_vmsg over the RAM file, FW_HOST_TEST to
-# override; it exits with the status the host asks for, 37).
+# override; it exits with the status the host asks for, 37). vmsg-gpio (gpio
+# alone: the size figure) and amp-console (amp plus a virtio-console carrying
+# its own console: what linux-zcu102 boots) are amp's source built with
+# another choice of devices (IMAGE_SRC and IMAGE_DEFS below).
 #
 # run prints one line per result:
 #   FW-RESULT <target> <check> PASS|FAIL <detail>
@@ -43,7 +46,19 @@ QEMU=${QEMU:-qemu-system-arm}
 OUT=build-fw
 FW_TIMEOUT=${FW_TIMEOUT:-60}
 TARGETS=(r5f-arm r5f-thumb m4)
-IMAGES=(selftest exitcode fault amp vmsg-gpio)
+IMAGES=(selftest exitcode fault amp vmsg-gpio amp-console)
+# An image's build description: the folder of firmware/images/ its sources
+# are in (default: its name) and the build options its sources and the
+# standard simulated board are compiled with. The board (src/sim/board.c) is
+# compiled for each image, as the devices it has are that image's choice:
+# VIO_SIM_BOARD_WITH_BLK, _RNG, _GPIO, _I2C (default 1) and _CONSOLE (default
+# 0) in include/vioport/sim_board.h. A device left out is not linked.
+declare -A IMAGE_SRC=([vmsg-gpio]=amp [amp-console]=amp)
+declare -A IMAGE_DEFS=(
+	[vmsg-gpio]="-DVIO_SIM_BOARD_WITH_BLK=0 -DVIO_SIM_BOARD_WITH_RNG=0 -DVIO_SIM_BOARD_WITH_I2C=0"
+	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1 -DVIO_SIM_BOARD_WITH_INPUT=1"
+)
+BOARD_SRC=src/sim/board.c
 # Shared components the images link. vhost_user (the vhost-user protocol engine) is
 # compiled for every target so the firmware build really builds it; an image
 # links it when it calls it.
@@ -108,6 +123,8 @@ build_components() {
 		[[ -d src/$comp ]] || continue
 		objs=()
 		while IFS= read -r src; do
+			# Each image compiles the board with its own choice of devices.
+			[[ $src != "$BOARD_SRC" ]] || continue
 			obj=$OUT/$target/$comp/${src#src/"$comp"/}
 			obj=${obj%.c}.o
 			if compile "$target" "$src" "$obj" "${CONFIG_FLAGS[@]}"; then
@@ -140,21 +157,30 @@ build_platform() {
 		\( -name '*.c' -o -name '*.S' \) | LC_ALL=C sort)
 }
 
-# Links one image from its sources, the platform objects and the component libraries.
+# Links one image from its sources and its board (both with the image's
+# build options), the platform objects and the component libraries.
 build_image() {
 	local target=$1 image=$2 src obj comp
 	shift 2
-	local -a platform_objs=("$@") objs=() libs=() flags extra
+	local -a platform_objs=("$@") objs=() libs=() flags extra defs
 	read -r -a flags <<<"${TARGET_FLAGS[$target]}"
 	read -r -a extra <<<"${FW_LDFLAGS:-}"
+	read -r -a defs <<<"${IMAGE_DEFS[$image]:-}"
 	while IFS= read -r src; do
 		obj=$OUT/$target/$image/$(basename "${src%.c}").o
-		compile "$target" "$src" "$obj" "${FW_CFLAGS[@]}" || {
+		compile "$target" "$src" "$obj" "${FW_CFLAGS[@]}" "${defs[@]}" || {
 			fail "$target: $src does not compile"
 			return 1
 		}
 		objs+=("$obj")
-	done < <(find "firmware/images/$image" -type f -name '*.c' | LC_ALL=C sort)
+	done < <(find "firmware/images/${IMAGE_SRC[$image]:-$image}" -type f -name '*.c' | LC_ALL=C sort)
+	# In the sim folder, so the size table charges it to sim.
+	obj=$OUT/$target/sim/board-$image.o
+	compile "$target" "$BOARD_SRC" "$obj" "${CONFIG_FLAGS[@]}" "${defs[@]}" || {
+		fail "$target: $BOARD_SRC does not compile for $image"
+		return 1
+	}
+	objs+=("$obj")
 	for comp in "${COMPONENTS[@]}"; do
 		[[ -f $OUT/$target/libvioport_$comp.a ]] && libs+=("$OUT/$target/libvioport_$comp.a")
 	done
@@ -517,6 +543,11 @@ print_targets() {
 	target_line "(a) core ${t[core]:-0} + vmsg ${t[vmsg]:-0} + gpio ${t[dev]:-0} (vmsg-gpio map)" \
 		"$min" "$TARGET_MIN_TEXT"
 	target_line "(b) amp image: blk, rng, gpio, i2c, platform, libc" "$amp_text" "$TARGET_AMP_TEXT"
+	# The other choices of devices, for comparison (no target).
+	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/vmsg-gpio.elf" | awk 'NR == 2 { print $1 }')
+	printf "  %-58s %6d bytes\n" "vmsg-gpio image: gpio alone" "$amp_text"
+	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp-console.elf" | awk 'NR == 2 { print $1 }')
+	printf "  %-58s %6d bytes\n" "amp-console image: amp plus the console and the keyboard" "$amp_text"
 }
 
 # Prints the shared window's placement in elf.

@@ -8,6 +8,7 @@
  *   amp_tool edge CHIP OUT IN COUNT TIMEOUT_MS
  *   amp_tool set CHIP LINE COUNT       COUNT timed level changes of an output
  *   amp_tool blkread DEV COUNT         COUNT 4 KiB O_DIRECT reads, timed
+ *   amp_tool tty DEV TIMEOUT_MS WANT [SEND WANT]...
  *
  * edge requests IN as an input with both edges detected and OUT as an output
  * (low), then COUNT times sets OUT to the other level and waits up to
@@ -16,6 +17,14 @@
  * event and a summary with the round-trip times (set to event,
  * CLOCK_MONOTONIC), and exits 0 when every edge arrived. On the R5
  * firmware's chip, jumper-out (3) drives jumper-in (4).
+ *
+ * tty opens a terminal (the firmware's console, /dev/hvc0), makes it raw (no
+ * echo: a terminal that echoes sends the firmware's lines back to it), and
+ * waits up to TIMEOUT_MS for a line that starts with the first WANT; then,
+ * for each SEND WANT pair, writes SEND and a newline and waits for a line
+ * that starts with WANT. It prints each line it reads ("line: ...") and each
+ * match ("match N: ...", N counting from 0), and exits 0 when every WANT came.
+ * An empty first WANT waits for nothing (the first command goes at once).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,6 +221,102 @@ static int set(const char *path, unsigned line, long count)
 	return 0;
 }
 
+/*
+ * Reads lines from fd into buf (cap bytes, *len kept between calls) until one
+ * starts with want or the deadline passes; returns 0 when it came.
+ */
+static int tty_expect(int fd, char *buf, size_t cap, size_t *len, const char *want,
+		      uint64_t deadline, int n)
+{
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint64_t now;
+		char *nl;
+		int r;
+
+		while ((nl = memchr(buf, '\n', *len)) != NULL) {
+			size_t ll = (size_t) (nl - buf), rest;
+			bool hit;
+
+			if (ll > 0 && buf[ll - 1] == '\r')
+				buf[ll - 1] = '\0';
+			*nl = '\0';
+			hit = strncmp(buf, want, strlen(want)) == 0;
+			if (hit)
+				printf("match %d: %s\n", n, buf);
+			else
+				printf("line: %s\n", buf);
+			rest = *len - (ll + 1);
+			memmove(buf, nl + 1, rest);
+			*len = rest;
+			if (hit)
+				return 0;
+		}
+		if (*len == cap)
+			*len = 0; /* a line longer than the buffer: not one to match */
+		now = now_ns();
+		if (now >= deadline) {
+			fprintf(stderr, "amp_tool: no line starting with \"%s\" in time\n", want);
+			return 1;
+		}
+		r = poll(&p, 1, (int) ((deadline - now) / 1000000u) + 1);
+		if (r < 0 && errno != EINTR)
+			return 1;
+		if (r > 0) {
+			ssize_t got = read(fd, buf + *len, cap - *len);
+
+			if (got < 0 && errno != EAGAIN && errno != EINTR) {
+				fprintf(stderr, "amp_tool: read: %s\n", strerror(errno));
+				return 1;
+			}
+			if (got > 0)
+				*len += (size_t) got;
+		}
+	}
+}
+
+static int tty(int argc, char **argv)
+{
+	static char buf[4096];
+	size_t len = 0;
+	struct termios t;
+	long timeout_ms;
+	int fd;
+
+	if (argc < 4 || argc % 2 != 0) {
+		fprintf(stderr, "usage: amp_tool tty DEV TIMEOUT_MS WANT [SEND WANT]...\n");
+		return 2;
+	}
+	timeout_ms = strtol(argv[2], NULL, 0);
+	fd = open(argv[1], O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || tcgetattr(fd, &t) < 0) {
+		fprintf(stderr, "amp_tool: %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	cfmakeraw(&t);
+	if (tcsetattr(fd, TCSANOW, &t) < 0) {
+		fprintf(stderr, "amp_tool: raw mode on %s: %s\n", argv[1], strerror(errno));
+		return 1;
+	}
+	for (int i = 3, n = 0; i < argc; i += 2, n++) {
+		uint64_t deadline = now_ns() + (uint64_t) timeout_ms * 1000000u;
+
+		if (i > 3) {
+			size_t sl = strlen(argv[i - 1]);
+
+			if (write(fd, argv[i - 1], sl) != (ssize_t) sl || write(fd, "\n", 1) != 1) {
+				fprintf(stderr, "amp_tool: write: %s\n", strerror(errno));
+				return 1;
+			}
+		}
+		if (argv[i][0] == '\0')
+			continue;
+		if (tty_expect(fd, buf, sizeof(buf), &len, argv[i], deadline, n) != 0)
+			return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "info") == 0)
@@ -221,7 +327,10 @@ int main(int argc, char **argv)
 		return set(argv[2], (unsigned) strtoul(argv[3], NULL, 0), strtol(argv[4], NULL, 0));
 	if (argc == 4 && strcmp(argv[1], "blkread") == 0)
 		return blkread(argv[2], strtol(argv[3], NULL, 0));
+	if (argc >= 2 && strcmp(argv[1], "tty") == 0)
+		return tty(argc - 1, argv + 1);
 	fprintf(stderr, "usage: amp_tool info CHIP | edge CHIP OUT IN COUNT TIMEOUT_MS | "
-			"set CHIP LINE COUNT | blkread DEV COUNT\n");
+			"set CHIP LINE COUNT | blkread DEV COUNT | tty DEV TIMEOUT_MS WANT [SEND "
+			"WANT]...\n");
 	return 2;
 }

@@ -2,11 +2,25 @@
 /*
  * amp: the firmware half of an asymmetric multiprocessing system. One
  * virtio-msg bus on the shared window (the platform's window symbols) serves
- * the four devices of the standard simulated board (sim_board.h, which gives
- * their device numbers) to whatever driver formats the window: a RAM disk
- * (blk), entropy (rng: the platform TRNG, or the deterministic simulation when
- * the SoC has none), a simulated GPIO chip with eight named lines (gpio), and
- * the simulated I2C bus with a 24c02 EEPROM and an LM75 sensor (i2c).
+ * the devices of the standard simulated board (sim_board.h, which gives their
+ * device numbers) to whatever driver formats the window: a RAM disk (blk),
+ * entropy (rng: the platform TRNG, or the deterministic simulation when the
+ * SoC has none), a simulated GPIO chip with eight named lines (gpio), the
+ * simulated I2C bus with a 24c02 EEPROM and an LM75 sensor (i2c) and, when
+ * chosen, a virtio-console (console) that carries the image's own console and
+ * a simulated keyboard (input), a panel of keys pressed from that console.
+ *
+ * Which devices an image serves is chosen at build time with the board's
+ * VIO_SIM_BOARD_WITH_* macros, from the image's build description in
+ * scripts/firmware.sh: amp is blk, rng, gpio and i2c; vmsg-gpio is gpio
+ * alone; amp-console adds the console and the keys. Code for a device left out is neither
+ * compiled here nor linked.
+ *
+ * With the console, what the image prints goes to the platform console (the
+ * UART, or semihosting under QEMU) and, whole lines while there is room, to
+ * the driver's hvc0; the lines the driver writes on hvc0 reach a small
+ * command handler (help, echo, status, and press with the keys) that answers
+ * there.
  *
  * The core gets no interrupt from the driver, so the main loop polls the
  * device endpoint (src/vmsg/endpoint.c, the daemon's too), backing off while
@@ -18,6 +32,7 @@
  *
  * All memory is static; there is no heap.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,14 +56,49 @@
 #define FULL_TRIES    200u  /* device-to-driver FIFO full: waits before a message is lost */
 #define FULL_PAUSE_US 100u
 
-static const char disk_label[] = "vioport amp RAM disk: sector 0\n";
+/*
+ * The lines that list the devices: AMP_SEP_X(s) is the separator s before
+ * device X's piece when the image has a device before it, nothing otherwise.
+ */
+#if VIO_SIM_BOARD_RNG > 0
+#define AMP_SEP_RNG(s) s
+#else
+#define AMP_SEP_RNG(s)
+#endif
+#if VIO_SIM_BOARD_GPIO > 0
+#define AMP_SEP_GPIO(s) s
+#else
+#define AMP_SEP_GPIO(s)
+#endif
+#if VIO_SIM_BOARD_I2C > 0
+#define AMP_SEP_I2C(s) s
+#else
+#define AMP_SEP_I2C(s)
+#endif
+#if VIO_SIM_BOARD_CONSOLE > 0
+#define AMP_SEP_CONSOLE(s) s
+#else
+#define AMP_SEP_CONSOLE(s)
+#endif
+#if VIO_SIM_BOARD_INPUT > 0
+#define AMP_SEP_INPUT(s) s
+#else
+#define AMP_SEP_INPUT(s)
+#endif
 
 /* The devices: the standard simulated board (sim_board.h), and the disk's bytes. */
 static struct {
-#ifndef AMP_GPIO_ONLY
+#if VIO_SIM_BOARD_WITH_BLK
 	uint8_t disk[AMP_DISK_SECTORS * VIO_BLK_SECTOR_SIZE];
+#endif
+#if VIO_SIM_BOARD_WITH_RNG
 	bool trng;
 	uint64_t rng_bytes;
+#endif
+#if VIO_SIM_BOARD_WITH_CONSOLE
+	uint32_t con_in;      /* lines the driver wrote on hvc0 */
+	uint32_t con_out;     /* lines printed there */
+	uint32_t con_dropped; /* lines that found no room there */
 #endif
 	struct vio_sim_board b;
 } D;
@@ -84,7 +134,41 @@ static const struct vio_vmsg_cache_ops window_cache = {
     .invalidate = cache_invalidate,
 };
 
-#ifndef AMP_GPIO_ONLY
+#if VIO_SIM_BOARD_WITH_CONSOLE
+/*
+ * The image's console: each line goes to the platform console and, whole or
+ * not at all, to hvc0. Writing the board's console provider never calls into
+ * the device (sim_board.h), so this is safe inside the bus's callbacks; the
+ * main loop hands the lines to the driver.
+ */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	const struct vio_sim_console_fifo *f = &D.b.con_sim_port.to_driver;
+	char line[VIO_SIM_CONSOLE_BUF];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	n = platform_vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	platform_puts(line);
+	if (n <= VIO_SIM_CONSOLE_BUF - f->len) {
+		(void) vio_sim_console_write(&D.b.con_sim, 0, line, (uint32_t) n);
+		D.con_out++;
+	} else {
+		D.con_dropped++;
+	}
+}
+#else
+#define say platform_printf
+#endif
+
+#if VIO_SIM_BOARD_WITH_RNG
 /* Entropy: the SoC's TRNG when it has one, the documented simulation otherwise. */
 static int rng_fill(void *ctx, uint8_t *buf, uint32_t len)
 {
@@ -106,7 +190,7 @@ static const struct vio_rng_ops rng_ops = {.fill = rng_fill};
 static void bus_log(void *ctx, const char *msg, int err)
 {
 	(void) ctx;
-	platform_printf("amp: %s (error %d)\n", msg, err);
+	say("amp: %s (error %d)\n", msg, err);
 }
 
 static void ep_event(void *ctx, int ev, int32_t arg)
@@ -114,24 +198,24 @@ static void ep_event(void *ctx, int ev, int32_t arg)
 	(void) ctx;
 	switch (ev) {
 	case VIO_VMSG_EP_ATTACHED:
-		platform_printf("amp: attached (driver generation %lu, area %lu bytes at %lu)\n",
-				(unsigned long) (uint32_t) arg, (unsigned long) A.ep.shm.area_size,
-				(unsigned long) A.ep.shm.area_off);
+		say("amp: attached (driver generation %lu, area %lu bytes at %lu)\n",
+		    (unsigned long) (uint32_t) arg, (unsigned long) A.ep.shm.area_size,
+		    (unsigned long) A.ep.shm.area_off);
 		break;
 	case VIO_VMSG_EP_REFUSED:
-		platform_printf("amp: invalid window header (driver generation %lu): waiting for "
-				"a re-format\n",
-				(unsigned long) (uint32_t) arg);
+		say("amp: invalid window header (driver generation %lu): waiting for "
+		    "a re-format\n",
+		    (unsigned long) (uint32_t) arg);
 		break;
 	case VIO_VMSG_EP_RESTARTED:
-		platform_printf("amp: the driver restarted: devices reset\n");
+		say("amp: the driver restarted: devices reset\n");
 		break;
 	case VIO_VMSG_EP_LEFT:
-		platform_printf("amp: the driver left the window: devices reset\n");
+		say("amp: the driver left the window: devices reset\n");
 		break;
 	case VIO_VMSG_EP_CORRUPT:
-		platform_printf("amp: corrupt FIFO index: stopped, devices reset until a "
-				"re-format\n");
+		say("amp: corrupt FIFO index: stopped, devices reset until a "
+		    "re-format\n");
 		break;
 	case VIO_VMSG_EP_LOST:
 		bus_log(NULL, "a message to the driver was lost", (int) arg);
@@ -165,13 +249,8 @@ static int setup(void)
 	ec.size = (uint32_t) platform_shm_size();
 	/* Not serving yet: a driver waiting for an earlier run of this image goes on. */
 	rc = vio_vmsg_ep_init(&A.ep, &ec);
-#ifdef AMP_GPIO_ONLY
-	if (rc == 0)
-		rc = vio_sim_board_init_gpio(
-		    &D.b, &(struct vio_sim_board_config){.queue_size = VIO_SIM_BOARD_QSIZE});
-	if (rc == 0)
-		rc = vio_vmsg_ep_add(&A.ep, D.b.devs[VIO_SIM_BOARD_GPIO]);
-#else
+#if VIO_SIM_BOARD_WITH_BLK
+	static const char disk_label[] = "vioport amp RAM disk: sector 0\n";
 	struct vio_blk_params p = {
 	    .capacity = AMP_DISK_SECTORS,
 	    .features = VIO_BIT(VIO_BLK_F_SEG_MAX) | VIO_BIT(VIO_BLK_F_FLUSH),
@@ -179,17 +258,26 @@ static int setup(void)
 	    .queue_size = VIO_SIM_BOARD_QSIZE,
 	    .seg_max = 8,
 	};
+#endif
 	struct vio_sim_board_config bc = {
-	    .disk = D.disk,
-	    .disk_bytes = sizeof(D.disk),
-	    .blk = &p,
-	    .queue_size = VIO_SIM_BOARD_QSIZE,
-	    .rng_ops = &rng_ops,
-	    .entropy_seed = ENTROPY_SEED,
+#if VIO_SIM_BOARD_WITH_BLK
+		.disk = D.disk,
+		.disk_bytes = sizeof(D.disk),
+		.blk = &p,
+#endif
+		.queue_size = VIO_SIM_BOARD_QSIZE,
+#if VIO_SIM_BOARD_WITH_RNG
+		.rng_ops = &rng_ops,
+		.entropy_seed = ENTROPY_SEED,
+#endif
 	};
 
+#if VIO_SIM_BOARD_WITH_BLK
 	memcpy(D.disk, disk_label, sizeof(disk_label));
+#endif
+#if VIO_SIM_BOARD_WITH_RNG
 	D.trng = platform_trng_present();
+#endif
 	if (rc == 0)
 		rc = vio_sim_board_init(&D.b, &bc);
 	/* In device-number order: the numbers are the board's. */
@@ -198,7 +286,6 @@ static int setup(void)
 
 		rc = n < 0 ? n : 0;
 	}
-#endif
 	return rc < 0 ? rc : 0;
 }
 
@@ -209,26 +296,147 @@ static void report(int status)
 {
 	const struct vio_vmsg_endpoint_stats *st = &A.ep.stats;
 
-	platform_printf("amp: served %lu messages, sent %lu (%lu lost, %lu of ended sessions "
-			"dropped), %lu malformed dropped (%lu by the bus)\n",
-			st->received, st->sent, st->lost, st->dropped_old, st->bad_messages,
-			(unsigned long) A.ep.bus.dropped);
-#ifdef AMP_GPIO_ONLY
-	platform_printf("amp: gpio %lu operations %lu interrupts\n", (unsigned long) D.b.chip.ops,
-			(unsigned long) D.b.gpio.irqs);
-#else
-	platform_printf("amp: blk %lu reads %lu writes %lu flushes; rng %lu bytes; gpio %lu "
-			"operations %lu interrupts; i2c %lu messages %lu NACKs\n",
-			(unsigned long) D.b.rd.reads, (unsigned long) D.b.rd.writes,
-			(unsigned long) D.b.rd.flushes, (unsigned long) D.rng_bytes,
-			(unsigned long) D.b.chip.ops, (unsigned long) D.b.gpio.irqs,
-			(unsigned long) D.b.i2c_bus.msgs, (unsigned long) D.b.i2c_bus.nacks);
+	say("amp: served %lu messages, sent %lu (%lu lost, %lu of ended sessions "
+	    "dropped), %lu malformed dropped (%lu by the bus)\n",
+	    st->received, st->sent, st->lost, st->dropped_old, st->bad_messages,
+	    (unsigned long) A.ep.bus.dropped);
+	/* One piece per device the image has, in device-number order. */
+	say("amp:"
+#if VIO_SIM_BOARD_WITH_BLK
+	    " blk %lu reads %lu writes %lu flushes"
 #endif
-	platform_printf("amp: %lu attaches, %lu driver restarts, %lu corrupt windows, %lu refused "
-			"headers; exit status %d\n",
-			(unsigned long) st->attaches, (unsigned long) st->driver_restarts,
-			(unsigned long) st->stops, (unsigned long) st->refused, status);
+#if VIO_SIM_BOARD_WITH_RNG
+	    AMP_SEP_RNG(";") " rng %lu bytes"
+#endif
+#if VIO_SIM_BOARD_WITH_GPIO
+	    AMP_SEP_GPIO(";") " gpio %lu operations %lu interrupts"
+#endif
+#if VIO_SIM_BOARD_WITH_I2C
+	    AMP_SEP_I2C(";") " i2c %lu messages %lu NACKs"
+#endif
+#if VIO_SIM_BOARD_WITH_CONSOLE
+	    AMP_SEP_CONSOLE(";") " console %lu lines in %lu out %lu dropped"
+#endif
+#if VIO_SIM_BOARD_WITH_INPUT
+	    AMP_SEP_INPUT(";") " input %lu reports %lu lost"
+#endif
+			       "\n"
+#if VIO_SIM_BOARD_WITH_BLK
+	    ,
+	    (unsigned long) D.b.rd.reads, (unsigned long) D.b.rd.writes,
+	    (unsigned long) D.b.rd.flushes
+#endif
+#if VIO_SIM_BOARD_WITH_RNG
+	    ,
+	    (unsigned long) D.rng_bytes
+#endif
+#if VIO_SIM_BOARD_WITH_GPIO
+	    ,
+	    (unsigned long) D.b.chip.ops, (unsigned long) D.b.gpio.irqs
+#endif
+#if VIO_SIM_BOARD_WITH_I2C
+	    ,
+	    (unsigned long) D.b.i2c_bus.msgs, (unsigned long) D.b.i2c_bus.nacks
+#endif
+#if VIO_SIM_BOARD_WITH_CONSOLE
+	    ,
+	    (unsigned long) D.con_in, (unsigned long) D.con_out, (unsigned long) D.con_dropped
+#endif
+#if VIO_SIM_BOARD_WITH_INPUT
+	    ,
+	    (unsigned long) D.b.in_sim.reports, (unsigned long) D.b.in_sim.lost
+#endif
+	);
+	say("amp: %lu attaches, %lu driver restarts, %lu corrupt windows, %lu refused "
+	    "headers; exit status %d\n",
+	    (unsigned long) st->attaches, (unsigned long) st->driver_restarts,
+	    (unsigned long) st->stops, (unsigned long) st->refused, status);
 }
+
+#if VIO_SIM_BOARD_WITH_CONSOLE
+/* True when line (len bytes) is word, alone or followed by a space. */
+static bool is_cmd(const char *line, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	return len >= n && memcmp(line, word, n) == 0 && (len == n || line[n] == ' ');
+}
+
+#if VIO_SIM_BOARD_WITH_INPUT
+/* The console's press command: a tap (down, then up) of key code arg, decimal. */
+static void press(const char *arg)
+{
+	unsigned code = 0;
+	int rc;
+
+	while (*arg == ' ')
+		arg++;
+	for (const char *p = arg; *p >= '0' && *p <= '9' && code <= VIO_SIM_INPUT_KEY_MAX; p++)
+		code = code * 10u + (unsigned) (*p - '0');
+	rc = code == 0 || code > VIO_SIM_INPUT_KEY_MAX
+		 ? -VIO_EINVAL
+		 : vio_sim_input_tap(&D.b.in_sim, (uint16_t) code);
+	if (rc == 0)
+		say("amp: pressed key %u\n", code);
+	else
+		say("amp: press '%s': error %d (a code is 1-255; no driver: lost)\n", arg, rc);
+}
+#endif
+
+/*
+ * One line the driver wrote on hvc0 (no line end, NUL-terminated). The
+ * answers start with "amp: " like everything the image prints, and lines that
+ * start so are not commands: a terminal that echoes what it receives (a tty
+ * before it is set raw) sends the image's own lines back, and they must not
+ * answer each other.
+ */
+static void console_command(const char *line, size_t len)
+{
+	if (len == 0 || (len >= 4 && memcmp(line, "amp:", 4) == 0))
+		return;
+	D.con_in++;
+	if (is_cmd(line, len, "help")) {
+		say("amp: commands: help, echo TEXT (answers TEXT), status (what was served)"
+#if VIO_SIM_BOARD_WITH_INPUT
+		    ", press CODE (taps key CODE, 1-255, on the keyboard)"
+#endif
+		    "\n");
+	} else if (is_cmd(line, len, "echo")) {
+		say("amp: %s\n", len > 5 ? line + 5 : "");
+	} else if (is_cmd(line, len, "status")) {
+		say("amp: status: up %lu ms, %lu attaches, %lu messages served, %lu sent; %lu "
+		    "console lines in\n",
+		    (unsigned long) (platform_now_us() / 1000u),
+		    (unsigned long) A.ep.stats.attaches, A.ep.stats.received, A.ep.stats.sent,
+		    (unsigned long) D.con_in);
+#if VIO_SIM_BOARD_WITH_INPUT
+	} else if (is_cmd(line, len, "press")) {
+		press(line + 5);
+#endif
+	} else {
+		say("amp: unknown command '%s' (try help)\n", line);
+	}
+}
+
+/* Answers the whole lines the driver wrote on hvc0; returns how many there were. */
+static int console_lines(void)
+{
+	char line[VIO_SIM_CONSOLE_BUF + 1];
+	int n, lines = 0;
+
+	/* A line buffer as large as the port's FIFO never gets -VIO_ENOSPC. */
+	while ((n = vio_sim_console_read_line(&D.b.con_sim, 0, line, VIO_SIM_CONSOLE_BUF)) > 0) {
+		size_t len = (size_t) n;
+
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		line[len] = '\0';
+		console_command(line, len);
+		lines++;
+	}
+	return lines;
+}
+#endif
 
 /*
  * One pass of the main loop: the control words, then the endpoint, then the
@@ -244,7 +452,7 @@ static int poll_once(void *ctx)
 		int status =
 		    (int) (vio_vmsg_ep_window_word(&A.ep, VIO_VMSG_SHM_OFF_CTL_ARG) & 0xffu);
 
-		platform_printf("amp: the driver asked for an exit with status %d\n", status);
+		say("amp: the driver asked for an exit with status %d\n", status);
 		vio_vmsg_ep_leave(&A.ep);
 		report(status);
 		platform_exit(status);
@@ -252,6 +460,11 @@ static int poll_once(void *ctx)
 	work = vio_vmsg_ep_poll(&A.ep);
 	/* The board's wire follows the batch, so a driver can raise its own edges. */
 	vio_sim_board_wires(&D.b);
+#if VIO_SIM_BOARD_WITH_CONSOLE
+	/* The driver's lines are answered, then what was printed goes out in this batch. */
+	work += console_lines();
+	vio_sim_board_console_kick(&D.b);
+#endif
 	/* One ring per pass, after every answer of the batch is in the FIFO. */
 	vio_vmsg_ep_flush(&A.ep);
 	if (work > 0) {
@@ -271,22 +484,42 @@ int main(void)
 	int rc = setup();
 
 	if (rc < 0) {
-		platform_printf("amp: set-up failed (error %d)\n", rc);
+		say("amp: set-up failed (error %d)\n", rc);
 		return 1;
 	}
-#ifdef AMP_GPIO_ONLY
-	platform_printf("amp: serving gpio (%u lines) on a virtio-msg bus in the window at %p, %lu "
-			"bytes\n",
-			VIO_SIM_BOARD_GPIO_LINES, A.ep.c.base, (unsigned long) A.ep.c.size);
-#else
-	platform_printf("amp: serving blk (%u sectors), rng (%s), gpio (%u lines), i2c (24c02 at "
-			"0x%02x, LM75 at 0x%02x) on a virtio-msg bus in the window at %p, %lu "
-			"bytes\n",
-			AMP_DISK_SECTORS,
-			D.trng ? "hardware TRNG" : "deterministic simulation, NOT random",
-			VIO_SIM_BOARD_GPIO_LINES, VIO_SIM_24C02_ADDR, VIO_SIM_LM75_ADDR,
-			A.ep.c.base, (unsigned long) A.ep.c.size);
+	say("amp: serving"
+#if VIO_SIM_BOARD_WITH_BLK
+	    " blk (%u sectors)"
 #endif
+#if VIO_SIM_BOARD_WITH_RNG
+	    AMP_SEP_RNG(",") " rng (%s)"
+#endif
+#if VIO_SIM_BOARD_WITH_GPIO
+	    AMP_SEP_GPIO(",") " gpio (%u lines)"
+#endif
+#if VIO_SIM_BOARD_WITH_I2C
+	    AMP_SEP_I2C(",") " i2c (24c02 at 0x%02x, LM75 at 0x%02x)"
+#endif
+#if VIO_SIM_BOARD_WITH_CONSOLE
+	    AMP_SEP_CONSOLE(",") " console (this console: try help)"
+#endif
+#if VIO_SIM_BOARD_WITH_INPUT
+	    AMP_SEP_INPUT(",") " input (keyboard, keys 1-255)"
+#endif
+			       " on a virtio-msg bus in the window at %p, %lu bytes\n",
+#if VIO_SIM_BOARD_WITH_BLK
+	    AMP_DISK_SECTORS,
+#endif
+#if VIO_SIM_BOARD_WITH_RNG
+	    D.trng ? "hardware TRNG" : "deterministic simulation, NOT random",
+#endif
+#if VIO_SIM_BOARD_WITH_GPIO
+	    VIO_SIM_BOARD_GPIO_LINES,
+#endif
+#if VIO_SIM_BOARD_WITH_I2C
+	    VIO_SIM_24C02_ADDR, VIO_SIM_LM75_ADDR,
+#endif
+	    A.ep.c.base, (unsigned long) A.ep.c.size);
 	platform_poll_until(poll_once, NULL, 0);
 	return 1;
 }

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The amp scenario's guest (scripts/amp-linux.sh): Linux's own drivers on the
-# devices the Cortex-R5 firmware (firmware/images/amp) serves through
-# vioport_vmsg.ko over the device-tree window. The firmware's devices: a
-# 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at 0x50 and
-# an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose jumper-out (3)
-# drives jumper-in (4). amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
+# devices the Cortex-R5 firmware (firmware/images/amp, built as amp-console)
+# serves through vioport_vmsg.ko over the device-tree window. The firmware's
+# devices: a 64 KiB RAM disk whose sector 0 holds a label, entropy, a 24c02 at
+# 0x50 and an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose
+# jumper-out (3) drives jumper-in (4), a virtio-console that is the
+# firmware's own console (/dev/hvc0 shows what it prints and takes commands)
+# and a virtio-input keyboard whose keys the console's press command taps. amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
 # and O_DIRECT client (amp-bench.sh times it); Debian's own arm64 gpiomon and
 # gpioset (libgpiod 1.6, with their library, the C library and the dynamic
 # loader: fetch-arm64.sh --gpiod) watch and drive the same lines. At the end
@@ -17,6 +19,9 @@ AMP_LM75_MC=36500
 AMP_TOOL=/opt/host/bin/amp_tool
 AMP_GPIOMON=/usr/bin/gpiomon
 AMP_GPIOSET=/usr/bin/gpioset
+AMP_EVDEV_READER=/opt/host/bin/evdev_reader
+AMP_DRIVERS="virtio_blk virtio_rng i2c_virtio gpio_virtio virtio_console virtio_input"
+AMP_KEY=30 # KEY_A
 
 amp_vdev_driver() {
 	local d
@@ -30,24 +35,24 @@ amp_vdev_driver() {
 	return 1
 }
 
-# True when each of the four drivers has a device bound.
+# True when each of the six drivers has a device bound.
 amp_all_bound() {
 	local drv
-	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+	for drv in $AMP_DRIVERS; do
 		amp_vdev_driver "$drv" >/dev/null || return 1
 	done
 }
 
-# amp-probe: the four devices, each bound to its driver, below the window's
+# amp-probe: the six devices, each bound to its driver, below the window's
 # node (the module registers them one by one once the R5 has attached: up to
-# 60 s for all four).
+# 60 s for all six).
 amp_probe() {
 	local drv missing="" found="" d tries=600
 	while ! amp_all_bound && [ "$tries" -gt 0 ]; do
 		usleep 100000
 		tries=$((tries - 1))
 	done
-	for drv in virtio_blk virtio_rng i2c_virtio gpio_virtio; do
+	for drv in $AMP_DRIVERS; do
 		if d=$(amp_vdev_driver "$drv"); then
 			found="$found $drv:$d"
 			case $(readlink -f "/sys/bus/virtio/devices/$d") in
@@ -305,6 +310,91 @@ amp_gpiomon() {
 	esac
 }
 
+# amp-console-banner, amp-console-echo, amp-console-status: the firmware's
+# console on /dev/hvc0 (stock virtio_console): the line the firmware printed
+# when it started, then an echo command and the status command, each answered
+# there. amp_tool makes the terminal raw first: a terminal that echoes would
+# send the firmware's lines back to it. 20 s for each line.
+amp_console() {
+	local out st=0 line word
+	word="linux-says-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	if ! wait_for /dev/hvc0 10; then
+		result amp-console-banner FAIL "no /dev/hvc0"
+		result amp-console-echo FAIL "no /dev/hvc0"
+		result amp-console-status FAIL "no /dev/hvc0"
+		return 0
+	fi
+	out=$($AMP_TOOL tty /dev/hvc0 20000 "amp: serving" "echo $word" "amp: $word" \
+		status "amp: status:" 2>&1) || st=$?
+	echo "$out" | sed 's/^/amp-console: /' >&2
+	if line=$(echo "$out" | grep '^match 0: '); then
+		result amp-console-banner PASS "/dev/hvc0: \"${line#match 0: }\""
+	else
+		result amp-console-banner FAIL "no banner on /dev/hvc0 (status $st): $(echo "$out" | tail -n 1)"
+	fi
+	if line=$(echo "$out" | grep '^match 1: '); then
+		result amp-console-echo PASS "wrote \"echo $word\", read \"${line#match 1: }\""
+	else
+		result amp-console-echo FAIL "no answer to echo (status $st): $(echo "$out" | tail -n 1)"
+	fi
+	if line=$(echo "$out" | grep '^match 2: '); then
+		result amp-console-status PASS "wrote \"status\", read \"${line#match 2: }\""
+	else
+		result amp-console-status FAIL "no answer to status (status $st): $(echo "$out" | tail -n 1)"
+	fi
+}
+
+# The evdev node of the firmware's keyboard (virtio_input below the window's node).
+amp_event_node() {
+	local e
+	for e in /sys/class/input/event*; do
+		[ "$(cat "$e/device/name" 2>/dev/null)" = "vioport keyboard" ] || continue
+		case $(readlink -f "$e") in
+		*vioport-window*)
+			echo "/dev/input/${e##*/}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# amp-input: the firmware's keyboard on Linux's own virtio_input and evdev.
+# evdev_reader (tests/guest/evdev_reader.c) opens its /dev/input/eventN and
+# says ready (evdev gives a reader only what comes after its open); then
+# "press 30" on /dev/hvc0 has the firmware tap KEY_A, and the reader must see
+# the press and the release, each with its SYN_REPORT. 20 s for each wait.
+amp_input() {
+	local node pid tries out st=0 got want
+	if ! node=$(amp_event_node); then
+		result amp-input FAIL "no evdev node named \"vioport keyboard\" below the vioport-window node"
+		return 0
+	fi
+	"$AMP_EVDEV_READER" "$node" 4 20 >/tmp/amp-ev.out 2>/tmp/amp-ev.err &
+	pid=$!
+	tries=200
+	while ! grep -q '^ready' /tmp/amp-ev.out && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if ! grep -q '^ready' /tmp/amp-ev.out; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		result amp-input FAIL "evdev_reader on $node not ready: $(tail -n 1 /tmp/amp-ev.err)"
+		return 0
+	fi
+	out=$($AMP_TOOL tty /dev/hvc0 20000 "" "press $AMP_KEY" "amp: pressed key $AMP_KEY" 2>&1) || st=$?
+	echo "$out" | sed 's/^/amp-input: /' >&2
+	wait "$pid" || st=$?
+	got=$(grep -v '^ready' /tmp/amp-ev.out | tr '\n' ';')
+	want="1 $AMP_KEY 1;0 0 0;1 $AMP_KEY 0;0 0 0;"
+	if [ "$st" -eq 0 ] && [ "$got" = "$want" ]; then
+		result amp-input PASS "$node ($(sed -n 's/^ready //p' /tmp/amp-ev.out)): \"press $AMP_KEY\" on /dev/hvc0 gave $got"
+	else
+		result amp-input FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 /tmp/amp-ev.err)"
+	fi
+}
+
 # amp-leave: the module removed (the driver leaves the window), no kernel
 # warning on the way; then the host stops the firmware.
 amp_leave() {
@@ -329,4 +419,6 @@ amp_blk
 amp_rng
 amp_i2c
 amp_gpio
+amp_console
+amp_input
 amp_leave
