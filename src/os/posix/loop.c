@@ -14,6 +14,7 @@
 
 #if VIO_HAVE_LIBURING
 #include <liburing.h>
+#include <sys/syscall.h>
 #endif
 
 /* The loop this thread runs, for vio_loop_producer_shares_cpu. */
@@ -104,6 +105,12 @@ static void wake_cb(struct vio_loop_watch *w, uint32_t revents)
 #define RING_DEPTH 256u
 /* Files clients may register with the ring (a disk's two descriptors each). */
 #define RING_FILES 32u
+/*
+ * Linux 6.15's opt-out of iowait accounting (IORING_FEAT_NO_IOWAIT,
+ * IORING_ENTER_NO_IOWAIT), newer than the liburing the build may have.
+ */
+#define RING_FEAT_NO_IOWAIT  (1u << 17)
+#define RING_ENTER_NO_IOWAIT (1u << 7)
 
 /*
  * user_data: kind in the low byte, slot above it, the slot's generation in
@@ -137,6 +144,7 @@ struct vio_loop_ring {
 	bool epoll_pending;
 	struct vio_loop_ring_client *dirty; /* clients with completions not flushed yet */
 	bool files_ok;			    /* a sparse table of RING_FILES registered files */
+	bool no_iowait;			    /* the kernel can wait without counting it as iowait */
 	uint32_t files_used;		    /* its slots in use, one bit each */
 	struct ring_slot slots[RING_SLOTS];
 };
@@ -191,6 +199,7 @@ int vio_loop_enable_ring(struct vio_loop *loop)
 	}
 	/* registered files save a file lookup per request; a kernel before 5.19 has none */
 	r->files_ok = io_uring_register_files_sparse(&r->uring, RING_FILES) == 0;
+	r->no_iowait = (r->uring.features & RING_FEAT_NO_IOWAIT) != 0;
 	loop->ring = r;
 	return 0;
 }
@@ -363,6 +372,45 @@ static void ring_wake_all(struct vio_loop *loop)
 static unsigned ring_take(struct vio_loop *loop);
 
 /*
+ * A blocking wait that the kernel does not count as iowait. Since Linux 6.5
+ * a task waiting in io_uring_enter with requests of its own pending (here,
+ * always: every kick's read is) shows as iowait, so an idle daemon would
+ * read as a CPU 100 % in iowait in top and vmstat. Linux 6.15 lets the
+ * waiter opt out; liburing's wait cannot pass the flag, so this is its
+ * submit-and-wait: publish the queued entries (liburing's own SQ fields,
+ * as its flush does), then one io_uring_enter with the timeout as an
+ * extended argument.
+ */
+static int ring_wait_no_iowait(struct vio_loop_ring *r, int timeout_ms)
+{
+	struct io_uring_sq *sq = &r->uring.sq;
+	unsigned tail = sq->sqe_tail;
+	unsigned flags = IORING_ENTER_GETEVENTS | RING_ENTER_NO_IOWAIT;
+	struct __kernel_timespec ts;
+	struct io_uring_getevents_arg arg;
+	const void *argp = NULL;
+	size_t argsz = _NSIG / 8;
+	long rc;
+
+	if (sq->sqe_head != tail) {
+		sq->sqe_head = tail;
+		io_uring_smp_store_release(sq->ktail, tail);
+	}
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long long) (timeout_ms % 1000) * 1000000;
+		memset(&arg, 0, sizeof(arg));
+		arg.ts = (uint64_t) (uintptr_t) &ts;
+		flags |= IORING_ENTER_EXT_ARG;
+		argp = &arg;
+		argsz = sizeof(arg);
+	}
+	rc = syscall(__NR_io_uring_enter, r->uring.ring_fd, tail - *sq->khead, 1u, flags, argp,
+		     argsz);
+	return rc < 0 ? -errno : (int) rc;
+}
+
+/*
  * The ring's side of a wait: sends what is queued (reads to arm again, the
  * epoll poll) and waits up to timeout_ms for one completion in the same
  * io_uring_enter; collects the counters that fired into the round and says
@@ -392,6 +440,8 @@ static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
 	if (timeout_ms == 0) {
 		if (io_uring_sq_ready(&r->uring) > 0)
 			rc = io_uring_submit(&r->uring);
+	} else if (r->no_iowait && io_uring_cq_ready(&r->uring) == 0) {
+		rc = ring_wait_no_iowait(r, timeout_ms);
 	} else if (timeout_ms < 0) {
 		rc = io_uring_submit_and_wait(&r->uring, 1);
 	} else {
