@@ -62,31 +62,13 @@ done
 
 progress() { echo "bench-guest: $*" >&2; }
 
-if [[ ! -f $BUILD/build.ninja ]]; then
-	meson setup "$BUILD" --buildtype=release >/dev/null
-fi
-ninja -C "$BUILD" apps/vioport >/dev/null
-export VIOPORT_BIN=$PWD/$BUILD/apps/vioport
+# shellcheck source=scripts/guest/bench-lib.sh
+. scripts/guest/bench-lib.sh
+bench_release_vioport
 
 # shellcheck source=scripts/guest/run-guest.sh
 . scripts/guest/run-guest.sh
 GUEST_TIMEOUT=$TIMEOUT
-
-# The console hook: the guest's progress and figures, as they come.
-bench_on_line() {
-	case $1 in
-	"VIOPORT-SAY "*) progress "guest: ${1#VIOPORT-SAY }" ;;
-	"VIOPORT-BEGIN "*) progress "guest: booted, kernel ${1#VIOPORT-BEGIN }" ;;
-	"VIOPORT-RESULT "*) progress "guest: ${1#VIOPORT-RESULT }" ;;
-	esac
-}
-
-# median FILE: the median of the numbers in FILE, one a line.
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # ratio A B: A / B to two decimals, or "-".
 ratio() {
