@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* vioport-drv: the driver session, device bring-up, and the helpers the commands share. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vioport-drv.h"
 
@@ -82,6 +84,137 @@ int parse_hex(const char *s, uint8_t *buf, int cap)
 		}
 	}
 	return nib < 0 ? n : -1;
+}
+
+/* --- the options and input of the streaming commands ---------------------------------- */
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} opt_names[] = {
+    {OPT_WRITE, "--write"}, {OPT_BYTES, "--bytes"}, {OPT_WAIT, "--wait"},
+    {OPT_COUNT, "--count"}, {OPT_PORT, "--port"},   {OPT_LED, "--led"},
+};
+
+/* --led CODE=VALUE */
+static bool parse_led(const char *s, struct cmd_opts *co)
+{
+	char code[16];
+	const char *eq = strchr(s, '=');
+	uint64_t c, v;
+
+	if (eq == NULL || (size_t) (eq - s) >= sizeof(code))
+		return false;
+	memcpy(code, s, (size_t) (eq - s));
+	code[eq - s] = '\0';
+	if (!parse_u64(code, UINT16_MAX, &c) || !parse_u64(eq + 1, INT32_MAX, &v))
+		return false;
+	co->led_code = (uint16_t) c;
+	co->led_value = (int32_t) v;
+	return true;
+}
+
+int cmd_opts_parse(const struct drv_ctx *c, const char *name, int argc, char **argv,
+		   unsigned allowed, struct cmd_opts *co)
+{
+	char msg[128];
+
+	memset(co, 0, sizeof(*co));
+	co->wait_ms = (uint32_t) c->o->timeout_ms;
+	for (int i = 0; i < argc; i += 2) {
+		unsigned bit = 0;
+		const char *v;
+		uint64_t n = 0;
+		bool ok;
+
+		for (size_t k = 0; k < sizeof(opt_names) / sizeof(opt_names[0]); k++)
+			if (strcmp(argv[i], opt_names[k].name) == 0)
+				bit = opt_names[k].bit;
+		if (!(bit & allowed)) {
+			snprintf(msg, sizeof(msg), "%s: unknown option '%%s'", name);
+			return usage_error(msg, argv[i]);
+		}
+		if (i + 1 >= argc) {
+			snprintf(msg, sizeof(msg), "%s: %%s needs a value", name);
+			return usage_error(msg, argv[i]);
+		}
+		v = argv[i + 1];
+		switch (bit) {
+		case OPT_WRITE:
+			co->write = v;
+			ok = true;
+			break;
+		case OPT_LED:
+			ok = parse_led(v, co);
+			break;
+		case OPT_PORT:
+			ok = parse_u64(v, UINT32_MAX, &n);
+			co->port = n;
+			break;
+		case OPT_WAIT:
+			ok = parse_u64(v, 3600000u, &n);
+			co->wait_ms = (uint32_t) n;
+			break;
+		default: /* --bytes, --count */
+			ok = parse_u64(v, UINT32_MAX, &n);
+			if (bit == OPT_BYTES)
+				co->bytes = n;
+			else
+				co->count = n;
+			break;
+		}
+		if (!ok) {
+			snprintf(msg, sizeof(msg), "%s: bad %s value '%%s'", name, argv[i]);
+			return usage_error(msg, v);
+		}
+		co->given |= bit;
+	}
+	return 0;
+}
+
+void input_src_init(struct input_src *in, const struct cmd_opts *co)
+{
+	memset(in, 0, sizeof(*in));
+	in->text = co->write;
+	if (in->text != NULL)
+		in->len = strlen(in->text);
+}
+
+int input_next(struct input_src *in, uint8_t *buf, size_t cap, int poll_ms)
+{
+	struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+	ssize_t n;
+
+	if (in->eof)
+		return -1;
+	if (in->text != NULL) {
+		size_t left = in->len - in->off;
+
+		if (left == 0) {
+			in->eof = true;
+			return -1;
+		}
+		n = (ssize_t) (left < cap ? left : cap);
+		memcpy(buf, in->text + in->off, (size_t) n);
+		in->off += (size_t) n;
+		return (int) n;
+	}
+	/* Polled, so what the device sends is printed while stdin is quiet (a terminal). */
+	if (poll(&pfd, 1, poll_ms) <= 0)
+		return 0;
+	n = read(STDIN_FILENO, buf, cap);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0) {
+		in->eof = true;
+		return -1;
+	}
+	return (int) n;
+}
+
+uint64_t now_ms(void)
+{
+	return vio_vmsg_now_us() / 1000u;
 }
 
 /* --- the driver ------------------------------------------------------------------------- */

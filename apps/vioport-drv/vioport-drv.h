@@ -25,7 +25,7 @@
 #define DEFAULT_SIZE	65536u
 #define DEFAULT_TIMEOUT 5000
 #define MAP_WORDS	2048u
-#define MAX_VQS		2u /* the most queues of any kind (gpio) */
+#define MAX_VQS		3u /* the most queues of any kind the commands drive (vsock) */
 
 struct options {
 	const char *shm;
@@ -106,6 +106,48 @@ int parse_hex(const char *s, uint8_t *buf, int cap);
 /* Prints n bytes as hex and ASCII, 16 a line, offsets from base. */
 void hexdump(const uint8_t *p, size_t n, uint64_t base);
 
+/* The options of the commands that stream (console, input, vsock), after their words. */
+#define OPT_WRITE 0x01u /* --write TEXT: send TEXT instead of stdin */
+#define OPT_BYTES 0x02u /* --bytes N: stop once N bytes arrived */
+#define OPT_WAIT  0x04u /* --wait MS: how long to go on receiving */
+#define OPT_COUNT 0x08u /* --count N: stop after N events */
+#define OPT_PORT  0x10u /* --port N: the local port */
+#define OPT_LED	  0x20u /* --led CODE=VALUE: a status event */
+
+struct cmd_opts {
+	unsigned given; /* OPT_* seen */
+	const char *write;
+	uint64_t bytes, count, port;
+	uint32_t wait_ms; /* --wait, else --timeout */
+	uint16_t led_code;
+	int32_t led_value;
+};
+
+/*
+ * Parses argv[0 .. argc) as the options in allowed for command name; 0, or
+ * EXIT_USAGE with the error printed.
+ */
+int cmd_opts_parse(const struct drv_ctx *c, const char *name, int argc, char **argv,
+		   unsigned allowed, struct cmd_opts *co);
+
+/* What a streaming command sends: --write's text, else stdin. */
+struct input_src {
+	const char *text; /* NULL: stdin */
+	size_t len, off;
+	bool eof;
+};
+
+/* Sets in up from co. */
+void input_src_init(struct input_src *in, const struct cmd_opts *co);
+/*
+ * The next bytes to send, up to cap: their count, 0 when stdin has none
+ * within poll_ms, -1 at the end (in->eof set).
+ */
+int input_next(struct input_src *in, uint8_t *buf, size_t cap, int poll_ms);
+
+/* Milliseconds of a monotonic clock. */
+uint64_t now_ms(void);
+
 /* The name of device ID id among the table's kinds, "other" when none. */
 const char *drv_kind_name(uint32_t id);
 /* The table's kind for device ID id, or NULL. */
@@ -146,6 +188,19 @@ extern const struct drv_kind drv_kind_i2c;
 int cmd_i2c_write(struct drv_ctx *c, int argc, char **argv);
 int cmd_i2c_read(struct drv_ctx *c, int argc, char **argv);
 int cmd_i2c_writeread(struct drv_ctx *c, int argc, char **argv);
+
+/* cmd_console.c */
+extern const struct drv_kind drv_kind_console;
+int cmd_console(struct drv_ctx *c, int argc, char **argv);
+
+/* cmd_input.c */
+extern const struct drv_kind drv_kind_input;
+int cmd_input(struct drv_ctx *c, int argc, char **argv);
+
+/* cmd_vsock.c */
+extern const struct drv_kind drv_kind_vsock;
+int cmd_vsock_connect(struct drv_ctx *c, int argc, char **argv);
+int cmd_vsock_listen(struct drv_ctx *c, int argc, char **argv);
 
 /* cmd_sim.c: the simulated device side. */
 int cmd_sim(struct drv_ctx *c, int argc, char **argv);

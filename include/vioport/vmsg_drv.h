@@ -239,6 +239,16 @@ int vio_vmsg_drv_dev_driver_ok(struct vio_vmsg_drv_dev *d);
  */
 int vio_vmsg_drv_read_config(struct vio_vmsg_drv_dev *d, uint32_t off, void *buf, uint32_t len);
 
+/*
+ * Writes buf (len bytes, one SET_CONFIG message) to config offset off with the
+ * generation last seen, which the answer then updates. 0, -VIO_EPERM (the
+ * device refused: read-only field, or a stale generation under
+ * STRICT_CONFIG_GENERATION), -VIO_EINVAL (len 0 or above a message) or a
+ * request error.
+ */
+int vio_vmsg_drv_write_config(struct vio_vmsg_drv_dev *d, uint32_t off, const void *buf,
+			      uint32_t len);
+
 /* Reads the device status into *status (also recorded in d->status); 0 or negative. */
 int vio_vmsg_drv_get_status(struct vio_vmsg_drv_dev *d, uint8_t *status);
 
@@ -259,6 +269,12 @@ int vio_vmsg_drv_submit(struct vio_vmsg_drv_dev *d, uint16_t q, const struct vio
  * the queue.
  */
 int vio_vmsg_drv_get_used(struct vio_vmsg_drv_dev *d, uint16_t q, void **token, uint32_t *len);
+
+/*
+ * Waits up to timeout_us or until a message may have arrived, without taking
+ * any: for a caller polling several queues with vio_vmsg_drv_get_used.
+ */
+void vio_vmsg_drv_wait(struct vio_vmsg_drv *drv, uint32_t timeout_us);
 
 /* Like vio_vmsg_drv_get_used but waits up to timeout_us; -VIO_ETIMEDOUT when nothing came. */
 int vio_vmsg_drv_wait_used(struct vio_vmsg_drv_dev *d, uint16_t q, void **token, uint32_t *len,

@@ -833,6 +833,33 @@ int vio_vmsg_drv_read_config(struct vio_vmsg_drv_dev *d, uint32_t off, void *buf
 	return rc;
 }
 
+int vio_vmsg_drv_write_config(struct vio_vmsg_drv_dev *d, uint32_t off, const void *buf,
+			      uint32_t len)
+{
+	struct vio_vmsg_drv *drv = d->drv;
+	struct vio_vmsg_hdr h = req_hdr(drv, false, d->dev_num, VIO_VMSG_SET_CONFIG), rh;
+	struct vio_vmsg_config c = {.generation = d->generation,
+				    .offset = off,
+				    .length = len,
+				    .data = buf},
+			       r;
+	uint8_t out[VIO_VMSG_MAX_SIZE], in[VIO_VMSG_MAX_SIZE];
+	int rc;
+
+	if (len == 0 || len > drv->max_msg - VIO_VMSG_SIZE_CONFIG(0))
+		return -VIO_EINVAL;
+	rc = transact(drv, d, out, vio_vmsg_encode_config(out, drv->max_msg, &h, &c), &h, in, &rh);
+	if (rc < 0)
+		return rc;
+	if (vio_vmsg_decode_config(&rh, in, &r) < 0 || (r.length != 0 && r.length != len) ||
+	    (r.length != 0 && r.offset != off))
+		return broken(d);
+	/* A write may change what the config holds (a selector): later writes carry the new one. */
+	d->generation = r.generation;
+	/* The reply echoes nothing when the device refused the write. */
+	return r.length == len ? 0 : -VIO_EPERM;
+}
+
 /* --- requests ------------------------------------------------------------ */
 
 static struct vio_vmsg_drv_req *req_get(struct vio_vmsg_drv_vq *vq)
@@ -1003,6 +1030,12 @@ int vio_vmsg_drv_get_used(struct vio_vmsg_drv_dev *d, uint16_t q, void **token, 
 	if (rc == 1)
 		*token = req->token;
 	return rc;
+}
+
+void vio_vmsg_drv_wait(struct vio_vmsg_drv *drv, uint32_t timeout_us)
+{
+	if (drv->ops->wait != NULL)
+		drv->ops->wait(drv->ctx, timeout_us);
 }
 
 int vio_vmsg_drv_wait_used(struct vio_vmsg_drv_dev *d, uint16_t q, void **token, uint32_t *len,
