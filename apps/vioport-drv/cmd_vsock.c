@@ -87,9 +87,7 @@ static int feed(struct vs_run *r, struct input_src *in)
 			if (in->eof)
 				break;
 			n = input_next(in, r->out, sizeof(r->out), SLICE_MS);
-			if (n < 0)
-				return vio_vmsg_drv_vsock_shutdown(&r->vs, VIO_VSOCK_SHUTDOWN_SEND);
-			if (n == 0)
+			if (n <= 0)
 				break;
 			r->out_len = (uint32_t) n;
 			r->out_off = 0;
@@ -140,6 +138,14 @@ static int stream(struct drv_ctx *c, struct vs_run *r, const struct cmd_opts *co
 			break;
 		if ((rc = feed(r, &in)) < 0)
 			return fail("vsock send", rc);
+		/* The end of the input is our end of stream, once the host took every byte. */
+		if (in.eof && r->out_off == r->out_len && !(r->vs.shut & VIO_VSOCK_SHUTDOWN_SEND) &&
+		    (rc = vio_vmsg_drv_vsock_drained(&r->vs)) != 0) {
+			if (rc > 0)
+				rc = vio_vmsg_drv_vsock_shutdown(&r->vs, VIO_VSOCK_SHUTDOWN_SEND);
+			if (rc < 0)
+				return fail("vsock shutdown", rc);
+		}
 		if (in.eof && r->out_off == r->out_len && end == 0)
 			end = now_ms() + co->wait_ms;
 		if (end != 0 && now_ms() >= end)

@@ -177,6 +177,12 @@ uint32_t vio_vmsg_drv_vsock_credit(const struct vio_vmsg_drv_vsock *vs);
  * sending side, or negative.
  */
 int vio_vmsg_drv_vsock_write(struct vio_vmsg_drv_vsock *vs, const void *data, uint32_t len);
+/*
+ * virtio-vsock: 1 when the host's end took every byte we sent (its fwd_cnt
+ * caught up), else 0 after asking for its credit (once per answer), or
+ * negative. A SHUTDOWN sent before that may overtake bytes still buffered.
+ */
+int vio_vmsg_drv_vsock_drained(struct vio_vmsg_drv_vsock *vs);
 /* virtio-vsock: n received bytes were consumed; sends a CREDIT_UPDATE when due. */
 int vio_vmsg_drv_vsock_consumed(struct vio_vmsg_drv_vsock *vs, uint32_t n);
 /* virtio-vsock: SHUTDOWN with flags (VIO_VSOCK_SHUTDOWN_*) added; 0 or negative. */

@@ -43,6 +43,7 @@ static void unlock(struct vio_host_vsock *hv)
 }
 
 static void on_conn(struct vio_loop_watch *w, uint32_t revents);
+static void shut_socket(struct vio_host_vsock_conn *c, uint32_t flags);
 
 /* The slot's watch follows rx_wait and tx_wait; loop thread, locked. */
 static void resync(struct vio_host_vsock_conn *c)
@@ -146,6 +147,9 @@ static void sync_work(void *arg)
 			if (send(c->fd, ok, (size_t) n, MSG_NOSIGNAL | MSG_DONTWAIT) == n) {
 				hv->stats.host_connects++;
 				start_stream(c);
+				/* A shutdown the guest sent before the line went out. */
+				if (hv->dev->conns[c->slot].peer_shut != 0)
+					shut_socket(c, hv->dev->conns[c->slot].peer_shut);
 			} else {
 				(void) vio_vsock_host_reset(hv->dev, c->slot);
 				close_slot(c);
@@ -337,6 +341,15 @@ static int hv_send(void *ctx, uint32_t conn, const uint8_t *data, uint32_t len)
 
 	if (c == NULL || c->fd < 0)
 		return -VIO_ECONNRESET;
+	/*
+	 * A host program's connection gets its "OK <port>" line first, from the
+	 * loop: data a guest sends right after accepting waits in the device
+	 * until the stream starts (its watch then says writable).
+	 */
+	if (!c->streaming) {
+		c->tx_wait = true;
+		return 0;
+	}
 	n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		return -VIO_ECONNRESET; /* the host end is gone: the guest gets an RST */
@@ -372,18 +385,25 @@ static int hv_recv(void *ctx, uint32_t conn, uint8_t *buf, uint32_t len)
 	return 0;
 }
 
-static void hv_shutdown(void *ctx, uint32_t conn, uint32_t flags)
+/* Passes the guest's shutdown flags on to the socket. */
+static void shut_socket(struct vio_host_vsock_conn *c, uint32_t flags)
 {
-	struct vio_host_vsock_conn *c = slot_of(ctx, conn);
-
-	if (c == NULL || c->fd < 0)
-		return;
 	if ((flags & VIO_VSOCK_SHUTDOWN_BOTH) == VIO_VSOCK_SHUTDOWN_BOTH)
 		(void) shutdown(c->fd, SHUT_RDWR);
 	else if (flags & VIO_VSOCK_SHUTDOWN_SEND)
 		(void) shutdown(c->fd, SHUT_WR); /* the guest sends no more: end of stream */
 	else if (flags & VIO_VSOCK_SHUTDOWN_RCV)
 		(void) shutdown(c->fd, SHUT_RD);
+}
+
+static void hv_shutdown(void *ctx, uint32_t conn, uint32_t flags)
+{
+	struct vio_host_vsock_conn *c = slot_of(ctx, conn);
+
+	/* Before a host program's OK line the socket stays open: the start applies them. */
+	if (c == NULL || c->fd < 0 || !c->streaming)
+		return;
+	shut_socket(c, flags);
 }
 
 static void hv_closed(void *ctx, uint32_t conn, int reason)

@@ -135,6 +135,20 @@ int vio_vmsg_drv_vsock_write(struct vio_vmsg_drv_vsock *vs, const void *data, ui
 	return rc < 0 ? rc : (int) n;
 }
 
+int vio_vmsg_drv_vsock_drained(struct vio_vmsg_drv_vsock *vs)
+{
+	int rc;
+
+	if (vs->peer_fwd_cnt == vs->tx_cnt)
+		return 1;
+	/* The host's fwd_cnt moves as its end takes the bytes: ask for it, once per answer. */
+	if (vs->credit_asked || vs->state != VIO_VMSG_DRV_VSOCK_ESTABLISHED)
+		return 0;
+	vs->credit_asked = true;
+	rc = send_pkt(vs, VIO_VSOCK_OP_CREDIT_REQUEST, 0, NULL, 0);
+	return rc < 0 ? rc : 0;
+}
+
 int vio_vmsg_drv_vsock_consumed(struct vio_vmsg_drv_vsock *vs, uint32_t n)
 {
 	vs->fwd_cnt += n;
