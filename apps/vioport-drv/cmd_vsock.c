@@ -164,7 +164,21 @@ static int stream(struct drv_ctx *c, struct vs_run *r, const struct cmd_opts *co
 			fprintf(stderr, "vioport-drv: vsock: the host reset the stream\n");
 		return status;
 	}
-	/* A clean close: SHUTDOWN both ways, the host answers with an RST. */
+	/*
+	 * A clean close: SHUTDOWN both ways, the host answers with an RST. Not
+	 * before the host took what we sent: the device passes a SHUTDOWN on at
+	 * once, ahead of bytes it still holds.
+	 */
+	for (uint64_t until = now_ms() + CLOSE_MS;
+	     r->vs.state == VIO_VMSG_DRV_VSOCK_ESTABLISHED && now_ms() < until;) {
+		if ((rc = vio_vmsg_drv_vsock_drained(&r->vs)) != 0)
+			break;
+		if ((rc = drain_rx(r, co)) < 0)
+			break;
+		vio_vmsg_drv_wait(&c->s->drv, SLICE_MS * 1000u);
+	}
+	if (r->vs.state != VIO_VMSG_DRV_VSOCK_ESTABLISHED)
+		return status;
 	rc = vio_vmsg_drv_vsock_shutdown(&r->vs, VIO_VSOCK_SHUTDOWN_BOTH);
 	if (rc == 0 && wait_state(c, r, co, VIO_VMSG_DRV_VSOCK_ESTABLISHED, CLOSE_MS) == 0)
 		return status;
