@@ -128,13 +128,11 @@ static int stream(struct drv_ctx *c, struct vs_run *r, const struct cmd_opts *co
 
 	input_src_init(&in, co);
 	for (;;) {
+		bool sent_all;
+
 		if ((rc = drain_rx(r, co)) < 0)
 			return fail("vsock receive", rc);
-		if ((co->given & OPT_BYTES) && r->got >= co->bytes)
-			break;
-		/* The host will send no more: what it sent is all there is. */
-		if (r->vs.state != VIO_VMSG_DRV_VSOCK_ESTABLISHED ||
-		    (r->vs.peer_shut & VIO_VSOCK_SHUTDOWN_SEND))
+		if (r->vs.state != VIO_VMSG_DRV_VSOCK_ESTABLISHED)
 			break;
 		if ((rc = feed(r, &in)) < 0)
 			return fail("vsock send", rc);
@@ -146,7 +144,17 @@ static int stream(struct drv_ctx *c, struct vs_run *r, const struct cmd_opts *co
 			if (rc < 0)
 				return fail("vsock shutdown", rc);
 		}
-		if (in.eof && r->out_off == r->out_len && end == 0)
+		sent_all = (in.eof && r->out_off == r->out_len) ||
+			   (r->vs.peer_shut & VIO_VSOCK_SHUTDOWN_RCV);
+		/*
+		 * Done once the input is out and the count came, or the host will send
+		 * no more (what it sent is all there is); not before: a host may answer
+		 * and shut its side before it read ours.
+		 */
+		if (sent_all && (((co->given & OPT_BYTES) && r->got >= co->bytes) ||
+				 (r->vs.peer_shut & VIO_VSOCK_SHUTDOWN_SEND)))
+			break;
+		if (sent_all && end == 0)
 			end = now_ms() + co->wait_ms;
 		if (end != 0 && now_ms() >= end)
 			break;
