@@ -8,13 +8,12 @@
  * port 7 and a 256-byte stream buffer (2).
  *
  * Console: bytes written come back through posted receive buffers, with more
- * in flight than the simulation holds. Input: config selectors through
- * SET_CONFIG (name, IDs, key bits, a selector with nothing), a tap as four
- * events, an LED reaching the simulation. Vsock: the CID; a stream to the echo
- * port carries 8 KiB each way through a 256-byte device buffer, the writer
- * stopping at the host's credit and asking for more; a port nobody serves is
- * reset; what the host sends beyond our credit, with the wrong CID or to
- * another port is refused, and our stream is reset for the first.
+ * in flight than the simulation holds; a config write the device refuses. Input: config selectors
+ * through SET_CONFIG (name, IDs, key bits, a selector with nothing), a tap as four events, an LED
+ * reaching the simulation. Vsock: the CID; a stream to the echo port carries 8 KiB each way through
+ * a 256-byte device buffer, the writer stopping at the host's credit and asking for more; a port
+ * nobody serves is reset; what the host sends beyond our credit, with the wrong CID or to another
+ * port is refused, and our stream is reset for the first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +169,11 @@ static void console_echo(void **state)
 	(void) state;
 	assert_int_equal(vio_vmsg_drv_console_config(d, &cols, &rows, &ports), 0);
 	assert_int_equal(cols + rows + ports, 0);
+	/* SET_CONFIG: the console refuses writes to its size (the answer echoes nothing). */
+	assert_int_equal(vio_vmsg_drv_write_config(d, VIO_CONSOLE_CFG_COLS, "\x50\x00", 2),
+			 -VIO_EPERM);
+	assert_int_equal(vio_vmsg_drv_write_config(d, 0, "", 0), -VIO_EINVAL);
+	assert_false(d->broken);
 	for (unsigned i = 0; i < 4; i++)
 		assert_int_equal(vio_vmsg_drv_console_rx_post(d, rx[i], sizeof(rx[i])), 0);
 	assert_int_equal(vio_vmsg_drv_console_rx_post(d, NULL, 1), -VIO_EINVAL);
