@@ -160,6 +160,7 @@ struct vio_vsock_conn {
 	uint8_t state;	   /* VIO_VSOCK_CONN_* */
 	uint8_t owed;	   /* control packets owed to the guest (device-private bits) */
 	uint8_t peer_shut; /* SHUTDOWN flags the guest sent */
+	uint8_t peer_told; /* of those, what the provider was told (SEND waits for the data) */
 	uint8_t host_shut; /* SHUTDOWN flags the host asked for */
 	uint8_t shut_sent; /* SHUTDOWN flags already sent to the guest */
 	bool readable;	   /* the provider said it has data */

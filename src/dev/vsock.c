@@ -114,10 +114,31 @@ static void vsock_rst_reply(struct vio_vsock *vs, uint32_t guest_port, uint32_t 
 }
 
 /*
+ * Tells the provider the guest's shutdowns it has not heard of yet. SEND
+ * waits until every byte the guest sent before it went to the host end: the
+ * provider shuts the host socket's writing side on it, and bytes still held
+ * here would then have nowhere to go.
+ */
+static void vsock_tell_shutdown(struct vio_vsock *vs, uint32_t id)
+{
+	struct vio_vsock_conn *c = &vs->conns[id];
+	uint8_t tell = (uint8_t) (c->peer_shut & ~c->peer_told);
+
+	if ((tell & VIO_VSOCK_SHUTDOWN_SEND) && c->rx_cnt != c->fwd_cnt)
+		tell &= (uint8_t) ~VIO_VSOCK_SHUTDOWN_SEND;
+	if (tell == 0)
+		return;
+	c->peer_told |= tell;
+	if (vs->ops->shutdown != NULL)
+		vs->ops->shutdown(vs->ctx, id, tell);
+}
+
+/*
  * Offers c's buffered guest data to the provider until it takes less than
  * offered; then owes the guest a credit update when its view of the free
- * space fell under half, and finishes a close the guest asked for once
- * everything went out.
+ * space fell under half, tells the provider the guest's shutdowns (SEND once
+ * everything before it went out), and finishes a close the guest asked for
+ * once everything went out.
  */
 static void vsock_drain(struct vio_vsock *vs, uint32_t id)
 {
@@ -146,6 +167,9 @@ static void vsock_drain(struct vio_vsock *vs, uint32_t id)
 		return;
 	if (c->fwd_cnt != c->adv_fwd_cnt && c->rx_cnt - c->adv_fwd_cnt > vs->buf_size / 2)
 		c->owed |= OWE_CREDIT;
+	vsock_tell_shutdown(vs, id);
+	if (c->state != VIO_VSOCK_CONN_ESTABLISHED)
+		return; /* the provider reset it from inside shutdown */
 	if (c->peer_shut == VIO_VSOCK_SHUTDOWN_BOTH && c->rx_cnt == c->fwd_cnt)
 		vsock_end(vs, id, 0, true); /* as Linux: the full shutdown is answered with RST */
 }
@@ -236,10 +260,8 @@ static void vsock_stream_packet(struct vio_vsock *vs, uint32_t id, const struct 
 			break;
 		added = (uint8_t) (flags & VIO_VSOCK_SHUTDOWN_BOTH & ~c->peer_shut);
 		c->peer_shut |= added;
-		if (added != 0 && vs->ops->shutdown != NULL)
-			vs->ops->shutdown(vs->ctx, id, added);
-		if (c->state == VIO_VSOCK_CONN_ESTABLISHED)
-			vsock_drain(vs, id);
+		/* the drain tells the provider, SEND once the data before it went out */
+		vsock_drain(vs, id);
 		return;
 	}
 	case VIO_VSOCK_OP_RW:

@@ -906,10 +906,41 @@ static void guest_shutdown_waits_for_buffered_data(void **state)
 	send_pkt(p, NULL);
 	expect_none(); /* 200 bytes still to deliver */
 	assert_false(F.sconns[id].closed);
+	/* the provider hears RCV now, SEND only once the bytes before it went out */
+	assert_int_equal(F.sconns[id].shut, VIO_VSOCK_SHUTDOWN_RCV);
 	assert_int_equal(vio_sim_vsock_sink_room(&F.sim, id, VIO_SIM_VSOCK_UNLIMITED), 0);
 	assert_int_equal(F.sconns[id].sink_bytes, 200);
+	assert_int_equal(F.sconns[id].shut, VIO_VSOCK_SHUTDOWN_BOTH);
 	expect_op(VIO_VSOCK_OP_RST, 1000, SINK_PORT, NULL);
 	assert_int_equal(F.sconns[id].closed_reason, 0);
+}
+
+/* SEND alone: the provider hears it after the data the guest sent before it, in order. */
+static void guest_shutdown_send_after_data(void **state)
+{
+	uint8_t data[200];
+	struct vg_pkt p;
+	uint32_t id;
+
+	(void) state;
+	start();
+	post_rx(4);
+	id = connect_guest(1000, SINK_PORT);
+	assert_int_equal(vio_sim_vsock_sink_room(&F.sim, id, 100), 0);
+	memset(data, 0x3c, sizeof(data));
+	send_data(1000, SINK_PORT, data, sizeof(data));
+	p = mk(VIO_VSOCK_OP_SHUTDOWN, 1000, SINK_PORT);
+	p.flags = VIO_VSOCK_SHUTDOWN_SEND;
+	send_pkt(p, NULL);
+	assert_int_equal(F.sconns[id].sink_bytes, 100);
+	assert_int_equal(F.sconns[id].shut, 0);
+	assert_int_equal(vio_sim_vsock_sink_room(&F.sim, id, 60), 0);
+	assert_int_equal(F.sconns[id].sink_bytes, 160);
+	assert_int_equal(F.sconns[id].shut, 0);
+	assert_int_equal(vio_sim_vsock_sink_room(&F.sim, id, VIO_SIM_VSOCK_UNLIMITED), 0);
+	assert_int_equal(F.sconns[id].sink_bytes, 200);
+	assert_int_equal(F.sconns[id].shut, VIO_VSOCK_SHUTDOWN_SEND);
+	assert_false(F.sconns[id].closed); /* half closed: the host may still send */
 }
 
 static void guest_rst_closes(void **state)
@@ -1155,6 +1186,7 @@ int main(void)
 	    cmocka_unit_test_setup(restless_provider_bounded, fixture),
 	    cmocka_unit_test_setup(guest_clean_shutdown, fixture),
 	    cmocka_unit_test_setup(guest_shutdown_waits_for_buffered_data, fixture),
+	    cmocka_unit_test_setup(guest_shutdown_send_after_data, fixture),
 	    cmocka_unit_test_setup(guest_rst_closes, fixture),
 	    cmocka_unit_test_setup(host_connect_echo, fixture),
 	    cmocka_unit_test_setup(host_connect_refused_and_limits, fixture),
