@@ -56,7 +56,7 @@ IMAGES=(selftest exitcode fault amp vmsg-gpio amp-console)
 declare -A IMAGE_SRC=([vmsg-gpio]=amp [amp-console]=amp)
 declare -A IMAGE_DEFS=(
 	[vmsg-gpio]="-DVIO_SIM_BOARD_WITH_BLK=0 -DVIO_SIM_BOARD_WITH_RNG=0 -DVIO_SIM_BOARD_WITH_I2C=0"
-	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1 -DVIO_SIM_BOARD_WITH_INPUT=1"
+	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1 -DVIO_SIM_BOARD_WITH_INPUT=1 -DVIO_SIM_BOARD_WITH_TOUCH=1"
 )
 BOARD_SRC=src/sim/board.c
 # Shared components the images link. vhost_user (the vhost-user protocol engine) is
@@ -547,7 +547,7 @@ print_targets() {
 	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/vmsg-gpio.elf" | awk 'NR == 2 { print $1 }')
 	printf "  %-58s %6d bytes\n" "vmsg-gpio image: gpio alone" "$amp_text"
 	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp-console.elf" | awk 'NR == 2 { print $1 }')
-	printf "  %-58s %6d bytes\n" "amp-console image: amp plus the console and the keyboard" "$amp_text"
+	printf "  %-58s %6d bytes\n" "amp-console image: amp plus console, keyboard, touch panel" "$amp_text"
 }
 
 # Prints the shared window's placement in elf.
