@@ -21,7 +21,7 @@
 # build/tests/firmware/test_fw_vmsg over the RAM file, FW_HOST_TEST to
 # override; it exits with the status the host asks for, 37). vmsg-gpio (gpio
 # alone: the size figure) and amp-console (amp plus a virtio-console carrying
-# its own console: what linux-zcu102 boots) are amp's source built with
+# its own console, a keyboard and a touch panel: what linux-zcu102 boots) are amp's source built with
 # another choice of devices (IMAGE_SRC and IMAGE_DEFS below).
 #
 # run prints one line per result:
@@ -51,8 +51,8 @@ IMAGES=(selftest exitcode fault amp vmsg-gpio amp-console)
 # are in (default: its name) and the build options its sources and the
 # standard simulated board are compiled with. The board (src/sim/board.c) is
 # compiled for each image, as the devices it has are that image's choice:
-# VIO_SIM_BOARD_WITH_BLK, _RNG, _GPIO, _I2C (default 1) and _CONSOLE (default
-# 0) in include/vioport/sim_board.h. A device left out is not linked.
+# VIO_SIM_BOARD_WITH_BLK, _RNG, _GPIO, _I2C (default 1) and _CONSOLE, _INPUT
+# and _TOUCH (default 0) in include/vioport/sim_board.h. A device left out is not linked.
 declare -A IMAGE_SRC=([vmsg-gpio]=amp [amp-console]=amp)
 declare -A IMAGE_DEFS=(
 	[vmsg-gpio]="-DVIO_SIM_BOARD_WITH_BLK=0 -DVIO_SIM_BOARD_WITH_RNG=0 -DVIO_SIM_BOARD_WITH_I2C=0"
