@@ -563,6 +563,10 @@ int main(void)
 		say("amp: set-up failed (error %d)\n", rc);
 		return 1;
 	}
+	/*
+	 * With the console this is one line of hvc0, at most VIO_SIM_CONSOLE_BUF
+	 * bytes with its end (say cuts what is longer): hence the short pieces.
+	 */
 	say("amp: serving"
 #if VIO_SIM_BOARD_WITH_BLK
 	    " blk (%u sectors)"
@@ -577,13 +581,13 @@ int main(void)
 	    AMP_SEP_I2C(",") " i2c (24c02 at 0x%02x, LM75 at 0x%02x)"
 #endif
 #if VIO_SIM_BOARD_WITH_CONSOLE
-	    AMP_SEP_CONSOLE(",") " console (this console: try help)"
+	    AMP_SEP_CONSOLE(",") " console (try help)"
 #endif
 #if VIO_SIM_BOARD_WITH_INPUT
-	    AMP_SEP_INPUT(",") " input (keyboard, keys 1-255)"
+	    AMP_SEP_INPUT(",") " input (keys 1-255)"
 #endif
 #if VIO_SIM_BOARD_WITH_TOUCH
-	    AMP_SEP_TOUCH(",") " touch (touch panel, %dx%d)"
+	    AMP_SEP_TOUCH(",") " touch (%dx%d)"
 #endif
 			       " on a virtio-msg bus in the window at %p, %lu bytes\n",
 #if VIO_SIM_BOARD_WITH_BLK
