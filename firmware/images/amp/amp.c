@@ -14,15 +14,14 @@
  * Which devices an image serves is chosen at build time with the board's
  * VIO_SIM_BOARD_WITH_* macros, from the image's build description in
  * scripts/firmware.sh: amp is blk, rng, gpio and i2c; vmsg-gpio is gpio
- * alone; amp-console adds the console, the keys and the touch panel. Code for a device left out is
- * neither compiled here nor linked.
+ * alone; amp-console adds the console, the keys and the touch panel. Code
+ * for a device left out is neither compiled here nor linked.
  *
  * With the console, what the image prints goes to the platform console (the
  * UART, or semihosting under QEMU) and, whole lines while there is room, to
  * the driver's hvc0; the lines the driver writes on hvc0 reach a small
  * command handler (help, echo, status, press with the keys, touch and lift
- * with the touch panel) that answers
- * there.
+ * with the touch panel) that answers there.
  *
  * The core gets no interrupt from the driver, so the main loop polls the
  * device endpoint (src/vmsg/endpoint.c, the daemon's too), backing off while
