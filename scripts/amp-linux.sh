@@ -13,10 +13,11 @@
 # window in a "vioport,vmsg-window" node: vioport_vmsg.ko formats it, the R5
 # attaches, and Linux's own virtio_blk, virtio_rng, i2c-virtio (with at24 and
 # lm75), gpio-virtio, virtio_console and virtio_input drivers use the R5's
-# RAM disk, entropy, I2C bus, GPIO chip, console and keys
+# RAM disk, entropy, I2C bus, GPIO chip, console, keys and touch panel
 # (scripts/guest/tests/amp.sh): on /dev/hvc0 the guest reads the firmware's
-# banner and has commands answered, one of which presses a key that
-# evdev_reader reads from /dev/input/eventN; Debian's own arm64 gpiomon (fetch-arm64.sh --gpiod, with its
+# banner and has commands answered, one of which presses a key and two of
+# which touch the panel and lift off it, events evdev_reader reads from
+# /dev/input/eventN; Debian's own arm64 gpiomon (fetch-arm64.sh --gpiod, with its
 # libraries and loader) receives the edges the firmware raises on jumper-in.
 # Both sides poll: the R5 gets no interrupt under QEMU and the module has no
 # doorbell on this binding. When the guest has removed the module, this
@@ -95,7 +96,7 @@ trap 'exit 130' INT TERM
 # Every check the run makes, so that a boot that never got there fails each by name.
 CHECKS=(amp-probe amp-blk-label amp-blk-rw amp-rng amp-i2c-eeprom amp-i2c-lm75 amp-gpio-info
 	amp-gpio-irq amp-gpiomon amp-console-banner amp-console-echo amp-console-status amp-input
-	amp-leave)
+	amp-touch amp-leave)
 
 fail_all() {
 	local c
@@ -408,12 +409,12 @@ main() {
 	fi
 	# The firmware's own count of what it served: each device was used.
 	line=$(grep -m1 '^amp: blk ' "$log" || true)
-	if [[ $line =~ blk\ ([0-9]+)\ reads\ ([0-9]+)\ writes.*rng\ ([0-9]+)\ bytes.*gpio\ ([0-9]+)\ operations\ ([0-9]+)\ interrupts.*i2c\ ([0-9]+)\ messages.*console\ ([0-9]+)\ lines\ in.*input\ ([0-9]+)\ reports ]] &&
+	if [[ $line =~ blk\ ([0-9]+)\ reads\ ([0-9]+)\ writes.*rng\ ([0-9]+)\ bytes.*gpio\ ([0-9]+)\ operations\ ([0-9]+)\ interrupts.*i2c\ ([0-9]+)\ messages.*console\ ([0-9]+)\ lines\ in.*input\ ([0-9]+)\ reports.*touch\ ([0-9]+)\ reports ]] &&
 		((BASH_REMATCH[1] > 0 && BASH_REMATCH[2] > 0 && BASH_REMATCH[3] > 0 && BASH_REMATCH[4] > 0 &&
-			BASH_REMATCH[5] >= 2 && BASH_REMATCH[6] > 0 && BASH_REMATCH[7] >= 3 && BASH_REMATCH[8] >= 2)); then
+			BASH_REMATCH[5] >= 2 && BASH_REMATCH[6] > 0 && BASH_REMATCH[7] >= 5 && BASH_REMATCH[8] >= 2 && BASH_REMATCH[9] >= 2)); then
 		result fw-counters PASS "${line#amp: }"
 	else
-		result fw-counters FAIL "want reads, writes, rng bytes, gpio operations, 2+ interrupts, i2c messages, 3+ console lines and 2+ input reports counted by the R5: '${line:-no counters}'"
+		result fw-counters FAIL "want reads, writes, rng bytes, gpio operations, 2+ interrupts, i2c messages, 5+ console lines, 2+ keyboard and 2+ touch reports counted by the R5: '${line:-no counters}'"
 	fi
 	if [[ $DEMO == true ]]; then
 		echo

@@ -21,7 +21,7 @@
 # build/tests/firmware/test_fw_vmsg over the RAM file, FW_HOST_TEST to
 # override; it exits with the status the host asks for, 37). vmsg-gpio (gpio
 # alone: the size figure) and amp-console (amp plus a virtio-console carrying
-# its own console: what linux-zcu102 boots) are amp's source built with
+# its own console, a keyboard and a touch panel: what linux-zcu102 boots) are amp's source built with
 # another choice of devices (IMAGE_SRC and IMAGE_DEFS below).
 #
 # run prints one line per result:
@@ -51,12 +51,12 @@ IMAGES=(selftest exitcode fault amp vmsg-gpio amp-console)
 # are in (default: its name) and the build options its sources and the
 # standard simulated board are compiled with. The board (src/sim/board.c) is
 # compiled for each image, as the devices it has are that image's choice:
-# VIO_SIM_BOARD_WITH_BLK, _RNG, _GPIO, _I2C (default 1) and _CONSOLE (default
-# 0) in include/vioport/sim_board.h. A device left out is not linked.
+# VIO_SIM_BOARD_WITH_BLK, _RNG, _GPIO, _I2C (default 1) and _CONSOLE, _INPUT
+# and _TOUCH (default 0) in include/vioport/sim_board.h. A device left out is not linked.
 declare -A IMAGE_SRC=([vmsg-gpio]=amp [amp-console]=amp)
 declare -A IMAGE_DEFS=(
 	[vmsg-gpio]="-DVIO_SIM_BOARD_WITH_BLK=0 -DVIO_SIM_BOARD_WITH_RNG=0 -DVIO_SIM_BOARD_WITH_I2C=0"
-	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1 -DVIO_SIM_BOARD_WITH_INPUT=1"
+	[amp-console]="-DVIO_SIM_BOARD_WITH_CONSOLE=1 -DVIO_SIM_BOARD_WITH_INPUT=1 -DVIO_SIM_BOARD_WITH_TOUCH=1"
 )
 BOARD_SRC=src/sim/board.c
 # Shared components the images link. vhost_user (the vhost-user protocol engine) is
@@ -547,7 +547,7 @@ print_targets() {
 	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/vmsg-gpio.elf" | awk 'NR == 2 { print $1 }')
 	printf "  %-58s %6d bytes\n" "vmsg-gpio image: gpio alone" "$amp_text"
 	read -r amp_text _ < <("${CROSS}size" -B "$OUT/$target/amp-console.elf" | awk 'NR == 2 { print $1 }')
-	printf "  %-58s %6d bytes\n" "amp-console image: amp plus the console and the keyboard" "$amp_text"
+	printf "  %-58s %6d bytes\n" "amp-console image: amp plus console, keyboard, touch panel" "$amp_text"
 }
 
 # Prints the shared window's placement in elf.

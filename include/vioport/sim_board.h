@@ -9,10 +9,11 @@
  *   3  i2c      a bus with a 24c02 EEPROM at 0x50 and an LM75 sensor at 0x48 reading 36.5 C
  *   4  console  one virtio-console port (hvc0) whose bytes the caller reads and writes
  *   5  input    a simulated keyboard: a panel of keys the caller presses
+ *   6  touch    a simulated touch panel (a second virtio-input): contacts the caller puts down
  *
  * Which of them a build has is a build-time choice: VIO_SIM_BOARD_WITH_BLK,
- * _RNG, _GPIO and _I2C (default 1) and VIO_SIM_BOARD_WITH_CONSOLE and _INPUT
- * (default 0), each 0 or 1, given to the compiler for board.c and for its user alike (the
+ * _RNG, _GPIO and _I2C (default 1) and VIO_SIM_BOARD_WITH_CONSOLE, _INPUT and
+ * _TOUCH (default 0), each 0 or 1, given to the compiler for board.c and for its user alike (the
  * firmware images get them from their build description in
  * scripts/firmware.sh). A device left out has no state here and none of its
  * code is linked. The device numbers are the chosen devices' places in the
@@ -65,6 +66,9 @@
 #ifndef VIO_SIM_BOARD_WITH_INPUT
 #define VIO_SIM_BOARD_WITH_INPUT 0
 #endif
+#ifndef VIO_SIM_BOARD_WITH_TOUCH
+#define VIO_SIM_BOARD_WITH_TOUCH 0
+#endif
 
 /*
  * Device numbers (the order of b->devs): each is the number of chosen devices
@@ -77,7 +81,8 @@
 #define VIO_SIM_BOARD_I2C     (VIO_SIM_BOARD_GPIO + VIO_SIM_BOARD_WITH_GPIO)
 #define VIO_SIM_BOARD_CONSOLE (VIO_SIM_BOARD_I2C + VIO_SIM_BOARD_WITH_I2C)
 #define VIO_SIM_BOARD_INPUT   (VIO_SIM_BOARD_CONSOLE + VIO_SIM_BOARD_WITH_CONSOLE)
-#define VIO_SIM_BOARD_NDEV    (VIO_SIM_BOARD_INPUT + VIO_SIM_BOARD_WITH_INPUT)
+#define VIO_SIM_BOARD_TOUCH   (VIO_SIM_BOARD_INPUT + VIO_SIM_BOARD_WITH_INPUT)
+#define VIO_SIM_BOARD_NDEV    (VIO_SIM_BOARD_TOUCH + VIO_SIM_BOARD_WITH_TOUCH)
 
 #if VIO_SIM_BOARD_NDEV == 0
 #error "the simulated board needs at least one device (VIO_SIM_BOARD_WITH_*)"
@@ -94,6 +99,15 @@
 #define VIO_SIM_BOARD_BLK_SLOTS 16u
 /* Input events waiting for the driver's buffers: a key tap is four. */
 #define VIO_SIM_BOARD_INPUT_BACKLOG 32u
+/*
+ * The touch panel: positions 0 .. WIDTH - 1 and 0 .. HEIGHT - 1 at RES units
+ * per millimetre (a 128 x 80 mm panel), and one contact: the console that
+ * drives it on the firmware names no slot.
+ */
+#define VIO_SIM_BOARD_TOUCH_WIDTH  1280
+#define VIO_SIM_BOARD_TOUCH_HEIGHT 800
+#define VIO_SIM_BOARD_TOUCH_RES	   10
+#define VIO_SIM_BOARD_TOUCH_SLOTS  1u
 
 extern const char *const vio_sim_board_gpio_names[VIO_SIM_BOARD_GPIO_LINES];
 
@@ -158,6 +172,14 @@ struct vio_sim_board {
 	struct vio_input input;
 	struct vio_queue in_queues[2];
 	struct vio_input_event in_backlog[VIO_SIM_BOARD_INPUT_BACKLOG];
+#endif
+
+#if VIO_SIM_BOARD_WITH_TOUCH
+	/* The caller puts contacts down with vio_sim_input_touch and _lift on tp_sim. */
+	struct vio_sim_input tp_sim;
+	struct vio_input touch;
+	struct vio_queue tp_queues[2];
+	struct vio_input_event tp_backlog[VIO_SIM_BOARD_INPUT_BACKLOG];
 #endif
 
 	struct vio_device *devs[VIO_SIM_BOARD_NDEV]; /* in device-number order */

@@ -76,6 +76,24 @@ static int init_input(struct vio_sim_board *b, const struct vio_sim_board_config
 }
 #endif
 
+#if VIO_SIM_BOARD_WITH_TOUCH
+static int init_touch(struct vio_sim_board *b, const struct vio_sim_board_config *c)
+{
+	int rc;
+
+	b->devs[VIO_SIM_BOARD_TOUCH] = &b->touch.dev;
+	rc = vio_sim_input_init_touchscreen(&b->tp_sim, VIO_SIM_BOARD_TOUCH_WIDTH,
+					    VIO_SIM_BOARD_TOUCH_HEIGHT, VIO_SIM_BOARD_TOUCH_RES,
+					    VIO_SIM_BOARD_TOUCH_SLOTS);
+	if (rc == 0)
+		rc = vio_input_init(&b->touch, &vio_sim_input_ops, &b->tp_sim, b->tp_backlog,
+				    VIO_SIM_BOARD_INPUT_BACKLOG, b->tp_queues, c->queue_size, 0);
+	if (rc == 0)
+		vio_sim_input_attach(&b->tp_sim, &b->touch);
+	return rc;
+}
+#endif
+
 int vio_sim_board_init(struct vio_sim_board *b, const struct vio_sim_board_config *c)
 {
 	int rc = 0;
@@ -126,6 +144,10 @@ int vio_sim_board_init(struct vio_sim_board *b, const struct vio_sim_board_confi
 #if VIO_SIM_BOARD_WITH_INPUT
 	if (rc == 0)
 		rc = init_input(b, c);
+#endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+	if (rc == 0)
+		rc = init_touch(b, c);
 #endif
 	return rc;
 }

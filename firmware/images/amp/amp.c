@@ -7,20 +7,21 @@
  * entropy (rng: the platform TRNG, or the deterministic simulation when the
  * SoC has none), a simulated GPIO chip with eight named lines (gpio), the
  * simulated I2C bus with a 24c02 EEPROM and an LM75 sensor (i2c) and, when
- * chosen, a virtio-console (console) that carries the image's own console and
- * a simulated keyboard (input), a panel of keys pressed from that console.
+ * chosen, a virtio-console (console) that carries the image's own console, a
+ * simulated keyboard (input), a panel of keys pressed from that console, and a
+ * simulated touch panel (touch) touched from it too.
  *
  * Which devices an image serves is chosen at build time with the board's
  * VIO_SIM_BOARD_WITH_* macros, from the image's build description in
  * scripts/firmware.sh: amp is blk, rng, gpio and i2c; vmsg-gpio is gpio
- * alone; amp-console adds the console and the keys. Code for a device left out is neither
- * compiled here nor linked.
+ * alone; amp-console adds the console, the keys and the touch panel. Code
+ * for a device left out is neither compiled here nor linked.
  *
  * With the console, what the image prints goes to the platform console (the
  * UART, or semihosting under QEMU) and, whole lines while there is room, to
  * the driver's hvc0; the lines the driver writes on hvc0 reach a small
- * command handler (help, echo, status, and press with the keys) that answers
- * there.
+ * command handler (help, echo, status, press with the keys, touch and lift
+ * with the touch panel) that answers there.
  *
  * The core gets no interrupt from the driver, so the main loop polls the
  * device endpoint (src/vmsg/endpoint.c, the daemon's too), backing off while
@@ -84,6 +85,11 @@
 #define AMP_SEP_INPUT(s) s
 #else
 #define AMP_SEP_INPUT(s)
+#endif
+#if VIO_SIM_BOARD_TOUCH > 0
+#define AMP_SEP_TOUCH(s) s
+#else
+#define AMP_SEP_TOUCH(s)
 #endif
 
 /* The devices: the standard simulated board (sim_board.h), and the disk's bytes. */
@@ -320,6 +326,9 @@ static void report(int status)
 #if VIO_SIM_BOARD_WITH_INPUT
 	    AMP_SEP_INPUT(";") " input %lu reports %lu lost"
 #endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+	    AMP_SEP_TOUCH(";") " touch %lu reports %lu lost"
+#endif
 			       "\n"
 #if VIO_SIM_BOARD_WITH_BLK
 	    ,
@@ -345,6 +354,10 @@ static void report(int status)
 #if VIO_SIM_BOARD_WITH_INPUT
 	    ,
 	    (unsigned long) D.b.in_sim.reports, (unsigned long) D.b.in_sim.lost
+#endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+	    ,
+	    (unsigned long) D.b.tp_sim.reports, (unsigned long) D.b.tp_sim.lost
 #endif
 	);
 	say("amp: %lu attaches, %lu driver restarts, %lu corrupt windows, %lu refused "
@@ -383,6 +396,59 @@ static void press(const char *arg)
 }
 #endif
 
+#if VIO_SIM_BOARD_WITH_TOUCH
+/*
+ * Reads a decimal number below limit from *p, skipping the spaces before it;
+ * -1 when there is none or it is too large.
+ */
+static int32_t number(const char **p, int32_t limit)
+{
+	const char *s = *p;
+	int32_t v = 0;
+
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (*s - '0');
+		if (v >= limit)
+			return -1;
+	}
+	*p = s;
+	return v;
+}
+
+/* The console's touch command: the panel's contact down at, or moved to, "X Y" (arg). */
+static void touch(const char *arg)
+{
+	const char *p = arg;
+	int32_t x = number(&p, VIO_SIM_BOARD_TOUCH_WIDTH);
+	int32_t y = x < 0 ? -1 : number(&p, VIO_SIM_BOARD_TOUCH_HEIGHT);
+	int rc;
+
+	while (*p == ' ')
+		p++;
+	rc = x < 0 || y < 0 || *p != '\0' ? -VIO_EINVAL : vio_sim_input_touch(&D.b.tp_sim, 0, x, y);
+	if (rc == 0)
+		say("amp: touched %ld %ld\n", (long) x, (long) y);
+	else
+		say("amp: touch '%s': error %d (X 0-%d, Y 0-%d; no driver: lost)\n", arg, rc,
+		    VIO_SIM_BOARD_TOUCH_WIDTH - 1, VIO_SIM_BOARD_TOUCH_HEIGHT - 1);
+}
+
+/* The console's lift command: the panel's contact up. */
+static void lift(void)
+{
+	int rc = vio_sim_input_lift(&D.b.tp_sim, 0);
+
+	if (rc == 0)
+		say("amp: lifted\n");
+	else
+		say("amp: lift: error %d (no driver: lost)\n", rc);
+}
+#endif
+
 /*
  * One line the driver wrote on hvc0 (no line end, NUL-terminated). The
  * answers start with "amp: " like everything the image prints, and lines that
@@ -400,6 +466,9 @@ static void console_command(const char *line, size_t len)
 #if VIO_SIM_BOARD_WITH_INPUT
 		    ", press CODE (taps key CODE, 1-255, on the keyboard)"
 #endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+		    ", touch X Y (the touch panel's contact down at or moved to X Y), lift (it up)"
+#endif
 		    "\n");
 	} else if (is_cmd(line, len, "echo")) {
 		say("amp: %s\n", len > 5 ? line + 5 : "");
@@ -412,6 +481,12 @@ static void console_command(const char *line, size_t len)
 #if VIO_SIM_BOARD_WITH_INPUT
 	} else if (is_cmd(line, len, "press")) {
 		press(line + 5);
+#endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+	} else if (is_cmd(line, len, "touch")) {
+		touch(line + 5);
+	} else if (is_cmd(line, len, "lift")) {
+		lift();
 #endif
 	} else {
 		say("amp: unknown command '%s' (try help)\n", line);
@@ -487,6 +562,10 @@ int main(void)
 		say("amp: set-up failed (error %d)\n", rc);
 		return 1;
 	}
+	/*
+	 * With the console this is one line of hvc0, at most VIO_SIM_CONSOLE_BUF
+	 * bytes with its end (say cuts what is longer): hence the short pieces.
+	 */
 	say("amp: serving"
 #if VIO_SIM_BOARD_WITH_BLK
 	    " blk (%u sectors)"
@@ -501,10 +580,13 @@ int main(void)
 	    AMP_SEP_I2C(",") " i2c (24c02 at 0x%02x, LM75 at 0x%02x)"
 #endif
 #if VIO_SIM_BOARD_WITH_CONSOLE
-	    AMP_SEP_CONSOLE(",") " console (this console: try help)"
+	    AMP_SEP_CONSOLE(",") " console (try help)"
 #endif
 #if VIO_SIM_BOARD_WITH_INPUT
-	    AMP_SEP_INPUT(",") " input (keyboard, keys 1-255)"
+	    AMP_SEP_INPUT(",") " input (keys 1-255)"
+#endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+	    AMP_SEP_TOUCH(",") " touch (%dx%d)"
 #endif
 			       " on a virtio-msg bus in the window at %p, %lu bytes\n",
 #if VIO_SIM_BOARD_WITH_BLK
@@ -518,6 +600,9 @@ int main(void)
 #endif
 #if VIO_SIM_BOARD_WITH_I2C
 	    VIO_SIM_24C02_ADDR, VIO_SIM_LM75_ADDR,
+#endif
+#if VIO_SIM_BOARD_WITH_TOUCH
+	    VIO_SIM_BOARD_TOUCH_WIDTH, VIO_SIM_BOARD_TOUCH_HEIGHT,
 #endif
 	    A.ep.c.base, (unsigned long) A.ep.c.size);
 	platform_poll_until(poll_once, NULL, 0);

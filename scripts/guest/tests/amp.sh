@@ -8,7 +8,8 @@
 # 0x50 and an LM75 at 0x48 reading 36.5 °C, an eight-line chip whose
 # jumper-out (3) drives jumper-in (4), a virtio-console that is the
 # firmware's own console (/dev/hvc0 shows what it prints and takes commands)
-# and a virtio-input keyboard whose keys the console's press command taps. amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
+# a virtio-input keyboard whose keys the console's press command taps and a
+# virtio-input touch panel its touch and lift commands touch. amp_tool (tests/guest/amp_tool.c) is the GPIO uAPI
 # and O_DIRECT client (amp-bench.sh times it); Debian's own arm64 gpiomon and
 # gpioset (libgpiod 1.6, with their library, the C library and the dynamic
 # loader: fetch-arm64.sh --gpiod) watch and drive the same lines. At the end
@@ -22,6 +23,8 @@ AMP_GPIOSET=/usr/bin/gpioset
 AMP_EVDEV_READER=/opt/host/bin/evdev_reader
 AMP_DRIVERS="virtio_blk virtio_rng i2c_virtio gpio_virtio virtio_console virtio_input"
 AMP_KEY=30 # KEY_A
+AMP_TOUCH_X=100
+AMP_TOUCH_Y=200
 
 amp_vdev_driver() {
 	local d
@@ -43,9 +46,10 @@ amp_all_bound() {
 	done
 }
 
-# amp-probe: the six devices, each bound to its driver, below the window's
-# node (the module registers them one by one once the R5 has attached: up to
-# 60 s for all six).
+# amp-probe: the six drivers, each with a device bound, below the window's
+# node (the module registers the devices one by one once the R5 has attached:
+# up to 60 s for all six). virtio_input has two, the keyboard and the touch
+# panel: amp-input and amp-touch find each by its name.
 amp_probe() {
 	local drv missing="" found="" d tries=600
 	while ! amp_all_bound && [ "$tries" -gt 0 ]; do
@@ -344,11 +348,12 @@ amp_console() {
 	fi
 }
 
-# The evdev node of the firmware's keyboard (virtio_input below the window's node).
+# The evdev node of the firmware's input device named $1 (virtio_input below
+# the window's node).
 amp_event_node() {
 	local e
 	for e in /sys/class/input/event*; do
-		[ "$(cat "$e/device/name" 2>/dev/null)" = "vioport keyboard" ] || continue
+		[ "$(cat "$e/device/name" 2>/dev/null)" = "$1" ] || continue
 		case $(readlink -f "$e") in
 		*vioport-window*)
 			echo "/dev/input/${e##*/}"
@@ -366,7 +371,7 @@ amp_event_node() {
 # the press and the release, each with its SYN_REPORT. 20 s for each wait.
 amp_input() {
 	local node pid tries out st=0 got want
-	if ! node=$(amp_event_node); then
+	if ! node=$(amp_event_node "vioport keyboard"); then
 		result amp-input FAIL "no evdev node named \"vioport keyboard\" below the vioport-window node"
 		return 0
 	fi
@@ -392,6 +397,49 @@ amp_input() {
 		result amp-input PASS "$node ($(sed -n 's/^ready //p' /tmp/amp-ev.out)): \"press $AMP_KEY\" on /dev/hvc0 gave $got"
 	else
 		result amp-input FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 /tmp/amp-ev.err)"
+	fi
+}
+
+# amp-touch: the firmware's touch panel on the same drivers. The reader on
+# its node; then "touch X Y" and "lift" on /dev/hvc0. A contact down is one
+# report: the contact's slot (0, the one the node's ABS_MT_SLOT already names,
+# so none is sent) gets tracking id 0 and the position, BTN_TOUCH 1 and ABS_X
+# and ABS_Y for single-touch readers, SYN_REPORT; a lift is tracking id -1,
+# BTN_TOUCH 0, SYN_REPORT (evdev codes: ABS_MT_TRACKING_ID 57,
+# ABS_MT_POSITION_X 53, _Y 54, BTN_TOUCH 330). 20 s for each wait.
+amp_touch() {
+	local node pid tries=200 out st=0 got want x=$AMP_TOUCH_X y=$AMP_TOUCH_Y
+	# The last device the module registers: it may come a little after the keyboard.
+	while ! amp_event_node "vioport touchscreen" >/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if ! node=$(amp_event_node "vioport touchscreen"); then
+		result amp-touch FAIL "no evdev node named \"vioport touchscreen\" below the vioport-window node"
+		return 0
+	fi
+	"$AMP_EVDEV_READER" "$node" 10 20 >/tmp/amp-tp.out 2>/tmp/amp-tp.err &
+	pid=$!
+	tries=200
+	while ! grep -q '^ready' /tmp/amp-tp.out && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	if ! grep -q '^ready' /tmp/amp-tp.out; then
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		result amp-touch FAIL "evdev_reader on $node not ready: $(tail -n 1 /tmp/amp-tp.err)"
+		return 0
+	fi
+	out=$($AMP_TOOL tty /dev/hvc0 20000 "" "touch $x $y" "amp: touched $x $y" "lift" "amp: lifted" 2>&1) || st=$?
+	echo "$out" | sed 's/^/amp-touch: /' >&2
+	wait "$pid" || st=$?
+	got=$(grep -v '^ready' /tmp/amp-tp.out | tr '\n' ';')
+	want="3 57 0;3 53 $x;3 54 $y;1 330 1;3 0 $x;3 1 $y;0 0 0;3 57 -1;1 330 0;0 0 0;"
+	if [ "$st" -eq 0 ] && [ "$got" = "$want" ]; then
+		result amp-touch PASS "$node ($(sed -n 's/^ready //p' /tmp/amp-tp.out)): \"touch $x $y\", \"lift\" on /dev/hvc0 gave $got"
+	else
+		result amp-touch FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 /tmp/amp-tp.err)"
 	fi
 }
 
@@ -421,4 +469,5 @@ amp_i2c
 amp_gpio
 amp_console
 amp_input
+amp_touch
 amp_leave
