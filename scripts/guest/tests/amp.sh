@@ -364,40 +364,54 @@ amp_event_node() {
 	return 1
 }
 
+# Starts evdev_reader (tests/guest/evdev_reader.c) on NODE for COUNT events
+# into /tmp/amp-TAG.out and .err and waits until it says ready (evdev gives a
+# reader only what comes after its open); sets AMP_READER_PID. Otherwise
+# reports CHECK failed and returns 1. 20 s for each wait.
+amp_reader_start() {
+	local check=$1 node=$2 count=$3 tag=$4 tries=200
+	"$AMP_EVDEV_READER" "$node" "$count" 20 >"/tmp/amp-$tag.out" 2>"/tmp/amp-$tag.err" &
+	AMP_READER_PID=$!
+	while ! grep -q '^ready' "/tmp/amp-$tag.out" && kill -0 "$AMP_READER_PID" 2>/dev/null &&
+		[ "$tries" -gt 0 ]; do
+		usleep 100000
+		tries=$((tries - 1))
+	done
+	grep -q '^ready' "/tmp/amp-$tag.out" && return 0
+	kill "$AMP_READER_PID" 2>/dev/null
+	wait "$AMP_READER_PID" 2>/dev/null
+	result "$check" FAIL "evdev_reader on $node not ready: $(tail -n 1 "/tmp/amp-$tag.err")"
+	return 1
+}
+
+# Judges CHECK once the reader ends: the events it read against WANT, ST the
+# console tool's status and OUT its output, WHAT the commands sent.
+amp_reader_judge() {
+	local check=$1 node=$2 tag=$3 st=$4 out=$5 want=$6 what=$7 got
+	wait "$AMP_READER_PID" || st=$?
+	got=$(grep -v '^ready' "/tmp/amp-$tag.out" | tr '\n' ';')
+	if [ "$st" -eq 0 ] && [ "$got" = "$want" ]; then
+		result "$check" PASS "$node ($(sed -n 's/^ready //p' "/tmp/amp-$tag.out")): $what on /dev/hvc0 gave $got"
+	else
+		result "$check" FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 "/tmp/amp-$tag.err")"
+	fi
+}
+
 # amp-input: the firmware's keyboard on Linux's own virtio_input and evdev.
-# evdev_reader (tests/guest/evdev_reader.c) opens its /dev/input/eventN and
-# says ready (evdev gives a reader only what comes after its open); then
-# "press 30" on /dev/hvc0 has the firmware tap KEY_A, and the reader must see
-# the press and the release, each with its SYN_REPORT. 20 s for each wait.
+# The reader on its node; then "press 30" on /dev/hvc0 has the firmware tap
+# KEY_A, and the reader must see the press and the release, each with its
+# SYN_REPORT.
 amp_input() {
-	local node pid tries out st=0 got want
+	local node out st=0
 	if ! node=$(amp_event_node "vioport keyboard"); then
 		result amp-input FAIL "no evdev node named \"vioport keyboard\" below the vioport-window node"
 		return 0
 	fi
-	"$AMP_EVDEV_READER" "$node" 4 20 >/tmp/amp-ev.out 2>/tmp/amp-ev.err &
-	pid=$!
-	tries=200
-	while ! grep -q '^ready' /tmp/amp-ev.out && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
-		usleep 100000
-		tries=$((tries - 1))
-	done
-	if ! grep -q '^ready' /tmp/amp-ev.out; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		result amp-input FAIL "evdev_reader on $node not ready: $(tail -n 1 /tmp/amp-ev.err)"
-		return 0
-	fi
+	amp_reader_start amp-input "$node" 4 ev || return 0
 	out=$($AMP_TOOL tty /dev/hvc0 20000 "" "press $AMP_KEY" "amp: pressed key $AMP_KEY" 2>&1) || st=$?
 	echo "$out" | sed 's/^/amp-input: /' >&2
-	wait "$pid" || st=$?
-	got=$(grep -v '^ready' /tmp/amp-ev.out | tr '\n' ';')
-	want="1 $AMP_KEY 1;0 0 0;1 $AMP_KEY 0;0 0 0;"
-	if [ "$st" -eq 0 ] && [ "$got" = "$want" ]; then
-		result amp-input PASS "$node ($(sed -n 's/^ready //p' /tmp/amp-ev.out)): \"press $AMP_KEY\" on /dev/hvc0 gave $got"
-	else
-		result amp-input FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 /tmp/amp-ev.err)"
-	fi
+	amp_reader_judge amp-input "$node" ev "$st" "$out" "1 $AMP_KEY 1;0 0 0;1 $AMP_KEY 0;0 0 0;" \
+		"\"press $AMP_KEY\""
 }
 
 # amp-touch: the firmware's touch panel on the same drivers. The reader on
@@ -406,9 +420,9 @@ amp_input() {
 # so none is sent) gets tracking id 0 and the position, BTN_TOUCH 1 and ABS_X
 # and ABS_Y for single-touch readers, SYN_REPORT; a lift is tracking id -1,
 # BTN_TOUCH 0, SYN_REPORT (evdev codes: ABS_MT_TRACKING_ID 57,
-# ABS_MT_POSITION_X 53, _Y 54, BTN_TOUCH 330). 20 s for each wait.
+# ABS_MT_POSITION_X 53, _Y 54, BTN_TOUCH 330).
 amp_touch() {
-	local node pid tries=200 out st=0 got want x=$AMP_TOUCH_X y=$AMP_TOUCH_Y
+	local node tries=200 out st=0 x=$AMP_TOUCH_X y=$AMP_TOUCH_Y
 	# The last device the module registers: it may come a little after the keyboard.
 	while ! amp_event_node "vioport touchscreen" >/dev/null && [ "$tries" -gt 0 ]; do
 		usleep 100000
@@ -418,29 +432,12 @@ amp_touch() {
 		result amp-touch FAIL "no evdev node named \"vioport touchscreen\" below the vioport-window node"
 		return 0
 	fi
-	"$AMP_EVDEV_READER" "$node" 10 20 >/tmp/amp-tp.out 2>/tmp/amp-tp.err &
-	pid=$!
-	tries=200
-	while ! grep -q '^ready' /tmp/amp-tp.out && kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
-		usleep 100000
-		tries=$((tries - 1))
-	done
-	if ! grep -q '^ready' /tmp/amp-tp.out; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-		result amp-touch FAIL "evdev_reader on $node not ready: $(tail -n 1 /tmp/amp-tp.err)"
-		return 0
-	fi
+	amp_reader_start amp-touch "$node" 10 tp || return 0
 	out=$($AMP_TOOL tty /dev/hvc0 20000 "" "touch $x $y" "amp: touched $x $y" "lift" "amp: lifted" 2>&1) || st=$?
 	echo "$out" | sed 's/^/amp-touch: /' >&2
-	wait "$pid" || st=$?
-	got=$(grep -v '^ready' /tmp/amp-tp.out | tr '\n' ';')
-	want="3 57 0;3 53 $x;3 54 $y;1 330 1;3 0 $x;3 1 $y;0 0 0;3 57 -1;1 330 0;0 0 0;"
-	if [ "$st" -eq 0 ] && [ "$got" = "$want" ]; then
-		result amp-touch PASS "$node ($(sed -n 's/^ready //p' /tmp/amp-tp.out)): \"touch $x $y\", \"lift\" on /dev/hvc0 gave $got"
-	else
-		result amp-touch FAIL "$node: want \"$want\", got \"$got\" (status $st): $(echo "$out" | tail -n 1) $(tail -n 1 /tmp/amp-tp.err)"
-	fi
+	amp_reader_judge amp-touch "$node" tp "$st" "$out" \
+		"3 57 0;3 53 $x;3 54 $y;1 330 1;3 0 $x;3 1 $y;0 0 0;3 57 -1;1 330 0;0 0 0;" \
+		"\"touch $x $y\", \"lift\""
 }
 
 # amp-leave: the module removed (the driver leaves the window), no kernel
