@@ -152,6 +152,7 @@ struct vio_host_blk {
 	uint32_t in_kernel; /* submissions queued or in the kernel, not reaped */
 	uint32_t unsubmitted;
 	struct vio_host_blk_lane *lanes; /* per queue, NULL until one is attached */
+	uint16_t nlanes;		 /* one past the highest queue attached */
 	void *zeroes;			 /* aligned zero buffer for writing zeros */
 };
 

@@ -88,7 +88,6 @@ struct vio_host_blk_ring {
 /* One queue's I/O on the ring of the loop that serves the queue's kicks. */
 struct vio_host_blk_lane {
 	struct vio_loop_ring_client client;
-	struct vio_host_blk *p;
 	struct vio_host_blk_op *done_head, *done_tail;
 	uint32_t in_kernel; /* queued on the loop's ring, in the kernel, or done unfinished */
 	uint32_t queued;    /* queued since the last submission */
@@ -105,7 +104,7 @@ static struct vio_host_blk_lane *hb_lane_here(struct vio_host_blk *p)
 	if (p->lanes == NULL)
 		return NULL;
 	loop = vio_loop_current();
-	for (uint16_t q = 0; loop != NULL && q < VIO_HOST_BLK_MAX_LANES; q++)
+	for (uint16_t q = 0; loop != NULL && q < p->nlanes; q++)
 		if (p->lanes[q].client.loop == loop)
 			return &p->lanes[q];
 	return NULL;
@@ -121,7 +120,7 @@ static struct vio_host_blk_lane *hb_lane_for(struct vio_host_blk *p, const struc
 {
 	struct vio_host_blk_lane *l;
 
-	if (p->lanes == NULL || req == NULL || req->queue >= VIO_HOST_BLK_MAX_LANES)
+	if (p->lanes == NULL || req == NULL || req->queue >= p->nlanes)
 		return NULL;
 	l = &p->lanes[req->queue];
 	if (l->client.loop == NULL || l->client.loop != vio_loop_current())
@@ -839,12 +838,13 @@ int vio_host_blk_attach_loop(struct vio_host_blk *p, uint16_t q, struct vio_loop
 	if (l->client.loop != NULL)
 		return -EBUSY;
 	memset(l, 0, sizeof(*l));
-	l->p = p;
 	l->flush = flush;
 	l->flush_ctx = ctx;
 	rc = vio_loop_ring_client_add(loop, &l->client, hb_lane_complete, hb_lane_flush, l);
 	if (rc < 0)
 		return rc;
+	if (q >= p->nlanes)
+		p->nlanes = (uint16_t) (q + 1);
 	/* both descriptors registered, or neither: an operation may use either */
 	l->fixed[0] = vio_loop_ring_file(loop, p->fd);
 	l->fixed[1] = l->fixed[0] < 0 ? -1 : vio_loop_ring_file(loop, p->fd_buffered);
@@ -866,7 +866,7 @@ int vio_host_blk_attach_loop(struct vio_host_blk *p, uint16_t q, struct vio_loop
 
 void vio_host_blk_detach_loop(struct vio_host_blk *p, const struct vio_loop *loop)
 {
-	for (uint16_t q = 0; p->lanes != NULL && q < VIO_HOST_BLK_MAX_LANES; q++) {
+	for (uint16_t q = 0; p->lanes != NULL && q < p->nlanes; q++) {
 		struct vio_host_blk_lane *l = &p->lanes[q];
 
 		if (l->client.loop != loop || l->in_kernel != 0)
@@ -885,7 +885,7 @@ unsigned vio_host_blk_elsewhere(const struct vio_host_blk *p)
 	const struct vio_loop *here = vio_loop_current();
 	unsigned n = 0;
 
-	for (uint16_t q = 0; p->lanes != NULL && q < VIO_HOST_BLK_MAX_LANES; q++)
+	for (uint16_t q = 0; p->lanes != NULL && q < p->nlanes; q++)
 		if (p->lanes[q].client.loop != NULL && p->lanes[q].client.loop != here)
 			n += p->lanes[q].in_kernel;
 	return n;
@@ -1142,6 +1142,7 @@ static void hb_free_async(struct vio_host_blk *p)
 	/* lanes are dropped with their loops: a loop that is gone cannot be told */
 	free(p->lanes);
 	p->lanes = NULL;
+	p->nlanes = 0;
 	free(p->ring);
 	free(p->ops);
 	p->ring = NULL;

@@ -371,6 +371,13 @@ static void ring_wake_all(struct vio_loop *loop)
 
 static unsigned ring_take(struct vio_loop *loop);
 
+/* timeout_ms (at least 0) as io_uring takes a timeout. */
+static struct __kernel_timespec ring_timespec(int timeout_ms)
+{
+	return (struct __kernel_timespec){.tv_sec = timeout_ms / 1000,
+					  .tv_nsec = (long long) (timeout_ms % 1000) * 1000000};
+}
+
 /*
  * A blocking wait that the kernel does not count as iowait. Since Linux 6.5
  * a task waiting in io_uring_enter with requests of its own pending (here,
@@ -397,8 +404,7 @@ static int ring_wait_no_iowait(struct vio_loop_ring *r, int timeout_ms)
 		io_uring_smp_store_release(sq->ktail, tail);
 	}
 	if (timeout_ms >= 0) {
-		ts.tv_sec = timeout_ms / 1000;
-		ts.tv_nsec = (long long) (timeout_ms % 1000) * 1000000;
+		ts = ring_timespec(timeout_ms);
 		memset(&arg, 0, sizeof(arg));
 		arg.ts = (uint64_t) (uintptr_t) &ts;
 		flags |= IORING_ENTER_EXT_ARG;
@@ -445,9 +451,7 @@ static int ring_wait(struct vio_loop *loop, int timeout_ms, bool *epoll_ready)
 	} else if (timeout_ms < 0) {
 		rc = io_uring_submit_and_wait(&r->uring, 1);
 	} else {
-		struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-					       .tv_nsec =
-						   (long long) (timeout_ms % 1000) * 1000000};
+		struct __kernel_timespec ts = ring_timespec(timeout_ms);
 
 		rc = io_uring_submit_and_wait_timeout(&r->uring, &cqe, 1, &ts, NULL);
 	}
@@ -624,9 +628,7 @@ unsigned vio_loop_ring_wait(struct vio_loop *loop, int timeout_ms)
 	if (r == NULL)
 		return 0;
 	if (io_uring_cq_ready(&r->uring) == 0) {
-		struct __kernel_timespec ts = {.tv_sec = timeout_ms / 1000,
-					       .tv_nsec =
-						   (long long) (timeout_ms % 1000) * 1000000};
+		struct __kernel_timespec ts = ring_timespec(timeout_ms);
 
 		(void) io_uring_submit_and_wait_timeout(&r->uring, &cqe, 1, &ts, NULL);
 	}
